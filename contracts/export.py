@@ -1,0 +1,41 @@
+"""Export the contracts' JSON Schema files; CI fails when the files on disk drift from the models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from contracts.envelope import CloudEvent
+from contracts.handover import HandoverPackIssuedV1
+from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+CONTRACTS: dict[str, type[BaseModel]] = {
+    "cloudevent-envelope": CloudEvent,
+    "release-notice.v1": ReleaseNoticeV1,
+    "release-notice-submitted.v1": ReleaseNoticeSubmittedV1,
+    "handover-pack-issued.v1": HandoverPackIssuedV1,
+}
+
+
+def render(model: type[BaseModel]) -> str:
+    schema = model.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def export_schemas(*, check: bool = False, directory: Path = SCHEMA_DIR) -> list[str]:
+    """Write (or, with ``check``, compare) every schema; returns the names that differ(ed) on disk."""
+    directory.mkdir(parents=True, exist_ok=True)
+    drifted = []
+    for name, model in CONTRACTS.items():
+        path = directory / f"{name}.schema.json"
+        text = render(model)
+        if not path.exists() or path.read_text() != text:
+            drifted.append(name)
+            if not check:
+                path.write_text(text)
+    return drifted

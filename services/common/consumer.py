@@ -1,0 +1,152 @@
+"""A batching Kafka consumer that never lets one bad message block a partition.
+
+For each record: parse the CloudEvent, check its major version, hand it to the service's handler. Transient
+failures (database or broker unavailable) are retried without end, with backoff, so nothing is skipped while
+a dependency is down; any other failure sends the record to the topic's dead-letter topic with the reason,
+and the partition moves on. Offsets are committed after each batch, once its effects are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential
+
+from contracts.envelope import CloudEvent, major_version
+from services.common.topics import dead_letter_topic
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[CloudEvent], Awaitable[None]]
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, PoolTimeoutError, ConnectionError, OSError)
+
+
+def _worth_retrying(state: RetryCallState) -> bool:
+    """Retry transient failures until they pass; a unique-key clash a few times (a concurrent duplicate)."""
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    return isinstance(error, IntegrityError) and state.attempt_number < 3
+
+
+class UnsupportedEvent(Exception):
+    """The event is well formed but of a type or major version this consumer cannot apply."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        topics: Iterable[str],
+        group_id: str,
+        handlers: dict[str, Handler],
+        supported_major_versions: dict[str, int],
+        producer: AIOKafkaProducer,
+        batch_size: int = 200,
+    ) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._topics = list(topics)
+        self._group_id = group_id
+        self._handlers = handlers
+        self._majors = supported_major_versions
+        self._producer = producer
+        self._batch_size = batch_size
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap_servers,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        log.info("consumer.started", topics=self._topics, group_id=self._group_id)
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                for records in batch.values():
+                    for record in records:
+                        await self._process(record)
+                if batch:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            event = self._parse(record)
+            handler = self._handlers.get(event.type)
+            if handler is None:
+                log.info("consumer.ignored", event_id=event.id, event_type=event.type)
+                return
+            structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
+            async for attempt in AsyncRetrying(
+                retry=_worth_retrying,
+                wait=wait_exponential(multiplier=0.1, max=10),
+                reraise=True,
+            ):
+                with attempt:
+                    await handler(event)
+        except (UnsupportedEvent, ValidationError, ValueError, KeyError, TypeError) as error:
+            await self._dead_letter(record, error)
+        except Exception as error:
+            log.exception("consumer.handler_failed", topic=record.topic, offset=record.offset)
+            await self._dead_letter(record, error)
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+
+    def _parse(self, record: ConsumerRecord[bytes, bytes]) -> CloudEvent:
+        if record.value is None:
+            raise UnsupportedEvent("empty record")
+        event = CloudEvent.model_validate(json.loads(record.value))
+        expected = self._majors.get(event.type)
+        if expected is not None and major_version(event.dataschema) != expected:
+            raise UnsupportedEvent(f"{event.type} with dataschema {event.dataschema!r}: only major {expected}")
+        return event
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        reason = f"{type(error).__name__}: {error}"[:1000]
+        headers = [
+            *(record.headers or ()),
+            ("dlt-reason", reason.encode()),
+            ("dlt-original-topic", record.topic.encode()),
+            ("dlt-original-partition", str(record.partition).encode()),
+            ("dlt-original-offset", str(record.offset).encode()),
+            ("dlt-consumer-group", self._group_id.encode()),
+        ]
+        await self._producer.send_and_wait(
+            dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        log.warning(
+            "consumer.dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=type(error).__name__,
+        )
+
+
+async def start_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+    """A producer that waits for every replica; idempotence is off (Tansu rejects InitProducerId) and
+    exactly-once effects come from the outbox and the inbox instead."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2
+    )
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        try:
+            await producer.start()
+            return producer
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)

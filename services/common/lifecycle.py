@@ -1,0 +1,104 @@
+"""The life of a service process: migrate, connect, start the outbox relay and consumers, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+
+from services.common.clock import Clock, SystemClock
+from services.common.consumer import start_producer
+from services.common.db import Database
+from services.common.migrations import upgrade
+from services.common.outbox import OutboxRelay
+from services.common.problems import install_problem_handlers
+from services.common.runtime import install_body_limit, install_correlation_ids, supervise
+from services.common.settings import ServiceSettings
+from services.common.topics import ALL_TOPICS, ensure_topics
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    database: Database
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    clock: Clock
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        self.tasks.append(asyncio.create_task(supervise(name, run), name=name))
+
+
+@asynccontextmanager
+async def service_runtime(
+    app: FastAPI, *, settings: ServiceSettings, migrations: Path, clock: Clock | None = None
+) -> AsyncIterator[Runtime]:
+    await asyncio.to_thread(upgrade, settings.database_url, migrations)
+    database = Database(settings.database_url)
+    await ensure_topics(settings.kafka_bootstrap_servers, list(ALL_TOPICS), settings.topic_partitions)
+    producer = await start_producer(settings.kafka_bootstrap_servers)
+    runtime_clock = clock or SystemClock()
+    relay = OutboxRelay(
+        database=database,
+        producer=producer,
+        batch_size=settings.relay_batch_size,
+        idle_seconds=settings.relay_idle_seconds,
+        clock=runtime_clock,
+    )
+    runtime = Runtime(settings=settings, database=database, producer=producer, relay=relay, clock=runtime_clock)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.relay = relay
+    app.state.clock = runtime_clock
+    app.state.runtime = runtime
+    runtime.start("outbox-relay", relay.run)
+    log.info("service.started", port=settings.port)
+    try:
+        yield runtime
+    finally:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await producer.stop()
+        await database.dispose()
+        log.info("service.stopped")
+
+
+def make_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    migrations: Path,
+    router: APIRouter,
+    start_workers: Callable[[Runtime], None] | None = None,
+    max_body_bytes: int = 256 * 1024,
+) -> FastAPI:
+    """A service's FastAPI app: problem details, correlation ids, body limit, health, and its workers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_runtime(app, settings=settings, migrations=migrations) as runtime:
+            if start_workers:
+                start_workers(runtime)
+            yield
+
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    install_correlation_ids(app)
+    install_body_limit(app, max_body_bytes)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

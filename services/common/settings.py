@@ -1,0 +1,25 @@
+"""Settings every service shares. Each service extends :class:`ServiceSettings` with its own prefix."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from the environment (``TTG_<SERVICE>_*``), falling back to the shared ``TTG_*`` names."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP API listens on")
+    port: int = Field(8000, description="Port the HTTP API listens on")
+    database_url: str = Field(
+        "sqlite:///var/service.db",
+        description="SQLAlchemy URL of the service's own database: a SQLite file or postgresql://...",
+    )
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated")
+    topic_partitions: int = Field(6, description="Partitions of each topic the service creates when missing")
+    log_level: str = Field("INFO", description="Lowest level written to the JSON log")
+    relay_batch_size: int = Field(500, description="Outbox rows published per relay round")
+    relay_idle_seconds: float = Field(0.5, description="How long the relay sleeps when the outbox is empty")
+    consumer_batch_size: int = Field(200, description="Most records taken from Kafka in one poll")

@@ -1,0 +1,3 @@
+from services.handover.app import main
+
+main()

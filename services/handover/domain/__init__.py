@@ -1,0 +1,1 @@
+"""The handover rules: pure functions over plain data, no I/O."""

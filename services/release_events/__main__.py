@@ -1,0 +1,3 @@
+from services.release_events.app import main
+
+main()

@@ -1,0 +1,95 @@
+"""HTTP API of release_events. Routes parse and answer; the work is in :mod:`service`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from contracts.release_notice import ReleaseNoticeV1
+from services.common.problems import PROBLEM_JSON, Problem
+from services.common.strict import unknown_fields
+from services.release_events import service
+
+router = APIRouter(prefix="/v1")
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"content": {PROBLEM_JSON: {}}, "description": description}
+    for status, description in {
+        400: "Malformed request",
+        409: "Idempotency-Key reused with another body",
+        413: "Body too large",
+        422: "Invalid notice; every bad field is named",
+    }.items()
+}
+
+
+class SubmissionAccepted(BaseModel):
+    notice_id: str
+    status: str
+    status_url: str
+
+
+class NoticeStatusView(BaseModel):
+    notice_id: str
+    status: str
+    received_at: str
+    published_at: str | None
+
+
+@router.post("/release-notices", status_code=202, response_model=SubmissionAccepted, responses=PROBLEM_RESPONSES)
+async def submit_release_notice(
+    notice: ReleaseNoticeV1,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    """Accept a release notice. Retrying with the same ``Idempotency-Key`` and body gives the same answer."""
+    body = await request.json()
+    unknown = unknown_fields(ReleaseNoticeV1, body)
+    if unknown:
+        errors = [
+            {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
+            for loc in unknown
+        ]
+        names = ", ".join(error["field"] for error in errors)
+        raise Problem(422, "Invalid request", f"These fields are not part of the notice: {names}.", "validation",
+                      errors=errors)
+    submission = service.Submission(
+        notice=notice,
+        body=body,
+        idempotency_key=idempotency_key,
+        scope="default",
+        correlation_id=request.state.correlation_id,
+    )
+    try:
+        answer = await service.submit_notice(
+            database=request.app.state.database,
+            submission=submission,
+            clock=request.app.state.clock,
+            source=request.app.state.settings.source,
+        )
+    except service.IdempotencyConflict:
+        raise Problem(409, "Idempotency-Key reused",
+                      "This Idempotency-Key was used with a different request body.", "idempotency-conflict") from None
+    if not answer.replayed:
+        request.app.state.relay.wake()
+    headers = {"Location": answer.body["status_url"]}
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+@router.get("/release-notices/{notice_id}", response_model=NoticeStatusView, responses={404: PROBLEM_RESPONSES[400]})
+async def get_release_notice_status(notice_id: str, request: Request) -> NoticeStatusView:
+    """Where a notice is: accepted (stored), or published (handed to the broker)."""
+    status = await service.notice_status(database=request.app.state.database, notice_id=notice_id)
+    if status is None:
+        raise Problem(404, "Not found", "No release notice has this id.", "not-found")
+    return NoticeStatusView(
+        notice_id=status.notice_id,
+        status="published" if status.published_at else "accepted",
+        received_at=status.received_at.isoformat(),
+        published_at=status.published_at.isoformat() if status.published_at else None,
+    )

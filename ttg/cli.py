@@ -1,0 +1,102 @@
+"""``ttg``: start the whole system, run the demo journey, export the contracts."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Through-the-Gate handover service", no_args_is_help=True)
+contracts_app = typer.Typer(help="Event contracts: JSON Schema export and drift check")
+app.add_typer(contracts_app, name="contracts")
+
+
+@app.command()
+def up(
+    database_url: Annotated[str | None, typer.Option(help="PostgreSQL server URL; default: SQLite files")] = None,
+    data_dir: Annotated[Path, typer.Option(help="Where SQLite files and logs go")] = Path("var"),
+    directory: Annotated[Path, typer.Option(help="Directory of services (YAML file or folder)")] = Path(
+        "deploy/directory"
+    ),
+    partitions: int = 6,
+    demo: Annotated[bool, typer.Option(help="Run the demo journey once the system is up")] = True,
+) -> None:
+    """Start the broker, the three services and the demo receiver; run the demo; stay up until Ctrl-C."""
+    from ttg.demo import run_demo
+    from ttg.stack import Stack, StackConfig
+
+    config = StackConfig(
+        data_dir=data_dir.resolve(),
+        directory_path=directory.resolve(),
+        database_base_url=database_url,
+        ports={"release_events": 8001, "handover": 8002, "notifier": 8003},
+        partitions=partitions,
+        demo_receiver_port=8009,
+    )
+    stack = Stack(config)
+    typer.echo("Starting the embedded broker and the services ...")
+    with stack:
+        typer.echo(f"  broker         {stack.broker.bootstrap_servers} (Tansu, in memory)")
+        for name in ("release_events", "handover", "notifier", "demo_receiver"):
+            typer.echo(f"  {name:<14} {stack.url(name)}")
+        typer.echo(f"  logs           {config.data_dir / 'logs'}")
+        if demo:
+            run_demo(
+                release_events_url=stack.url("release_events"),
+                handover_url=stack.url("handover"),
+                notifier_url=stack.url("notifier"),
+                echo=typer.echo,
+            )
+            typer.echo(f"What each agency received, signatures verified: {stack.url('demo_receiver')}/received")
+        typer.echo("Up. Ctrl-C stops everything.")
+        stopping = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stopping:
+                for name, process in stack.processes.items():
+                    if process.poll() is not None:
+                        raise typer.Exit(f"{name} stopped unexpectedly; see {stack.log_path(name)}")  # type: ignore[arg-type]
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    typer.echo("Stopped.")
+
+
+@app.command("demo")
+def demo_command(
+    release_events_url: str = "http://127.0.0.1:8001",
+    handover_url: str = "http://127.0.0.1:8002",
+    notifier_url: str = "http://127.0.0.1:8003",
+    place: Annotated[str, typer.Option(help="durham, teesside or birmingham")] = "durham",
+) -> None:
+    """Submit a synthetic release notice to a running system; print the pack and the deliveries."""
+    from ttg.demo import run_demo
+
+    run_demo(release_events_url=release_events_url, handover_url=handover_url, notifier_url=notifier_url,
+             place=place, echo=typer.echo)
+
+
+@contracts_app.command("export")
+def export_contracts(
+    check: Annotated[bool, typer.Option(help="Fail if the files on disk differ instead of writing")] = False,
+) -> None:
+    """Write the JSON Schema of every contract to contracts/schemas (or check that they are current)."""
+    from contracts.export import export_schemas
+
+    drifted = export_schemas(check=check)
+    if check and drifted:
+        typer.echo(f"Exported schemas drift from the models: {', '.join(drifted)}. Run: ttg contracts export")
+        raise typer.Exit(1)
+    typer.echo("Schemas are current." if check else "Schemas written.")
+
+
+if __name__ == "__main__":
+    app()

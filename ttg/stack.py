@@ -1,0 +1,142 @@
+"""Starts the whole system on one machine: the embedded broker, the three services as separate processes
+(each with its own database), and optionally the demo receiver. Used by ``ttg up`` and by the tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from ttg.broker import EmbeddedBroker, free_port
+
+SERVICES = ("release_events", "handover", "notifier")
+
+
+def database_url_for(service: str, *, base_url: str | None, data_dir: Path, suffix: str = "") -> str:
+    """SQLite file per service under ``data_dir``; or one PostgreSQL database per service on ``base_url``."""
+    if base_url is None:
+        return f"sqlite:///{data_dir / f'{service}{suffix}.db'}"
+    return make_url(base_url).set(database=f"ttg_{service}{suffix}").render_as_string(hide_password=False)
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    directory_path: Path
+    database_base_url: str | None = None
+    database_suffix: str = ""
+    ports: dict[str, int] = field(default_factory=dict)
+    partitions: int = 6
+    demo_receiver_port: int | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.broker = EmbeddedBroker(partitions=config.partitions, log_path=config.data_dir / "logs" / "broker.log")
+        self.ports = {name: config.ports.get(name) or free_port() for name in SERVICES}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, service: str) -> str:
+        if service == "demo_receiver":
+            return f"http://127.0.0.1:{self.config.demo_receiver_port}"
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def log_path(self, name: str) -> Path:
+        return self.config.data_dir / "logs" / f"{name}.log"
+
+    def database_url(self, service: str) -> str:
+        return database_url_for(
+            service, base_url=self.config.database_base_url, data_dir=self.config.data_dir,
+            suffix=self.config.database_suffix,
+        )
+
+    def service_env(self, service: str) -> dict[str, str]:
+        prefix = f"TTG_{service.upper()}_"
+        env = {
+            **os.environ,
+            **self.config.extra_env,
+            prefix + "PORT": str(self.ports[service]),
+            prefix + "DATABASE_URL": self.database_url(service),
+            prefix + "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            prefix + "TOPIC_PARTITIONS": str(self.config.partitions),
+            prefix + "LOG_LEVEL": self.config.log_level,
+            "TTG_NOTIFIER_DIRECTORY_PATH": str(self.config.directory_path),
+        }
+        if self.config.demo_receiver_port:
+            env["TTG_DEMO_RECEIVER_URL"] = self.url("demo_receiver")
+            env["TTG_DEMO_RECEIVER_PORT"] = str(self.config.demo_receiver_port)
+        return env
+
+    def start(self, timeout: float = 60.0) -> Stack:
+        (self.config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.broker.start()
+        try:
+            if self.config.demo_receiver_port:
+                self._spawn("demo_receiver", "ttg.demo_receiver", self.service_env("notifier"))
+            for service in SERVICES:
+                self.start_service(service)
+            for name in self.processes:
+                self.wait_healthy(name, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_service(self, service: str) -> None:
+        self._spawn(service, f"services.{service}", self.service_env(service))
+
+    def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
+        log = open(self.log_path(name), "ab")  # noqa: SIM115 - kept open for the life of the process
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", module], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd()
+        )
+
+    def wait_healthy(self, name: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            process = self.processes[name]
+            if process.poll() is not None:
+                tail = self.log_path(name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with code {process.returncode} at start:\n{tail}")
+            try:
+                if httpx.get(self.url(name) + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} was not healthy within {timeout}s; see {self.log_path(name)}")
+            time.sleep(0.1)
+
+    def stop_service(self, name: str, *, kill: bool = False, timeout: float = 15.0) -> None:
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_service(name)
+        self.broker.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
