@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.common.db import UtcDateTime
@@ -36,7 +36,7 @@ class Delivery(SQLModel, table=True):
     handover_id: str | None = Field(default=None, max_length=36, index=True)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     correlation_id: str | None = Field(default=None, max_length=64)
-    status: DeliveryStatus = Field(max_length=20)
+    status: DeliveryStatus = Field(sa_type=String(20))
     attempt_count: int = Field(default=0, description="HTTP attempts made, in-process retries included")
     rounds: int = Field(default=0, description="Scheduled rounds made; indexes the retry schedule")
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))

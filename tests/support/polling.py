@@ -1,0 +1,21 @@
+"""Waiting for something to become true, with a deadline: the only way tests wait here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
+    """Return ``probe()``'s first truthy result; fail with ``what`` if none comes within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T = probe()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+        time.sleep(interval)
+        last = probe()
+    return last

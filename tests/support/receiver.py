@@ -1,0 +1,98 @@
+"""A real webhook receiver on 127.0.0.1 for tests: records every request as it arrived, and answers as each
+agency is told to (a status sequence, a delay, a Retry-After), so delivery behaviour is tested over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ttg.broker import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    agency_code: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Behaviour:
+    """Answers given in turn; the last one repeats. ``delay`` seconds before answering (a slow endpoint)."""
+
+    statuses: list[int] = field(default_factory=lambda: [204])
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    calls: int = 0
+
+    def next_status(self) -> int:
+        status = self.statuses[min(self.calls, len(self.statuses) - 1)]
+        self.calls += 1
+        return status
+
+
+class WebhookReceiver:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[Received] = []
+        self.behaviours: dict[str, Behaviour] = {}
+        self._lock = threading.Lock()
+        app = Starlette(routes=[Route("/webhooks/{agency_code}", self._receive, methods=["POST"])])
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, agency_code: str) -> str:
+        return f"{self.base_url}/webhooks/{agency_code}"
+
+    def start(self) -> WebhookReceiver:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test webhook receiver did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+    def behave(self, agency_code: str, behaviour: Behaviour) -> None:
+        self.behaviours[agency_code] = behaviour
+
+    async def _receive(self, request: Request) -> Response:
+        agency_code = request.path_params["agency_code"]
+        body = await request.body()
+        behaviour = self.behaviours.get(agency_code, Behaviour())
+        with self._lock:
+            self.received.append(Received(agency_code, dict(request.headers), body, time.monotonic()))
+        if behaviour.delay:
+            await asyncio.sleep(behaviour.delay)
+        return Response(status_code=behaviour.next_status(), headers=behaviour.headers)
+
+    def matching(self, predicate: Callable[[Received], bool]) -> list[Received]:
+        with self._lock:
+            return [item for item in self.received if predicate(item)]
+
+    def for_handover(self, handover_id: str) -> list[Received]:
+        return self.matching(lambda item: item.json.get("data", {}).get("handover_id") == handover_id)
