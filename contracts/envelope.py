@@ -26,8 +26,12 @@ class EventType(StrEnum):
 
     RELEASE_NOTICE_SUBMITTED = "uk.nhs.ttg.custody.release-notice.submitted"
     HANDOVER_PACK_ISSUED = "uk.nhs.ttg.handover.pack.issued"
+    HANDOVER_PACK_AMENDED = "uk.nhs.ttg.handover.pack.amended"
+    HANDOVER_PACK_WITHDRAWN = "uk.nhs.ttg.handover.pack.withdrawn"
+    REFERRAL_ANSWERED = "uk.nhs.ttg.handover.referral.answered"
     DELIVERY_SUCCEEDED = "uk.nhs.ttg.delivery.succeeded"
     DELIVERY_FAILED = "uk.nhs.ttg.delivery.failed"
+    DELIVERY_DEAD_LETTERED = "uk.nhs.ttg.delivery.dead-lettered"
 
 
 def schema_uri(name: str, version: str) -> str:
