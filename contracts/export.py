@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from contracts.answers import ReferralAnsweredV1
 from contracts.envelope import CloudEvent
 from contracts.handover import HandoverPackIssuedV1
 from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1
@@ -18,6 +19,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "release-notice.v1": ReleaseNoticeV1,
     "release-notice-submitted.v1": ReleaseNoticeSubmittedV1,
     "handover-pack-issued.v1": HandoverPackIssuedV1,
+    "referral-answered.v1": ReferralAnsweredV1,
 }
 
 
