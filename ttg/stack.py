@@ -70,6 +70,7 @@ class Stack:
             prefix + "TOPIC_PARTITIONS": str(self.config.partitions),
             prefix + "LOG_LEVEL": self.config.log_level,
             "TTG_NOTIFIER_DIRECTORY_PATH": str(self.config.directory_path),
+            "TTG_HANDOVER_DIRECTORY_PATH": str(self.config.directory_path),
         }
         if self.config.demo_receiver_port:
             env["TTG_DEMO_RECEIVER_URL"] = self.url("demo_receiver")

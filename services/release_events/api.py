@@ -8,10 +8,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from contracts.custody import CustodyEventV1
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.problems import PROBLEM_JSON, Problem
 from services.common.strict import unknown_fields
-from services.release_events import service
+from services.release_events import custody, service
 
 router = APIRouter(prefix="/v1")
 
@@ -24,6 +25,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "Invalid notice; every bad field is named",
     }.items()
 }
+
+
+def refuse_unknown_fields(model: type[BaseModel], body: Any, what: str) -> None:
+    unknown = unknown_fields(model, body)
+    if unknown:
+        errors = [
+            {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
+            for loc in unknown
+        ]
+        names = ", ".join(error["field"] for error in errors)
+        raise Problem(422, "Invalid request", f"These fields are not part of the {what}: {names}.", "validation",
+                      errors=errors)
 
 
 class SubmissionAccepted(BaseModel):
@@ -47,15 +60,7 @@ async def submit_release_notice(
 ) -> JSONResponse:
     """Accept a release notice. Retrying with the same ``Idempotency-Key`` and body gives the same answer."""
     body = await request.json()
-    unknown = unknown_fields(ReleaseNoticeV1, body)
-    if unknown:
-        errors = [
-            {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
-            for loc in unknown
-        ]
-        names = ", ".join(error["field"] for error in errors)
-        raise Problem(422, "Invalid request", f"These fields are not part of the notice: {names}.", "validation",
-                      errors=errors)
+    refuse_unknown_fields(ReleaseNoticeV1, body, "notice")
     submission = service.Submission(
         notice=notice,
         body=body,
@@ -93,3 +98,30 @@ async def get_release_notice_status(notice_id: str, request: Request) -> NoticeS
         received_at=status.received_at.isoformat(),
         published_at=status.published_at.isoformat() if status.published_at else None,
     )
+
+
+class CustodyEventAccepted(BaseModel):
+    custody_event_id: str
+    status: str
+
+
+@router.post("/custody-events", status_code=202, response_model=CustodyEventAccepted, responses=PROBLEM_RESPONSES)
+async def submit_custody_event(event: CustodyEventV1, request: Request) -> JSONResponse:
+    """Accept a custody event (reception, transfer, release date changed, release cancelled, released,
+    recalled). The per-person ``sequence`` makes it idempotent: the same event again gets the same answer;
+    another event with a used sequence gets 409."""
+    body = await request.json()
+    refuse_unknown_fields(CustodyEventV1, body, "custody event")
+    try:
+        accepted = await custody.submit_custody_event(
+            database=request.app.state.database, event=event, body=body, clock=request.app.state.clock,
+            source=request.app.state.settings.source, correlation_id=request.state.correlation_id,
+        )
+    except service.IdempotencyConflict:
+        raise Problem(409, "Sequence already used",
+                      "Another custody event of this person has this sequence.", "sequence-conflict") from None
+    if not accepted.replayed:
+        request.app.state.relay.wake()
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
+    return JSONResponse({"custody_event_id": accepted.custody_event_id, "status": "accepted"}, status_code=202,
+                        headers=headers)
