@@ -154,7 +154,7 @@ async def _reroute(
     entries = [entry(outcome, handover_id=handover.id, version=handover.current_version, recipient=r, pack=pack,
                      note=note) for r in recipients]
     for referral, sent in zip(referrals, entries, strict=True):
-        referral.sections = sent.model_dump_json()
+        referral.sections = sent.model_dump_json(exclude_none=True)
         session.add(referral)
     publish(
         session,

@@ -169,7 +169,7 @@ async def open_handover(*, ctx: Context, event: CloudEvent) -> bool:
         await session.flush()
         for recipient, sent in zip(recipients, entries, strict=True):
             referral = new_referral(handover_id, recipient, now)
-            referral.sections = sent.model_dump_json()
+            referral.sections = sent.model_dump_json(exclude_none=True)
             session.add(referral)
         outgoing = publish(
             session, type=EventType.HANDOVER_PACK_ISSUED, schema=HANDOVER_PACK_ISSUED_SCHEMA,
@@ -219,7 +219,7 @@ async def amend(
     entries = [entry("amended", handover_id=handover.id, version=version, recipient=r, pack=pack, note=reason,
                      changes=changes) for r in recipients]
     for referral, sent in zip(live, entries, strict=True):
-        referral.sections, referral.updated_at = sent.model_dump_json(), now
+        referral.sections, referral.updated_at = sent.model_dump_json(exclude_none=True), now
         session.add(referral)
     outgoing = publish(
         session, type=EventType.HANDOVER_PACK_AMENDED, schema=HANDOVER_PACK_AMENDED_SCHEMA,
