@@ -25,6 +25,10 @@ from services.handover.service import Context, new_referral, referrals_of
 log = structlog.get_logger(__name__)
 
 
+# After release the agencies still answer (e.g. first appointment attended); not after withdrawal or recall.
+ANSWERABLE = frozenset({"open", "released"})
+
+
 class NotFound(Exception):
     """No such referral addressed to this agency."""
 
@@ -62,7 +66,7 @@ async def answer_referral(
             raise NotFound
         handover = await session.get(Handover, referral.handover_id)
         assert handover is not None
-        if handover.state != "open":
+        if handover.state not in ANSWERABLE:
             raise Conflict(f"the handover is {handover.state}: {handover.state_reason or ''}".strip())
         kind = ReferralKind(referral.referral_kind)
         facts = AnswerFacts(

@@ -93,7 +93,7 @@ async def worklist(*, database: Database, agency_code: str) -> list[WorkItem]:
     async with database.session() as session:
         rows = (await session.exec(
             select(Referral, Handover).join(Handover, col(Handover.id) == col(Referral.handover_id))
-            .where(Referral.agency_code == agency_code, Handover.state == "open")
+            .where(Referral.agency_code == agency_code, col(Handover.state).in_(["open", "released"]))
             .where(col(Referral.status).in_([status.value for status in OPEN]))
             .order_by(col(Handover.release_date), col(Referral.created_at))
         )).all()

@@ -320,3 +320,34 @@ def test_invalid_custody_events_name_the_field(system: RunningSystem) -> None:
     response = post(system, "release_events", "/v1/custody-events", unknown)
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"recall_reason"}
+
+
+def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(system: RunningSystem) -> None:
+    notice = release_notice(random.Random(), place="durham")
+    handover_id = open_handover(system, notice)["handover_id"]
+    wait_for_webhooks(system, handover_id, "handover.pack.issued", DURHAM_FIRST)
+
+    contact = {"name": "Holme House Healthcare", "role": "Discharge coordinator", "phone": "0300 000 0003",
+               "email": "healthcare.hhi@example.org"}
+    transfer = custody_event(notice["prison_number"], "transfer", sequence=1, establishment_code="HHI",
+                             from_establishment_code="DMI", prison_contact=contact)
+    assert post(system, "release_events", "/v1/custody-events", transfer).status_code == 202
+    amended = wait_for_webhooks(system, handover_id, "handover.pack.amended", DURHAM_FIRST)
+    for code, data in amended.items():
+        changed = {change["section"] for change in data["changes"]}
+        assert {"release.establishment_code", "contacts.prison_healthcare"} <= changed, code
+        assert data["pack"]["contacts"]["prison_healthcare"]["email"] == contact["email"]
+    release_day = notice["release"]["date"]
+    lounge = get(system, "handover", "/v1/establishments/HHI/releases", **{"from": release_day, "to": release_day})
+    assert handover_id in {item["handover_id"] for item in lounge}
+
+    recall = custody_event(notice["prison_number"], "recalled", sequence=2, establishment_code="HHI")
+    assert post(system, "release_events", "/v1/custody-events", recall).status_code == 202
+    withdrawn = wait_for_webhooks(system, handover_id, "handover.pack.withdrawn", DURHAM_FIRST)
+    assert all("recalled" in data["note"] for data in withdrawn.values())
+    eventually(lambda: handover(system, handover_id)["state"] == "closed", what="the case to be closed")
+
+    later = {**notice, "establishment_code": "HHI"}
+    reopened = open_handover(system, later)
+    assert reopened["handover_id"] != handover_id and reopened["state"] == "open" and reopened["version"] == 1
+    wait_for_webhooks(system, reopened["handover_id"], "handover.pack.issued", DURHAM_FIRST)
