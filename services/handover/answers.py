@@ -12,7 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, FirstAppointment, ReferralAnsweredV1
 from contracts.envelope import EventType
-from contracts.handover import REFERRAL_ROUTED_SCHEMA, AgencyKind, HandoverPack, ReferralKind, ReferralRoutedV1
+from contracts.handover import (
+    REFERRAL_ROUTED_SCHEMA,
+    AgencyKind,
+    HandoverPack,
+    ReferralKind,
+    ReferralRoutedV1,
+)
 from contracts.release_notice import ReleaseNoticeV1, ReportingInstructions
 from services.handover.directory import active_agencies
 from services.handover.domain.distribution import Recipient, entry
@@ -70,32 +76,65 @@ async def answer_referral(
             raise Conflict(f"the handover is {handover.state}: {handover.state_reason or ''}".strip())
         kind = ReferralKind(referral.referral_kind)
         facts = AnswerFacts(
-            answer=given.answer, has_first_appointment=given.first_appointment is not None,
-            has_reason_code=bool(given.reason_code), attended=given.attended,
+            answer=given.answer,
+            has_first_appointment=given.first_appointment is not None,
+            has_reason_code=bool(given.reason_code),
+            attended=given.attended,
             has_reporting_instructions=given.reporting_instructions is not None,
         )
         status = next_status(ReferralStatus(referral.status), facts, kind=kind)
-        if given.reporting_instructions and given.reporting_instructions.report_at.date() < handover.release_date:
+        if (
+            given.reporting_instructions
+            and given.reporting_instructions.report_at.date() < handover.release_date
+        ):
             raise AnswerRefused("report_at is before the release date", "reporting_instructions.report_at")
         _record(referral, status, given, now)
         session.add(referral)
         answered = ReferralAnsweredV1(
-            handover_id=handover.id, agency_code=agency_code, answer=given.answer, answered_at=now,
-            first_appointment=given.first_appointment, reason_code=given.reason_code,
-            reason_text=given.reason_text, referral_id=referral.id, referral_kind=kind.value,
-            agency_kind=referral.agency_kind, prison_number=handover.prison_number, attended=given.attended,
+            handover_id=handover.id,
+            agency_code=agency_code,
+            answer=given.answer,
+            answered_at=now,
+            first_appointment=given.first_appointment,
+            reason_code=given.reason_code,
+            reason_text=given.reason_text,
+            referral_id=referral.id,
+            referral_kind=kind.value,
+            agency_kind=referral.agency_kind,
+            prison_number=handover.prison_number,
+            attended=given.attended,
             reporting_instructions=given.reporting_instructions,
         )
-        event = publish(session, type=EventType.REFERRAL_ANSWERED, schema=REFERRAL_ANSWERED_SCHEMA, data=answered,
-                        subject=handover.prison_number, source=ctx.source, correlation_id=correlation_id,
-                        clock=ctx.clock)
-        session.add(ReferralAnswer(referral_id=referral.id, answer=given.answer.value,
-                                   body=answered.model_dump_json(), event_id=event.id, answered_at=now))
+        event = publish(
+            session,
+            type=EventType.REFERRAL_ANSWERED,
+            schema=REFERRAL_ANSWERED_SCHEMA,
+            data=answered,
+            subject=handover.prison_number,
+            source=ctx.source,
+            correlation_id=correlation_id,
+            clock=ctx.clock,
+        )
+        session.add(
+            ReferralAnswer(
+                referral_id=referral.id,
+                answer=given.answer.value,
+                body=answered.model_dump_json(),
+                event_id=event.id,
+                answered_at=now,
+            )
+        )
         rerouted, escalated = None, []
         if status == ReferralStatus.REJECTED:
             rerouted, escalated = await _reroute(session, ctx, handover, referral, directory, correlation_id)
-    log.info("referral.answered", referral_id=referral_id, answer=given.answer.value, status=status.value,
-             rerouted_to=rerouted, escalated_to=escalated)
+    log.info(
+        "referral.answered",
+        referral_id=referral_id,
+        answer=given.answer.value,
+        status=status.value,
+        rerouted_to=rerouted,
+        escalated_to=escalated,
+    )
     return AnswerOutcome(referral_id, status.value, rerouted, escalated)
 
 
@@ -114,7 +153,12 @@ def _record(referral: Referral, status: ReferralStatus, given: AnswerIn, now: da
 
 
 async def _reroute(
-    session: AsyncSession, ctx: Context, handover: Handover, rejected: Referral, directory: list, correlation_id: str | None,
+    session: AsyncSession,
+    ctx: Context,
+    handover: Handover,
+    rejected: Referral,
+    directory: list,
+    correlation_id: str | None,
 ) -> tuple[str | None, list[str]]:
     now = ctx.clock.now()
     kind = ReferralKind(rejected.referral_kind)
@@ -126,37 +170,77 @@ async def _reroute(
     area = area_of(notice, directory)
     why = f"{rejected.agency_code} rejected the referral ({rejected.reason_code}"
     why += f": {rejected.reason_text})" if rejected.reason_text else ")"
-    candidate = next_candidate(kind, area, directory, age=age_on(notice.date_of_birth, notice.release.date),
-                               tried=tried)
+    candidate = next_candidate(
+        kind, area, directory, age=age_on(notice.date_of_birth, notice.release.date), tried=tried
+    )
     recipients: list[Recipient]
     if candidate is not None:
         outcome = "rerouted"
-        recipients = [Recipient(agency_code=candidate.agency.code, agency_kind=candidate.agency.kind,
-                                agency_name=candidate.agency.name, referral_kind=kind,
-                                reason=f"re-routed after {why}; {candidate.reason}", referral_id=None)]
+        recipients = [
+            Recipient(
+                agency_code=candidate.agency.code,
+                agency_kind=candidate.agency.kind,
+                agency_name=candidate.agency.name,
+                referral_kind=kind,
+                reason=f"re-routed after {why}; {candidate.reason}",
+                referral_id=None,
+            )
+        ]
     else:
         outcome = "escalated"
         recipients = []
         prison = prison_healthcare_of(handover.establishment_code, directory)
         if prison is not None:
-            recipients.append(Recipient(prison.code, prison.kind, prison.name, ReferralKind.NOTIFICATION,
-                                        f"escalation to prison healthcare: {why}; no other eligible agency"))
+            recipients.append(
+                Recipient(
+                    prison.code,
+                    prison.kind,
+                    prison.name,
+                    ReferralKind.NOTIFICATION,
+                    f"escalation to prison healthcare: {why}; no other eligible agency",
+                )
+            )
         recipients += [
-            Recipient(agency.code, agency.kind, agency.name, ReferralKind.NOTIFICATION,
-                      f"escalation to RECONNECT covering the area: {why}; no other eligible agency")
+            Recipient(
+                agency.code,
+                agency.kind,
+                agency.name,
+                ReferralKind.NOTIFICATION,
+                f"escalation to RECONNECT covering the area: {why}; no other eligible agency",
+            )
             for agency in directory
-            if agency.kind == AgencyKind.RECONNECT and agency.active and agency.code != rejected.agency_code
-            and (agency.covers_district(area.postcode_district) or agency.covers_authority(area.local_authority))
+            if agency.kind == AgencyKind.RECONNECT
+            and agency.active
+            and agency.code != rejected.agency_code
+            and (
+                agency.covers_district(area.postcode_district)
+                or agency.covers_authority(area.local_authority)
+            )
         ]
     referrals = [new_referral(handover.id, r, now) for r in recipients]
-    recipients = [Recipient(r.agency_code, r.agency_kind, r.agency_name, r.referral_kind, r.reason, referral.id)
-                  for r, referral in zip(recipients, referrals, strict=True)]
-    note = None if outcome == "rerouted" else (
-        f"Escalation: the {kind.value} referral was rejected by {rejected.agency_code} and no other eligible agency "
-        "covers the area. Please arrange care directly."
+    recipients = [
+        Recipient(r.agency_code, r.agency_kind, r.agency_name, r.referral_kind, r.reason, referral.id)
+        for r, referral in zip(recipients, referrals, strict=True)
+    ]
+    note = (
+        None
+        if outcome == "rerouted"
+        else (
+            f"Escalation: the {kind.value} referral was rejected by {rejected.agency_code} and no other eligible agency "
+            "covers the area. Please arrange care directly."
+        )
     )
-    entries = [entry(outcome, handover_id=handover.id, version=handover.current_version, recipient=r, pack=pack,
-                     note=note) for r in recipients]
+    entries = [
+        entry(
+            outcome,
+            handover_id=handover.id,
+            version=handover.current_version,
+            recipient=r,
+            pack=pack,
+            note=note,
+        )
+        for r in recipients
+    ]
     for referral, sent in zip(referrals, entries, strict=True):
         referral.sections = sent.model_dump_json(exclude_none=True)
         session.add(referral)
@@ -164,14 +248,27 @@ async def _reroute(
         session,
         type=EventType.REFERRAL_REROUTED if outcome == "rerouted" else EventType.REFERRAL_ESCALATED,
         schema=REFERRAL_ROUTED_SCHEMA,
-        data=ReferralRoutedV1(handover_id=handover.id, version=handover.current_version, referral_kind=kind,
-                              rejected_referral_id=rejected.id, rejected_by=rejected.agency_code, outcome=outcome,
-                              routed_at=now, reason=why, distribution=entries),
-        subject=handover.prison_number, source=ctx.source, correlation_id=correlation_id, clock=ctx.clock,
+        data=ReferralRoutedV1(
+            handover_id=handover.id,
+            version=handover.current_version,
+            referral_kind=kind,
+            rejected_referral_id=rejected.id,
+            rejected_by=rejected.agency_code,
+            outcome=outcome,
+            routed_at=now,
+            reason=why,
+            distribution=entries,
+        ),
+        subject=handover.prison_number,
+        source=ctx.source,
+        correlation_id=correlation_id,
+        clock=ctx.clock,
     )
     codes = [r.agency_code for r in recipients]
     return (codes[0], []) if outcome == "rerouted" else (None, codes)
 
 
 async def answers_of(session: AsyncSession, referral_id: str) -> list[ReferralAnswer]:
-    return list((await session.exec(select(ReferralAnswer).where(ReferralAnswer.referral_id == referral_id))).all())
+    return list(
+        (await session.exec(select(ReferralAnswer).where(ReferralAnswer.referral_id == referral_id))).all()
+    )

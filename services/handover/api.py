@@ -27,8 +27,12 @@ Code = Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
 
 def context(request: Request) -> service.Context:
     settings: HandoverSettings = request.app.state.settings
-    return service.Context(database=request.app.state.database, clock=request.app.state.clock,
-                           source=settings.source, registration_days=settings.gp_registration_days)
+    return service.Context(
+        database=request.app.state.database,
+        clock=request.app.state.clock,
+        source=settings.source,
+        registration_days=settings.gp_registration_days,
+    )
 
 
 ContextDep = Annotated[service.Context, Depends(context)]
@@ -84,30 +88,54 @@ class HandoverPublic(BaseModel):
 
 
 def _readiness(readiness: ReleaseReadiness) -> ReadinessPublic:
-    return ReadinessPublic(status=readiness.status.value, items=[
-        ReadinessItemPublic(item=i.item.value, status=i.status.value, detail=i.detail) for i in readiness.items])
+    return ReadinessPublic(
+        status=readiness.status.value,
+        items=[
+            ReadinessItemPublic(item=i.item.value, status=i.status.value, detail=i.detail)
+            for i in readiness.items
+        ],
+    )
 
 
 def _referral(r: Referral) -> ReferralPublic:
     import json
 
     return ReferralPublic(
-        referral_id=r.id, agency_code=r.agency_code, agency_kind=r.agency_kind, referral_kind=r.referral_kind,
-        status=r.status, reason=r.reason, first_appointment_at=r.first_appointment_at,
-        first_appointment_place=r.first_appointment_place, reason_code=r.reason_code, reason_text=r.reason_text,
-        attended=r.attended, reporting_instructions=json.loads(r.reporting) if r.reporting else None,
+        referral_id=r.id,
+        agency_code=r.agency_code,
+        agency_kind=r.agency_kind,
+        referral_kind=r.referral_kind,
+        status=r.status,
+        reason=r.reason,
+        first_appointment_at=r.first_appointment_at,
+        first_appointment_place=r.first_appointment_place,
+        reason_code=r.reason_code,
+        reason_text=r.reason_text,
+        attended=r.attended,
+        reporting_instructions=json.loads(r.reporting) if r.reporting else None,
         updated_at=r.updated_at,
     )
 
 
 def _public(view: service.HandoverView, request: Request, settings: HandoverSettings) -> HandoverPublic:
-    readiness = views.readiness_of(view.notice, view.pack, view.referrals, now=request.app.state.clock.now(),
-                                   at_risk_hours=settings.at_risk_hours,
-                                   registration_days=settings.gp_registration_days)
+    readiness = views.readiness_of(
+        view.notice,
+        view.pack,
+        view.referrals,
+        now=request.app.state.clock.now(),
+        at_risk_hours=settings.at_risk_hours,
+        registration_days=settings.gp_registration_days,
+    )
     return HandoverPublic(
-        handover_id=view.handover_id, notice_id=view.notice_id, version=view.version, issued_at=view.issued_at,
-        state=view.state, state_reason=view.state_reason, pack=view.pack,
-        referrals=[_referral(r) for r in view.referrals], readiness=_readiness(readiness),
+        handover_id=view.handover_id,
+        notice_id=view.notice_id,
+        version=view.version,
+        issued_at=view.issued_at,
+        state=view.state,
+        state_reason=view.state_reason,
+        pack=view.pack,
+        referrals=[_referral(r) for r in view.referrals],
+        readiness=_readiness(readiness),
     )
 
 
@@ -124,8 +152,9 @@ async def get_handover(handover_id: str, request: Request, settings: SettingsDep
 
 
 @router.get("/handovers", response_model=list[HandoverPublic])
-async def find_handovers(request: Request, settings: SettingsDep,
-                         notice_id: str = Query(max_length=36)) -> list[HandoverPublic]:
+async def find_handovers(
+    request: Request, settings: SettingsDep, notice_id: str = Query(max_length=36)
+) -> list[HandoverPublic]:
     """The handovers opened from one release notice (empty until the notice has been processed)."""
     found = await service.find_handovers(database=request.app.state.database, notice_id=notice_id)
     return [_public(view, request, settings) for view in found]
@@ -172,29 +201,52 @@ class AnswerPublic(BaseModel):
     escalated_to: list[str]
 
 
-@router.post("/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic,
-             status_code=201)
-async def answer_referral(agency_code: str, referral_id: str, body: AnswerBody, request: Request,
-                          ctx: ContextDep) -> AnswerPublic:
+@router.post(
+    "/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic, status_code=201
+)
+async def answer_referral(
+    agency_code: str, referral_id: str, body: AnswerBody, request: Request, ctx: ContextDep
+) -> AnswerPublic:
     """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
-    given = answers.AnswerIn(**body.model_dump(exclude={"first_appointment", "reporting_instructions"}),
-                             first_appointment=body.first_appointment,
-                             reporting_instructions=body.reporting_instructions)
+    given = answers.AnswerIn(
+        **body.model_dump(exclude={"first_appointment", "reporting_instructions"}),
+        first_appointment=body.first_appointment,
+        reporting_instructions=body.reporting_instructions,
+    )
     try:
-        outcome = await answers.answer_referral(ctx=ctx, agency_code=agency_code, referral_id=referral_id,
-                                                given=given, correlation_id=request.state.correlation_id)
+        outcome = await answers.answer_referral(
+            ctx=ctx,
+            agency_code=agency_code,
+            referral_id=referral_id,
+            given=given,
+            correlation_id=request.state.correlation_id,
+        )
     except answers.NotFound:
         raise Problem(404, "Not found", "This agency has no referral with this id.", "not-found") from None
     except answers.Conflict as error:
         raise Problem(409, "Handover closed", str(error), "handover-closed") from None
     except AnswerRefused as error:
         status = 422 if error.field != "answer" else 409
-        raise Problem(status, "Answer refused", error.detail, "answer-refused",
-                      errors=[{"field": error.field, "pointer": "#/" + error.field.replace(".", "/"),
-                               "detail": error.detail}]) from None
+        raise Problem(
+            status,
+            "Answer refused",
+            error.detail,
+            "answer-refused",
+            errors=[
+                {
+                    "field": error.field,
+                    "pointer": "#/" + error.field.replace(".", "/"),
+                    "detail": error.detail,
+                }
+            ],
+        ) from None
     request.app.state.relay.wake()
-    return AnswerPublic(referral_id=outcome.referral_id, status=outcome.status, rerouted_to=outcome.rerouted_to,
-                        escalated_to=outcome.escalated_to)
+    return AnswerPublic(
+        referral_id=outcome.referral_id,
+        status=outcome.status,
+        rerouted_to=outcome.rerouted_to,
+        escalated_to=outcome.escalated_to,
+    )
 
 
 # --- worklists and departures ----------------------------------------------------------------------------
@@ -218,10 +270,15 @@ async def agency_worklist(agency_code: str, request: Request) -> list[WorkItemPu
     items = await views.worklist(database=request.app.state.database, agency_code=agency_code)
     return [
         WorkItemPublic(
-            handover_id=item.handover.id, referral_id=item.referral.id, referral_kind=item.referral.referral_kind,
-            status=item.referral.status, reason=item.referral.reason, release_date=item.handover.release_date,
+            handover_id=item.handover.id,
+            referral_id=item.referral.id,
+            referral_kind=item.referral.referral_kind,
+            status=item.referral.status,
+            reason=item.referral.reason,
+            release_date=item.handover.release_date,
             establishment_code=item.handover.establishment_code,
-            answer_url=f"/v1/agencies/{agency_code}/referrals/{item.referral.id}/answers", sent=item.sent,
+            answer_url=f"/v1/agencies/{agency_code}/referrals/{item.referral.id}/answers",
+            sent=item.sent,
         )
         for item in items
     ]
@@ -241,7 +298,9 @@ class DeparturePublic(BaseModel):
 
 @router.get("/establishments/{code}/releases", response_model=list[DeparturePublic])
 async def establishment_releases(
-    code: str, request: Request, settings: SettingsDep,
+    code: str,
+    request: Request,
+    settings: SettingsDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
 ) -> list[DeparturePublic]:
@@ -251,17 +310,32 @@ async def establishment_releases(
     start = from_ or now.date()
     end = to or start + timedelta(days=14)
     if end < start:
-        raise Problem(422, "Invalid request", "'to' is before 'from'.", "validation",
-                      errors=[{"field": "to", "pointer": "#/to", "detail": "must not be before from"}])
-    found = await views.departures(database=request.app.state.database, establishment_code=code.upper(),
-                                   start=start, end=end, now=now, at_risk_hours=settings.at_risk_hours,
-                                   registration_days=settings.gp_registration_days)
+        raise Problem(
+            422,
+            "Invalid request",
+            "'to' is before 'from'.",
+            "validation",
+            errors=[{"field": "to", "pointer": "#/to", "detail": "must not be before from"}],
+        )
+    found = await views.departures(
+        database=request.app.state.database,
+        establishment_code=code.upper(),
+        start=start,
+        end=end,
+        now=now,
+        at_risk_hours=settings.at_risk_hours,
+        registration_days=settings.gp_registration_days,
+    )
     return [
         DeparturePublic(
-            handover_id=d.handover.id, prison_number=d.handover.prison_number,
-            given_name=d.pack.patient_demographics.given_name, family_name=d.pack.patient_demographics.family_name,
-            release_date=d.handover.release_date, release_type=d.pack.release.type.value,
-            version=d.handover.current_version, readiness=_readiness(d.readiness),
+            handover_id=d.handover.id,
+            prison_number=d.handover.prison_number,
+            given_name=d.pack.patient_demographics.given_name,
+            family_name=d.pack.patient_demographics.family_name,
+            release_date=d.handover.release_date,
+            release_type=d.pack.release.type.value,
+            version=d.handover.current_version,
+            readiness=_readiness(d.readiness),
             referrals=[_referral(r) for r in d.referrals],
         )
         for d in found
@@ -293,10 +367,16 @@ async def get_agency(code: str, request: Request) -> AgencyPublic:
 async def put_agency(code: str, body: AgencyRecord, request: Request, response: Response) -> AgencyPublic:
     """Create or replace an agency's routing entry; from then on the admin API, not the file, owns it."""
     if body.code != code:
-        raise Problem(422, "Invalid request", "The body's code differs from the path's.", "validation",
-                      errors=[{"field": "code", "pointer": "#/code", "detail": "must equal the code in the path"}])
-    created = await directory.put_agency(database=request.app.state.database, agency=body,
-                                         clock=request.app.state.clock)
+        raise Problem(
+            422,
+            "Invalid request",
+            "The body's code differs from the path's.",
+            "validation",
+            errors=[{"field": "code", "pointer": "#/code", "detail": "must equal the code in the path"}],
+        )
+    created = await directory.put_agency(
+        database=request.app.state.database, agency=body, clock=request.app.state.clock
+    )
     response.status_code = 201 if created else 200
     return AgencyPublic(**body.model_dump(), source="api")
 
@@ -304,7 +384,8 @@ async def put_agency(code: str, body: AgencyRecord, request: Request, response: 
 @router.delete("/directory/agencies/{code}", status_code=204)
 async def delete_agency(code: str, request: Request) -> Response:
     """Deactivate an agency: it receives no new referrals; existing ones keep it."""
-    if not await directory.deactivate_agency(database=request.app.state.database, code=code,
-                                             clock=request.app.state.clock):
+    if not await directory.deactivate_agency(
+        database=request.app.state.database, code=code, clock=request.app.state.clock
+    ):
         raise Problem(404, "Not found", "No agency has this code.", "not-found")
     return Response(status_code=204)

@@ -21,8 +21,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
-    ctx = service.Context(database=runtime.database, clock=runtime.clock, source=settings.source,
-                          registration_days=settings.gp_registration_days)
+    ctx = service.Context(
+        database=runtime.database,
+        clock=runtime.clock,
+        source=settings.source,
+        registration_days=settings.gp_registration_days,
+    )
 
     async def on_release_notice(event: CloudEvent) -> None:
         if await service.open_handover(ctx=ctx, event=event):
@@ -42,7 +46,10 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
                 EventType.RELEASE_NOTICE_SUBMITTED: on_release_notice,
                 EventType.CUSTODY_EVENT_RECORDED: on_custody_event,
             },
-            supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1, EventType.CUSTODY_EVENT_RECORDED: 1},
+            supported_major_versions={
+                EventType.RELEASE_NOTICE_SUBMITTED: 1,
+                EventType.CUSTODY_EVENT_RECORDED: 1,
+            },
             producer=runtime.producer,
             batch_size=settings.consumer_batch_size,
         )

@@ -59,8 +59,9 @@ async def sync_from_files(*, database: Database, path: Path, clock: Clock) -> in
                 row = await session.get(DirectoryAgency, agency.code)
                 if row is not None and row.source == "api":
                     continue
-                row = row or DirectoryAgency(code=agency.code, kind=agency.kind.value, record="", source="file",
-                                             updated_at=clock.now())
+                row = row or DirectoryAgency(
+                    code=agency.code, kind=agency.kind.value, record="", source="file", updated_at=clock.now()
+                )
                 row.kind, row.record, row.active = agency.kind.value, agency.model_dump_json(), agency.active
                 row.updated_at = clock.now()
                 session.add(row)
@@ -73,7 +74,9 @@ async def sync_from_files(*, database: Database, path: Path, clock: Clock) -> in
 
 async def active_agencies(*, database: Database) -> list[AgencyRecord]:
     async with database.session() as session:
-        rows = (await session.exec(select(DirectoryAgency).where(col(DirectoryAgency.active).is_(True)))).all()
+        rows = (
+            await session.exec(select(DirectoryAgency).where(col(DirectoryAgency.active).is_(True)))
+        ).all()
     return [AgencyRecord.model_validate_json(row.record) for row in rows]
 
 
@@ -94,7 +97,9 @@ async def put_agency(*, database: Database, agency: AgencyRecord, clock: Clock) 
     async with database.transaction() as session:
         row = await session.get(DirectoryAgency, agency.code)
         created = row is None
-        row = row or DirectoryAgency(code=agency.code, kind="", record="", source="api", updated_at=clock.now())
+        row = row or DirectoryAgency(
+            code=agency.code, kind="", record="", source="api", updated_at=clock.now()
+        )
         row.kind, row.record, row.active = agency.kind.value, agency.model_dump_json(), agency.active
         row.source, row.updated_at = "api", clock.now()
         session.add(row)
@@ -108,7 +113,12 @@ async def deactivate_agency(*, database: Database, code: str, clock: Clock) -> b
         if row is None:
             return False
         record = AgencyRecord.model_validate_json(row.record).model_copy(update={"active": False})
-        row.record, row.active, row.source, row.updated_at = record.model_dump_json(), False, "api", clock.now()
+        row.record, row.active, row.source, row.updated_at = (
+            record.model_dump_json(),
+            False,
+            "api",
+            clock.now(),
+        )
         session.add(row)
     log.info("directory.agency_deactivated", agency=code)
     return True

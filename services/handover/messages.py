@@ -12,11 +12,23 @@ from services.common.topics import HANDOVER_EVENTS
 
 
 def publish(
-    session: AsyncSession, *, type: EventType, schema: str, data: BaseModel, subject: str, source: str,
-    correlation_id: str | None, clock: Clock,
+    session: AsyncSession,
+    *,
+    type: EventType,
+    schema: str,
+    data: BaseModel,
+    subject: str,
+    source: str,
+    correlation_id: str | None,
+    clock: Clock,
 ) -> CloudEvent:
     event = new_event(
-        type=type, source=source, subject=subject, dataschema=schema, data=data, correlation_id=correlation_id,
+        type=type,
+        source=source,
+        subject=subject,
+        dataschema=schema,
+        data=data,
+        correlation_id=correlation_id,
         time=clock.now(),
     )
     add_to_outbox(session, topic=HANDOVER_EVENTS, event=event, clock=clock)

@@ -26,8 +26,11 @@ class Handover(SQLModel, table=True):
     current_version: int
     state: str = Field(default="open", max_length=20, description="open, released, withdrawn, closed")
     state_reason: str | None = Field(default=None, max_length=500)
-    notice: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""),
-                        description="The release notice as it now stands (amendments applied), JSON")
+    notice: str = Field(
+        default="",
+        sa_column=Column(Text, nullable=False, server_default=""),
+        description="The release notice as it now stands (amendments applied), JSON",
+    )
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
@@ -76,8 +79,9 @@ class Referral(SQLModel, table=True):
 class ReferralAnswer(SQLModel, table=True):
     __tablename__ = "referral_answer"
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                                          primary_key=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
     referral_id: str = Field(foreign_key="referral.id", max_length=36, index=True)
     answer: str = Field(max_length=20)
     body: str = Field(sa_column=Column(Text, nullable=False))

@@ -21,7 +21,12 @@ class HandoverSettings(ServiceSettings):
         Path("deploy/directory"),
         description="Directory of services (YAML file or folder) loaded into the routing directory at start",
     )
-    at_risk_hours: float = Field(48.0, gt=0, description="A section not done this close to release is at risk")
+    at_risk_hours: float = Field(
+        48.0, gt=0, description="A section not done this close to release is at risk"
+    )
     gp_registration_days: int = Field(
-        3, ge=0, le=60, description="Days a GP registration takes to complete (for the medication supply-gap rule)"
+        3,
+        ge=0,
+        le=60,
+        description="Days a GP registration takes to complete (for the medication supply-gap rule)",
     )

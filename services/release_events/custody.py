@@ -27,9 +27,14 @@ class Accepted:
 
 async def _earlier(database: Database, event: CustodyEventV1, body_hash: str) -> Accepted | None:
     async with database.session() as session:
-        row = (await session.exec(select(CustodyEventRecord).where(
-            CustodyEventRecord.prison_number == event.prison_number, CustodyEventRecord.sequence == event.sequence
-        ))).first()
+        row = (
+            await session.exec(
+                select(CustodyEventRecord).where(
+                    CustodyEventRecord.prison_number == event.prison_number,
+                    CustodyEventRecord.sequence == event.sequence,
+                )
+            )
+        ).first()
     if row is None:
         return None
     if row.body_hash != body_hash:
@@ -38,7 +43,12 @@ async def _earlier(database: Database, event: CustodyEventV1, body_hash: str) ->
 
 
 async def submit_custody_event(
-    *, database: Database, event: CustodyEventV1, body: dict[str, Any], clock: Clock, source: str,
+    *,
+    database: Database,
+    event: CustodyEventV1,
+    body: dict[str, Any],
+    clock: Clock,
+    source: str,
     correlation_id: str,
 ) -> Accepted:
     """Store and publish the event; the same (person, sequence) again: the first answer, or a conflict when
@@ -50,18 +60,29 @@ async def submit_custody_event(
     now = clock.now()
     custody_event_id = str(uuid.uuid4())
     outgoing = new_event(
-        type=EventType.CUSTODY_EVENT_RECORDED, source=source, subject=event.prison_number,
+        type=EventType.CUSTODY_EVENT_RECORDED,
+        source=source,
+        subject=event.prison_number,
         dataschema=CUSTODY_EVENT_RECORDED_SCHEMA,
         data=CustodyEventRecordedV1(custody_event_id=custody_event_id, received_at=now, event=event),
-        correlation_id=correlation_id, time=now,
+        correlation_id=correlation_id,
+        time=now,
     )
     try:
         async with database.transaction() as session:
-            session.add(CustodyEventRecord(
-                id=custody_event_id, prison_number=event.prison_number, sequence=event.sequence,
-                kind=event.kind.value, establishment_code=event.establishment_code, event_id=outgoing.id,
-                body=event.model_dump_json(), body_hash=body_hash, received_at=now,
-            ))
+            session.add(
+                CustodyEventRecord(
+                    id=custody_event_id,
+                    prison_number=event.prison_number,
+                    sequence=event.sequence,
+                    kind=event.kind.value,
+                    establishment_code=event.establishment_code,
+                    event_id=outgoing.id,
+                    body=event.model_dump_json(),
+                    body_hash=body_hash,
+                    received_at=now,
+                )
+            )
             add_to_outbox(session, topic=CUSTODY_EVENTS, event=outgoing, clock=clock)
     except IntegrityError:
         earlier = await _earlier(database, event, body_hash)

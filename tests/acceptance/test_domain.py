@@ -49,8 +49,10 @@ def open_handover(system: RunningSystem, notice: dict[str, Any]) -> dict[str, An
     response = post(system, "release_events", "/v1/release-notices", notice)
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
-    found = eventually(lambda: get(system, "handover", "/v1/handovers", notice_id=notice_id),
-                       what="the handover of the notice")
+    found = eventually(
+        lambda: get(system, "handover", "/v1/handovers", notice_id=notice_id),
+        what="the handover of the notice",
+    )
     return found[0]  # type: ignore[no-any-return]
 
 
@@ -60,12 +62,15 @@ def handover(system: RunningSystem, handover_id: str) -> dict[str, Any]:
 
 def webhooks(system: RunningSystem, handover_id: str, message_type: str | None = None) -> list[Received]:
     return [
-        item for item in system.receiver.for_handover(handover_id)
+        item
+        for item in system.receiver.for_handover(handover_id)
         if message_type is None or item.json["type"] == message_type
     ]
 
 
-def wait_for_webhooks(system: RunningSystem, handover_id: str, message_type: str, agencies: set[str]) -> dict[str, Any]:
+def wait_for_webhooks(
+    system: RunningSystem, handover_id: str, message_type: str, agencies: set[str]
+) -> dict[str, Any]:
     """The verified ``data`` each of ``agencies`` received in a ``message_type`` webhook, once all have one."""
 
     def arrived() -> dict[str, Any] | None:
@@ -94,7 +99,8 @@ def at(day: date, hour: int) -> str:
 
 def events_on_handover_topic(system: RunningSystem, prison_number: str) -> list[dict[str, Any]]:
     return [
-        json.loads(record.value) for record in read_topic(system.bootstrap_servers, HANDOVER_EVENTS)
+        json.loads(record.value)
+        for record in read_topic(system.bootstrap_servers, HANDOVER_EVENTS)
         if record.key == prison_number.encode()
     ]
 
@@ -122,8 +128,15 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     assert [m["name"] for m in cmht["pack"]["medications"]] == [m["name"] for m in notice["medications"]]
     assert pdu["pack"]["reporting_instructions"]["office"] == notice["reporting_instructions"]["office"]
     assert pdu["pack"]["risk_flags"] == ["self_harm", "suicide"]
-    assert pdu["pack"]["legal_information"] == {"licence_conditions": notice["legal_information"]["licence_conditions"]}
-    for clinical in ("medications", "mental_health", "mental_health_summary", "allergies_and_adverse_reactions"):
+    assert pdu["pack"]["legal_information"] == {
+        "licence_conditions": notice["legal_information"]["licence_conditions"]
+    }
+    for clinical in (
+        "medications",
+        "mental_health",
+        "mental_health_summary",
+        "allergies_and_adverse_reactions",
+    ):
         assert clinical not in pdu["pack"], clinical
     assert cmht["pack"]["contacts"]["reconnect_navigator"]["name"] == notice["reconnect_navigator"]["name"]
     view = handover(system, handover_id)
@@ -135,11 +148,17 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     bad = answer(system, "CMHT-DUR", cmht["referral_id"], {"answer": "rejected"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reason_code"
     assert answer(system, "PDU-DUR", cmht["referral_id"], {"answer": "received"}).status_code == 404
-    rejected = answer(system, "CMHT-DUR", cmht["referral_id"],
-                      {"answer": "rejected", "reason_code": "criteria_not_met", "reason_text": "Needs forensic team"})
+    rejected = answer(
+        system,
+        "CMHT-DUR",
+        cmht["referral_id"],
+        {"answer": "rejected", "reason_code": "criteria_not_met", "reason_text": "Needs forensic team"},
+    )
     assert rejected.status_code == 201, rejected.text
     assert rejected.json()["rerouted_to"] == "RECONNECT-DUR"
-    rerouted = wait_for_webhooks(system, handover_id, "handover.referral.rerouted", {"RECONNECT-DUR"})["RECONNECT-DUR"]
+    rerouted = wait_for_webhooks(system, handover_id, "handover.referral.rerouted", {"RECONNECT-DUR"})[
+        "RECONNECT-DUR"
+    ]
     assert "CMHT-DUR rejected" in rerouted["reason"]
     assert rerouted["pack"]["mental_health"]["urgency"] == "urgent"
 
@@ -147,60 +166,103 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     appointment = at(release_day + timedelta(days=2), 10)
     no_time = answer(system, "RECONNECT-DUR", rerouted["referral_id"], {"answer": "accepted"})
     assert no_time.status_code == 422 and no_time.json()["errors"][0]["field"] == "first_appointment"
-    accepted = answer(system, "RECONNECT-DUR", rerouted["referral_id"],
-                      {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}})
+    accepted = answer(
+        system,
+        "RECONNECT-DUR",
+        rerouted["referral_id"],
+        {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}},
+    )
     assert accepted.status_code == 201, accepted.text
     assert answer(system, "A99001", gp["referral_id"], {"answer": "accepted"}).status_code == 201
-    reporting = {"office": "Durham Probation Office (fictitious)", "report_at": at(release_day, 15),
-                 "practitioner": "Probation officer Example"}
-    confirmed = answer(system, "PDU-DUR", pdu["referral_id"], {"answer": "confirmed", "reporting_instructions": reporting})
+    reporting = {
+        "office": "Durham Probation Office (fictitious)",
+        "report_at": at(release_day, 15),
+        "practitioner": "Probation officer Example",
+    }
+    confirmed = answer(
+        system, "PDU-DUR", pdu["referral_id"], {"answer": "confirmed", "reporting_instructions": reporting}
+    )
     assert confirmed.status_code == 201, confirmed.text
     assert handover(system, handover_id)["readiness"]["status"] == "done"
 
     # Every answer is an event on handover.events.v1.
     answered = eventually(
-        lambda: [e for e in events_on_handover_topic(system, notice["prison_number"])
-                 if e["type"] == "uk.nhs.ttg.handover.referral.answered"] or None,
+        lambda: (
+            [
+                e
+                for e in events_on_handover_topic(system, notice["prison_number"])
+                if e["type"] == "uk.nhs.ttg.handover.referral.answered"
+            ]
+            or None
+        ),
         what="answer events",
     )
-    eventually(lambda: len([e for e in events_on_handover_topic(system, notice["prison_number"])
-                            if e["type"] == "uk.nhs.ttg.handover.referral.answered"]) == 4, what="four answers")
+    eventually(
+        lambda: (
+            len(
+                [
+                    e
+                    for e in events_on_handover_topic(system, notice["prison_number"])
+                    if e["type"] == "uk.nhs.ttg.handover.referral.answered"
+                ]
+            )
+            == 4
+        ),
+        what="four answers",
+    )
     assert {e["data"]["answer"] for e in answered} <= {"rejected", "accepted", "confirmed"}
 
     # The release date is brought forward: amended packs reach every live recipient, after the originals.
     new_day = release_day - timedelta(days=3)
-    change = custody_event(notice["prison_number"], "release_date_changed", sequence=5,
-                           release_date=new_day.isoformat())
+    change = custody_event(
+        notice["prison_number"], "release_date_changed", sequence=5, release_date=new_day.isoformat()
+    )
     response = post(system, "release_events", "/v1/custody-events", change)
     assert response.status_code == 202, response.text
     replay = post(system, "release_events", "/v1/custody-events", change)
     assert replay.status_code == 202 and replay.json() == response.json()
     assert replay.headers.get("idempotent-replayed") == "true"
-    clash = post(system, "release_events", "/v1/custody-events", {**change, "release_date": release_day.isoformat()})
+    clash = post(
+        system, "release_events", "/v1/custody-events", {**change, "release_date": release_day.isoformat()}
+    )
     assert clash.status_code == 409
 
     live = {"A99001", "RECONNECT-DUR", "PDU-DUR"}
     amended = wait_for_webhooks(system, handover_id, "handover.pack.amended", live)
     for code, data in amended.items():
         assert data["version"] == 2
-        assert {"section": "release.date", "before": release_day.isoformat(), "after": new_day.isoformat()} \
-            in data["changes"], code
+        assert {
+            "section": "release.date",
+            "before": release_day.isoformat(),
+            "after": new_day.isoformat(),
+        } in data["changes"], code
         assert data["pack"]["release"]["date"] == new_day.isoformat()
     arrivals = system.receiver.for_handover(handover_id)
     for code in live:
         mine = [item.json["type"] for item in arrivals if item.agency_code == code]
         first = "handover.referral.rerouted" if code == "RECONNECT-DUR" else "handover.pack.issued"
         assert mine.index(first) < mine.index("handover.pack.amended"), (code, mine)
-    assert not webhooks(system, handover_id, "handover.pack.amended") or \
-        "CMHT-DUR" not in {item.agency_code for item in webhooks(system, handover_id, "handover.pack.amended")}
+    assert not webhooks(system, handover_id, "handover.pack.amended") or "CMHT-DUR" not in {
+        item.agency_code for item in webhooks(system, handover_id, "handover.pack.amended")
+    }
 
     # A late, older event is recorded and ignored, with the reason.
-    late = custody_event(notice["prison_number"], "release_date_changed", sequence=3,
-                         release_date=(release_day + timedelta(days=5)).isoformat())
+    late = custody_event(
+        notice["prison_number"],
+        "release_date_changed",
+        sequence=3,
+        release_date=(release_day + timedelta(days=5)).isoformat(),
+    )
     assert post(system, "release_events", "/v1/custody-events", late).status_code == 202
     logged = eventually(
-        lambda: [e for e in get(system, "handover", f"/v1/people/{notice['prison_number']}/custody-events")
-                 if e["sequence"] == 3] or None,
+        lambda: (
+            [
+                e
+                for e in get(system, "handover", f"/v1/people/{notice['prison_number']}/custody-events")
+                if e["sequence"] == 3
+            ]
+            or None
+        ),
         what="the late event in the custody-event log",
     )
     assert logged[0]["outcome"] == "stale" and "older" in logged[0]["detail"]
@@ -209,16 +271,26 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     final = handover(system, handover_id)
     assert final["version"] == 2 and final["pack"]["release"]["date"] == new_day.isoformat()
     assert final["readiness"]["status"] == "done", final["readiness"]
-    lounge = get(system, "handover", "/v1/establishments/DMI/releases",
-                 **{"from": (new_day - timedelta(days=1)).isoformat(), "to": new_day.isoformat()})
+    lounge = get(
+        system,
+        "handover",
+        "/v1/establishments/DMI/releases",
+        **{"from": (new_day - timedelta(days=1)).isoformat(), "to": new_day.isoformat()},
+    )
     mine = [item for item in lounge if item["handover_id"] == handover_id]
     assert mine and mine[0]["readiness"]["status"] == "done"
     assert {i["item"] for i in mine[0]["readiness"]["items"]} >= {
-        "gp", "medication", "mental_health_referral", "reporting_instructions"}
+        "gp",
+        "medication",
+        "mental_health_referral",
+        "reporting_instructions",
+    }
     worklist = get(system, "handover", "/v1/agencies/RECONNECT-DUR/handovers")
     item = next(w for w in worklist if w["handover_id"] == handover_id)
     assert item["status"] == "accepted" and "reporting_instructions" not in item["sent"]["pack"]
-    assert all(w["handover_id"] != handover_id for w in get(system, "handover", "/v1/agencies/CMHT-DUR/handovers"))
+    assert all(
+        w["handover_id"] != handover_id for w in get(system, "handover", "/v1/agencies/CMHT-DUR/handovers")
+    )
 
 
 def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSystem) -> None:
@@ -232,10 +304,16 @@ def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSy
     for code, data in withdrawn.items():
         assert "release cancelled" in data["note"] and "Further charges" in data["note"]
         assert set(data["pack"]) == {"patient_demographics", "release"}, code
-        mine = [item.json["type"] for item in system.receiver.for_handover(handover_id) if item.agency_code == code]
+        mine = [
+            item.json["type"]
+            for item in system.receiver.for_handover(handover_id)
+            if item.agency_code == code
+        ]
         assert mine == ["handover.pack.issued", "handover.pack.withdrawn"]
-    view = eventually(lambda: (v := handover(system, handover_id))["state"] == "withdrawn" and v,
-                      what="the handover to be withdrawn")
+    view = eventually(
+        lambda: (v := handover(system, handover_id))["state"] == "withdrawn" and v,
+        what="the handover to be withdrawn",
+    )
     assert {r["status"] for r in view["referrals"]} == {"cancelled"}
     late = answer(system, "A99001", referral_of(view, "A99001")["referral_id"], {"answer": "received"})
     assert late.status_code == 409
@@ -249,11 +327,21 @@ def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSy
     ],
 )
 def test_no_fixed_abode_and_no_gp_is_still_routed_in_the_right_area(
-    system: RunningSystem, place: str, authority: str | None, establishment: str, gp: str, mental_health: str,
+    system: RunningSystem,
+    place: str,
+    authority: str | None,
+    establishment: str,
+    gp: str,
+    mental_health: str,
     described: str,
 ) -> None:
-    notice = release_notice(random.Random(), place=place, no_fixed_abode=True, last_known_local_authority=authority,
-                            establishment=establishment)
+    notice = release_notice(
+        random.Random(),
+        place=place,
+        no_fixed_abode=True,
+        last_known_local_authority=authority,
+        establishment=establishment,
+    )
     assert "registered_gp" not in notice
     handover_id = open_handover(system, notice)["handover_id"]
     issued = wait_for_webhooks(system, handover_id, "handover.pack.issued", {gp, mental_health})
@@ -274,19 +362,27 @@ def test_without_consent_no_mental_health_referral_and_the_prison_is_told(system
     view = handover(system, handover_id)
     assert view["pack"]["mental_health"]["referral"] == "withheld"
     assert "CMHT-DUR" not in {r["agency_code"] for r in view["referrals"]}
-    assert next(i for i in view["readiness"]["items"] if i["item"] == "mental_health_referral")["status"] == "at_risk"
+    assert (
+        next(i for i in view["readiness"]["items"] if i["item"] == "mental_health_referral")["status"]
+        == "at_risk"
+    )
     assert all(item.agency_code != "CMHT-DUR" for item in system.receiver.for_handover(handover_id))
 
 
 def test_a_rejection_with_no_other_agency_is_escalated_to_the_prison(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="birmingham", substance_misuse=True)
     handover_id = open_handover(system, notice)["handover_id"]
-    issued = wait_for_webhooks(system, handover_id, "handover.pack.issued",
-                               {"A99003", "CMHT-BHM", "SMS-BHM", "PDU-BHM"})
+    issued = wait_for_webhooks(
+        system, handover_id, "handover.pack.issued", {"A99003", "CMHT-BHM", "SMS-BHM", "PDU-BHM"}
+    )
     assert issued["SMS-BHM"]["pack"]["substance_misuse"]["current_treatment"] == "Methadone maintenance"
     assert "mental_health" not in issued["SMS-BHM"]["pack"]
-    outcome = answer(system, "CMHT-BHM", issued["CMHT-BHM"]["referral_id"],
-                     {"answer": "rejected", "reason_code": "capacity"})
+    outcome = answer(
+        system,
+        "CMHT-BHM",
+        issued["CMHT-BHM"]["referral_id"],
+        {"answer": "rejected", "reason_code": "capacity"},
+    )
     assert outcome.status_code == 201 and outcome.json()["escalated_to"] == ["PH-BMI"]
     escalated = wait_for_webhooks(system, handover_id, "handover.referral.escalated", {"PH-BMI"})["PH-BMI"]
     assert "CMHT-BHM" in escalated["note"]
@@ -298,14 +394,23 @@ def test_a_rejection_with_no_other_agency_is_escalated_to_the_prison(system: Run
 def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningSystem) -> None:
     listed = {agency["code"]: agency for agency in get(system, "handover", "/v1/directory/agencies")}
     assert listed["PH-DMI"]["establishments"] == ["DMI"] and listed["A99001"]["source"] == "file"
-    body = {"code": "CMHT-NEW", "kind": "community_mental_health_team", "name": "New team (fictitious)",
-            "coverage": {"postcode_districts": ["ZZ9"], "local_authorities": []}, "eligibility": {"min_age": 18}}
+    body = {
+        "code": "CMHT-NEW",
+        "kind": "community_mental_health_team",
+        "name": "New team (fictitious)",
+        "coverage": {"postcode_districts": ["ZZ9"], "local_authorities": []},
+        "eligibility": {"min_age": 18},
+    }
     with system.client("handover") as client:
         created = client.put("/v1/directory/agencies/CMHT-NEW", json=body)
         assert created.status_code == 201, created.text
         assert client.put("/v1/directory/agencies/CMHT-NEW", json=body).status_code == 200
-        invalid = client.put("/v1/directory/agencies/CMHT-X", json={**body, "code": "CMHT-X", "kind": "florist"})
-        assert invalid.status_code == 422 and invalid.headers["content-type"].startswith("application/problem+json")
+        invalid = client.put(
+            "/v1/directory/agencies/CMHT-X", json={**body, "code": "CMHT-X", "kind": "florist"}
+        )
+        assert invalid.status_code == 422 and invalid.headers["content-type"].startswith(
+            "application/problem+json"
+        )
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["source"] == "api"
         assert client.delete("/v1/directory/agencies/CMHT-NEW").status_code == 204
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["active"] is False
@@ -315,7 +420,9 @@ def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningS
 def test_invalid_custody_events_name_the_field(system: RunningSystem) -> None:
     bad = custody_event("A1234BC", "release_date_changed", sequence=1)
     response = post(system, "release_events", "/v1/custody-events", bad)
-    assert response.status_code == 422 and response.headers["content-type"].startswith("application/problem+json")
+    assert response.status_code == 422 and response.headers["content-type"].startswith(
+        "application/problem+json"
+    )
     unknown = custody_event("A1234BC", "recalled", sequence=1, recall_reason="breach")
     response = post(system, "release_events", "/v1/custody-events", unknown)
     assert response.status_code == 422
@@ -327,10 +434,20 @@ def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(s
     handover_id = open_handover(system, notice)["handover_id"]
     wait_for_webhooks(system, handover_id, "handover.pack.issued", DURHAM_FIRST)
 
-    contact = {"name": "Holme House Healthcare", "role": "Discharge coordinator", "phone": "0300 000 0003",
-               "email": "healthcare.hhi@example.org"}
-    transfer = custody_event(notice["prison_number"], "transfer", sequence=1, establishment_code="HHI",
-                             from_establishment_code="DMI", prison_contact=contact)
+    contact = {
+        "name": "Holme House Healthcare",
+        "role": "Discharge coordinator",
+        "phone": "0300 000 0003",
+        "email": "healthcare.hhi@example.org",
+    }
+    transfer = custody_event(
+        notice["prison_number"],
+        "transfer",
+        sequence=1,
+        establishment_code="HHI",
+        from_establishment_code="DMI",
+        prison_contact=contact,
+    )
     assert post(system, "release_events", "/v1/custody-events", transfer).status_code == 202
     amended = wait_for_webhooks(system, handover_id, "handover.pack.amended", DURHAM_FIRST)
     for code, data in amended.items():
@@ -338,7 +455,9 @@ def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(s
         assert {"release.establishment_code", "contacts.prison_healthcare"} <= changed, code
         assert data["pack"]["contacts"]["prison_healthcare"]["email"] == contact["email"]
     release_day = notice["release"]["date"]
-    lounge = get(system, "handover", "/v1/establishments/HHI/releases", **{"from": release_day, "to": release_day})
+    lounge = get(
+        system, "handover", "/v1/establishments/HHI/releases", **{"from": release_day, "to": release_day}
+    )
     assert handover_id in {item["handover_id"] for item in lounge}
 
     recall = custody_event(notice["prison_number"], "recalled", sequence=2, establishment_code="HHI")

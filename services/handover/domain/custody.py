@@ -47,7 +47,8 @@ def decide(event: CustodyEventV1, *, last_sequence: int | None, handover: OpenHa
         return Decision(Outcome.DUPLICATE, Action.NONE, f"sequence {event.sequence} was already applied")
     if last_sequence is not None and event.sequence < last_sequence:
         return Decision(
-            Outcome.STALE, Action.NONE,
+            Outcome.STALE,
+            Action.NONE,
             f"sequence {event.sequence} is older than the last applied ({last_sequence}): recorded, not applied",
         )
     return Decision(Outcome.APPLIED, *_effect(event, handover))

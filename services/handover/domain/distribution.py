@@ -61,8 +61,12 @@ def entry(
 def distribution_list(recipients: Iterable[Recipient], pack: HandoverPack) -> list[DistributionListItem]:
     return [
         DistributionListItem(
-            agency_code=r.agency_code, agency_kind=r.agency_kind, agency_name=r.agency_name,
-            referral_kind=r.referral_kind, reason=r.reason, sections=section_names(r.agency_kind, pack),
+            agency_code=r.agency_code,
+            agency_kind=r.agency_kind,
+            agency_name=r.agency_name,
+            referral_kind=r.referral_kind,
+            reason=r.reason,
+            sections=section_names(r.agency_kind, pack),
         )
         for r in recipients
     ]

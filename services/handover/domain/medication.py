@@ -33,23 +33,31 @@ def runs_out(medication: Medication, release_date: date) -> date:
     return release_date + timedelta(days=medication.supply_days_given)
 
 
-def supply_gaps(medications: Iterable[Medication], *, release_date: date, needed_until: date) -> list[SafetyAlert]:
+def supply_gaps(
+    medications: Iterable[Medication], *, release_date: date, needed_until: date
+) -> list[SafetyAlert]:
     """One alert per item whose supply runs out before ``needed_until``; depots are due by date instead."""
     alerts = []
     for item in medications:
         if item.depot:
             if item.next_injection_due is not None and item.next_injection_due < needed_until:
-                alerts.append(SafetyAlert(
-                    code="medication_supply_gap", section="medications",
-                    detail=f"{item.name}: depot injection due {item.next_injection_due.isoformat()}, before a "
-                           f"community prescriber takes over on {needed_until.isoformat()}",
-                ))
+                alerts.append(
+                    SafetyAlert(
+                        code="medication_supply_gap",
+                        section="medications",
+                        detail=f"{item.name}: depot injection due {item.next_injection_due.isoformat()}, before a "
+                        f"community prescriber takes over on {needed_until.isoformat()}",
+                    )
+                )
             continue
         ends = runs_out(item, release_date)
         if ends < needed_until:
-            alerts.append(SafetyAlert(
-                code="medication_supply_gap", section="medications",
-                detail=f"{item.name} {item.strength}: {item.supply_days_given} days supplied, runs out "
-                       f"{ends.isoformat()}, before a community prescriber takes over on {needed_until.isoformat()}",
-            ))
+            alerts.append(
+                SafetyAlert(
+                    code="medication_supply_gap",
+                    section="medications",
+                    detail=f"{item.name} {item.strength}: {item.supply_days_given} days supplied, runs out "
+                    f"{ends.isoformat()}, before a community prescriber takes over on {needed_until.isoformat()}",
+                )
+            )
     return alerts

@@ -6,8 +6,16 @@ from typing import Any
 
 from contracts.handover import AgencyKind, AgencySections, HandoverPack, LegalInformation, MentalHealthSummary
 
-_CLINICAL_CORE = ("patient_demographics", "release", "gp_practice", "allergies_and_adverse_reactions",
-                  "medications", "safety_alerts", "contacts", "person_completing_record")
+_CLINICAL_CORE = (
+    "patient_demographics",
+    "release",
+    "gp_practice",
+    "allergies_and_adverse_reactions",
+    "medications",
+    "safety_alerts",
+    "contacts",
+    "person_completing_record",
+)
 
 SECTIONS_BY_KIND: dict[AgencyKind, tuple[str, ...]] = {
     # Registration, medication and a mental-health summary.
@@ -18,7 +26,12 @@ SECTIONS_BY_KIND: dict[AgencyKind, tuple[str, ...]] = {
     AgencyKind.SUBSTANCE_MISUSE_SERVICE: (*_CLINICAL_CORE, "substance_misuse", "risk_flags"),
     # Reporting instructions, risk flags and contacts; licence conditions only; no clinical detail.
     AgencyKind.PROBATION_DELIVERY_UNIT: (
-        "patient_demographics", "release", "reporting_instructions", "risk_flags", "contacts", "legal_information",
+        "patient_demographics",
+        "release",
+        "reporting_instructions",
+        "risk_flags",
+        "contacts",
+        "legal_information",
     ),
     # The prison is told about problems with its own patient's handover.
     AgencyKind.PRISON_HEALTHCARE: ("patient_demographics", "release", "safety_alerts", "contacts"),
@@ -34,9 +47,11 @@ def _value(section: str, kind: AgencyKind, pack: HandoverPack) -> Any:
         if not consented or mental_health is None:
             return None
         return MentalHealthSummary(
-            urgency=mental_health.urgency, diagnoses=list(mental_health.diagnoses),
+            urgency=mental_health.urgency,
+            diagnoses=list(mental_health.diagnoses),
             care_programme_approach=mental_health.care_programme_approach,
-            care_coordinator=mental_health.care_coordinator, risk_flags=list(mental_health.risk_flags),
+            care_coordinator=mental_health.care_coordinator,
+            risk_flags=list(mental_health.risk_flags),
         )
     if section == "risk_flags":
         return list(mental_health.risk_flags) if consented and mental_health is not None else None

@@ -69,13 +69,18 @@ def safety_alerts(notice: ReleaseNoticeV1, plan: RoutingPlan, *, registration_da
     alerts = supply_gaps(notice.medications, release_date=notice.release.date, needed_until=needed_until)
     opioid = [m for m in notice.medications if m.opioid_substitution]
     if opioid and plan.agency_for(ReferralKind.SUBSTANCE_MISUSE) is None:
-        alerts.append(SafetyAlert(
-            code="opioid_substitution_continuity", section="medications",
-            detail="Opioid substitution therapy with no referral to a local substance-misuse service: arrange "
-                   "the next dose before release",
-        ))
+        alerts.append(
+            SafetyAlert(
+                code="opioid_substitution_continuity",
+                section="medications",
+                detail="Opioid substitution therapy with no referral to a local substance-misuse service: arrange "
+                "the next dose before release",
+            )
+        )
     if notice.mental_health is not None and not notice.mental_health.consent_to_share:
-        alerts.append(SafetyAlert(code="mental_health_referral_withheld", section="mental_health", detail=NO_CONSENT))
+        alerts.append(
+            SafetyAlert(code="mental_health_referral_withheld", section="mental_health", detail=NO_CONSENT)
+        )
     for gap in plan.unrouted:
         code = "registered_gp_unreachable" if "registered practice" in gap.detail else "no_agency_covers"
         alerts.append(SafetyAlert(code=code, section=gap.kind.value, detail=gap.detail))
@@ -110,7 +115,9 @@ def build_pack(
         mental_health=mental_health(notice),
         substance_misuse=substance_misuse(notice, plan),
         reporting_instructions=notice.reporting_instructions,
-        contacts=Contacts(prison_healthcare=notice.prison_contact, reconnect_navigator=notice.reconnect_navigator),
+        contacts=Contacts(
+            prison_healthcare=notice.prison_contact, reconnect_navigator=notice.reconnect_navigator
+        ),
         legal_information=notice.legal_information,
         person_completing_record=notice.prison_contact,
         distribution_list=distribution_list or [],

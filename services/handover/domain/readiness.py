@@ -76,19 +76,27 @@ def release_starts(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _referral_done(kind: ReferralKind, referral: ReferralFacts, release_date: date, registration_needed: bool) -> bool:
+def _referral_done(
+    kind: ReferralKind, referral: ReferralFacts, release_date: date, registration_needed: bool
+) -> bool:
     if kind == ReferralKind.GP_REGISTRATION:
         wanted = {ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED}
         if not registration_needed:
             wanted.add(ReferralStatus.RECEIVED)
         return referral.status in wanted
     if kind == ReferralKind.REPORTING_INSTRUCTIONS:
-        return (referral.status == ReferralStatus.ACCEPTED and referral.report_at is not None
-                and referral.report_at.date() >= release_date)
+        return (
+            referral.status == ReferralStatus.ACCEPTED
+            and referral.report_at is not None
+            and referral.report_at.date() >= release_date
+        )
     if referral.status == ReferralStatus.COMPLETED:
         return True
-    return (referral.status == ReferralStatus.ACCEPTED and referral.first_appointment_at is not None
-            and referral.first_appointment_at.date() >= release_date)
+    return (
+        referral.status == ReferralStatus.ACCEPTED
+        and referral.first_appointment_at is not None
+        and referral.first_appointment_at.date() >= release_date
+    )
 
 
 def _referral_item(kind: ReferralKind, facts: ReleaseFacts) -> tuple[bool, str, bool]:
@@ -114,31 +122,48 @@ def assess(facts: ReleaseFacts, *, now: datetime, at_risk_hours: float = 48) -> 
         status = Readiness.DONE if done else Readiness.AT_RISK if (blocked or near) else Readiness.PENDING
         items.append(ItemReadiness(item, status, detail))
 
-    for kind in (ReferralKind.GP_REGISTRATION, ReferralKind.MENTAL_HEALTH, ReferralKind.SUBSTANCE_MISUSE,
-                 ReferralKind.REPORTING_INSTRUCTIONS):
+    for kind in (
+        ReferralKind.GP_REGISTRATION,
+        ReferralKind.MENTAL_HEALTH,
+        ReferralKind.SUBSTANCE_MISUSE,
+        ReferralKind.REPORTING_INSTRUCTIONS,
+    ):
         if kind in facts.needs:
             add(_ITEM_OF[kind], *_referral_item(kind, facts))
         if kind == ReferralKind.GP_REGISTRATION:
             appointments = [
-                r.first_appointment_at.date() for r in facts.referrals
-                if r.first_appointment_at is not None and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
+                r.first_appointment_at.date()
+                for r in facts.referrals
+                if r.first_appointment_at is not None
+                and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
                 and r.kind != ReferralKind.REPORTING_INSTRUCTIONS
             ]
             needed_until = prescriber_takes_over(
-                release_date=facts.release_date, registration_needed=facts.registration_needed,
-                registration_days=0 if _gp_registered(facts) else facts.registration_days, first_appointments=appointments,
+                release_date=facts.release_date,
+                registration_needed=facts.registration_needed,
+                registration_days=0 if _gp_registered(facts) else facts.registration_days,
+                first_appointments=appointments,
             )
             gaps = supply_gaps(facts.medications, release_date=facts.release_date, needed_until=needed_until)
-            add(Item.MEDICATION, not gaps, "; ".join(g.detail for g in gaps) or "supply lasts until a prescriber "
-                "takes over")
-    overall = (Readiness.DONE if all(i.status == Readiness.DONE for i in items)
-               else Readiness.AT_RISK if any(i.status == Readiness.AT_RISK for i in items) else Readiness.PENDING)
+            add(
+                Item.MEDICATION,
+                not gaps,
+                "; ".join(g.detail for g in gaps) or "supply lasts until a prescriber takes over",
+            )
+    overall = (
+        Readiness.DONE
+        if all(i.status == Readiness.DONE for i in items)
+        else Readiness.AT_RISK
+        if any(i.status == Readiness.AT_RISK for i in items)
+        else Readiness.PENDING
+    )
     return ReleaseReadiness(overall, tuple(items))
 
 
 def _gp_registered(facts: ReleaseFacts) -> bool:
     """Registration counts as complete once the practice has accepted it."""
     return any(
-        r.kind == ReferralKind.GP_REGISTRATION and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
+        r.kind == ReferralKind.GP_REGISTRATION
+        and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
         for r in facts.referrals
     )

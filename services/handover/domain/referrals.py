@@ -27,8 +27,14 @@ OPEN = frozenset({ReferralStatus.REQUESTED, ReferralStatus.RECEIVED, ReferralSta
 
 _NEXT: dict[Answer, tuple[frozenset[ReferralStatus], ReferralStatus]] = {
     Answer.RECEIVED: (frozenset({ReferralStatus.REQUESTED}), ReferralStatus.RECEIVED),
-    Answer.ACCEPTED: (frozenset({ReferralStatus.REQUESTED, ReferralStatus.RECEIVED}), ReferralStatus.ACCEPTED),
-    Answer.REJECTED: (frozenset({ReferralStatus.REQUESTED, ReferralStatus.RECEIVED}), ReferralStatus.REJECTED),
+    Answer.ACCEPTED: (
+        frozenset({ReferralStatus.REQUESTED, ReferralStatus.RECEIVED}),
+        ReferralStatus.ACCEPTED,
+    ),
+    Answer.REJECTED: (
+        frozenset({ReferralStatus.REQUESTED, ReferralStatus.RECEIVED}),
+        ReferralStatus.REJECTED,
+    ),
     Answer.COMPLETED: (frozenset({ReferralStatus.ACCEPTED}), ReferralStatus.COMPLETED),
     Answer.CONFIRMED: (
         frozenset({ReferralStatus.REQUESTED, ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED}),
@@ -65,9 +71,14 @@ def check_answer(facts: AnswerFacts, *, kind: ReferralKind) -> None:
         raise AnswerRefused("a confirmation carries the reporting instructions", "reporting_instructions")
     if kind == ReferralKind.REPORTING_INSTRUCTIONS and facts.answer == Answer.ACCEPTED:
         raise AnswerRefused("probation answers with 'confirmed' and the reporting instructions")
-    if facts.answer == Answer.ACCEPTED and kind in (ReferralKind.MENTAL_HEALTH, ReferralKind.SUBSTANCE_MISUSE) \
-            and not facts.has_first_appointment:
-        raise AnswerRefused("an acceptance carries the first appointment (time and place)", "first_appointment")
+    if (
+        facts.answer == Answer.ACCEPTED
+        and kind in (ReferralKind.MENTAL_HEALTH, ReferralKind.SUBSTANCE_MISUSE)
+        and not facts.has_first_appointment
+    ):
+        raise AnswerRefused(
+            "an acceptance carries the first appointment (time and place)", "first_appointment"
+        )
     if facts.answer == Answer.REJECTED and not facts.has_reason_code:
         raise AnswerRefused("a rejection carries a reason code", "reason_code")
     if facts.answer == Answer.COMPLETED and facts.attended is None:

@@ -72,19 +72,25 @@ def age_on(born: date, day: date) -> int:
 def prison_healthcare_of(establishment_code: str, directory: Iterable[AgencyRecord]) -> AgencyRecord | None:
     return next(
         (
-            agency for agency in sorted(directory, key=lambda a: (a.priority, a.code))
-            if agency.active and agency.kind == AgencyKind.PRISON_HEALTHCARE
+            agency
+            for agency in sorted(directory, key=lambda a: (a.priority, a.code))
+            if agency.active
+            and agency.kind == AgencyKind.PRISON_HEALTHCARE
             and establishment_code in agency.establishments
         ),
         None,
     )
 
 
-def area_of(notice: ReleaseNoticeV1, directory: Sequence[AgencyRecord], establishment_code: str | None = None) -> Area:
+def area_of(
+    notice: ReleaseNoticeV1, directory: Sequence[AgencyRecord], establishment_code: str | None = None
+) -> Area:
     destination = notice.release.destination
     if destination.address is not None:
         district = postcode_district(destination.address.postcode)
-        return Area(district, destination.address.local_authority, f"destination postcode district {district}")
+        return Area(
+            district, destination.address.local_authority, f"destination postcode district {district}"
+        )
     if destination.last_known_local_authority:
         authority = destination.last_known_local_authority
         return Area(None, authority, f"no fixed abode: local authority of last address ({authority})")
@@ -92,11 +98,18 @@ def area_of(notice: ReleaseNoticeV1, directory: Sequence[AgencyRecord], establis
     prison = prison_healthcare_of(establishment, directory)
     authority = prison.coverage.local_authorities[0] if prison and prison.coverage.local_authorities else None
     where = authority or "unknown: the establishment has no area in the directory"
-    return Area(None, authority, f"no fixed abode, no last address: area of establishment {establishment} ({where})")
+    return Area(
+        None, authority, f"no fixed abode, no last address: area of establishment {establishment} ({where})"
+    )
 
 
 def candidates(
-    kind: ReferralKind, area: Area, directory: Sequence[AgencyRecord], *, age: int, exclude: Iterable[str] = ()
+    kind: ReferralKind,
+    area: Area,
+    directory: Sequence[AgencyRecord],
+    *,
+    age: int,
+    exclude: Iterable[str] = (),
 ) -> list[Candidate]:
     """Eligible agencies for ``kind`` in ``area``, best first, each with why it qualifies."""
     skipped = set(exclude)
@@ -104,9 +117,13 @@ def candidates(
     for rank, agency_kind in enumerate(PREFERRED_KINDS[kind]):
         pool = sorted(
             (
-                agency for agency in directory
-                if agency.active and agency.kind == agency_kind and agency.code not in skipped
-                and agency.accepts(kind) and agency.takes_age(age)
+                agency
+                for agency in directory
+                if agency.active
+                and agency.kind == agency_kind
+                and agency.code not in skipped
+                and agency.accepts(kind)
+                and agency.takes_age(age)
             ),
             key=lambda a: (a.priority, a.code),
         )
@@ -118,8 +135,11 @@ def candidates(
             for a in by_district
         ]
         found += [
-            Candidate(a, f"{agency_kind.value} covering local authority {area.local_authority}{fallback}; "
-                         f"area from {area.described}")
+            Candidate(
+                a,
+                f"{agency_kind.value} covering local authority {area.local_authority}{fallback}; "
+                f"area from {area.described}",
+            )
             for a in by_authority
         ]
     return found
@@ -148,20 +168,34 @@ def route(
     for kind in needed_referrals(notice):
         if kind == ReferralKind.GP_REGISTRATION and notice.registered_gp is not None:
             practice = next(
-                (a for a in directory if a.active and a.code == notice.registered_gp.ods_code
-                 and a.kind == AgencyKind.GP_PRACTICE),
+                (
+                    a
+                    for a in directory
+                    if a.active
+                    and a.code == notice.registered_gp.ods_code
+                    and a.kind == AgencyKind.GP_PRACTICE
+                ),
                 None,
             )
             if practice is None:
-                unrouted.append(Unrouted(kind, f"registered practice {notice.registered_gp.ods_code} is not in the "
-                                               "directory of services"))
+                unrouted.append(
+                    Unrouted(
+                        kind,
+                        f"registered practice {notice.registered_gp.ods_code} is not in the "
+                        "directory of services",
+                    )
+                )
             else:
                 routed.append(Routed(kind, practice, f"registered practice of the person ({practice.code})"))
             continue
         found = candidates(kind, area, directory, age=age)
         if found:
             first = found[0]
-            reason = first.reason if kind != ReferralKind.GP_REGISTRATION else f"registration request: {first.reason}"
+            reason = (
+                first.reason
+                if kind != ReferralKind.GP_REGISTRATION
+                else f"registration request: {first.reason}"
+            )
             routed.append(Routed(kind, first.agency, reason))
         else:
             unrouted.append(Unrouted(kind, f"no eligible agency for {kind.value} in {area.described}"))

@@ -14,10 +14,15 @@ TODAY = date(2026, 12, 1)
 
 
 def agency(code: str, kind: str, districts: list[str], authorities: list[str], **extra: Any) -> AgencyRecord:
-    return AgencyRecord.model_validate({
-        "code": code, "kind": kind, "name": f"{code} (fictitious)",
-        "coverage": {"postcode_districts": districts, "local_authorities": authorities}, **extra,
-    })
+    return AgencyRecord.model_validate(
+        {
+            "code": code,
+            "kind": kind,
+            "name": f"{code} (fictitious)",
+            "coverage": {"postcode_districts": districts, "local_authorities": authorities},
+            **extra,
+        }
+    )
 
 
 DUR = (["DH1", "DH2"], ["County Durham"])

@@ -16,14 +16,22 @@ from services.handover.domain.routing import route
 from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
 from tests.unit.handover.factories import DIRECTORY, notice
 
-PDU = Recipient("PDU-DUR", AgencyKind.PROBATION_DELIVERY_UNIT, "PDU", ReferralKind.REPORTING_INSTRUCTIONS,
-                "covers DH1", "r-1")
+PDU = Recipient(
+    "PDU-DUR",
+    AgencyKind.PROBATION_DELIVERY_UNIT,
+    "PDU",
+    ReferralKind.REPORTING_INSTRUCTIONS,
+    "covers DH1",
+    "r-1",
+)
 GP = Recipient("A99001", AgencyKind.GP_PRACTICE, "GP", ReferralKind.GP_REGISTRATION, "covers DH1", "r-2")
 
 
 def packs():  # type: ignore[no-untyped-def]
     person = notice(full=True)
-    moved = person.model_copy(update={"release": person.release.model_copy(update={"date": date(2026, 12, 12)})})
+    moved = person.model_copy(
+        update={"release": person.release.model_copy(update={"date": date(2026, 12, 12)})}
+    )
     return build_pack(person, route(person, DIRECTORY)), build_pack(moved, route(moved, DIRECTORY))
 
 
@@ -40,7 +48,10 @@ def test_each_recipient_is_told_only_of_changes_to_its_sections() -> None:
     changes = pack_changes(before, changed)
     assert [c.section for c in changes] == ["medications"]
     assert entry("amended", handover_id="h", version=2, recipient=GP, pack=changed, changes=changes).changes
-    assert entry("amended", handover_id="h", version=2, recipient=PDU, pack=changed, changes=changes).changes == []
+    assert (
+        entry("amended", handover_id="h", version=2, recipient=PDU, pack=changed, changes=changes).changes
+        == []
+    )
 
 
 def test_a_withdrawal_carries_only_what_identifies_the_case() -> None:
@@ -59,10 +70,22 @@ def test_the_distribution_list_records_why_and_what() -> None:
 def test_the_notifier_sends_each_entry_as_the_webhook_data() -> None:
     before, _ = packs()
     entries = [entry("issued", handover_id="h", version=1, recipient=r, pack=before) for r in (GP, PDU)]
-    issued = HandoverPackIssuedV1(handover_id="h", version=1, notice_id="n", issued_at=datetime.now(UTC),
-                                  pack=before, distribution=entries)
-    event = new_event(type=EventType.HANDOVER_PACK_ISSUED, source="urn:test", subject="A1234BC",
-                      dataschema="urn:ttg:schema:handover-pack-issued:1.0", data=issued, correlation_id=None)
+    issued = HandoverPackIssuedV1(
+        handover_id="h",
+        version=1,
+        notice_id="n",
+        issued_at=datetime.now(UTC),
+        pack=before,
+        distribution=entries,
+    )
+    event = new_event(
+        type=EventType.HANDOVER_PACK_ISSUED,
+        source="urn:test",
+        subject="A1234BC",
+        dataschema="urn:ttg:schema:handover-pack-issued:1.0",
+        data=issued,
+        correlation_id=None,
+    )
     planned = distribution(event)
     assert [e["agency_code"] for e in planned] == ["A99001", "PDU-DUR"]
     body = webhook_payload(event_type=WEBHOOK_EVENT_TYPES[event.type], entry=planned[1], at=datetime.now(UTC))
@@ -71,8 +94,14 @@ def test_the_notifier_sends_each_entry_as_the_webhook_data() -> None:
 
 
 def test_a_distribution_naming_an_agency_twice_is_refused() -> None:
-    event = new_event(type=EventType.HANDOVER_PACK_WITHDRAWN, source="urn:test", subject="A1234BC",
-                      dataschema="urn:x:1.0", data=HandoverPackIssuedV1.model_construct(), correlation_id=None)
+    event = new_event(
+        type=EventType.HANDOVER_PACK_WITHDRAWN,
+        source="urn:test",
+        subject="A1234BC",
+        dataschema="urn:x:1.0",
+        data=HandoverPackIssuedV1.model_construct(),
+        correlation_id=None,
+    )
     event.data["distribution"] = [{"agency_code": "X"}, {"agency_code": "X"}]
     with pytest.raises(ValueError, match="twice"):
         distribution(event)

@@ -12,14 +12,25 @@ from contracts.custody import CustodyEventKind, CustodyEventV1
 from services.handover.domain.custody import Action, OpenHandover, Outcome, decide
 
 OPEN = OpenHandover(release_date=date(2026, 12, 10), establishment_code="DMI")
-CONTACT = {"name": "New contact", "role": "Healthcare", "phone": "0300 000 0002", "email": "hc.hhi@example.org"}
+CONTACT = {
+    "name": "New contact",
+    "role": "Healthcare",
+    "phone": "0300 000 0002",
+    "email": "hc.hhi@example.org",
+}
 
 
 def event(kind: str, sequence: int = 2, **fields: Any) -> CustodyEventV1:
-    return CustodyEventV1.model_validate({
-        "prison_number": "A1234BC", "sequence": sequence, "kind": kind, "establishment_code": "DMI",
-        "occurred_at": datetime(2026, 12, 1, tzinfo=UTC).isoformat(), **fields,
-    })
+    return CustodyEventV1.model_validate(
+        {
+            "prison_number": "A1234BC",
+            "sequence": sequence,
+            "kind": kind,
+            "establishment_code": "DMI",
+            "occurred_at": datetime(2026, 12, 1, tzinfo=UTC).isoformat(),
+            **fields,
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -29,8 +40,12 @@ def event(kind: str, sequence: int = 2, **fields: Any) -> CustodyEventV1:
         (event("release_date_changed", release_date="2026-12-10"), Action.NONE),
         (event("release_cancelled", detail="Further charges"), Action.WITHDRAW),
         (event("recalled"), Action.CLOSE_RECALLED),
-        (event("transfer", establishment_code="HHI", from_establishment_code="DMI", prison_contact=CONTACT),
-         Action.MOVE_ESTABLISHMENT),
+        (
+            event(
+                "transfer", establishment_code="HHI", from_establishment_code="DMI", prison_contact=CONTACT
+            ),
+            Action.MOVE_ESTABLISHMENT,
+        ),
         (event("reception", reason="transfer_in", establishment_code="HHI"), Action.MOVE_ESTABLISHMENT),
         (event("reception", reason="return_from_court"), Action.NONE),
         (event("released", reason="released"), Action.MARK_RELEASED),
@@ -49,7 +64,9 @@ def test_every_kind_is_covered() -> None:
 
 
 def test_the_date_change_says_from_and_to() -> None:
-    decision = decide(event("release_date_changed", release_date="2026-12-07"), last_sequence=None, handover=OPEN)
+    decision = decide(
+        event("release_date_changed", release_date="2026-12-07"), last_sequence=None, handover=OPEN
+    )
     assert "2026-12-10" in decision.detail and "2026-12-07" in decision.detail
 
 
@@ -66,7 +83,9 @@ def test_a_repeated_sequence_is_applied_once() -> None:
 
 
 def test_an_older_event_arriving_late_is_recorded_and_ignored_with_the_reason() -> None:
-    late = decide(event("release_date_changed", sequence=2, release_date="2026-12-20"), last_sequence=5, handover=OPEN)
+    late = decide(
+        event("release_date_changed", sequence=2, release_date="2026-12-20"), last_sequence=5, handover=OPEN
+    )
     assert late.outcome == Outcome.STALE and late.action == Action.NONE
     assert "older than the last applied (5)" in late.detail
 
@@ -74,8 +93,10 @@ def test_an_older_event_arriving_late_is_recorded_and_ignored_with_the_reason() 
 def test_out_of_order_events_end_in_the_state_of_the_latest() -> None:
     """Sequence 3 arrives before 2: 3 is applied, 2 is ignored, so the release keeps 3's date."""
     applied, last, state = [], None, OPEN
-    for custody in (event("release_date_changed", sequence=3, release_date="2026-12-05"),
-                    event("release_date_changed", sequence=2, release_date="2026-12-20")):
+    for custody in (
+        event("release_date_changed", sequence=3, release_date="2026-12-05"),
+        event("release_date_changed", sequence=2, release_date="2026-12-20"),
+    ):
         decision = decide(custody, last_sequence=last, handover=state)
         if decision.outcome == Outcome.APPLIED:
             applied.append(custody.sequence)
@@ -103,7 +124,12 @@ def test_gaps_in_the_sequence_are_allowed() -> None:
     ],
 )
 def test_invalid_custody_events_are_refused(fields: dict[str, Any], message: str) -> None:
-    raw = {"prison_number": "A1234BC", "sequence": 1, "establishment_code": "DMI",
-           "occurred_at": "2026-12-01T00:00:00Z", **fields}
+    raw = {
+        "prison_number": "A1234BC",
+        "sequence": 1,
+        "establishment_code": "DMI",
+        "occurred_at": "2026-12-01T00:00:00Z",
+        **fields,
+    }
     with pytest.raises(ValidationError, match=message):
         CustodyEventV1.model_validate(raw)

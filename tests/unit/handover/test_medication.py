@@ -14,13 +14,23 @@ RELEASE = date(2026, 12, 10)
 
 
 def tablets(days: int) -> Medication:
-    return Medication(name="Sertraline", strength="100 mg", dose="1", frequency="daily", route="oral",
-                      supply_days_given=days)
+    return Medication(
+        name="Sertraline",
+        strength="100 mg",
+        dose="1",
+        frequency="daily",
+        route="oral",
+        supply_days_given=days,
+    )
 
 
 def test_supply_that_ends_before_the_first_appointment_is_a_gap() -> None:
-    until = prescriber_takes_over(release_date=RELEASE, registration_needed=False, registration_days=3,
-                                  first_appointments=[date(2026, 12, 17)])
+    until = prescriber_takes_over(
+        release_date=RELEASE,
+        registration_needed=False,
+        registration_days=3,
+        first_appointments=[date(2026, 12, 17)],
+    )
     assert until == date(2026, 12, 17)
     assert len(supply_gaps([tablets(6)], release_date=RELEASE, needed_until=until)) == 1
     assert supply_gaps([tablets(7)], release_date=RELEASE, needed_until=until) == []
@@ -32,20 +42,36 @@ def test_supply_that_ends_before_gp_registration_completes_is_a_gap() -> None:
     gaps = supply_gaps([tablets(4)], release_date=RELEASE, needed_until=until)
     assert gaps and gaps[0].code == "medication_supply_gap" and "runs out 2026-12-14" in gaps[0].detail
     # Registration and an appointment: the later of the two counts.
-    later = prescriber_takes_over(release_date=RELEASE, registration_needed=True, registration_days=5,
-                                  first_appointments=[date(2026, 12, 12)])
+    later = prescriber_takes_over(
+        release_date=RELEASE,
+        registration_needed=True,
+        registration_days=5,
+        first_appointments=[date(2026, 12, 12)],
+    )
     assert later == date(2026, 12, 15)
 
 
 def test_appointments_before_release_do_not_count() -> None:
-    until = prescriber_takes_over(release_date=RELEASE, registration_needed=False, registration_days=3,
-                                  first_appointments=[date(2026, 12, 1)])
+    until = prescriber_takes_over(
+        release_date=RELEASE,
+        registration_needed=False,
+        registration_days=3,
+        first_appointments=[date(2026, 12, 1)],
+    )
     assert until == RELEASE
 
 
 def test_a_depot_is_judged_by_its_next_injection_date() -> None:
-    depot = Medication(name="Paliperidone", strength="100 mg", dose="1", frequency="monthly", route="im",
-                       supply_days_given=0, depot=True, next_injection_due=date(2026, 12, 20))
+    depot = Medication(
+        name="Paliperidone",
+        strength="100 mg",
+        dose="1",
+        frequency="monthly",
+        route="im",
+        supply_days_given=0,
+        depot=True,
+        next_injection_due=date(2026, 12, 20),
+    )
     assert supply_gaps([depot], release_date=RELEASE, needed_until=date(2026, 12, 15)) == []
     assert supply_gaps([depot], release_date=RELEASE, needed_until=date(2026, 12, 21))
 

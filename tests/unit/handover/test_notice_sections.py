@@ -20,19 +20,34 @@ def located(raw: dict[str, Any]) -> set[str]:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (lambda n: n["legal_information"].update(mental_health_act_status="not_detained"), "legal_information"),
-        (lambda n: n["legal_information"].update(mental_health_act_status="section_99"),
-         "legal_information.mental_health_act_status"),
+        (
+            lambda n: n["legal_information"].update(mental_health_act_status="not_detained"),
+            "legal_information",
+        ),
+        (
+            lambda n: n["legal_information"].update(mental_health_act_status="section_99"),
+            "legal_information.mental_health_act_status",
+        ),
         (lambda n: n["mental_health"].update(care_coordinator=None), "mental_health"),
         (lambda n: n["medications"][0].update(next_injection_due="2027-01-01"), "medications.0"),
-        (lambda n: n["medications"][0].update(last_dose_given="2026-12-02T08:00:00Z",
-                                              next_dose_due="2026-12-01T08:00:00Z"), "medications.0"),
-        (lambda n: n["reporting_instructions"].update(report_at="2020-01-01T10:00:00Z"), "reporting_instructions"),
+        (
+            lambda n: n["medications"][0].update(
+                last_dose_given="2026-12-02T08:00:00Z", next_dose_due="2026-12-01T08:00:00Z"
+            ),
+            "medications.0",
+        ),
+        (
+            lambda n: n["reporting_instructions"].update(report_at="2020-01-01T10:00:00Z"),
+            "reporting_instructions",
+        ),
         (lambda n: n["reporting_instructions"].update(office=""), "reporting_instructions.office"),
         (lambda n: n["substance_misuse"].update(substances=[]), "substance_misuse.substances"),
         (lambda n: n["substance_misuse"].pop("consent_to_refer"), "substance_misuse.consent_to_refer"),
         (lambda n: n["reconnect_navigator"].update(email="nope"), "reconnect_navigator.email"),
-        (lambda n: n["legal_information"].update(licence_conditions=["x"] * 21), "legal_information.licence_conditions"),
+        (
+            lambda n: n["legal_information"].update(licence_conditions=["x"] * 21),
+            "legal_information.licence_conditions",
+        ),
     ],
 )
 def test_bad_values_are_named(change, field: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,9 @@ def test_every_section_of_a_full_notice_is_in_the_pack() -> None:
     person, pack = full_pack()
     assert pack.patient_demographics.nhs_number == person.nhs_number
     assert pack.release.date == person.release.date and pack.release.destination == person.release.destination
-    assert pack.gp_practice.registration_needed and pack.gp_practice.registration_requested_from.code == "A99001"  # type: ignore[union-attr]
+    assert (
+        pack.gp_practice.registration_needed and pack.gp_practice.registration_requested_from.code == "A99001"
+    )  # type: ignore[union-attr]
     assert pack.allergies_and_adverse_reactions == person.allergies
     assert [m.name for m in pack.medications] == ["Sertraline", "Methadone oral solution"]
     assert pack.mental_health is not None and pack.mental_health.referral == "requested"
@@ -45,7 +47,11 @@ def test_without_consent_the_referral_is_withheld_and_the_pack_says_why() -> Non
     assert "mental_health_referral_withheld" in {alert.code for alert in pack.safety_alerts}
     for kind in AgencyKind:
         sections = sections_for(kind, pack)
-        assert sections.mental_health is None and sections.mental_health_summary is None and sections.risk_flags is None
+        assert (
+            sections.mental_health is None
+            and sections.mental_health_summary is None
+            and sections.risk_flags is None
+        )
 
 
 def test_substance_misuse_without_consent_or_service() -> None:
@@ -58,19 +64,37 @@ def test_substance_misuse_without_consent_or_service() -> None:
 
 
 EXPECTED = {
-    AgencyKind.GP_PRACTICE: {"present": {"gp_practice", "medications", "mental_health_summary", "allergies_and_adverse_reactions"},
-                             "absent": {"mental_health", "reporting_instructions", "legal_information", "substance_misuse"}},
-    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM: {"present": {"mental_health", "medications", "legal_information"},
-                                              "absent": {"reporting_instructions", "substance_misuse", "mental_health_summary"}},
-    AgencyKind.RECONNECT: {"present": {"mental_health", "medications", "substance_misuse", "legal_information"},
-                           "absent": {"reporting_instructions"}},
-    AgencyKind.SUBSTANCE_MISUSE_SERVICE: {"present": {"substance_misuse", "medications", "risk_flags"},
-                                          "absent": {"mental_health", "reporting_instructions", "legal_information"}},
-    AgencyKind.PROBATION_DELIVERY_UNIT: {"present": {"reporting_instructions", "risk_flags", "contacts", "legal_information"},
-                                         "absent": {"medications", "mental_health", "mental_health_summary",
-                                                    "allergies_and_adverse_reactions", "gp_practice", "substance_misuse"}},
-    AgencyKind.PRISON_HEALTHCARE: {"present": {"safety_alerts", "contacts"},
-                                   "absent": {"medications", "mental_health", "reporting_instructions"}},
+    AgencyKind.GP_PRACTICE: {
+        "present": {"gp_practice", "medications", "mental_health_summary", "allergies_and_adverse_reactions"},
+        "absent": {"mental_health", "reporting_instructions", "legal_information", "substance_misuse"},
+    },
+    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM: {
+        "present": {"mental_health", "medications", "legal_information"},
+        "absent": {"reporting_instructions", "substance_misuse", "mental_health_summary"},
+    },
+    AgencyKind.RECONNECT: {
+        "present": {"mental_health", "medications", "substance_misuse", "legal_information"},
+        "absent": {"reporting_instructions"},
+    },
+    AgencyKind.SUBSTANCE_MISUSE_SERVICE: {
+        "present": {"substance_misuse", "medications", "risk_flags"},
+        "absent": {"mental_health", "reporting_instructions", "legal_information"},
+    },
+    AgencyKind.PROBATION_DELIVERY_UNIT: {
+        "present": {"reporting_instructions", "risk_flags", "contacts", "legal_information"},
+        "absent": {
+            "medications",
+            "mental_health",
+            "mental_health_summary",
+            "allergies_and_adverse_reactions",
+            "gp_practice",
+            "substance_misuse",
+        },
+    },
+    AgencyKind.PRISON_HEALTHCARE: {
+        "present": {"safety_alerts", "contacts"},
+        "absent": {"medications", "mental_health", "reporting_instructions"},
+    },
 }
 
 

@@ -14,9 +14,14 @@ from services.handover.domain.referrals import ReferralStatus as S
 RELEASE = date(2026, 12, 10)
 FAR = datetime(2026, 12, 1, 9, tzinfo=UTC)  # nine days before
 NEAR = datetime(2026, 12, 8, 12, tzinfo=UTC)  # 36 hours before
-NEEDS = frozenset({ReferralKind.GP_REGISTRATION, ReferralKind.MENTAL_HEALTH, ReferralKind.REPORTING_INSTRUCTIONS})
-MEDS = [Medication(name="Sertraline", strength="100 mg", dose="1", frequency="daily", route="oral",
-                   supply_days_given=14)]
+NEEDS = frozenset(
+    {ReferralKind.GP_REGISTRATION, ReferralKind.MENTAL_HEALTH, ReferralKind.REPORTING_INSTRUCTIONS}
+)
+MEDS = [
+    Medication(
+        name="Sertraline", strength="100 mg", dose="1", frequency="daily", route="oral", supply_days_given=14
+    )
+]
 
 
 def at(day: int, hour: int = 10) -> datetime:
@@ -24,8 +29,13 @@ def at(day: int, hour: int = 10) -> datetime:
 
 
 def facts(*referrals: ReferralFacts, **overrides) -> ReleaseFacts:  # type: ignore[no-untyped-def]
-    values = {"release_date": RELEASE, "registration_needed": True, "medications": MEDS, "needs": NEEDS,
-              "referrals": list(referrals)}
+    values = {
+        "release_date": RELEASE,
+        "registration_needed": True,
+        "medications": MEDS,
+        "needs": NEEDS,
+        "referrals": list(referrals),
+    }
     return ReleaseFacts(**{**values, **overrides})
 
 
@@ -64,8 +74,9 @@ def test_everything_answered_is_done_even_close_to_release() -> None:
         (Item.MENTAL_HEALTH, MH_DONE, ReferralFacts(ReferralKind.MENTAL_HEALTH, S.COMPLETED)),
     ],
 )
-def test_each_item_moves_from_pending_or_at_risk_to_done(which: Item, before: ReferralFacts,
-                                                        after: ReferralFacts) -> None:
+def test_each_item_moves_from_pending_or_at_risk_to_done(
+    which: Item, before: ReferralFacts, after: ReferralFacts
+) -> None:
     others = [r for r in (GP_DONE, MH_DONE, PDU_DONE) if r.kind != before.kind]
     if before.status != S.ACCEPTED:
         assert item(assess(facts(before, *others), now=FAR), which) == Readiness.PENDING
@@ -75,7 +86,10 @@ def test_each_item_moves_from_pending_or_at_risk_to_done(which: Item, before: Re
 
 def test_a_registered_practice_is_done_once_it_has_the_pack() -> None:
     received = ReferralFacts(ReferralKind.GP_REGISTRATION, S.RECEIVED)
-    assert item(assess(facts(received, MH_DONE, PDU_DONE, registration_needed=False), now=FAR), Item.GP) == Readiness.DONE
+    assert (
+        item(assess(facts(received, MH_DONE, PDU_DONE, registration_needed=False), now=FAR), Item.GP)
+        == Readiness.DONE
+    )
     assert item(assess(facts(received, MH_DONE, PDU_DONE), now=FAR), Item.GP) == Readiness.PENDING
 
 
@@ -85,7 +99,10 @@ def test_an_appointment_before_a_later_release_date_no_longer_counts() -> None:
     assert item(readiness, Item.MENTAL_HEALTH) == Readiness.PENDING
     assert item(readiness, Item.REPORTING) == Readiness.PENDING
     # Brought forward instead: both still count.
-    assert assess(facts(GP_DONE, MH_DONE, PDU_DONE, release_date=date(2026, 12, 9)), now=FAR).status == Readiness.DONE
+    assert (
+        assess(facts(GP_DONE, MH_DONE, PDU_DONE, release_date=date(2026, 12, 9)), now=FAR).status
+        == Readiness.DONE
+    )
 
 
 def test_all_rejected_or_blocked_is_at_risk_whatever_the_date() -> None:
@@ -95,7 +112,10 @@ def test_all_rejected_or_blocked_is_at_risk_whatever_the_date() -> None:
     blocked = facts(GP_DONE, PDU_DONE, blocked={ReferralKind.MENTAL_HEALTH: "no consent"})
     assert item(assess(blocked, now=FAR), Item.MENTAL_HEALTH) == Readiness.AT_RISK
     rerouted = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED)
-    assert item(assess(facts(GP_DONE, rejected, rerouted, PDU_DONE), now=FAR), Item.MENTAL_HEALTH) == Readiness.PENDING
+    assert (
+        item(assess(facts(GP_DONE, rejected, rerouted, PDU_DONE), now=FAR), Item.MENTAL_HEALTH)
+        == Readiness.PENDING
+    )
 
 
 def test_medication_moves_to_done_when_a_prescriber_is_booked_in_time() -> None:
@@ -103,8 +123,12 @@ def test_medication_moves_to_done_when_a_prescriber_is_booked_in_time() -> None:
     waiting = facts(GP_ASKED, MH_DONE, PDU_DONE, medications=short)
     assert item(assess(waiting, now=FAR), Item.MEDICATION) == Readiness.PENDING  # registration takes 3 days
     assert item(assess(waiting, now=NEAR), Item.MEDICATION) == Readiness.AT_RISK
-    registered = facts(GP_DONE, ReferralFacts(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(11)),
-                       PDU_DONE, medications=short)
+    registered = facts(
+        GP_DONE,
+        ReferralFacts(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(11)),
+        PDU_DONE,
+        medications=short,
+    )
     assert item(assess(registered, now=NEAR), Item.MEDICATION) == Readiness.DONE
 
 

@@ -14,8 +14,10 @@ def codes(plan) -> dict[ReferralKind, str]:  # type: ignore[no-untyped-def]
 def test_a_destination_address_routes_by_its_postcode_district() -> None:
     plan = route(notice(place="durham", full=True), DIRECTORY)
     assert codes(plan) == {
-        ReferralKind.GP_REGISTRATION: "A99001", ReferralKind.MENTAL_HEALTH: "CMHT-DUR",
-        ReferralKind.SUBSTANCE_MISUSE: "SMS-DUR", ReferralKind.REPORTING_INSTRUCTIONS: "PDU-DUR",
+        ReferralKind.GP_REGISTRATION: "A99001",
+        ReferralKind.MENTAL_HEALTH: "CMHT-DUR",
+        ReferralKind.SUBSTANCE_MISUSE: "SMS-DUR",
+        ReferralKind.REPORTING_INSTRUCTIONS: "PDU-DUR",
     }
     assert all("postcode district DH" in item.reason for item in plan.routed)
     assert plan.agency_for(ReferralKind.GP_REGISTRATION).reason.startswith("registration request")  # type: ignore[union-attr]
@@ -52,8 +54,12 @@ def test_a_registered_practice_is_used_and_one_outside_the_directory_is_a_gap() 
 def test_eligibility_by_age_and_referral_kind() -> None:
     young = notice(changes=lambda n: n.update(date_of_birth="2009-06-01"))
     assert codes(route(young, DIRECTORY))[ReferralKind.MENTAL_HEALTH] == "RECONNECT-DUR"  # CMHT-DUR takes 18+
-    picky = [*DIRECTORY[:1], agency("CMHT-X", "community_mental_health_team", ["DH1", "DH2"], [],
-                                    eligibility={"referral_kinds": []})]
+    picky = [
+        *DIRECTORY[:1],
+        agency(
+            "CMHT-X", "community_mental_health_team", ["DH1", "DH2"], [], eligibility={"referral_kinds": []}
+        ),
+    ]
     assert ReferralKind.MENTAL_HEALTH not in codes(route(notice(), picky))
 
 
@@ -70,8 +76,12 @@ def test_after_a_rejection_the_next_candidate_is_asked_and_none_when_all_were() 
     age = age_on(person.date_of_birth, person.release.date)
     nxt = next_candidate(ReferralKind.MENTAL_HEALTH, area, DIRECTORY, age=age, tried=["CMHT-DUR"])
     assert nxt is not None and nxt.agency.kind == AgencyKind.RECONNECT
-    assert next_candidate(ReferralKind.MENTAL_HEALTH, area, DIRECTORY, age=age,
-                          tried=["CMHT-DUR", "RECONNECT-DUR"]) is None
+    assert (
+        next_candidate(
+            ReferralKind.MENTAL_HEALTH, area, DIRECTORY, age=age, tried=["CMHT-DUR", "RECONNECT-DUR"]
+        )
+        is None
+    )
 
 
 def test_what_a_release_needs() -> None:
