@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from contracts.answers import ReferralAnsweredV1
-from contracts.envelope import CloudEvent
 from contracts.custody import CustodyEventRecordedV1, CustodyEventV1
+from contracts.envelope import CloudEvent
 from contracts.handover import (
     DistributionEntry,
     HandoverPackAmendedV1,

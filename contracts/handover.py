@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.envelope import schema_uri
 from contracts.release_notice import (
@@ -102,10 +102,19 @@ class SafetyAlert(ContractModel):
 
 
 class MentalHealthReferral(MentalHealth):
-    """The notice's mental-health section and whether a referral goes out (never without consent)."""
+    """The notice's mental-health section and whether a referral goes out (never without consent).
+
+    ``referral`` is derived from ``consent_to_share`` when absent (packs issued before it existed)."""
 
     referral: Literal["requested", "withheld"]
     withheld_reason: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _referral_from_consent(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "referral" not in data:
+            return {**data, "referral": "requested" if data.get("consent_to_share") else "withheld"}
+        return data
 
 
 class MentalHealthSummary(ContractModel):

@@ -3,11 +3,13 @@ there is none, escalated to the prison healthcare contact and RECONNECT: a refer
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, FirstAppointment, ReferralAnsweredV1
@@ -59,6 +61,7 @@ class AnswerOutcome:
     status: str
     rerouted_to: str | None
     escalated_to: list[str]
+    replayed: bool = False
 
 
 async def answer_referral(
@@ -74,6 +77,9 @@ async def answer_referral(
         assert handover is not None
         if handover.state not in ANSWERABLE:
             raise Conflict(f"the handover is {handover.state}: {handover.state_reason or ''}".strip())
+        earlier = await _same_as_last_answer(session, referral.id, given)
+        if earlier is not None:
+            return earlier
         kind = ReferralKind(referral.referral_kind)
         facts = AnswerFacts(
             answer=given.answer,
@@ -115,18 +121,25 @@ async def answer_referral(
             correlation_id=correlation_id,
             clock=ctx.clock,
         )
+        rerouted, escalated = None, []
+        if status == ReferralStatus.REJECTED:
+            rerouted, escalated = await _reroute(session, ctx, handover, referral, directory, correlation_id)
+        outcome = {
+            "status": status.value,
+            "rerouted_to": rerouted,
+            "escalated_to": escalated,
+            "given": _signature(given),
+        }
         session.add(
             ReferralAnswer(
                 referral_id=referral.id,
                 answer=given.answer.value,
                 body=answered.model_dump_json(),
                 event_id=event.id,
+                outcome=json.dumps(outcome),
                 answered_at=now,
             )
         )
-        rerouted, escalated = None, []
-        if status == ReferralStatus.REJECTED:
-            rerouted, escalated = await _reroute(session, ctx, handover, referral, directory, correlation_id)
     log.info(
         "referral.answered",
         referral_id=referral_id,
@@ -136,6 +149,42 @@ async def answer_referral(
         escalated_to=escalated,
     )
     return AnswerOutcome(referral_id, status.value, rerouted, escalated)
+
+
+def _signature(given: AnswerIn) -> dict[str, Any]:
+    return {
+        "answer": given.answer.value,
+        "first_appointment": given.first_appointment.model_dump(mode="json")
+        if given.first_appointment
+        else None,
+        "reason_code": given.reason_code,
+        "reason_text": given.reason_text,
+        "attended": given.attended,
+        "reporting_instructions": (
+            given.reporting_instructions.model_dump(mode="json") if given.reporting_instructions else None
+        ),
+    }
+
+
+async def _same_as_last_answer(
+    session: AsyncSession, referral_id: str, given: AnswerIn
+) -> AnswerOutcome | None:
+    """A retry of the last answer (same content) gets the first outcome again, and changes nothing."""
+    last = (
+        await session.exec(
+            select(ReferralAnswer)
+            .where(ReferralAnswer.referral_id == referral_id)
+            .order_by(col(ReferralAnswer.id).desc())
+        )
+    ).first()
+    if last is None:
+        return None
+    outcome = json.loads(last.outcome)
+    if outcome.get("given") != _signature(given):
+        return None
+    return AnswerOutcome(
+        referral_id, outcome["status"], outcome["rerouted_to"], outcome["escalated_to"], replayed=True
+    )
 
 
 def _record(referral: Referral, status: ReferralStatus, given: AnswerIn, now: datetime) -> None:

@@ -13,6 +13,7 @@ from contracts.answers import Answer, FirstAppointment
 from contracts.handover import HandoverPack
 from contracts.release_notice import ReportingInstructions
 from services.common.problems import Problem
+from services.common.strict import unknown_fields
 from services.handover import answers, directory, service, views
 from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.readiness import ReleaseReadiness
@@ -205,7 +206,12 @@ class AnswerPublic(BaseModel):
     "/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic, status_code=201
 )
 async def answer_referral(
-    agency_code: str, referral_id: str, body: AnswerBody, request: Request, ctx: ContextDep
+    agency_code: str,
+    referral_id: str,
+    body: AnswerBody,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
 ) -> AnswerPublic:
     """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
     given = answers.AnswerIn(
@@ -240,7 +246,11 @@ async def answer_referral(
                 }
             ],
         ) from None
-    request.app.state.relay.wake()
+    if outcome.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        request.app.state.relay.wake()
     return AnswerPublic(
         referral_id=outcome.referral_id,
         status=outcome.status,
@@ -365,7 +375,20 @@ async def get_agency(code: str, request: Request) -> AgencyPublic:
 
 @router.put("/directory/agencies/{code}", response_model=AgencyPublic)
 async def put_agency(code: str, body: AgencyRecord, request: Request, response: Response) -> AgencyPublic:
-    """Create or replace an agency's routing entry; from then on the admin API, not the file, owns it."""
+    """Create or replace an agency's routing entry; from then on the admin API, not the file, owns it.
+    Endpoints (webhook url and secret) are not set here: the notifier's directory holds them."""
+    unknown = unknown_fields(AgencyRecord, await request.json())
+    if unknown:
+        names = [".".join(map(str, loc)) for loc in unknown]
+        raise Problem(
+            422,
+            "Invalid request",
+            f"These fields are not part of an agency's routing entry: {', '.join(names)}.",
+            "validation",
+            errors=[
+                {"field": n, "pointer": "#/" + n.replace(".", "/"), "detail": "unknown field"} for n in names
+            ],
+        )
     if body.code != code:
         raise Problem(
             422,

@@ -86,6 +86,7 @@ class ReferralAnswer(SQLModel, table=True):
     answer: str = Field(max_length=20)
     body: str = Field(sa_column=Column(Text, nullable=False))
     event_id: str = Field(max_length=36, unique=True)
+    outcome: str = Field(sa_column=Column(Text, nullable=False), description="What the answer led to, JSON")
     answered_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
 

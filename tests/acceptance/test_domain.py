@@ -173,6 +173,10 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
         {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}},
     )
     assert accepted.status_code == 201, accepted.text
+    retried = answer(system, "RECONNECT-DUR", rerouted["referral_id"],
+                     {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}})
+    assert retried.status_code == 200 and retried.headers["idempotent-replayed"] == "true"
+    assert retried.json() == accepted.json()
     assert answer(system, "A99001", gp["referral_id"], {"answer": "accepted"}).status_code == 201
     reporting = {
         "office": "Durham Probation Office (fictitious)",
@@ -411,6 +415,8 @@ def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningS
         assert invalid.status_code == 422 and invalid.headers["content-type"].startswith(
             "application/problem+json"
         )
+        with_webhook = client.put("/v1/directory/agencies/CMHT-NEW", json={**body, "webhook": {"url": "x"}})
+        assert with_webhook.status_code == 422 and with_webhook.json()["errors"][0]["field"] == "webhook"
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["source"] == "api"
         assert client.delete("/v1/directory/agencies/CMHT-NEW").status_code == 204
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["active"] is False

@@ -4,6 +4,9 @@ Revision ID: 0002
 Revises: 0001
 """
 
+import json
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("state_reason", sa.String(500), nullable=True))
         batch.add_column(sa.Column("notice", sa.Text, nullable=False, server_default=""))
     op.create_index("ix_handover_departures", "handover", ["establishment_code", "state", "release_date"])
+    _backfill_notices()
     op.create_table(
         "referral",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -53,6 +57,7 @@ def upgrade() -> None:
         sa.Column("answer", sa.String(20), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("outcome", sa.Text, nullable=False),
         sa.Column("answered_at", UtcDateTime, nullable=False),
     )
     op.create_index("ix_referral_answer_referral_id", "referral_answer", ["referral_id"])
@@ -87,6 +92,41 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
     )
+
+
+def notice_from_pack(pack: dict[str, Any]) -> dict[str, Any]:
+    """The notice of a handover opened before this revision, rebuilt from its pack (all it carried)."""
+    person, release = pack["patient_demographics"], pack["release"]
+    notice = {
+        "prison_number": person["prison_number"],
+        "nhs_number": person.get("nhs_number"),
+        "given_name": person["given_name"],
+        "family_name": person["family_name"],
+        "date_of_birth": person["date_of_birth"],
+        "establishment_code": release["establishment_code"],
+        "release": {"date": release["date"], "type": release["type"], "destination": release["destination"]},
+        "registered_gp": (pack.get("gp_practice") or {}).get("registered"),
+        "medications": pack.get("medications") or [],
+        "allergies": pack.get("allergies_and_adverse_reactions") or [],
+        "mental_health": pack.get("mental_health"),
+        "prison_contact": pack["person_completing_record"],
+    }
+    return {key: value for key, value in notice.items() if value is not None}
+
+
+def _backfill_notices() -> None:
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.text(
+            "SELECT h.id, v.pack FROM handover h JOIN handover_version v "
+            "ON v.handover_id = h.id AND v.version = h.current_version WHERE h.notice = ''"
+        )
+    ).all()
+    for handover_id, pack in rows:
+        connection.execute(
+            sa.text("UPDATE handover SET notice = :notice WHERE id = :id"),
+            {"notice": json.dumps(notice_from_pack(json.loads(pack))), "id": handover_id},
+        )
 
 
 def downgrade() -> None:
