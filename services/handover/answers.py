@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlmodel import col, select
@@ -121,7 +121,8 @@ async def answer_referral(
             correlation_id=correlation_id,
             clock=ctx.clock,
         )
-        rerouted, escalated = None, []
+        rerouted: str | None = None
+        escalated: list[str] = []
         if status == ReferralStatus.REJECTED:
             rerouted, escalated = await _reroute(session, ctx, handover, referral, directory, correlation_id)
         outcome = {
@@ -223,6 +224,7 @@ async def _reroute(
         kind, area, directory, age=age_on(notice.date_of_birth, notice.release.date), tried=tried
     )
     recipients: list[Recipient]
+    outcome: Literal["rerouted", "escalated"]
     if candidate is not None:
         outcome = "rerouted"
         recipients = [

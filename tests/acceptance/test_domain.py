@@ -476,3 +476,15 @@ def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(s
     reopened = open_handover(system, later)
     assert reopened["handover_id"] != handover_id and reopened["state"] == "open" and reopened["version"] == 1
     wait_for_webhooks(system, reopened["handover_id"], "handover.pack.issued", DURHAM_FIRST)
+
+
+def test_a_new_notice_for_a_person_with_an_open_handover_supersedes_it(system: RunningSystem) -> None:
+    notice = release_notice(random.Random(), place="durham")
+    first = open_handover(system, notice)["handover_id"]
+    wait_for_webhooks(system, first, "handover.pack.issued", DURHAM_FIRST)
+    corrected = {**notice, "release": {**notice["release"], "type": "end_of_sentence"}}
+    second = open_handover(system, corrected)["handover_id"]
+    withdrawn = wait_for_webhooks(system, first, "handover.pack.withdrawn", DURHAM_FIRST)
+    assert all("superseded" in data["note"] for data in withdrawn.values())
+    wait_for_webhooks(system, second, "handover.pack.issued", DURHAM_FIRST)
+    assert handover(system, first)["state"] == "withdrawn" and handover(system, second)["state"] == "open"

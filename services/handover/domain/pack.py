@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from contracts.handover import (
     AgencyRef,
     Contacts,
@@ -53,6 +55,7 @@ def mental_health(notice: ReleaseNoticeV1) -> MentalHealthReferral | None:
 def substance_misuse(notice: ReleaseNoticeV1, plan: RoutingPlan) -> SubstanceMisuseSection | None:
     if notice.substance_misuse is None:
         return None
+    status: Literal["requested", "withheld", "no_service"]
     if not notice.substance_misuse.consent_to_refer:
         status = "withheld"
     else:
@@ -82,8 +85,7 @@ def safety_alerts(notice: ReleaseNoticeV1, plan: RoutingPlan, *, registration_da
             SafetyAlert(code="mental_health_referral_withheld", section="mental_health", detail=NO_CONSENT)
         )
     for gap in plan.unrouted:
-        code = "registered_gp_unreachable" if "registered practice" in gap.detail else "no_agency_covers"
-        alerts.append(SafetyAlert(code=code, section=gap.kind.value, detail=gap.detail))
+        alerts.append(SafetyAlert(code=gap.code, section=gap.kind.value, detail=gap.detail))
     return alerts
 
 

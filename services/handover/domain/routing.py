@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 from datetime import date
 
 from contracts.handover import AgencyKind, ReferralKind
@@ -49,6 +50,7 @@ class Routed:
 class Unrouted:
     kind: ReferralKind
     detail: str
+    code: Literal["no_agency_covers", "registered_gp_unreachable"] = "no_agency_covers"
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,8 @@ def area_of(
             district, destination.address.local_authority, f"destination postcode district {district}"
         )
     if destination.last_known_local_authority:
-        authority = destination.last_known_local_authority
-        return Area(None, authority, f"no fixed abode: local authority of last address ({authority})")
+        last = destination.last_known_local_authority
+        return Area(None, last, f"no fixed abode: local authority of last address ({last})")
     establishment = establishment_code or notice.establishment_code
     prison = prison_healthcare_of(establishment, directory)
     authority = prison.coverage.local_authorities[0] if prison and prison.coverage.local_authorities else None
@@ -183,6 +185,7 @@ def route(
                         kind,
                         f"registered practice {notice.registered_gp.ods_code} is not in the "
                         "directory of services",
+                        "registered_gp_unreachable",
                     )
                 )
             else:
