@@ -73,7 +73,9 @@ async def answer_referral(
         referral = await session.get(Referral, referral_id)
         if referral is None or referral.agency_code != agency_code:
             raise NotFound
-        handover = await session.get(Handover, referral.handover_id)
+        # Locked: one change at a time per handover (a custody event, another answer, this answer).
+        handover = await session.get(Handover, referral.handover_id, with_for_update=True)
+        await session.refresh(referral)  # as committed by whoever held the lock before
         assert handover is not None
         if handover.state not in ANSWERABLE:
             raise Conflict(f"the handover is {handover.state}: {handover.state_reason or ''}".strip())

@@ -446,6 +446,7 @@ async def apply_custody_event(*, ctx: Context, event: CloudEvent) -> bool:
                 select(Handover)
                 .where(Handover.prison_number == custody.prison_number, Handover.state == "open")
                 .order_by(col(Handover.created_at).desc())
+                .with_for_update()  # answers to its referrals wait until this event is applied
             )
         ).first()
         open_state = (
