@@ -103,6 +103,7 @@ async def get_release_notice_status(notice_id: str, request: Request) -> NoticeS
 class CustodyEventAccepted(BaseModel):
     custody_event_id: str
     status: str
+    status_url: str
 
 
 @router.post("/custody-events", status_code=202, response_model=CustodyEventAccepted, responses=PROBLEM_RESPONSES)
@@ -122,6 +123,37 @@ async def submit_custody_event(event: CustodyEventV1, request: Request) -> JSONR
                       "Another custody event of this person has this sequence.", "sequence-conflict") from None
     if not accepted.replayed:
         request.app.state.relay.wake()
-    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
-    return JSONResponse({"custody_event_id": accepted.custody_event_id, "status": "accepted"}, status_code=202,
-                        headers=headers)
+    url = f"/v1/custody-events/{accepted.custody_event_id}"
+    headers = {"Location": url, **({"Idempotent-Replayed": "true"} if accepted.replayed else {})}
+    return JSONResponse(
+        {"custody_event_id": accepted.custody_event_id, "status": "accepted", "status_url": url},
+        status_code=202,
+        headers=headers,
+    )
+
+
+class CustodyEventStatusView(BaseModel):
+    custody_event_id: str
+    sequence: int
+    kind: str
+    status: str
+    received_at: str
+    published_at: str | None
+
+
+@router.get("/custody-events/{custody_event_id}", response_model=CustodyEventStatusView)
+async def get_custody_event_status(custody_event_id: str, request: Request) -> CustodyEventStatusView:
+    """Where a custody event is: accepted (stored), or published (handed to the broker)."""
+    found = await custody.custody_event_status(
+        database=request.app.state.database, custody_event_id=custody_event_id
+    )
+    if found is None:
+        raise Problem(404, "Not found", "No custody event has this id.", "not-found")
+    return CustodyEventStatusView(
+        custody_event_id=found.custody_event_id,
+        sequence=found.sequence,
+        kind=found.kind,
+        status="published" if found.published_at else "accepted",
+        received_at=found.received_at.isoformat(),
+        published_at=found.published_at.isoformat() if found.published_at else None,
+    )

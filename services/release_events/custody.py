@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from contracts.custody import CUSTODY_EVENT_RECORDED_SCHEMA, CustodyEventRecorde
 from contracts.envelope import EventType, new_event
 from services.common.clock import Clock
 from services.common.db import Database
-from services.common.outbox import add_to_outbox
+from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.topics import CUSTODY_EVENTS
 from services.release_events.models import CustodyEventRecord
 from services.release_events.service import IdempotencyConflict, request_hash
@@ -90,3 +91,23 @@ async def submit_custody_event(
             raise
         return earlier
     return Accepted(custody_event_id, replayed=False)
+
+
+@dataclass(frozen=True)
+class CustodyEventStatus:
+    custody_event_id: str
+    sequence: int
+    kind: str
+    received_at: datetime
+    published_at: datetime | None
+
+
+async def custody_event_status(*, database: Database, custody_event_id: str) -> CustodyEventStatus | None:
+    async with database.session() as session:
+        row = await session.get(CustodyEventRecord, custody_event_id)
+        if row is None:
+            return None
+        published_at = (
+            await session.exec(select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id))
+        ).first()
+    return CustodyEventStatus(row.id, row.sequence, row.kind, row.received_at, published_at)

@@ -223,6 +223,10 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     )
     response = post(system, "release_events", "/v1/custody-events", change)
     assert response.status_code == 202, response.text
+    assert response.headers["location"] == response.json()["status_url"]
+    with system.client("release_events") as client:
+        eventually(lambda: client.get(response.json()["status_url"]).json()["status"] == "published",
+                   what="the custody event to be published")
     replay = post(system, "release_events", "/v1/custody-events", change)
     assert replay.status_code == 202 and replay.json() == response.json()
     assert replay.headers.get("idempotent-replayed") == "true"
