@@ -26,3 +26,12 @@ def test_the_notifier_reads_the_same_agencies_with_their_endpoints() -> None:
     endpoints = load_directory(DEMO)
     assert {a.code for a in endpoints.agencies} == {a.code for a in read_directory_files(DEMO)}
     assert all(agency.webhook.secret().get_secret_value().startswith("whsec_") for agency in endpoints.agencies)
+
+
+def test_the_asyncapi_document_names_existing_schemas() -> None:
+    import re
+
+    contracts = Path(__file__).parents[3] / "contracts"
+    text = (contracts / "asyncapi.yaml").read_text()
+    names = re.findall(r'"\./schemas/([^"]+)"', text)
+    assert names and all((contracts / "schemas" / name).exists() for name in names)
