@@ -40,7 +40,7 @@ class ReferralAnsweredV1(ContractModel):
     referral_kind: str | None = Field(default=None, max_length=40)
     agency_kind: str | None = Field(default=None, max_length=40)
     prison_number: str | None = None
-    attended: bool | None = Field(default=None, description="completed: whether the first appointment was attended")
+    attended: bool | None = Field(default=None, description="completed: first appointment attended?")
     reporting_instructions: ReportingInstructions | None = Field(
         default=None, description="confirmed: the reporting instructions probation confirmed"
     )

@@ -2,9 +2,9 @@
 
 Section names follow the PRSB mental-health discharge headings where they overlap (patient demographics,
 GP practice, allergies and adverse reactions, medications, safety alerts, legal information, person completing
-record, distribution list). Every pack event carries a ``distribution``: one entry per receiving agency with the
-reason it was chosen and exactly the sections it may receive (data minimisation, design notes §3). The notifier
-sends each entry, as it is, as the ``data`` of that agency's webhook.
+record, distribution list). Every pack event carries a ``distribution``: one entry per receiving agency
+with the reason it was chosen and exactly the sections it may receive (data minimisation, design notes §3).
+The notifier sends each entry, as it is, as the ``data`` of that agency's webhook.
 """
 
 from __future__ import annotations

@@ -279,7 +279,8 @@ async def _reroute(
         None
         if outcome == "rerouted"
         else (
-            f"Escalation: the {kind.value} referral was rejected by {rejected.agency_code} and no other eligible agency "
+            f"Escalation: the {kind.value} referral was rejected by {rejected.agency_code} and no other "
+            "eligible agency "
             "covers the area. Please arrange care directly."
         )
     )

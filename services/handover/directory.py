@@ -3,7 +3,8 @@ managed through the admin API.
 
 The YAML files are shared with the notifier, which reads the ``webhook`` of each agency; handover ignores it.
 At start every file agency is written, except those changed since through the admin API (``source = api``),
-which the API owns from then on. Deleting through the API deactivates: referrals already made keep their agency.
+which the API owns from then on. Deleting through the API deactivates: referrals already made keep
+their agency.
 """
 
 from __future__ import annotations

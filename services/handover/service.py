@@ -375,7 +375,8 @@ async def withdraw(
     state: str,
     correlation_id: str | None,
 ) -> None:
-    """Withdraw the pack: every agency that has it (the prison included) is told; live referrals are cancelled."""
+    """Withdraw the pack: every agency that has it (the prison included) is told; live referrals are
+    cancelled."""
     now = ctx.clock.now()
     referrals = [r for r in await referrals_of(session, handover.id) if r.status in OPEN]
     version = await session.get(HandoverVersion, (handover.id, handover.current_version))

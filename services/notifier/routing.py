@@ -22,7 +22,10 @@ WEBHOOK_EVENT_TYPES: dict[str, str] = {
 def distribution(event: CloudEvent) -> list[dict[str, Any]]:
     """The entries of an event's distribution; each names its ``agency_code``."""
     entries = event.data.get("distribution") or []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("agency_code") for e in entries):
+    well_formed = isinstance(entries, list) and all(
+        isinstance(entry, dict) and entry.get("agency_code") for entry in entries
+    )
+    if not well_formed:
         raise ValueError("distribution must be a list of entries, each with an agency_code")
     codes = [entry["agency_code"] for entry in entries]
     if len(set(codes)) != len(codes):

@@ -108,6 +108,8 @@ async def custody_event_status(*, database: Database, custody_event_id: str) -> 
         if row is None:
             return None
         published_at = (
-            await session.exec(select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id))
+            await session.exec(
+                select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id)
+            )
         ).first()
     return CustodyEventStatus(row.id, row.sequence, row.kind, row.received_at, published_at)

@@ -3,8 +3,9 @@ a real webhook receiver). Runs once on SQLite files and once on PostgreSQL.
 
 The journey: a notice -> packs to the GP practice, the mental-health team and probation -> the mental-health
 team rejects -> re-routed to RECONNECT, which accepts with an appointment -> probation confirms -> the release
-date is brought forward -> amended packs delivered after the originals -> readiness done. Then: a cancelled
-release is withdrawn from its recipients; a person of no fixed abode and no GP is still routed in the right area.
+date is brought forward -> amended packs delivered after the originals -> readiness done. Then: a
+cancelled release is withdrawn from its recipients; a person of no fixed abode and no GP is still routed in
+the right area.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def webhooks(system: RunningSystem, handover_id: str, message_type: str | None =
 def wait_for_webhooks(
     system: RunningSystem, handover_id: str, message_type: str, agencies: set[str]
 ) -> dict[str, Any]:
-    """The verified ``data`` each of ``agencies`` received in a ``message_type`` webhook, once all have one."""
+    """The verified ``data`` each of ``agencies`` received in a ``message_type`` webhook, once all have
+    one."""
 
     def arrived() -> dict[str, Any] | None:
         found = {item.agency_code: item for item in webhooks(system, handover_id, message_type)}

@@ -49,7 +49,8 @@ def decide(event: CustodyEventV1, *, last_sequence: int | None, handover: OpenHa
         return Decision(
             Outcome.STALE,
             Action.NONE,
-            f"sequence {event.sequence} is older than the last applied ({last_sequence}): recorded, not applied",
+            f"sequence {event.sequence} is older than the last applied ({last_sequence}): "
+            "recorded, not applied",
         )
     return Decision(Outcome.APPLIED, *_effect(event, handover))
 
@@ -63,7 +64,8 @@ def _effect(event: CustodyEventV1, handover: OpenHandover | None) -> tuple[Actio
         if event.release_date == handover.release_date:
             return Action.NONE, "the release date is unchanged"
         return Action.AMEND_RELEASE_DATE, (
-            f"release date changed from {handover.release_date.isoformat()} to {event.release_date.isoformat()}"
+            f"release date changed from {handover.release_date.isoformat()} "
+            f"to {event.release_date.isoformat()}"
         )
     if kind == CustodyEventKind.RELEASE_CANCELLED:
         return Action.WITHDRAW, "release cancelled" + (f": {event.detail}" if event.detail else "")

@@ -1,4 +1,5 @@
-"""The routing part of the directory of services, as plain data: who an agency is, where it works, whom it takes.
+"""The routing part of the directory of services, as plain data: who an agency is, where it works,
+whom it takes.
 
 Webhook endpoints and secrets are not here: they belong to the notifier, which only delivers.
 """

@@ -45,7 +45,8 @@ def supply_gaps(
                     SafetyAlert(
                         code="medication_supply_gap",
                         section="medications",
-                        detail=f"{item.name}: depot injection due {item.next_injection_due.isoformat()}, before a "
+                        detail=f"{item.name}: depot injection due {item.next_injection_due.isoformat()}, "
+                        "before a "
                         f"community prescriber takes over on {needed_until.isoformat()}",
                     )
                 )
@@ -57,7 +58,8 @@ def supply_gaps(
                     code="medication_supply_gap",
                     section="medications",
                     detail=f"{item.name} {item.strength}: {item.supply_days_given} days supplied, runs out "
-                    f"{ends.isoformat()}, before a community prescriber takes over on {needed_until.isoformat()}",
+                    f"{ends.isoformat()}, before a community prescriber takes over on "
+                    f"{needed_until.isoformat()}",
                 )
             )
     return alerts

@@ -22,7 +22,8 @@ from services.handover.domain.medication import prescriber_takes_over, supply_ga
 from services.handover.domain.routing import RoutingPlan
 
 NO_CONSENT = (
-    "No consent to share: no mental-health referral has been sent. The prison healthcare contact has been told "
+    "No consent to share: no mental-health referral has been sent. "
+    "The prison healthcare contact has been told "
     "so that consent can be sought again or care arranged another way."
 )
 
@@ -76,7 +77,8 @@ def safety_alerts(notice: ReleaseNoticeV1, plan: RoutingPlan, *, registration_da
             SafetyAlert(
                 code="opioid_substitution_continuity",
                 section="medications",
-                detail="Opioid substitution therapy with no referral to a local substance-misuse service: arrange "
+                detail="Opioid substitution therapy with no referral to a local substance-misuse service: "
+                "arrange "
                 "the next dose before release",
             )
         )

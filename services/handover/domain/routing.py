@@ -3,15 +3,16 @@
 The area of a release is the destination postcode district; with no fixed abode, the local authority of the
 last address; failing that, the local authority of the establishment (from its prison-healthcare entry).
 Candidates of the right kind are those covering the postcode district, else the local authority, that take
-the person's age and the referral kind; they are asked in priority order, and a rejection moves on to the next.
+the person's age and the referral kind; they are asked in priority order, and a rejection moves on to
+the next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 from datetime import date
+from typing import Literal
 
 from contracts.handover import AgencyKind, ReferralKind
 from contracts.release_notice import ReleaseNoticeV1

@@ -25,7 +25,8 @@ def test_every_area_has_every_kind_and_every_establishment_its_prison_healthcare
 def test_the_notifier_reads_the_same_agencies_with_their_endpoints() -> None:
     endpoints = load_directory(DEMO)
     assert {a.code for a in endpoints.agencies} == {a.code for a in read_directory_files(DEMO)}
-    assert all(agency.webhook.secret().get_secret_value().startswith("whsec_") for agency in endpoints.agencies)
+    secrets = [agency.webhook.secret().get_secret_value() for agency in endpoints.agencies]
+    assert all(secret.startswith("whsec_") for secret in secrets)
 
 
 def test_the_asyncapi_document_names_existing_schemas() -> None:
