@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from contracts.envelope import schema_uri
-from contracts.release_notice import ContractModel
+from contracts.release_notice import ContractModel, ReportingInstructions
 
 REFERRAL_ANSWERED_SCHEMA = schema_uri("referral-answered", "1.0")
 
@@ -35,3 +35,12 @@ class ReferralAnsweredV1(ContractModel):
     first_appointment: FirstAppointment | None = None
     reason_code: str | None = Field(default=None, max_length=50)
     reason_text: str | None = Field(default=None, max_length=2000)
+    # Optional since 1.0 (tolerant readers ignore them): which referral, what it was for, and its details.
+    referral_id: str | None = None
+    referral_kind: str | None = Field(default=None, max_length=40)
+    agency_kind: str | None = Field(default=None, max_length=40)
+    prison_number: str | None = None
+    attended: bool | None = Field(default=None, description="completed: first appointment attended?")
+    reporting_instructions: ReportingInstructions | None = Field(
+        default=None, description="confirmed: the reporting instructions probation confirmed"
+    )

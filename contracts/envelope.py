@@ -25,10 +25,13 @@ class EventType(StrEnum):
     """Event types on the topics; the schema version travels in ``dataschema``."""
 
     RELEASE_NOTICE_SUBMITTED = "uk.nhs.ttg.custody.release-notice.submitted"
+    CUSTODY_EVENT_RECORDED = "uk.nhs.ttg.custody.event.recorded"
     HANDOVER_PACK_ISSUED = "uk.nhs.ttg.handover.pack.issued"
     HANDOVER_PACK_AMENDED = "uk.nhs.ttg.handover.pack.amended"
     HANDOVER_PACK_WITHDRAWN = "uk.nhs.ttg.handover.pack.withdrawn"
     REFERRAL_ANSWERED = "uk.nhs.ttg.handover.referral.answered"
+    REFERRAL_REROUTED = "uk.nhs.ttg.handover.referral.rerouted"
+    REFERRAL_ESCALATED = "uk.nhs.ttg.handover.referral.escalated"
     DELIVERY_SUCCEEDED = "uk.nhs.ttg.delivery.succeeded"
     DELIVERY_FAILED = "uk.nhs.ttg.delivery.failed"
     DELIVERY_DEAD_LETTERED = "uk.nhs.ttg.delivery.dead-lettered"

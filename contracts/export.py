@@ -8,8 +8,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from contracts.answers import ReferralAnsweredV1
+from contracts.custody import CustodyEventRecordedV1, CustodyEventV1
 from contracts.envelope import CloudEvent
-from contracts.handover import HandoverPackIssuedV1
+from contracts.handover import (
+    DistributionEntry,
+    HandoverPackAmendedV1,
+    HandoverPackIssuedV1,
+    HandoverPackWithdrawnV1,
+    ReferralRoutedV1,
+)
 from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -18,7 +25,13 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "cloudevent-envelope": CloudEvent,
     "release-notice.v1": ReleaseNoticeV1,
     "release-notice-submitted.v1": ReleaseNoticeSubmittedV1,
+    "custody-event.v1": CustodyEventV1,
+    "custody-event-recorded.v1": CustodyEventRecordedV1,
     "handover-pack-issued.v1": HandoverPackIssuedV1,
+    "handover-pack-amended.v1": HandoverPackAmendedV1,
+    "handover-pack-withdrawn.v1": HandoverPackWithdrawnV1,
+    "referral-routed.v1": ReferralRoutedV1,
+    "webhook-distribution-entry.v1": DistributionEntry,
     "referral-answered.v1": ReferralAnsweredV1,
 }
 

@@ -94,6 +94,10 @@ class Medication(ContractModel):
     def _depot_has_next_injection(self) -> Self:
         if self.depot and self.next_injection_due is None:
             raise ValueError("a depot injection needs next_injection_due")
+        if not self.depot and self.next_injection_due is not None:
+            raise ValueError("next_injection_due is only for depot injections (set depot: true)")
+        if self.last_dose_given and self.next_dose_due and self.next_dose_due <= self.last_dose_given:
+            raise ValueError("next_dose_due must be after last_dose_given")
         return self
 
 
@@ -126,6 +130,83 @@ class MentalHealth(ContractModel):
     consent_to_share: bool
     summary: LongText | None = None
 
+    @model_validator(mode="after")
+    def _cpa_has_coordinator(self) -> Self:
+        if self.care_programme_approach and self.care_coordinator is None:
+            raise ValueError("a person on the care programme approach needs a care_coordinator")
+        return self
+
+
+class SubstanceMisuse(ContractModel):
+    """Substance misuse (design notes §3): current treatment and dose, last dose, consent to refer locally."""
+
+    substances: list[ShortText] = Field(min_length=1, max_length=10)
+    current_treatment: ShortText | None = Field(default=None, description="e.g. methadone maintenance")
+    treatment_dose: ShortText | None = None
+    last_dose_given: datetime | None = None
+    consent_to_refer: bool = Field(description="Without it no referral goes to the local service")
+
+
+class ReportingInstructions(ContractModel):
+    """Where and when the person reports to probation; confirmed by the probation delivery unit."""
+
+    office: ShortText
+    report_at: datetime
+    practitioner: ShortText | None = None
+
+
+class NavigatorContact(ContractModel):
+    """RECONNECT navigator assigned before release (contacts section)."""
+
+    name: ShortText
+    organisation: ShortText | None = None
+    phone: ShortText
+    email: EmailStr | None = None
+
+
+class MentalHealthActStatus(StrEnum):
+    NOT_DETAINED = "not_detained"
+    SECTION_2 = "section_2"
+    SECTION_3 = "section_3"
+    SECTION_37 = "section_37"
+    SECTION_37_41 = "section_37_41"
+    SECTION_45A = "section_45a"
+    SECTION_47 = "section_47"
+    SECTION_47_49 = "section_47_49"
+    SECTION_48 = "section_48"
+    SECTION_48_49 = "section_48_49"
+    COMMUNITY_TREATMENT_ORDER = "community_treatment_order"
+    CONDITIONAL_DISCHARGE = "conditional_discharge"
+    GUARDIANSHIP = "guardianship"
+
+
+# Section 117 aftercare follows detention under ss.3, 37, 45A, 47 or 48 (and the orders that follow them).
+SECTION_117_QUALIFYING = frozenset({
+    MentalHealthActStatus.SECTION_3, MentalHealthActStatus.SECTION_37, MentalHealthActStatus.SECTION_37_41,
+    MentalHealthActStatus.SECTION_45A, MentalHealthActStatus.SECTION_47, MentalHealthActStatus.SECTION_47_49,
+    MentalHealthActStatus.SECTION_48, MentalHealthActStatus.SECTION_48_49,
+    MentalHealthActStatus.COMMUNITY_TREATMENT_ORDER, MentalHealthActStatus.CONDITIONAL_DISCHARGE,
+})
+
+
+class LegalInformation(ContractModel):
+    """PRSB "legal information": licence conditions relevant to care, Mental Health Act status, s117."""
+
+    licence_conditions: list[LongText] = Field(default_factory=list, max_length=20)
+    mental_health_act_status: MentalHealthActStatus | None = None
+    section_117_aftercare: bool | None = Field(
+        default=None, description="Entitled to aftercare under s117 of the Mental Health Act 1983"
+    )
+
+    @model_validator(mode="after")
+    def _s117_needs_qualifying_detention(self) -> Self:
+        if self.section_117_aftercare and self.mental_health_act_status not in SECTION_117_QUALIFYING:
+            raise ValueError(
+                "section_117_aftercare needs a qualifying mental_health_act_status (s3, s37, s45A, s47, s48 "
+                "or an order following them)"
+            )
+        return self
+
 
 class PrisonContact(ContractModel):
     """The person completing the record (PRSB), who is told when something goes wrong."""
@@ -148,6 +229,12 @@ class ReleaseNoticeV1(ContractModel):
     medications: list[Medication] = Field(default_factory=list, max_length=50)
     allergies: list[Allergy] = Field(default_factory=list, max_length=50)
     mental_health: MentalHealth | None = None
+    substance_misuse: SubstanceMisuse | None = None
+    reporting_instructions: ReportingInstructions | None = Field(
+        default=None, description="As known to the prison; probation confirms them"
+    )
+    reconnect_navigator: NavigatorContact | None = None
+    legal_information: LegalInformation | None = None
     prison_contact: PrisonContact
 
     @field_validator("release")
@@ -157,6 +244,16 @@ class ReleaseNoticeV1(ContractModel):
         if born is not None and release.date <= born:
             raise ValueError("release.date must be after date_of_birth")
         return release
+
+    @field_validator("reporting_instructions")
+    @classmethod
+    def _reporting_after_release(
+        cls, reporting: ReportingInstructions | None, info: ValidationInfo
+    ) -> ReportingInstructions | None:
+        release = info.data.get("release")
+        if reporting is not None and release is not None and reporting.report_at.date() < release.date:
+            raise ValueError("report_at must not be before the release date")
+        return reporting
 
 
 class ReleaseNoticeSubmittedV1(ContractModel):

@@ -73,6 +73,7 @@ class Stack:
             prefix + "CONSUMER_SESSION_TIMEOUT_MS": "6000",
             prefix + "CONSUMER_HEARTBEAT_INTERVAL_MS": "1500",
             "TTG_NOTIFIER_DIRECTORY_PATH": str(self.config.directory_path),
+            "TTG_HANDOVER_DIRECTORY_PATH": str(self.config.directory_path),
         }
         if self.config.demo_receiver_port:
             env["TTG_DEMO_RECEIVER_URL"] = self.url("demo_receiver")

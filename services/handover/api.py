@@ -1,17 +1,79 @@
-"""HTTP API of handover."""
+"""HTTP API of handover: handovers, answers to referrals, readiness, worklists and the routing directory.
+Routes parse and answer; the work is in :mod:`service`, :mod:`answers`, :mod:`views` and :mod:`directory`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.answers import Answer, FirstAppointment
 from contracts.handover import HandoverPack
+from contracts.release_notice import ReportingInstructions
 from services.common.problems import Problem
-from services.handover import service
+from services.common.strict import unknown_fields
+from services.handover import answers, directory, service, views
+from services.handover.domain.directory import AgencyRecord
+from services.handover.domain.readiness import ReleaseReadiness
+from services.handover.domain.referrals import AnswerRefused
+from services.handover.models import Referral
+from services.handover.settings import HandoverSettings
 
 router = APIRouter(prefix="/v1")
+
+Code = Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+def context(request: Request) -> service.Context:
+    settings: HandoverSettings = request.app.state.settings
+    return service.Context(
+        database=request.app.state.database,
+        clock=request.app.state.clock,
+        source=settings.source,
+        registration_days=settings.gp_registration_days,
+    )
+
+
+ContextDep = Annotated[service.Context, Depends(context)]
+
+
+def _settings(request: Request) -> HandoverSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[HandoverSettings, Depends(_settings)]
+
+
+# --- public models ---------------------------------------------------------------------------------------
+
+
+class ReadinessItemPublic(BaseModel):
+    item: str
+    status: str
+    detail: str
+
+
+class ReadinessPublic(BaseModel):
+    status: str
+    items: list[ReadinessItemPublic]
+
+
+class ReferralPublic(BaseModel):
+    referral_id: str
+    agency_code: str
+    agency_kind: str
+    referral_kind: str
+    status: str
+    reason: str
+    first_appointment_at: datetime | None
+    first_appointment_place: str | None
+    reason_code: str | None
+    reason_text: str | None
+    attended: bool | None
+    reporting_instructions: dict[str, Any] | None
+    updated_at: datetime
 
 
 class HandoverPublic(BaseModel):
@@ -19,30 +81,334 @@ class HandoverPublic(BaseModel):
     notice_id: str
     version: int
     issued_at: datetime
+    state: str
+    state_reason: str | None
     pack: HandoverPack
+    referrals: list[ReferralPublic]
+    readiness: ReadinessPublic
 
 
-def _public(view: service.HandoverView) -> HandoverPublic:
+def _readiness(readiness: ReleaseReadiness) -> ReadinessPublic:
+    return ReadinessPublic(
+        status=readiness.status.value,
+        items=[
+            ReadinessItemPublic(item=i.item.value, status=i.status.value, detail=i.detail)
+            for i in readiness.items
+        ],
+    )
+
+
+def _referral(r: Referral) -> ReferralPublic:
+    import json
+
+    return ReferralPublic(
+        referral_id=r.id,
+        agency_code=r.agency_code,
+        agency_kind=r.agency_kind,
+        referral_kind=r.referral_kind,
+        status=r.status,
+        reason=r.reason,
+        first_appointment_at=r.first_appointment_at,
+        first_appointment_place=r.first_appointment_place,
+        reason_code=r.reason_code,
+        reason_text=r.reason_text,
+        attended=r.attended,
+        reporting_instructions=json.loads(r.reporting) if r.reporting else None,
+        updated_at=r.updated_at,
+    )
+
+
+def _public(view: service.HandoverView, request: Request, settings: HandoverSettings) -> HandoverPublic:
+    readiness = views.readiness_of(
+        view.notice,
+        view.pack,
+        view.referrals,
+        now=request.app.state.clock.now(),
+        at_risk_hours=settings.at_risk_hours,
+        registration_days=settings.gp_registration_days,
+    )
     return HandoverPublic(
         handover_id=view.handover_id,
         notice_id=view.notice_id,
         version=view.version,
         issued_at=view.issued_at,
+        state=view.state,
+        state_reason=view.state_reason,
         pack=view.pack,
+        referrals=[_referral(r) for r in view.referrals],
+        readiness=_readiness(readiness),
     )
 
 
+# --- handovers -------------------------------------------------------------------------------------------
+
+
 @router.get("/handovers/{handover_id}", response_model=HandoverPublic)
-async def get_handover(handover_id: str, request: Request) -> HandoverPublic:
-    """The current version of a handover pack."""
+async def get_handover(handover_id: str, request: Request, settings: SettingsDep) -> HandoverPublic:
+    """The current version of a handover pack, its referrals and its readiness."""
     view = await service.get_handover(database=request.app.state.database, handover_id=handover_id)
     if view is None:
         raise Problem(404, "Not found", "No handover has this id.", "not-found")
-    return _public(view)
+    return _public(view, request, settings)
 
 
 @router.get("/handovers", response_model=list[HandoverPublic])
-async def find_handovers(request: Request, notice_id: str = Query(max_length=36)) -> list[HandoverPublic]:
+async def find_handovers(
+    request: Request, settings: SettingsDep, notice_id: str = Query(max_length=36)
+) -> list[HandoverPublic]:
     """The handovers opened from one release notice (empty until the notice has been processed)."""
-    views = await service.find_handovers(database=request.app.state.database, notice_id=notice_id)
-    return [_public(view) for view in views]
+    found = await service.find_handovers(database=request.app.state.database, notice_id=notice_id)
+    return [_public(view, request, settings) for view in found]
+
+
+class CustodyEventLogPublic(BaseModel):
+    event_id: str
+    custody_event_id: str
+    sequence: int
+    kind: str
+    outcome: str
+    action: str
+    detail: str
+    handover_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+@router.get("/people/{prison_number}/custody-events", response_model=list[CustodyEventLogPublic])
+async def custody_events_of(prison_number: str, request: Request) -> list[CustodyEventLogPublic]:
+    """Every custody event received about a person, applied or not, and why."""
+    rows = await service.custody_log(database=request.app.state.database, prison_number=prison_number.upper())
+    return [CustodyEventLogPublic.model_validate(row, from_attributes=True) for row in rows]
+
+
+# --- answers ---------------------------------------------------------------------------------------------
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Answer
+    first_appointment: FirstAppointment | None = None
+    reason_code: str | None = Field(default=None, min_length=1, max_length=50)
+    reason_text: str | None = Field(default=None, max_length=2000)
+    attended: bool | None = None
+    reporting_instructions: ReportingInstructions | None = None
+
+
+class AnswerPublic(BaseModel):
+    referral_id: str
+    status: str
+    rerouted_to: str | None
+    escalated_to: list[str]
+
+
+@router.post(
+    "/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic, status_code=201
+)
+async def answer_referral(
+    agency_code: str,
+    referral_id: str,
+    body: AnswerBody,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+) -> AnswerPublic:
+    """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
+    given = answers.AnswerIn(
+        **body.model_dump(exclude={"first_appointment", "reporting_instructions"}),
+        first_appointment=body.first_appointment,
+        reporting_instructions=body.reporting_instructions,
+    )
+    try:
+        outcome = await answers.answer_referral(
+            ctx=ctx,
+            agency_code=agency_code,
+            referral_id=referral_id,
+            given=given,
+            correlation_id=request.state.correlation_id,
+        )
+    except answers.NotFound:
+        raise Problem(404, "Not found", "This agency has no referral with this id.", "not-found") from None
+    except answers.Conflict as error:
+        raise Problem(409, "Handover closed", str(error), "handover-closed") from None
+    except AnswerRefused as error:
+        status = 422 if error.field != "answer" else 409
+        raise Problem(
+            status,
+            "Answer refused",
+            error.detail,
+            "answer-refused",
+            errors=[
+                {
+                    "field": error.field,
+                    "pointer": "#/" + error.field.replace(".", "/"),
+                    "detail": error.detail,
+                }
+            ],
+        ) from None
+    if outcome.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        request.app.state.relay.wake()
+    return AnswerPublic(
+        referral_id=outcome.referral_id,
+        status=outcome.status,
+        rerouted_to=outcome.rerouted_to,
+        escalated_to=outcome.escalated_to,
+    )
+
+
+# --- worklists and departures ----------------------------------------------------------------------------
+
+
+class WorkItemPublic(BaseModel):
+    handover_id: str
+    referral_id: str
+    referral_kind: str
+    status: str
+    reason: str
+    release_date: date
+    establishment_code: str
+    answer_url: str
+    sent: dict[str, Any] = Field(description="What the agency was last sent: only its sections")
+
+
+@router.get("/agencies/{agency_code}/handovers", response_model=list[WorkItemPublic])
+async def agency_worklist(agency_code: str, request: Request) -> list[WorkItemPublic]:
+    """What an agency has to act on: its open referrals, soonest release first."""
+    items = await views.worklist(database=request.app.state.database, agency_code=agency_code)
+    return [
+        WorkItemPublic(
+            handover_id=item.handover.id,
+            referral_id=item.referral.id,
+            referral_kind=item.referral.referral_kind,
+            status=item.referral.status,
+            reason=item.referral.reason,
+            release_date=item.handover.release_date,
+            establishment_code=item.handover.establishment_code,
+            answer_url=f"/v1/agencies/{agency_code}/referrals/{item.referral.id}/answers",
+            sent=item.sent,
+        )
+        for item in items
+    ]
+
+
+class DeparturePublic(BaseModel):
+    handover_id: str
+    prison_number: str
+    given_name: str
+    family_name: str
+    release_date: date
+    release_type: str
+    version: int
+    readiness: ReadinessPublic
+    referrals: list[ReferralPublic]
+
+
+@router.get("/establishments/{code}/releases", response_model=list[DeparturePublic])
+async def establishment_releases(
+    code: str,
+    request: Request,
+    settings: SettingsDep,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+) -> list[DeparturePublic]:
+    """Upcoming releases of an establishment with their readiness (the "departure lounge" as data).
+    Default window: today and the next 14 days."""
+    now = request.app.state.clock.now()
+    start = from_ or now.date()
+    end = to or start + timedelta(days=14)
+    if end < start:
+        raise Problem(
+            422,
+            "Invalid request",
+            "'to' is before 'from'.",
+            "validation",
+            errors=[{"field": "to", "pointer": "#/to", "detail": "must not be before from"}],
+        )
+    found = await views.departures(
+        database=request.app.state.database,
+        establishment_code=code.upper(),
+        start=start,
+        end=end,
+        now=now,
+        at_risk_hours=settings.at_risk_hours,
+        registration_days=settings.gp_registration_days,
+    )
+    return [
+        DeparturePublic(
+            handover_id=d.handover.id,
+            prison_number=d.handover.prison_number,
+            given_name=d.pack.patient_demographics.given_name,
+            family_name=d.pack.patient_demographics.family_name,
+            release_date=d.handover.release_date,
+            release_type=d.pack.release.type.value,
+            version=d.handover.current_version,
+            readiness=_readiness(d.readiness),
+            referrals=[_referral(r) for r in d.referrals],
+        )
+        for d in found
+    ]
+
+
+# --- the routing directory (admin) -----------------------------------------------------------------------
+
+
+class AgencyPublic(AgencyRecord):
+    source: str
+
+
+@router.get("/directory/agencies", response_model=list[AgencyPublic])
+async def list_agencies(request: Request) -> list[AgencyPublic]:
+    found = await directory.all_agencies(database=request.app.state.database)
+    return [AgencyPublic(**agency.model_dump(), source=source) for agency, source in found]
+
+
+@router.get("/directory/agencies/{code}", response_model=AgencyPublic)
+async def get_agency(code: str, request: Request) -> AgencyPublic:
+    found = await directory.get_agency(database=request.app.state.database, code=code)
+    if found is None:
+        raise Problem(404, "Not found", "No agency has this code.", "not-found")
+    return AgencyPublic(**found[0].model_dump(), source=found[1])
+
+
+@router.put("/directory/agencies/{code}", response_model=AgencyPublic)
+async def put_agency(code: str, body: AgencyRecord, request: Request, response: Response) -> AgencyPublic:
+    """Create or replace an agency's routing entry; from then on the admin API, not the file, owns it.
+    Endpoints (webhook url and secret) are not set here: the notifier's directory holds them."""
+    unknown = unknown_fields(AgencyRecord, await request.json())
+    if unknown:
+        names = [".".join(map(str, loc)) for loc in unknown]
+        raise Problem(
+            422,
+            "Invalid request",
+            f"These fields are not part of an agency's routing entry: {', '.join(names)}.",
+            "validation",
+            errors=[
+                {"field": n, "pointer": "#/" + n.replace(".", "/"), "detail": "unknown field"} for n in names
+            ],
+        )
+    if body.code != code:
+        raise Problem(
+            422,
+            "Invalid request",
+            "The body's code differs from the path's.",
+            "validation",
+            errors=[{"field": "code", "pointer": "#/code", "detail": "must equal the code in the path"}],
+        )
+    created = await directory.put_agency(
+        database=request.app.state.database, agency=body, clock=request.app.state.clock
+    )
+    response.status_code = 201 if created else 200
+    return AgencyPublic(**body.model_dump(), source="api")
+
+
+@router.delete("/directory/agencies/{code}", status_code=204)
+async def delete_agency(code: str, request: Request) -> Response:
+    """Deactivate an agency: it receives no new referrals; existing ones keep it."""
+    if not await directory.deactivate_agency(
+        database=request.app.state.database, code=code, clock=request.app.state.clock
+    ):
+        raise Problem(404, "Not found", "No agency has this code.", "not-found")
+    return Response(status_code=204)

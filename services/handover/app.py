@@ -14,34 +14,55 @@ from services.common.runtime import serve
 from services.common.topics import CUSTODY_EVENTS
 from services.handover import service
 from services.handover.api import router
+from services.handover.directory import read_directory_files, sync_from_files
 from services.handover.settings import HandoverSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
+    ctx = service.Context(
+        database=runtime.database,
+        clock=runtime.clock,
+        source=settings.source,
+        registration_days=settings.gp_registration_days,
+    )
+
     async def on_release_notice(event: CloudEvent) -> None:
-        if await service.open_handover(
-            database=runtime.database, event=event, clock=runtime.clock, source=settings.source
-        ):
+        if await service.open_handover(ctx=ctx, event=event):
             runtime.relay.wake()
 
-    consumer = EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topics=[CUSTODY_EVENTS],
-        group_id=settings.consumer_group,
-        handlers={EventType.RELEASE_NOTICE_SUBMITTED: on_release_notice},
-        supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
-        producer=runtime.producer,
-        batch_size=settings.consumer_batch_size,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-    )
-    runtime.start("custody-events-consumer", consumer.run)
+    async def on_custody_event(event: CloudEvent) -> None:
+        if await service.apply_custody_event(ctx=ctx, event=event):
+            runtime.relay.wake()
+
+    async def run_consumer() -> None:
+        await sync_from_files(database=runtime.database, path=settings.directory_path, clock=runtime.clock)
+        consumer = EventConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topics=[CUSTODY_EVENTS],
+            group_id=settings.consumer_group,
+            handlers={
+                EventType.RELEASE_NOTICE_SUBMITTED: on_release_notice,
+                EventType.CUSTODY_EVENT_RECORDED: on_custody_event,
+            },
+            supported_major_versions={
+                EventType.RELEASE_NOTICE_SUBMITTED: 1,
+                EventType.CUSTODY_EVENT_RECORDED: 1,
+            },
+            producer=runtime.producer,
+            batch_size=settings.consumer_batch_size,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        )
+        await consumer.run()
+
+    runtime.start("custody-events-consumer", run_consumer)
 
 
 def create_app(settings: HandoverSettings | None = None) -> FastAPI:
     settings = settings or HandoverSettings()
+    read_directory_files(settings.directory_path)  # a broken directory stops the service at start, loudly
     return make_app(
         title="Through-the-Gate handover",
         settings=settings,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -15,3 +17,16 @@ class HandoverSettings(ServiceSettings):
     database_url: str = "sqlite:///var/handover.db"
     source: str = Field("urn:ttg:handover", description="CloudEvents source of the events it publishes")
     consumer_group: str = Field("handover", description="Kafka consumer group of the custody-event consumer")
+    directory_path: Path = Field(
+        Path("deploy/directory"),
+        description="Directory of services (YAML file or folder) loaded into the routing directory at start",
+    )
+    at_risk_hours: float = Field(
+        48.0, gt=0, description="A section not done this close to release is at risk"
+    )
+    gp_registration_days: int = Field(
+        3,
+        ge=0,
+        le=60,
+        description="Days a GP registration takes to complete (for the medication supply-gap rule)",
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.envelope import CloudEvent, EventType
+from contracts.envelope import CloudEvent
 from services.common.consumer import EventConsumer
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
@@ -16,6 +16,7 @@ from services.notifier import service
 from services.notifier.api import router
 from services.notifier.directory import load_directory
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.routing import WEBHOOK_EVENT_TYPES
 from services.notifier.settings import NotifierSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,7 +32,7 @@ def start_workers(runtime: Runtime, settings: NotifierSettings) -> None:
         on_final=runtime.relay.wake,
     )
 
-    async def on_pack_issued(event: CloudEvent) -> None:
+    async def on_handover_event(event: CloudEvent) -> None:
         if await service.plan_deliveries(
             database=runtime.database, event=event, directory=directory, clock=runtime.clock
         ):
@@ -41,8 +42,8 @@ def start_workers(runtime: Runtime, settings: NotifierSettings) -> None:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topics=[HANDOVER_EVENTS],
         group_id=settings.consumer_group,
-        handlers={EventType.HANDOVER_PACK_ISSUED: on_pack_issued},
-        supported_major_versions={EventType.HANDOVER_PACK_ISSUED: 1},
+        handlers={event_type: on_handover_event for event_type in WEBHOOK_EVENT_TYPES},
+        supported_major_versions={event_type: 1 for event_type in WEBHOOK_EVENT_TYPES},
         producer=runtime.producer,
         batch_size=settings.consumer_batch_size,
         session_timeout_ms=settings.consumer_session_timeout_ms,

@@ -22,6 +22,7 @@ class AgencyKind(StrEnum):
     RECONNECT = "reconnect"
     SUBSTANCE_MISUSE_SERVICE = "substance_misuse_service"
     PROBATION_DELIVERY_UNIT = "probation_delivery_unit"
+    PRISON_HEALTHCARE = "prison_healthcare"
 
 
 class Coverage(BaseModel):
@@ -48,7 +49,7 @@ class Webhook(BaseModel):
 
 
 class Agency(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     code: str = Field(min_length=1, max_length=20)
     kind: AgencyKind

@@ -1,38 +1,38 @@
-"""Who receives a pack, and what each receives. Pure functions over the pack and the directory."""
+"""What each agency receives about a handover event. Handover chooses the agencies and minimises each one's
+sections; the event carries a ``distribution``, one entry per agency, and each entry is that agency's webhook
+``data`` as it is. The notifier adds no content and removes none: it only delivers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from contracts.handover import HandoverPack, HandoverPackIssuedV1
-from services.notifier.directory import Agency, Directory, postcode_district
+from contracts.envelope import CloudEvent, EventType
+
+# CloudEvent type on handover.events.v1 -> Standard Webhooks ``type`` sent to agencies.
+WEBHOOK_EVENT_TYPES: dict[str, str] = {
+    EventType.HANDOVER_PACK_ISSUED.value: "handover.pack.issued",
+    EventType.HANDOVER_PACK_AMENDED.value: "handover.pack.amended",
+    EventType.HANDOVER_PACK_WITHDRAWN.value: "handover.pack.withdrawn",
+    EventType.REFERRAL_REROUTED.value: "handover.referral.rerouted",
+    EventType.REFERRAL_ESCALATED.value: "handover.referral.escalated",
+}
 
 
-def recipients(pack: HandoverPack, directory: Directory) -> list[Agency]:
-    """Agencies covering the destination: its postcode district, or for no fixed abode the last local authority."""
-    destination = pack.release.destination
-    if destination.address is not None:
-        district = postcode_district(destination.address.postcode)
-        return [agency for agency in directory.agencies if district in agency.coverage.postcode_districts]
-    authority = (destination.last_known_local_authority or "").casefold()
-    return [
-        agency
-        for agency in directory.agencies
-        if authority and authority in (name.casefold() for name in agency.coverage.local_authorities)
-    ]
+def distribution(event: CloudEvent) -> list[dict[str, Any]]:
+    """The entries of an event's distribution; each names its ``agency_code``."""
+    entries = event.data.get("distribution") or []
+    well_formed = isinstance(entries, list) and all(
+        isinstance(entry, dict) and entry.get("agency_code") for entry in entries
+    )
+    if not well_formed:
+        raise ValueError("distribution must be a list of entries, each with an agency_code")
+    codes = [entry["agency_code"] for entry in entries]
+    if len(set(codes)) != len(codes):
+        raise ValueError("an agency appears twice in one distribution")
+    return entries
 
 
-def webhook_payload(*, event_type: str, issued: HandoverPackIssuedV1, agency: Agency, at: datetime) -> dict[str, Any]:
+def webhook_payload(*, event_type: str, entry: dict[str, Any], at: datetime) -> dict[str, Any]:
     """The Standard Webhooks body (``type``, ``timestamp``, ``data``) one agency receives."""
-    return {
-        "type": event_type,
-        "timestamp": at.isoformat(),
-        "data": {
-            "handover_id": issued.handover_id,
-            "version": issued.version,
-            "issued_at": issued.issued_at.isoformat(),
-            "recipient": {"code": agency.code, "kind": agency.kind.value},
-            "pack": issued.pack.model_dump(mode="json", exclude_none=True),
-        },
-    }
+    return {"type": event_type, "timestamp": at.isoformat(), "data": entry}

@@ -14,7 +14,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 
 from contracts.envelope import CloudEvent, EventType, new_event, schema_uri
-from contracts.handover import HandoverPackIssuedV1
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.inbox import first_delivery
@@ -22,12 +21,11 @@ from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
 from services.notifier.directory import Directory
 from services.notifier.models import Delivery, DeliveryAttempt, DeliveryStatus
-from services.notifier.routing import recipients, webhook_payload
+from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
 
 log = structlog.get_logger(__name__)
 
 DELIVERY_OUTCOME_SCHEMA = schema_uri("delivery-outcome", "1.0")
-WEBHOOK_EVENT_TYPES = {EventType.HANDOVER_PACK_ISSUED.value: "handover.pack.issued"}
 
 
 class DeliveryOutcomeV1(BaseModel):
@@ -49,23 +47,26 @@ class AttemptResult:
 
 
 async def plan_deliveries(*, database: Database, event: CloudEvent, directory: Directory, clock: Clock) -> int:
-    """Create one pending delivery per recipient of an issued pack; none twice for the same event."""
-    issued = HandoverPackIssuedV1.model_validate(event.data)
+    """Create one pending delivery per entry of a handover event's distribution; none twice for one event."""
+    entries = distribution(event)
+    webhook_type = WEBHOOK_EVENT_TYPES[event.type]
+    handover_id = event.data.get("handover_id")
     now = clock.now()
-    agencies = recipients(issued.pack, directory)
     async with database.transaction() as session:
         if not await first_delivery(session, event_id=event.id, event_type=event.type, now=now):
             return 0
-        for agency in agencies:
-            payload = webhook_payload(event_type=WEBHOOK_EVENT_TYPES[event.type], issued=issued, agency=agency, at=now)
+        for entry in entries:
+            if directory.by_code(entry["agency_code"]) is None:
+                log.warning("deliveries.agency_without_endpoint", agency=entry["agency_code"])
+            payload = webhook_payload(event_type=webhook_type, entry=entry, at=now)
             session.add(
                 Delivery(
                     webhook_id=f"msg_{uuid.uuid4().hex}",
                     source_event_id=event.id,
-                    event_type=WEBHOOK_EVENT_TYPES[event.type],
-                    agency_code=agency.code,
-                    subject=event.subject or issued.pack.patient_demographics.prison_number,
-                    handover_id=issued.handover_id,
+                    event_type=webhook_type,
+                    agency_code=entry["agency_code"],
+                    subject=event.subject or "",
+                    handover_id=handover_id,
                     payload=json.dumps(payload, separators=(",", ":")),
                     correlation_id=event.correlationid,
                     status=DeliveryStatus.PENDING,
@@ -73,10 +74,10 @@ async def plan_deliveries(*, database: Database, event: CloudEvent, directory: D
                     created_at=now,
                 )
             )
-    log.info("deliveries.planned", handover_id=issued.handover_id, agencies=[a.code for a in agencies])
-    if not agencies:
-        log.warning("deliveries.no_recipient", handover_id=issued.handover_id)
-    return len(agencies)
+    log.info("deliveries.planned", handover_id=handover_id, agencies=[e["agency_code"] for e in entries])
+    if not entries:
+        log.warning("deliveries.no_recipient", handover_id=handover_id)
+    return len(entries)
 
 
 async def claim_due(*, database: Database, clock: Clock, limit: int, lease_seconds: float) -> list[Delivery]:

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from contracts.custody import CustodyEventV1
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.problems import PROBLEM_JSON, Problem
 from services.common.strict import unknown_fields
-from services.release_events import service
+from services.release_events import custody, service
 
 router = APIRouter(prefix="/v1")
 
@@ -24,6 +25,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "Invalid notice; every bad field is named",
     }.items()
 }
+
+
+def refuse_unknown_fields(model: type[BaseModel], body: Any, what: str) -> None:
+    unknown = unknown_fields(model, body)
+    if unknown:
+        errors = [
+            {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
+            for loc in unknown
+        ]
+        names = ", ".join(error["field"] for error in errors)
+        raise Problem(422, "Invalid request", f"These fields are not part of the {what}: {names}.", "validation",
+                      errors=errors)
 
 
 class SubmissionAccepted(BaseModel):
@@ -47,15 +60,7 @@ async def submit_release_notice(
 ) -> JSONResponse:
     """Accept a release notice. Retrying with the same ``Idempotency-Key`` and body gives the same answer."""
     body = await request.json()
-    unknown = unknown_fields(ReleaseNoticeV1, body)
-    if unknown:
-        errors = [
-            {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
-            for loc in unknown
-        ]
-        names = ", ".join(error["field"] for error in errors)
-        raise Problem(422, "Invalid request", f"These fields are not part of the notice: {names}.", "validation",
-                      errors=errors)
+    refuse_unknown_fields(ReleaseNoticeV1, body, "notice")
     submission = service.Submission(
         notice=notice,
         body=body,
@@ -92,4 +97,63 @@ async def get_release_notice_status(notice_id: str, request: Request) -> NoticeS
         status="published" if status.published_at else "accepted",
         received_at=status.received_at.isoformat(),
         published_at=status.published_at.isoformat() if status.published_at else None,
+    )
+
+
+class CustodyEventAccepted(BaseModel):
+    custody_event_id: str
+    status: str
+    status_url: str
+
+
+@router.post("/custody-events", status_code=202, response_model=CustodyEventAccepted, responses=PROBLEM_RESPONSES)
+async def submit_custody_event(event: CustodyEventV1, request: Request) -> JSONResponse:
+    """Accept a custody event (reception, transfer, release date changed, release cancelled, released,
+    recalled). The per-person ``sequence`` makes it idempotent: the same event again gets the same answer;
+    another event with a used sequence gets 409."""
+    body = await request.json()
+    refuse_unknown_fields(CustodyEventV1, body, "custody event")
+    try:
+        accepted = await custody.submit_custody_event(
+            database=request.app.state.database, event=event, body=body, clock=request.app.state.clock,
+            source=request.app.state.settings.source, correlation_id=request.state.correlation_id,
+        )
+    except service.IdempotencyConflict:
+        raise Problem(409, "Sequence already used",
+                      "Another custody event of this person has this sequence.", "sequence-conflict") from None
+    if not accepted.replayed:
+        request.app.state.relay.wake()
+    url = f"/v1/custody-events/{accepted.custody_event_id}"
+    headers = {"Location": url, **({"Idempotent-Replayed": "true"} if accepted.replayed else {})}
+    return JSONResponse(
+        {"custody_event_id": accepted.custody_event_id, "status": "accepted", "status_url": url},
+        status_code=202,
+        headers=headers,
+    )
+
+
+class CustodyEventStatusView(BaseModel):
+    custody_event_id: str
+    sequence: int
+    kind: str
+    status: str
+    received_at: str
+    published_at: str | None
+
+
+@router.get("/custody-events/{custody_event_id}", response_model=CustodyEventStatusView)
+async def get_custody_event_status(custody_event_id: str, request: Request) -> CustodyEventStatusView:
+    """Where a custody event is: accepted (stored), or published (handed to the broker)."""
+    found = await custody.custody_event_status(
+        database=request.app.state.database, custody_event_id=custody_event_id
+    )
+    if found is None:
+        raise Problem(404, "Not found", "No custody event has this id.", "not-found")
+    return CustodyEventStatusView(
+        custody_event_id=found.custody_event_id,
+        sequence=found.sequence,
+        kind=found.kind,
+        status="published" if found.published_at else "accepted",
+        received_at=found.received_at.isoformat(),
+        published_at=found.published_at.isoformat() if found.published_at else None,
     )

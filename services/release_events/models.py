@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.common.db import UtcDateTime
@@ -33,3 +33,21 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int = Field(sa_column=Column(Integer, nullable=False))
     response_body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class CustodyEventRecord(SQLModel, table=True):
+    """A custody event as received. (prison number, sequence) is unique: the sequence is the natural
+    idempotency key of a prison's events, so a repeat is answered as the first time and never published twice."""
+
+    __tablename__ = "custody_event"
+    __table_args__ = (UniqueConstraint("prison_number", "sequence", name="uq_custody_event_person_sequence"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    prison_number: str = Field(max_length=7)
+    sequence: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=40)
+    establishment_code: str = Field(max_length=3)
+    event_id: str = Field(max_length=36, unique=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    body_hash: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

@@ -19,18 +19,31 @@ from ttg.stack import Stack, StackConfig
 
 POSTGRES_URL = os.environ.get("TTG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-# Kinds of the test agencies; Durham (DH1-DH3) has three recipients, Birmingham (B5) three others.
+DURHAM = {"districts": ["DH1", "DH2", "DH3"], "authorities": ["County Durham"]}
+TEESSIDE = {"districts": ["TS1", "TS3", "TS5"], "authorities": ["Middlesbrough"]}
+BIRMINGHAM = {"districts": ["B5", "B12"], "authorities": ["Birmingham"]}
+
+# The test directory. A Durham release with consent goes to the GP practice, the mental-health team and
+# probation (RECONNECT-DUR is the mental-health fallback); Teesside has no mental-health team, so RECONNECT
+# takes its mental-health referrals; each establishment has its prison-healthcare contact.
 TEST_AGENCIES: list[dict[str, Any]] = [
-    {"code": "A99001", "kind": "gp_practice", "districts": ["DH1", "DH2", "DH3"], "authorities": ["County Durham"]},
-    {"code": "CMHT-DUR", "kind": "community_mental_health_team", "districts": ["DH1", "DH2", "DH3"],
-     "authorities": ["County Durham"]},
-    {"code": "PDU-DUR", "kind": "probation_delivery_unit", "districts": ["DH1", "DH2", "DH3"],
-     "authorities": ["County Durham"]},
-    {"code": "A99003", "kind": "gp_practice", "districts": ["B5", "B12"], "authorities": ["Birmingham"]},
-    {"code": "CMHT-BHM", "kind": "community_mental_health_team", "districts": ["B5", "B12"],
-     "authorities": ["Birmingham"]},
-    {"code": "SMS-BHM", "kind": "substance_misuse_service", "districts": ["B5", "B12"],
-     "authorities": ["Birmingham"]},
+    {"code": "A99001", "kind": "gp_practice", **DURHAM},
+    {"code": "CMHT-DUR", "kind": "community_mental_health_team", **DURHAM},
+    {"code": "RECONNECT-DUR", "kind": "reconnect", **DURHAM, "eligibility": {"min_age": 18}},
+    {"code": "PDU-DUR", "kind": "probation_delivery_unit", **DURHAM},
+    {"code": "A99002", "kind": "gp_practice", **TEESSIDE},
+    {"code": "RECONNECT-TEES", "kind": "reconnect", **TEESSIDE},
+    {"code": "PDU-TEES", "kind": "probation_delivery_unit", **TEESSIDE},
+    {"code": "A99003", "kind": "gp_practice", **BIRMINGHAM},
+    {"code": "CMHT-BHM", "kind": "community_mental_health_team", **BIRMINGHAM},
+    {"code": "SMS-BHM", "kind": "substance_misuse_service", **BIRMINGHAM},
+    {"code": "PDU-BHM", "kind": "probation_delivery_unit", **BIRMINGHAM},
+    {"code": "PH-DMI", "kind": "prison_healthcare", "districts": [], "authorities": ["County Durham"],
+     "establishments": ["DMI"]},
+    {"code": "PH-HHI", "kind": "prison_healthcare", "districts": [], "authorities": ["Middlesbrough"],
+     "establishments": ["HHI"]},
+    {"code": "PH-BMI", "kind": "prison_healthcare", "districts": [], "authorities": ["Birmingham"],
+     "establishments": ["BMI"]},
 ]
 
 
@@ -49,6 +62,7 @@ def write_directory(path: Path, receiver: WebhookReceiver) -> dict[str, str]:
                 "name": f"Test agency {agency['code']} (fictitious)",
                 "coverage": {"postcode_districts": agency["districts"], "local_authorities": agency["authorities"]},
                 "webhook": {"url": receiver.url(agency["code"]), "secret_ref": f"literal:{secrets[agency['code']]}"},
+                **{key: agency[key] for key in ("establishments", "eligibility", "priority") if key in agency},
             }
             for agency in TEST_AGENCIES
         ]

@@ -1,0 +1,85 @@
+"""The routing part of the directory of services, as plain data: who an agency is, where it works,
+whom it takes.
+
+Webhook endpoints and secrets are not here: they belong to the notifier, which only delivers.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts.handover import AgencyKind, ReferralKind
+
+# What each kind of agency can be asked to take over.
+ACCEPTS_BY_KIND: dict[AgencyKind, frozenset[ReferralKind]] = {
+    AgencyKind.GP_PRACTICE: frozenset({ReferralKind.GP_REGISTRATION}),
+    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM: frozenset({ReferralKind.MENTAL_HEALTH}),
+    AgencyKind.RECONNECT: frozenset({ReferralKind.MENTAL_HEALTH}),
+    AgencyKind.SUBSTANCE_MISUSE_SERVICE: frozenset({ReferralKind.SUBSTANCE_MISUSE}),
+    AgencyKind.PROBATION_DELIVERY_UNIT: frozenset({ReferralKind.REPORTING_INSTRUCTIONS}),
+    AgencyKind.PRISON_HEALTHCARE: frozenset({ReferralKind.NOTIFICATION}),
+}
+
+
+class Coverage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    postcode_districts: list[str] = Field(default_factory=list, max_length=500)
+    local_authorities: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("postcode_districts")
+    @classmethod
+    def _upper(cls, districts: list[str]) -> list[str]:
+        cleaned = [district.strip().upper() for district in districts]
+        bad = [district for district in cleaned if not district or " " in district or len(district) > 4]
+        if bad:
+            raise ValueError(f"not postcode districts (outward codes such as DH1): {', '.join(bad)}")
+        return cleaned
+
+
+class Eligibility(BaseModel):
+    """Whom an agency takes: ages, and which referral kinds (default: all its kind can take)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    referral_kinds: list[ReferralKind] | None = None
+
+
+class AgencyRecord(BaseModel):
+    """One agency of the directory (YAML entry or admin API body; ``webhook`` and unknown keys ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")
+    kind: AgencyKind
+    name: str = Field(min_length=1, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=50)
+    coverage: Coverage = Field(default_factory=Coverage)
+    establishments: list[str] = Field(
+        default_factory=list, description="prison_healthcare: the prisons it serves"
+    )
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    priority: int = Field(default=100, ge=0, le=10_000, description="Lower is asked first among equals")
+    active: bool = True
+
+    def accepts(self, kind: ReferralKind) -> bool:
+        allowed = ACCEPTS_BY_KIND[self.kind]
+        if self.eligibility.referral_kinds is not None:
+            allowed = allowed & frozenset(self.eligibility.referral_kinds)
+        return kind in allowed
+
+    def takes_age(self, age: int) -> bool:
+        low, high = self.eligibility.min_age, self.eligibility.max_age
+        return (low is None or age >= low) and (high is None or age <= high)
+
+    def covers_district(self, district: str | None) -> bool:
+        return district is not None and district.upper() in self.coverage.postcode_districts
+
+    def covers_authority(self, authority: str | None) -> bool:
+        if not authority:
+            return False
+        wanted = authority.casefold()
+        return any(name.casefold() == wanted for name in self.coverage.local_authorities)

@@ -1,0 +1,169 @@
+"""Readiness of a release (design notes §2, issue 4 item 6): per section done, pending or at risk. Pure.
+
+A section is at risk when it is not done and the release is within the at-risk window (48 h by default),
+or when it is blocked whatever the date: every agency asked has rejected (escalated), none covers the area,
+or a mental-health referral is withheld for want of consent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from contracts.handover import ReferralKind
+from contracts.release_notice import Medication
+from services.handover.domain.medication import prescriber_takes_over, supply_gaps
+from services.handover.domain.referrals import ReferralStatus
+
+
+class Readiness(StrEnum):
+    DONE = "done"
+    PENDING = "pending"
+    AT_RISK = "at_risk"
+
+
+class Item(StrEnum):
+    GP = "gp"
+    MEDICATION = "medication"
+    MENTAL_HEALTH = "mental_health_referral"
+    SUBSTANCE_MISUSE = "substance_misuse_referral"
+    REPORTING = "reporting_instructions"
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    kind: ReferralKind
+    status: ReferralStatus
+    first_appointment_at: datetime | None = None
+    report_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    release_date: date
+    registration_needed: bool
+    medications: Sequence[Medication]
+    needs: frozenset[ReferralKind]
+    referrals: Sequence[ReferralFacts]
+    blocked: dict[ReferralKind, str] = field(default_factory=dict)
+    registration_days: int = 3
+
+
+@dataclass(frozen=True)
+class ItemReadiness:
+    item: Item
+    status: Readiness
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReleaseReadiness:
+    status: Readiness
+    items: tuple[ItemReadiness, ...]
+
+
+_ITEM_OF = {
+    ReferralKind.GP_REGISTRATION: Item.GP,
+    ReferralKind.MENTAL_HEALTH: Item.MENTAL_HEALTH,
+    ReferralKind.SUBSTANCE_MISUSE: Item.SUBSTANCE_MISUSE,
+    ReferralKind.REPORTING_INSTRUCTIONS: Item.REPORTING,
+}
+
+
+def release_starts(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _referral_done(
+    kind: ReferralKind, referral: ReferralFacts, release_date: date, registration_needed: bool
+) -> bool:
+    if kind == ReferralKind.GP_REGISTRATION:
+        wanted = {ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED}
+        if not registration_needed:
+            wanted.add(ReferralStatus.RECEIVED)
+        return referral.status in wanted
+    if kind == ReferralKind.REPORTING_INSTRUCTIONS:
+        return (
+            referral.status == ReferralStatus.ACCEPTED
+            and referral.report_at is not None
+            and referral.report_at.date() >= release_date
+        )
+    if referral.status == ReferralStatus.COMPLETED:
+        return True
+    return (
+        referral.status == ReferralStatus.ACCEPTED
+        and referral.first_appointment_at is not None
+        and referral.first_appointment_at.date() >= release_date
+    )
+
+
+def _referral_item(kind: ReferralKind, facts: ReleaseFacts) -> tuple[bool, str, bool]:
+    """(done, detail, blocked) for one needed referral kind."""
+    if kind in facts.blocked:
+        return False, facts.blocked[kind], True
+    mine = [r for r in facts.referrals if r.kind == kind]
+    if any(_referral_done(kind, r, facts.release_date, facts.registration_needed) for r in mine):
+        return True, "answered", False
+    live = [r for r in mine if r.status not in (ReferralStatus.REJECTED, ReferralStatus.CANCELLED)]
+    if mine and not live:
+        return False, "every agency asked has rejected it: escalated to the prison and RECONNECT", True
+    if any(r.status == ReferralStatus.ACCEPTED for r in live):
+        return False, "accepted, but the appointment or reporting date is before the release date", False
+    return False, "awaiting the agency's answer", False
+
+
+def assess(facts: ReleaseFacts, *, now: datetime, at_risk_hours: float = 48) -> ReleaseReadiness:
+    near = now >= release_starts(facts.release_date) - timedelta(hours=at_risk_hours)
+    items: list[ItemReadiness] = []
+
+    def add(item: Item, done: bool, detail: str, blocked: bool = False) -> None:
+        status = Readiness.DONE if done else Readiness.AT_RISK if (blocked or near) else Readiness.PENDING
+        items.append(ItemReadiness(item, status, detail))
+
+    for kind in (
+        ReferralKind.GP_REGISTRATION,
+        ReferralKind.MENTAL_HEALTH,
+        ReferralKind.SUBSTANCE_MISUSE,
+        ReferralKind.REPORTING_INSTRUCTIONS,
+    ):
+        if kind in facts.needs:
+            add(_ITEM_OF[kind], *_referral_item(kind, facts))
+        if kind == ReferralKind.GP_REGISTRATION:
+            appointments = [
+                r.first_appointment_at.date()
+                for r in facts.referrals
+                if r.first_appointment_at is not None
+                and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
+                and r.kind != ReferralKind.REPORTING_INSTRUCTIONS
+            ]
+            needed_until = prescriber_takes_over(
+                release_date=facts.release_date,
+                registration_needed=facts.registration_needed,
+                registration_days=0 if _gp_registered(facts) else facts.registration_days,
+                first_appointments=appointments,
+            )
+            gaps = supply_gaps(facts.medications, release_date=facts.release_date, needed_until=needed_until)
+            add(
+                Item.MEDICATION,
+                not gaps,
+                "; ".join(g.detail for g in gaps) or "supply lasts until a prescriber takes over",
+            )
+    overall = (
+        Readiness.DONE
+        if all(i.status == Readiness.DONE for i in items)
+        else Readiness.AT_RISK
+        if any(i.status == Readiness.AT_RISK for i in items)
+        else Readiness.PENDING
+    )
+    return ReleaseReadiness(overall, tuple(items))
+
+
+def _gp_registered(facts: ReleaseFacts) -> bool:
+    """Registration counts as complete once the practice has accepted it."""
+    return any(
+        r.kind == ReferralKind.GP_REGISTRATION
+        and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
+        for r in facts.referrals
+    )

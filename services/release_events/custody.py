@@ -1,0 +1,115 @@
+"""Use case: accept a custody event once per (person, sequence) and publish it through the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from contracts.custody import CUSTODY_EVENT_RECORDED_SCHEMA, CustodyEventRecordedV1, CustodyEventV1
+from contracts.envelope import EventType, new_event
+from services.common.clock import Clock
+from services.common.db import Database
+from services.common.outbox import OutboxMessage, add_to_outbox
+from services.common.topics import CUSTODY_EVENTS
+from services.release_events.models import CustodyEventRecord
+from services.release_events.service import IdempotencyConflict, request_hash
+
+
+@dataclass(frozen=True)
+class Accepted:
+    custody_event_id: str
+    replayed: bool
+
+
+async def _earlier(database: Database, event: CustodyEventV1, body_hash: str) -> Accepted | None:
+    async with database.session() as session:
+        row = (
+            await session.exec(
+                select(CustodyEventRecord).where(
+                    CustodyEventRecord.prison_number == event.prison_number,
+                    CustodyEventRecord.sequence == event.sequence,
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    if row.body_hash != body_hash:
+        raise IdempotencyConflict
+    return Accepted(row.id, replayed=True)
+
+
+async def submit_custody_event(
+    *,
+    database: Database,
+    event: CustodyEventV1,
+    body: dict[str, Any],
+    clock: Clock,
+    source: str,
+    correlation_id: str,
+) -> Accepted:
+    """Store and publish the event; the same (person, sequence) again: the first answer, or a conflict when
+    the body differs (two different events cannot share a sequence)."""
+    body_hash = request_hash(body)
+    earlier = await _earlier(database, event, body_hash)
+    if earlier:
+        return earlier
+    now = clock.now()
+    custody_event_id = str(uuid.uuid4())
+    outgoing = new_event(
+        type=EventType.CUSTODY_EVENT_RECORDED,
+        source=source,
+        subject=event.prison_number,
+        dataschema=CUSTODY_EVENT_RECORDED_SCHEMA,
+        data=CustodyEventRecordedV1(custody_event_id=custody_event_id, received_at=now, event=event),
+        correlation_id=correlation_id,
+        time=now,
+    )
+    try:
+        async with database.transaction() as session:
+            session.add(
+                CustodyEventRecord(
+                    id=custody_event_id,
+                    prison_number=event.prison_number,
+                    sequence=event.sequence,
+                    kind=event.kind.value,
+                    establishment_code=event.establishment_code,
+                    event_id=outgoing.id,
+                    body=event.model_dump_json(),
+                    body_hash=body_hash,
+                    received_at=now,
+                )
+            )
+            add_to_outbox(session, topic=CUSTODY_EVENTS, event=outgoing, clock=clock)
+    except IntegrityError:
+        earlier = await _earlier(database, event, body_hash)
+        if earlier is None:
+            raise
+        return earlier
+    return Accepted(custody_event_id, replayed=False)
+
+
+@dataclass(frozen=True)
+class CustodyEventStatus:
+    custody_event_id: str
+    sequence: int
+    kind: str
+    received_at: datetime
+    published_at: datetime | None
+
+
+async def custody_event_status(*, database: Database, custody_event_id: str) -> CustodyEventStatus | None:
+    async with database.session() as session:
+        row = await session.get(CustodyEventRecord, custody_event_id)
+        if row is None:
+            return None
+        published_at = (
+            await session.exec(
+                select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id)
+            )
+        ).first()
+    return CustodyEventStatus(row.id, row.sequence, row.kind, row.received_at, published_at)

@@ -1,0 +1,38 @@
+"""The demo directory: every area has every kind of agency, every demo establishment its prison healthcare,
+and both readers of the file (handover's routing, notifier's endpoints) accept it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.handover import AgencyKind
+from services.handover.directory import read_directory_files
+from services.handover.domain.routing import prison_healthcare_of
+from services.notifier.directory import load_directory
+
+DEMO = Path(__file__).parents[3] / "deploy" / "directory"
+
+
+def test_every_area_has_every_kind_and_every_establishment_its_prison_healthcare() -> None:
+    agencies = read_directory_files(DEMO)
+    for authority in ("County Durham", "Middlesbrough", "Birmingham"):
+        kinds = {a.kind for a in agencies if a.covers_authority(authority)}
+        assert kinds == set(AgencyKind), authority
+    for establishment in ("DMI", "HHI", "BMI"):
+        assert prison_healthcare_of(establishment, agencies) is not None, establishment
+
+
+def test_the_notifier_reads_the_same_agencies_with_their_endpoints() -> None:
+    endpoints = load_directory(DEMO)
+    assert {a.code for a in endpoints.agencies} == {a.code for a in read_directory_files(DEMO)}
+    secrets = [agency.webhook.secret().get_secret_value() for agency in endpoints.agencies]
+    assert all(secret.startswith("whsec_") for secret in secrets)
+
+
+def test_the_asyncapi_document_names_existing_schemas() -> None:
+    import re
+
+    contracts = Path(__file__).parents[3] / "contracts"
+    text = (contracts / "asyncapi.yaml").read_text()
+    names = re.findall(r'"\./schemas/([^"]+)"', text)
+    assert names and all((contracts / "schemas" / name).exists() for name in names)
