@@ -9,9 +9,12 @@ from typing import Annotated
 
 import typer
 
+from ttg.cli_security import register as register_security_commands
+
 app = typer.Typer(help="Through-the-Gate handover service", no_args_is_help=True)
 contracts_app = typer.Typer(help="Event contracts: JSON Schema export and drift check")
 app.add_typer(contracts_app, name="contracts")
+register_security_commands(app)  # credentials, audit, subject-access (ttg/cli_security.py)
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,3 +25,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(500, description="Outbox rows published per relay round")
     relay_idle_seconds: float = Field(0.5, description="How long the relay sleeps when the outbox is empty")
     consumer_batch_size: int = Field(200, description="Most records taken from Kafka in one poll")
+    credentials_path: Path = Field(
+        Path("var/credentials.json"),
+        description="Credential store of API clients (hashed keys), managed by `ttg credentials`; re-read on change",
+    )
+    rate_limit_per_second: float = Field(20.0, gt=0, description="Requests per second one API client may make")
+    rate_limit_burst: int = Field(200, ge=1, description="Requests one API client may make at once, in a burst")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -15,3 +17,6 @@ class HandoverSettings(ServiceSettings):
     database_url: str = "sqlite:///var/handover.db"
     source: str = Field("urn:ttg:handover", description="CloudEvents source of the events it publishes")
     consumer_group: str = Field("handover", description="Kafka consumer group of the custody-event consumer")
+    directory_path: Path = Field(
+        Path("deploy/directory"), description="Directory of services: who each handover is addressed to (reads)"
+    )

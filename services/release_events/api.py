@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contracts.release_notice import ReleaseNoticeV1
+from services.common.audit import AuditEntry, append
+from services.common.auth import NoticeReader, NoticeSubmitter, Role, ensure_establishment, ensure_may_submit_for
 from services.common.problems import PROBLEM_JSON, Problem
 from services.common.strict import unknown_fields
 from services.release_events import service
@@ -19,6 +21,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"content": {PROBLEM_JSON: {}}, "description": description}
     for status, description in {
         400: "Malformed request",
+        401: "No valid API key",
+        403: "The client may not submit, or not for this establishment",
+        429: "Too many requests from this client",
         409: "Idempotency-Key reused with another body",
         413: "Body too large",
         422: "Invalid notice; every bad field is named",
@@ -42,6 +47,7 @@ class NoticeStatusView(BaseModel):
 @router.post("/release-notices", status_code=202, response_model=SubmissionAccepted, responses=PROBLEM_RESPONSES)
 async def submit_release_notice(
     notice: ReleaseNoticeV1,
+    caller: NoticeSubmitter,
     request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
@@ -56,12 +62,16 @@ async def submit_release_notice(
         names = ", ".join(error["field"] for error in errors)
         raise Problem(422, "Invalid request", f"These fields are not part of the notice: {names}.", "validation",
                       errors=errors)
+    ensure_may_submit_for(caller, notice.establishment_code)
     submission = service.Submission(
         notice=notice,
         body=body,
         idempotency_key=idempotency_key,
-        scope="default",
+        scope=caller.client_id,
         correlation_id=request.state.correlation_id,
+        audit_entry=AuditEntry.by(caller, action="notice.submitted", resource_type="release_notice",
+                                  subject=notice.prison_number, correlation_id=request.state.correlation_id,
+                                  details={"establishment_code": notice.establishment_code}),
     )
     try:
         answer = await service.submit_notice(
@@ -81,12 +91,20 @@ async def submit_release_notice(
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
-@router.get("/release-notices/{notice_id}", response_model=NoticeStatusView, responses={404: PROBLEM_RESPONSES[400]})
-async def get_release_notice_status(notice_id: str, request: Request) -> NoticeStatusView:
+@router.get("/release-notices/{notice_id}", response_model=NoticeStatusView,
+            responses={status: PROBLEM_RESPONSES[status] for status in (401, 403, 429)} | {404: PROBLEM_RESPONSES[400]})
+async def get_release_notice_status(
+    notice_id: Annotated[str, Path(max_length=36)], caller: NoticeReader, request: Request
+) -> NoticeStatusView:
     """Where a notice is: accepted (stored), or published (handed to the broker)."""
     status = await service.notice_status(database=request.app.state.database, notice_id=notice_id)
     if status is None:
         raise Problem(404, "Not found", "No release notice has this id.", "not-found")
+    if caller.role != Role.OPERATOR:
+        ensure_establishment(caller, status.establishment_code, "release notice")
+    await append(request.app.state.database, AuditEntry.by(
+        caller, action="notice.read", resource_type="release_notice", resource_id=notice_id,
+        correlation_id=request.state.correlation_id), request.app.state.clock.now())
     return NoticeStatusView(
         notice_id=status.notice_id,
         status="published" if status.published_at else "accepted",
