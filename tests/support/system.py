@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import yaml
 
+from services.common.credentials import Role
 from tests.support.receiver import WebhookReceiver
-from ttg.stack import Stack, StackConfig
+from ttg.stack import Client, Stack, StackConfig, provision
 
 POSTGRES_URL = os.environ.get("TTG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -30,6 +31,21 @@ TEST_AGENCIES: list[dict[str, Any]] = [
      "authorities": ["Birmingham"]},
     {"code": "SMS-BHM", "kind": "substance_misuse_service", "districts": ["B5", "B12"],
      "authorities": ["Birmingham"]},
+]
+
+
+# API clients of the tests: the default client is prison healthcare of every test establishment.
+DEFAULT_CLIENT = "prison-all"
+TEST_CLIENTS: list[Client] = [
+    Client(DEFAULT_CLIENT, "HMPPS-HC", Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
+    Client("prison-dmi", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Client("prison-bmi", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Client("gp-A99001", "A99001", Role.AGENCY),
+    Client("cmht-dur", "CMHT-DUR", Role.AGENCY),
+    Client("probation-dur", "PDU-DUR", Role.PROBATION),
+    Client("gp-A99003", "A99003", Role.AGENCY),
+    Client("cmht-bhm", "CMHT-BHM", Role.AGENCY),
+    Client("operator", "TTG-OPS", Role.OPERATOR),
 ]
 
 
@@ -62,9 +78,12 @@ class RunningSystem:
     receiver: WebhookReceiver
     secrets: dict[str, str]
     backend: str
+    api_keys: dict[str, str]
 
-    def client(self, service: str) -> httpx.Client:
-        return httpx.Client(base_url=self.stack.url(service), timeout=10.0)
+    def client(self, service: str, as_client: str | None = DEFAULT_CLIENT) -> httpx.Client:
+        """An HTTP client of ``service`` authenticated as the test client ``as_client`` (None: anonymous)."""
+        headers = {"Authorization": f"Bearer {self.api_keys[as_client]}"} if as_client else {}
+        return httpx.Client(base_url=self.stack.url(service), timeout=10.0, headers=headers)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -85,12 +104,13 @@ def start_system(tmp: Path, backend: str, extra_env: dict[str, str] | None = Non
         log_level="DEBUG",
     )
     stack = Stack(config)
+    api_keys = provision(stack.credentials_path, TEST_CLIENTS)
     try:
         stack.start()
     except BaseException:
         receiver.stop()
         raise
-    return RunningSystem(stack=stack, receiver=receiver, secrets=secrets, backend=backend)
+    return RunningSystem(stack=stack, receiver=receiver, secrets=secrets, backend=backend, api_keys=api_keys)
 
 
 def stop_system(system: RunningSystem) -> None:
