@@ -71,6 +71,8 @@ def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
+        if "lineno" in value and "filename" in value:  # a traceback frame: its "name" is a function's
+            return {key: _redact(item) for key, item in value.items()}
         return {key: REDACTED if _sensitive(key) else _redact(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_redact(item) for item in value]

@@ -399,7 +399,7 @@ def test_the_journeys_logs_hold_no_identifier_of_the_person_and_no_key(
 
 # --- fuzzing -------------------------------------------------------------------------------------------
 
-FUZZ_EXAMPLES = int(os.environ.get("TTG_FUZZ_EXAMPLES", "25"))
+FUZZ_EXAMPLES = int(os.environ.get("TTG_FUZZ_EXAMPLES", "40"))
 
 
 @pytest.mark.parametrize("service", ["release_events", "handover", "notifier"])
