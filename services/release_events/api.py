@@ -10,7 +10,13 @@ from pydantic import BaseModel
 
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.audit import AuditEntry, append
-from services.common.auth import NoticeReader, NoticeSubmitter, Role, ensure_establishment, ensure_may_submit_for
+from services.common.auth import (
+    NoticeReader,
+    NoticeSubmitter,
+    Role,
+    ensure_establishment,
+    ensure_may_submit_for,
+)
 from services.common.problems import PROBLEM_JSON, Problem
 from services.common.strict import unknown_fields
 from services.release_events import service

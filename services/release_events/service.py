@@ -14,7 +14,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.envelope import EventType, new_event
-from contracts.release_notice import RELEASE_NOTICE_SUBMITTED_SCHEMA, ReleaseNoticeSubmittedV1, ReleaseNoticeV1
+from contracts.release_notice import (
+    RELEASE_NOTICE_SUBMITTED_SCHEMA,
+    ReleaseNoticeSubmittedV1,
+    ReleaseNoticeV1,
+)
 from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
