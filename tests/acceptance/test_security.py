@@ -91,43 +91,66 @@ def journeys(system: RunningSystem) -> dict[str, Journey]:
 CALLERS = ["anonymous", "bad-key", "prison-dmi", "prison-bmi", "gp-A99001", "cmht-dur", "probation-dur",
            "gp-A99003", "cmht-bhm", "operator"]
 
-# Expected status of each caller on each endpoint, for the Durham (DMI) person's resources. "own" means the
-# caller's organisation owns or is addressed by the resource; every Birmingham caller is "another organisation".
-MATRIX: dict[str, dict[str, int]] = {
-    "submit notice (DMI)": {"anonymous": 401, "bad-key": 401, "prison-dmi": 202, "prison-bmi": 403,
-                            "gp-A99001": 403, "cmht-dur": 403, "probation-dur": 403, "gp-A99003": 403,
-                            "cmht-bhm": 403, "operator": 403},
-    "notice status": {"anonymous": 401, "bad-key": 401, "prison-dmi": 200, "prison-bmi": 404, "gp-A99001": 403,
-                      "cmht-dur": 403, "probation-dur": 403, "gp-A99003": 403, "cmht-bhm": 403, "operator": 200},
-    "handover": {"anonymous": 401, "bad-key": 401, "prison-dmi": 200, "prison-bmi": 404, "gp-A99001": 200,
-                 "cmht-dur": 200, "probation-dur": 200, "gp-A99003": 404, "cmht-bhm": 404, "operator": 403},
-    "handovers of notice": {"anonymous": 401, "bad-key": 401, "prison-dmi": 200, "prison-bmi": 200,
-                            "gp-A99001": 200, "cmht-dur": 200, "probation-dur": 200, "gp-A99003": 200,
-                            "cmht-bhm": 200, "operator": 403},
-    "deliveries": {"anonymous": 401, "bad-key": 401, "prison-dmi": 200, "prison-bmi": 200, "gp-A99001": 200,
-                   "cmht-dur": 200, "probation-dur": 200, "gp-A99003": 200, "cmht-bhm": 200, "operator": 200},
-    "audit release_events": dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "bad-key": 401,
-                                                                   "operator": 200},
-    "audit handover": dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "bad-key": 401, "operator": 200},
-    "audit notifier": dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "bad-key": 401, "operator": 200},
+
+
+def table(text: str) -> dict[str, dict[str, int]]:
+    """Rows of ``endpoint: status per caller``, callers in the order of ``CALLERS``."""
+    rows = {}
+    for line in text.strip().splitlines():
+        endpoint, _, statuses = line.partition(":")
+        rows[endpoint.strip()] = dict(zip(CALLERS, map(int, statuses.split()), strict=True))
+    return rows
+
+
+# Expected status of each caller on each endpoint, for the resources of the Durham person (released from DMI,
+# addressed to A99001, CMHT-DUR, PDU-DUR) and of the Birmingham person (BMI; A99003, CMHT-BHM, SMS-BHM).
+# For each caller, one of the two is its own (or addressed to it) and the other another organisation's.
+MATRIX: dict[str, dict[str, dict[str, int]]] = {
+    #                     anon bad p-dmi p-bmi gp-dur cmht-dur pdu-dur gp-bhm cmht-bhm operator
+    "dmi": table("""
+        submit notice:        401 401 202 403 403 403 403 403 403 403
+        notice status:        401 401 200 404 403 403 403 403 403 200
+        handover:             401 401 200 404 200 200 200 404 404 403
+        handovers of notice:  401 401 200 200 200 200 200 200 200 403
+        deliveries:           401 401 200 200 200 200 200 200 200 200
+        audit release_events: 401 401 403 403 403 403 403 403 403 200
+        audit handover:       401 401 403 403 403 403 403 403 403 200
+        audit notifier:       401 401 403 403 403 403 403 403 403 200
+    """),
+    "bmi": table("""
+        submit notice:        401 401 403 202 403 403 403 403 403 403
+        notice status:        401 401 404 200 403 403 403 403 403 200
+        handover:             401 401 404 200 404 404 404 200 200 403
+        handovers of notice:  401 401 200 200 200 200 200 200 200 403
+        deliveries:           401 401 200 200 200 200 200 200 200 200
+        audit release_events: 401 401 403 403 403 403 403 403 403 200
+        audit handover:       401 401 403 403 403 403 403 403 403 200
+        audit notifier:       401 401 403 403 403 403 403 403 403 200
+    """),
 }
 
-# What each caller that may list sees of the Durham person's handover and deliveries (zero leaks: exactly this).
-VISIBLE_HANDOVERS = {"prison-dmi": 1, "gp-A99001": 1, "cmht-dur": 1, "probation-dur": 1}
-VISIBLE_DELIVERIES = {"prison-dmi": DURHAM, "gp-A99001": {"A99001"}, "cmht-dur": {"CMHT-DUR"},
-                      "probation-dur": {"PDU-DUR"}, "operator": DURHAM}
+# What each caller sees in the lists (zero leaks: exactly this, and nothing for anyone else).
+VISIBLE_HANDOVERS = {
+    "dmi": {"prison-dmi", "gp-A99001", "cmht-dur", "probation-dur"},
+    "bmi": {"prison-bmi", "gp-A99003", "cmht-bhm"},
+}
+VISIBLE_DELIVERIES = {
+    "dmi": {"prison-dmi": DURHAM, "gp-A99001": {"A99001"}, "cmht-dur": {"CMHT-DUR"}, "probation-dur": {"PDU-DUR"},
+            "operator": DURHAM},
+    "bmi": {"prison-bmi": BIRMINGHAM, "gp-A99003": {"A99003"}, "cmht-bhm": {"CMHT-BHM"}, "operator": BIRMINGHAM},
+}
+FULL_PACK = {"patient_demographics", "release", "gp_practice", "allergies_and_adverse_reactions", "medications",
+             "mental_health", "person_completing_record"}
 SECTIONS = {
-    "prison-dmi": {"patient_demographics", "release", "gp_practice", "allergies_and_adverse_reactions",
-                   "medications", "mental_health", "person_completing_record"},
-    "gp-A99001": {"patient_demographics", "release", "gp_practice", "allergies_and_adverse_reactions",
-                  "medications", "mental_health", "person_completing_record"},
-    "cmht-dur": {"patient_demographics", "release", "gp_practice", "allergies_and_adverse_reactions",
-                 "medications", "mental_health", "person_completing_record"},
+    "prison-dmi": FULL_PACK, "prison-bmi": FULL_PACK,
+    "gp-A99001": FULL_PACK, "gp-A99003": FULL_PACK,  # the GP's mental-health section is a summary (see below)
+    "cmht-dur": FULL_PACK, "cmht-bhm": FULL_PACK,
     "probation-dur": {"patient_demographics", "release", "mental_health", "person_completing_record"},
 }
+PLACE = {"dmi": "durham", "bmi": "birmingham"}
 
 
-def call(system: RunningSystem, caller: str, endpoint: str, journey: Journey) -> httpx.Response:
+def call(system: RunningSystem, caller: str, endpoint: str, journey: Journey, area: str) -> httpx.Response:
     client = None if caller == "anonymous" else caller
     if caller == "bad-key":
         headers = {"Authorization": "Bearer ttg_0123456789abcdef_not-a-real-secret"}
@@ -135,8 +158,8 @@ def call(system: RunningSystem, caller: str, endpoint: str, journey: Journey) ->
     else:
         headers = {}
     service, method, path, params, body = {
-        "submit notice (DMI)": ("release_events", "POST", "/v1/release-notices", None,
-                                release_notice(place="durham")),
+        "submit notice": ("release_events", "POST", "/v1/release-notices", None,
+                          release_notice(place=PLACE[area])),
         "notice status": ("release_events", "GET", f"/v1/release-notices/{journey.notice_id}", None, None),
         "handover": ("handover", "GET", f"/v1/handovers/{journey.handover_id}", None, None),
         "handovers of notice": ("handover", "GET", "/v1/handovers", {"notice_id": journey.notice_id}, None),
@@ -155,18 +178,20 @@ def identifiers(notice: dict[str, Any]) -> list[str]:
             notice["date_of_birth"], *address["lines"], address["postcode"]]
 
 
+@pytest.mark.parametrize("area", ["dmi", "bmi"])
 def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
-    system: RunningSystem, journeys: dict[str, Journey]
+    system: RunningSystem, journeys: dict[str, Journey], area: str
 ) -> None:
-    durham = journeys["dmi"]
+    journey = journeys[area]
+    expected = MATRIX[area]
     outcomes: dict[tuple[str, str], int] = {}
-    for endpoint, _expected in MATRIX.items():
+    for endpoint in expected:
         for caller in CALLERS:
-            response = call(system, caller, endpoint, durham)
+            response = call(system, caller, endpoint, journey, area)
             outcomes[(endpoint, caller)] = response.status_code
             if response.status_code >= 400:
                 assert response.headers["content-type"].startswith(PROBLEM_JSON), (endpoint, caller)
-                for value in identifiers(durham.notice):
+                for value in identifiers(journey.notice):
                     assert value not in response.text, f"{endpoint} as {caller} leaks {value!r} in an error"
             if response.status_code == 401:
                 assert response.headers["www-authenticate"].startswith("Bearer")
@@ -174,18 +199,20 @@ def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
                 continue
             found = response.json()
             if endpoint == "handover":
-                assert set(found["pack"]) == SECTIONS[caller], caller
-                assert set(found["sections"]) == SECTIONS[caller]
+                assert set(found["pack"]) == SECTIONS[caller] == set(found["sections"]), caller
+                assert found["pack"]["patient_demographics"]["nhs_number"] == journey.notice["nhs_number"]
             if endpoint == "handovers of notice":
-                assert len(found) == VISIBLE_HANDOVERS.get(caller, 0), f"{caller} sees {len(found)} handovers"
-                for item in found:
-                    assert set(item["pack"]) == SECTIONS[caller]
-                if not found:
-                    assert all(value not in response.text for value in identifiers(durham.notice))
+                visible = caller in VISIBLE_HANDOVERS[area]
+                assert len(found) == (1 if visible else 0), f"{caller} sees {len(found)} handovers"
+                assert all(set(item["pack"]) == SECTIONS[caller] for item in found)
+                if not visible:
+                    assert all(value not in response.text for value in identifiers(journey.notice))
             if endpoint == "deliveries":
-                assert {item["agency_code"] for item in found} == VISIBLE_DELIVERIES.get(caller, set()), caller
-                assert all(value not in response.text for value in identifiers(durham.notice)[1:])
-    wrong = {key: (status, MATRIX[key[0]][key[1]]) for key, status in outcomes.items() if status != MATRIX[key[0]][key[1]]}
+                seen = {item["agency_code"] for item in found}
+                assert seen == VISIBLE_DELIVERIES[area].get(caller, set()), caller
+                assert all(value not in response.text for value in identifiers(journey.notice)[1:])
+    wrong = {key: (status, expected[key[0]][key[1]]) for key, status in outcomes.items()
+             if status != expected[key[0]][key[1]]}
     assert not wrong, f"(endpoint, caller): (got, expected) {wrong}"
 
 
