@@ -66,6 +66,13 @@ def list_credentials(store: StoreOption = Path("var/credentials.json")) -> None:
         typer.echo(json.dumps(credential.public()))
 
 
+@credentials_app.command("history")
+def credential_history(store: StoreOption = Path("var/credentials.json")) -> None:
+    """Who created, rotated and revoked which credential, and when, as JSON lines."""
+    for entry in credentials.read_store(store).history:
+        typer.echo(entry.model_dump_json())
+
+
 @credentials_app.command("rotate")
 def rotate_credential(
     client_id: Annotated[str, typer.Option(help="The client whose key is replaced")],
@@ -117,16 +124,21 @@ def verify_audit(
 # --- subject access ------------------------------------------------------------------------------------
 
 _QUERIES: dict[str, list[tuple[str, str]]] = {
-    "release_events": [("release_notices", "SELECT * FROM release_notice WHERE prison_number IN :people")],
+    "release_events": [
+        ("release_notices", "SELECT * FROM release_notice WHERE prison_number IN :people"),
+        ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
+    ],
     "handover": [
         ("handovers", "SELECT * FROM handover WHERE prison_number IN :people"),
         ("handover_versions", "SELECT v.* FROM handover_version v JOIN handover h ON h.id = v.handover_id "
                               "WHERE h.prison_number IN :people"),
+        ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
     ],
     "notifier": [
         ("deliveries", "SELECT * FROM delivery WHERE subject IN :people"),
         ("delivery_attempts", "SELECT a.* FROM delivery_attempt a JOIN delivery d ON d.seq = a.delivery_seq "
                               "WHERE d.subject IN :people"),
+        ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
     ],
 }
 

@@ -113,6 +113,19 @@ def _limiter(request: Request) -> RateLimiter:
     return state.rate_limiter  # type: ignore[no-any-return]
 
 
+def _address(request: Request) -> str:
+    return f"address:{request.client.host if request.client else 'unknown'}"
+
+
+def _limit(request: Request, key: str) -> None:
+    """429 with Retry-After once ``key`` (a client, or the address of unauthenticated calls) is over its rate."""
+    wait = _limiter(request).acquire(key)
+    if wait is not None:
+        log.warning("auth.rate_limited", limited=key.split(":", 1)[0], retry_in=round(wait, 2))
+        raise Problem(429, "Too many requests", "Too many requests from this client; retry later.",
+                      "rate-limited", retry_after=RateLimiter.retry_after_header(wait))
+
+
 async def current_principal(
     security_scopes: SecurityScopes,
     request: Request,
@@ -120,19 +133,17 @@ async def current_principal(
 ) -> Principal:
     """Authenticate the caller, apply its rate limit, and check it holds every scope the route needs."""
     if credentials is None:
+        _limit(request, _address(request))
         raise _unauthenticated("Send an API key: Authorization: Bearer ttg_<key id>_<secret>.")
     credential = verify(_store(request).current(), credentials.credentials, datetime.now(UTC))
     if credential is None:
         log.warning("auth.rejected", path=request.url.path)
+        _limit(request, _address(request))  # guessing keys is pointless, but flooding with them is not free
         raise _unauthenticated("The API key is unknown, revoked or expired.")
     principal = Principal.of(credential)
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(client_id=principal.client_id)
-    wait = _limiter(request).acquire(principal.client_id)
-    if wait is not None:
-        log.warning("auth.rate_limited", retry_in=round(wait, 2))
-        raise Problem(429, "Too many requests", "This client has sent too many requests; retry later.",
-                      "rate-limited", retry_after=RateLimiter.retry_after_header(wait))
+    _limit(request, f"client:{principal.client_id}")
     missing = sorted(scope for scope in security_scopes.scopes if scope not in principal.scopes)
     if missing:
         log.info("auth.forbidden", missing_scopes=missing)

@@ -22,6 +22,7 @@ under a lock file, so concurrent CLI runs never lose an update and readers never
 from __future__ import annotations
 
 import fcntl
+import getpass
 import hashlib
 import hmac
 import os
@@ -121,12 +122,33 @@ class Credential(BaseModel):
         }
 
 
+class HistoryEntry(BaseModel):
+    """An operator action on the store (who, when, what), kept with it; never a secret."""
+
+    at: datetime
+    action: str
+    client_id: str
+    by: str
+
+
 class Store(BaseModel):
     version: int = 1
     credentials: list[Credential] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    def note(self, action: str, client_id: str, at: datetime) -> None:
+        self.history.append(HistoryEntry(at=at, action=action, client_id=client_id, by=_operator()))
 
     def by_client(self, client_id: str) -> Credential | None:
         return next((item for item in self.credentials if item.client_id == client_id), None)
+
+
+def _operator() -> str:
+    """Who is changing the store: ``TTG_OPERATOR`` when set (automation), else the login name."""
+    try:
+        return os.environ.get("TTG_OPERATOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 class CredentialError(Exception):
@@ -243,6 +265,7 @@ def create(
             Credential(client_id=client_id, organisation=organisation, role=role, establishments=establishments,
                        scopes=chosen, created_at=now, keys=[api_key])
         )
+        store.note("created", client_id, now)
     return key
 
 
@@ -259,6 +282,7 @@ def rotate(path: Path, *, client_id: str, overlap: timedelta, now: datetime | No
                 old.expires_at = now + overlap
         credential.keys = [old for old in credential.keys if old.expires_at is None or old.expires_at > now]
         credential.keys.append(api_key)
+        store.note(f"rotated (overlap {overlap})", client_id, now)
     return key
 
 
@@ -269,6 +293,7 @@ def revoke(path: Path, *, client_id: str, now: datetime | None = None) -> None:
         if credential is None:
             raise CredentialError(f"no client {client_id}")
         credential.revoked_at = credential.revoked_at or now
+        store.note("revoked", client_id, now)
 
 
 class StoreCache:

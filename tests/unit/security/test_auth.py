@@ -110,3 +110,8 @@ def test_ownership_rules_answer_404_for_another_organisations_resource() -> None
     with pytest.raises(Problem):
         auth.ensure_organisation(gp, "A99003")
     assert not auth.acts_for_establishment(principal(Role.AGENCY, "DMI", ("DMI",)), "DMI")
+
+
+def test_unauthenticated_floods_are_limited_by_address_too(client: TestClient) -> None:
+    statuses = [client.get("/handovers", headers=bearer("ttg_0123456789abcdef_guess")).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]

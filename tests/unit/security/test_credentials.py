@@ -98,3 +98,14 @@ def test_the_store_cache_sees_a_revocation_without_a_restart(tmp_path: Path) -> 
     assert credentials.verify(cache.current(), key, NOW) is not None
     credentials.revoke(store, client_id="dmi-hc", now=NOW)
     assert credentials.verify(cache.current(), key, NOW) is None
+
+
+def test_every_change_to_the_store_is_kept_in_its_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTG_OPERATOR", "ops-alice")
+    store = tmp_path / "credentials.json"
+    make(store)
+    credentials.rotate(store, client_id="dmi-hc", overlap=timedelta(0), now=NOW)
+    credentials.revoke(store, client_id="dmi-hc", now=NOW)
+    history = credentials.read_store(store).history
+    assert [(entry.action.split(" ")[0], entry.client_id, entry.by) for entry in history] == [
+        ("created", "dmi-hc", "ops-alice"), ("rotated", "dmi-hc", "ops-alice"), ("revoked", "dmi-hc", "ops-alice")]
