@@ -84,14 +84,16 @@ def demo_command(
     handover_url: str = "http://127.0.0.1:8002",
     notifier_url: str = "http://127.0.0.1:8003",
     place: Annotated[str, typer.Option(help="durham, teesside or birmingham")] = "durham",
-    api_key: Annotated[str, typer.Option(envvar="TTG_API_KEY", help="A prison healthcare API key (ttg up prints one)")]
-    = "",
+    api_key: Annotated[
+        str, typer.Option(envvar="TTG_API_KEY", help="A prison healthcare API key (ttg up prints one)")
+    ] = "",
 ) -> None:
     """Submit a synthetic release notice to a running system; print the pack and the deliveries."""
     from ttg.demo import run_demo
 
     if not api_key:
-        raise typer.BadParameter("give --api-key or TTG_API_KEY: `ttg up` prints the demo keys", param_hint="api-key")
+        raise typer.BadParameter("give --api-key or TTG_API_KEY: `ttg up` prints the demo keys",
+                                 param_hint="api-key")
     run_demo(release_events_url=release_events_url, handover_url=handover_url, notifier_url=notifier_url,
              api_key=api_key, place=place, echo=typer.echo)
 

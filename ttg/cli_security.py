@@ -17,10 +17,13 @@ import typer
 from services.common import audit, credentials
 from services.common.db import sync_url
 
-credentials_app = typer.Typer(help="API credentials of client organisations (hashed keys)", no_args_is_help=True)
+credentials_app = typer.Typer(
+    help="API credentials of client organisations (hashed keys)", no_args_is_help=True
+)
 audit_app = typer.Typer(help="The tamper-evident audit trail of each service", no_args_is_help=True)
-subject_access_app = typer.Typer(help="Subject-access requests: everything held about one person",
-                                 no_args_is_help=True)
+subject_access_app = typer.Typer(
+    help="Subject-access requests: everything held about one person", no_args_is_help=True
+)
 
 StoreOption = Annotated[
     Path, typer.Option("--store", envvar="TTG_CREDENTIALS_PATH", help="Credential store file")
@@ -41,19 +44,29 @@ def _fail(message: str) -> typer.Exit:
 @credentials_app.command("create")
 def create_credential(
     client_id: Annotated[str, typer.Option(help="Unique id of the client, e.g. dmi-healthcare")],
-    organisation: Annotated[str, typer.Option(help="Organisation code: ODS code, PDU code, or HMPPS/NHS body")],
+    organisation: Annotated[
+        str, typer.Option(help="Organisation code: ODS code, PDU code, or HMPPS/NHS body")
+    ],
     role: Annotated[credentials.Role, typer.Option(help="What the client is")],
     establishment: Annotated[
         list[str] | None, typer.Option(help="Prison healthcare: an establishment it acts for (repeat)")
     ] = None,
-    scope: Annotated[list[credentials.Scope] | None, typer.Option(help="Narrow to these scopes (repeat)")] = None,
+    scope: Annotated[
+        list[credentials.Scope] | None, typer.Option(help="Narrow to these scopes (repeat)")
+    ] = None,
     store: StoreOption = Path("var/credentials.json"),
     as_json: Annotated[bool, typer.Option("--json", help="Print {client_id, api_key} as JSON")] = False,
 ) -> None:
     """Create a credential and print its API key (shown once: keep it in the client's secret store)."""
     try:
-        key = credentials.create(store, client_id=client_id, organisation=organisation, role=role,
-                                 establishments=[code.upper() for code in establishment or []], scopes=scope)
+        key = credentials.create(
+            store,
+            client_id=client_id,
+            organisation=organisation,
+            role=role,
+            establishments=[code.upper() for code in establishment or []],
+            scopes=scope,
+        )
     except (credentials.CredentialError, ValueError) as error:
         raise _fail(str(error)) from None
     typer.echo(json.dumps({"client_id": client_id, "api_key": key}) if as_json else key)
@@ -130,14 +143,20 @@ _QUERIES: dict[str, list[tuple[str, str]]] = {
     ],
     "handover": [
         ("handovers", "SELECT * FROM handover WHERE prison_number IN :people"),
-        ("handover_versions", "SELECT v.* FROM handover_version v JOIN handover h ON h.id = v.handover_id "
-                              "WHERE h.prison_number IN :people"),
+        (
+            "handover_versions",
+            "SELECT v.* FROM handover_version v JOIN handover h ON h.id = v.handover_id "
+            "WHERE h.prison_number IN :people",
+        ),
         ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
     ],
     "notifier": [
         ("deliveries", "SELECT * FROM delivery WHERE subject IN :people"),
-        ("delivery_attempts", "SELECT a.* FROM delivery_attempt a JOIN delivery d ON d.seq = a.delivery_seq "
-                              "WHERE d.subject IN :people"),
+        (
+            "delivery_attempts",
+            "SELECT a.* FROM delivery_attempt a JOIN delivery d ON d.seq = a.delivery_seq "
+            "WHERE d.subject IN :people",
+        ),
         ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
     ],
 }
@@ -167,10 +186,13 @@ def _people(connection: sa.Connection, nhs_number: str | None) -> set[str]:
 @subject_access_app.command("export")
 def export_subject_access(
     database_url: Annotated[
-        list[str], typer.Option(help="service=URL of each service database (release_events, handover, notifier)")
+        list[str],
+        typer.Option(help="service=URL of each service database (release_events, handover, notifier)"),
     ],
     operator: Annotated[str, typer.Option(help="Who runs the export (recorded in each audit trail)")],
-    prison_number: Annotated[list[str] | None, typer.Option(help="The person's prison number (repeat)")] = None,
+    prison_number: Annotated[
+        list[str] | None, typer.Option(help="The person's prison number (repeat)")
+    ] = None,
     nhs_number: Annotated[str | None, typer.Option(help="The person's NHS number")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the export here (default: stdout)")] = None,
 ) -> None:
@@ -192,22 +214,41 @@ def export_subject_access(
     if not people:
         raise _fail("name the person: --prison-number, or --nhs-number with the release_events database")
     now = datetime.now(UTC)
-    export: dict[str, Any] = {"generated_at": now.isoformat(), "prison_numbers": sorted(people), "services": {}}
+    export: dict[str, Any] = {
+        "generated_at": now.isoformat(),
+        "prison_numbers": sorted(people),
+        "services": {},
+    }
     for service, url in urls.items():
         engine = _engine(url)
         held: dict[str, Any] = {}
         with engine.begin() as connection:
             for name, query in _QUERIES[service]:
                 statement = sa.text(query).bindparams(sa.bindparam("people", expanding=True))
-                held[name] = [_jsonable(dict(row._mapping)) for row in connection.execute(statement, {"people": list(people)})]
+                held[name] = [
+                    _jsonable(dict(row._mapping))
+                    for row in connection.execute(statement, {"people": list(people)})
+                ]
             records = sa.text("SELECT * FROM audit_record WHERE subject IN :people ORDER BY seq").bindparams(
-                sa.bindparam("people", expanding=True))
-            held["audit_records"] = [_jsonable(dict(row._mapping)) for row in connection.execute(records, {"people": list(people)})]
+                sa.bindparam("people", expanding=True)
+            )
+            held["audit_records"] = [
+                _jsonable(dict(row._mapping)) for row in connection.execute(records, {"people": list(people)})
+            ]
             for person in sorted(people):
-                audit.append_on(connection, audit.AuditEntry(
-                    actor=operator, actor_role="operator", actor_organisation="ttg-operations",
-                    action="subject_access.exported", resource_type="person", subject=person,
-                    details={"service": service}), now)
+                audit.append_on(
+                    connection,
+                    audit.AuditEntry(
+                        actor=operator,
+                        actor_role="operator",
+                        actor_organisation="ttg-operations",
+                        action="subject_access.exported",
+                        resource_type="person",
+                        subject=person,
+                        details={"service": service},
+                    ),
+                    now,
+                )
         engine.dispose()
         export["services"][service] = held
     text = json.dumps(export, indent=2, default=str)

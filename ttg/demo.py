@@ -28,7 +28,8 @@ def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: 
 
 
 def run_demo(*, release_events_url: str, handover_url: str, notifier_url: str, api_key: str,
-             place: str = "durham", timeout: float = 60.0, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+             place: str = "durham", timeout: float = 60.0,
+             echo: Callable[[str], Any] = print) -> dict[str, Any]:
     """The journey as prison healthcare sees it; ``api_key`` is a prison healthcare credential."""
     auth = {"Authorization": f"Bearer {api_key}"}
     notice = release_notice(place=place)
@@ -41,7 +42,9 @@ def run_demo(*, release_events_url: str, handover_url: str, notifier_url: str, a
     echo(f"1. Prison healthcare submitted a release notice: {response.status_code}, notice {notice_id}")
 
     def handover() -> dict[str, Any] | None:
-        found = httpx.get(f"{handover_url}/v1/handovers", params={"notice_id": notice_id}, headers=auth).json()
+        found = httpx.get(
+            f"{handover_url}/v1/handovers", params={"notice_id": notice_id}, headers=auth
+        ).json()
         return found[0] if found else None
 
     pack = poll(handover, timeout=timeout, what="the handover pack")

@@ -64,7 +64,9 @@ def provision(path: Path, clients: tuple[Client, ...] | list[Client]) -> dict[st
     for client in clients:
         existing = credentials.read_store(path).by_client(client.client_id)
         if existing is not None and existing.revoked_at is None:
-            keys[client.client_id] = credentials.rotate(path, client_id=client.client_id, overlap=timedelta(0))
+            keys[client.client_id] = credentials.rotate(
+                path, client_id=client.client_id, overlap=timedelta(0)
+            )
         else:
             keys[client.client_id] = credentials.create(
                 path, client_id=client.client_id, organisation=client.organisation, role=client.role,

@@ -45,8 +45,9 @@ SYSTEM_ROLE = "system"
 class AuditRecord(SQLModel, table=True):
     __tablename__ = "audit_record"
 
-    seq: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                      autoincrement=False))
+    seq: int = Field(
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    )
     record_id: str = Field(max_length=36, unique=True)
     at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     actor: str = Field(max_length=100)
@@ -89,8 +90,12 @@ class AuditEntry:
     @classmethod
     def by(cls, principal: Any, **what: Any) -> AuditEntry:
         """An entry made by an authenticated caller (a :class:`services.common.auth.Principal`)."""
-        return cls(actor=principal.client_id, actor_role=str(principal.role.value),
-                   actor_organisation=principal.organisation, **what)
+        return cls(
+            actor=principal.client_id,
+            actor_role=str(principal.role.value),
+            actor_organisation=principal.organisation,
+            **what,
+        )
 
     @classmethod
     def system(cls, service: str, **what: Any) -> AuditEntry:
@@ -111,8 +116,22 @@ def record_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(content)).hexdigest()
 
 
-_HASHED = ("seq", "record_id", "at", "actor", "actor_role", "actor_organisation", "action", "resource_type",
-           "resource_id", "subject", "outcome", "details", "correlation_id", "prev_hash")
+_HASHED = (
+    "seq",
+    "record_id",
+    "at",
+    "actor",
+    "actor_role",
+    "actor_organisation",
+    "action",
+    "resource_type",
+    "resource_id",
+    "subject",
+    "outcome",
+    "details",
+    "correlation_id",
+    "prev_hash",
+)
 
 _records = AuditRecord.__table__  # type: ignore[attr-defined]
 _head = AuditHead.__table__  # type: ignore[attr-defined]
@@ -191,8 +210,10 @@ def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> Verdict
         expected_prev, expected_seq = row["hash"], expected_seq + 1
     last_seq = expected_seq - 1
     if (last_seq, expected_prev) != (head_seq, head_hash):
-        return broken(last_seq + 1 if head_seq > last_seq else head_seq,
-                      f"the chain ends at record {last_seq} but the head names record {head_seq}")
+        return broken(
+            last_seq + 1 if head_seq > last_seq else head_seq,
+            f"the chain ends at record {last_seq} but the head names record {head_seq}",
+        )
     return Verdict(True, len(rows), head_seq, head_hash)
 
 

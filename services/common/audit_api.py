@@ -52,11 +52,18 @@ async def read_audit(
     async with database.transaction() as session:
         rows = (await session.exec(query.order_by(col(audit.AuditRecord.seq)).limit(limit))).all()
         found = [AuditRecordPublic(**{**row.model_dump(), "details": _details(row.details)}) for row in rows]
-        await audit.record(session, audit.AuditEntry.by(
-            caller, action="audit.read", resource_type="audit", subject=subject.upper() if subject else None,
-            details={"after_seq": after_seq, "returned": len(found)},
-            correlation_id=request.state.correlation_id,
-        ), request.app.state.clock.now())
+        await audit.record(
+            session,
+            audit.AuditEntry.by(
+                caller,
+                action="audit.read",
+                resource_type="audit",
+                subject=subject.upper() if subject else None,
+                details={"after_seq": after_seq, "returned": len(found)},
+                correlation_id=request.state.correlation_id,
+            ),
+            request.app.state.clock.now(),
+        )
     return found
 
 

@@ -19,7 +19,9 @@ _REFUSAL = "audit records are append-only"
 def create_audit_trail() -> None:
     op.create_table(
         "audit_record",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+        ),
         sa.Column("record_id", sa.String(36), nullable=False, unique=True),
         sa.Column("at", UtcDateTime, nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),
@@ -48,14 +50,20 @@ def create_audit_trail() -> None:
             "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN RAISE EXCEPTION '{_REFUSAL}'; END $$"
         )
-        op.execute("CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record "
-                   "FOR EACH ROW EXECUTE FUNCTION audit_append_only()")
-        op.execute("CREATE TRIGGER audit_record_no_truncate BEFORE TRUNCATE ON audit_record "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()")
+        op.execute(
+            "CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record "
+            "FOR EACH ROW EXECUTE FUNCTION audit_append_only()"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_record_no_truncate BEFORE TRUNCATE ON audit_record "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"
+        )
     else:
         for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER audit_record_no_{verb.lower()} BEFORE {verb} ON audit_record "
-                       f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END")
+            op.execute(
+                f"CREATE TRIGGER audit_record_no_{verb.lower()} BEFORE {verb} ON audit_record "
+                f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END"
+            )
 
 
 def drop_audit_trail() -> None:

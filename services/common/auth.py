@@ -1,4 +1,4 @@
-"""Who is calling, and what they may see: one ``Annotated`` dependency per kind of access, plus ownership checks.
+"""Who is calling, and what they may see: an ``Annotated`` dependency per kind of access; ownership checks.
 
 Every API client is an organisation holding a credential (see :mod:`services.common.credentials` for why API
 keys stored hashed) sent as ``Authorization: Bearer ttg_<key id>_<secret>``. A credential has a role, the
@@ -89,8 +89,9 @@ class Principal:
 
 
 def _unauthenticated(detail: str) -> Problem:
-    return Problem(401, "Unauthenticated", detail, "unauthenticated",
-                   headers={"WWW-Authenticate": 'Bearer realm="ttg"'})
+    return Problem(
+        401, "Unauthenticated", detail, "unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="ttg"'}
+    )
 
 
 def not_found(what: str = "resource") -> Problem:
@@ -118,12 +119,17 @@ def _address(request: Request) -> str:
 
 
 def _limit(request: Request, key: str) -> None:
-    """429 with Retry-After once ``key`` (a client, or the address of unauthenticated calls) is over its rate."""
+    """429 with Retry-After once ``key`` (a client, or the address of unauthenticated calls) is over rate."""
     wait = _limiter(request).acquire(key)
     if wait is not None:
         log.warning("auth.rate_limited", limited=key.split(":", 1)[0], retry_in=round(wait, 2))
-        raise Problem(429, "Too many requests", "Too many requests from this client; retry later.",
-                      "rate-limited", retry_after=RateLimiter.retry_after_header(wait))
+        raise Problem(
+            429,
+            "Too many requests",
+            "Too many requests from this client; retry later.",
+            "rate-limited",
+            retry_after=RateLimiter.retry_after_header(wait),
+        )
 
 
 async def current_principal(
@@ -147,7 +153,9 @@ async def current_principal(
     missing = sorted(scope for scope in security_scopes.scopes if scope not in principal.scopes)
     if missing:
         log.info("auth.forbidden", missing_scopes=missing)
-        raise Problem(403, "Forbidden", f"This client may not do this (needs {', '.join(missing)}).", "forbidden")
+        raise Problem(
+            403, "Forbidden", f"This client may not do this (needs {', '.join(missing)}).", "forbidden"
+        )
     return principal
 
 
@@ -175,12 +183,20 @@ def acts_for_establishment(caller: Principal, establishment_code: str) -> bool:
     return caller.role == Role.PRISON_HEALTHCARE and establishment_code in caller.establishments
 
 
-def ensure_may_submit_for(caller: Principal, establishment_code: str, field: str = "establishment_code") -> None:
+def ensure_may_submit_for(
+    caller: Principal, establishment_code: str, field: str = "establishment_code"
+) -> None:
     """A prison submits only for its own establishments (403 naming the field: the caller chose the value)."""
     if not acts_for_establishment(caller, establishment_code):
-        raise Problem(403, "Forbidden", f"This client may not submit for establishment {establishment_code}.",
-                      "forbidden-establishment", errors=[{"field": field, "pointer": f"#/{field}",
-                                                          "detail": "not an establishment of this client"}])
+        raise Problem(
+            403,
+            "Forbidden",
+            f"This client may not submit for establishment {establishment_code}.",
+            "forbidden-establishment",
+            errors=[
+                {"field": field, "pointer": f"#/{field}", "detail": "not an establishment of this client"}
+            ],
+        )
 
 
 def ensure_establishment(caller: Principal, establishment_code: str, what: str = "resource") -> None:
@@ -193,7 +209,9 @@ def is_addressee(caller: Principal, addressee_codes: set[str] | frozenset[str]) 
     return caller.role in (Role.AGENCY, Role.PROBATION) and caller.organisation in addressee_codes
 
 
-def ensure_addressee(caller: Principal, addressee_codes: set[str] | frozenset[str], what: str = "resource") -> None:
+def ensure_addressee(
+    caller: Principal, addressee_codes: set[str] | frozenset[str], what: str = "resource"
+) -> None:
     """Agencies and probation act only on what is addressed to them (others: 404)."""
     if not is_addressee(caller, addressee_codes):
         raise not_found(what)

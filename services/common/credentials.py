@@ -63,16 +63,27 @@ class Scope(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.PRISON_HEALTHCARE: frozenset(
-        {Scope.NOTICES_SUBMIT, Scope.NOTICES_READ, Scope.CUSTODY_EVENTS_SUBMIT, Scope.HANDOVERS_READ,
-         Scope.RELEASES_READ, Scope.DELIVERIES_READ}
+        {
+            Scope.NOTICES_SUBMIT,
+            Scope.NOTICES_READ,
+            Scope.CUSTODY_EVENTS_SUBMIT,
+            Scope.HANDOVERS_READ,
+            Scope.RELEASES_READ,
+            Scope.DELIVERIES_READ,
+        }
     ),
     Role.AGENCY: frozenset({Scope.HANDOVERS_READ, Scope.ANSWERS_WRITE, Scope.DELIVERIES_READ}),
     Role.PROBATION: frozenset(
         {Scope.HANDOVERS_READ, Scope.ANSWERS_WRITE, Scope.REPORTING_CONFIRM, Scope.DELIVERIES_READ}
     ),
     Role.OPERATOR: frozenset(
-        {Scope.DELIVERIES_READ, Scope.DEAD_LETTERS_MANAGE, Scope.DIRECTORY_MANAGE, Scope.AUDIT_READ,
-         Scope.NOTICES_READ}
+        {
+            Scope.DELIVERIES_READ,
+            Scope.DEAD_LETTERS_MANAGE,
+            Scope.DIRECTORY_MANAGE,
+            Scope.AUDIT_READ,
+            Scope.NOTICES_READ,
+        }
     ),
 }
 
@@ -90,7 +101,9 @@ class Credential(BaseModel):
     client_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     organisation: str = Field(min_length=1, max_length=100, description="Organisation code: ODS, PDU, HMPPS")
     role: Role
-    establishments: list[str] = Field(default_factory=list, description="Prison healthcare: its establishments")
+    establishments: list[str] = Field(
+        default_factory=list, description="Prison healthcare: its establishments"
+    )
     scopes: list[Scope] = Field(default_factory=list)
     created_at: datetime
     revoked_at: datetime | None = None
@@ -115,8 +128,11 @@ class Credential(BaseModel):
             "created_at": self.created_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "keys": [
-                {"key_id": key.key_id, "created_at": key.created_at.isoformat(),
-                 "expires_at": key.expires_at.isoformat() if key.expires_at else None}
+                {
+                    "key_id": key.key_id,
+                    "created_at": key.created_at.isoformat(),
+                    "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+                }
                 for key in self.keys
             ],
         }
@@ -170,8 +186,12 @@ def split_key(presented: str) -> tuple[str, str] | None:
     """(key id, secret) of a presented key, or None when it is not shaped like one."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return None
-    rest = presented[len(KEY_PREFIX):]
-    key_id, separator, secret = rest[:KEY_ID_LENGTH], rest[KEY_ID_LENGTH:KEY_ID_LENGTH + 1], rest[KEY_ID_LENGTH + 1:]
+    rest = presented[len(KEY_PREFIX) :]
+    key_id, separator, secret = (
+        rest[:KEY_ID_LENGTH],
+        rest[KEY_ID_LENGTH : KEY_ID_LENGTH + 1],
+        rest[KEY_ID_LENGTH + 1 :],
+    )
     if separator != "_" or not secret or not all(c in "0123456789abcdef" for c in key_id):
         return None
     return key_id, secret
@@ -262,8 +282,15 @@ def create(
         if store.by_client(client_id):
             raise CredentialError(f"client {client_id} exists already; rotate its key instead")
         store.credentials.append(
-            Credential(client_id=client_id, organisation=organisation, role=role, establishments=establishments,
-                       scopes=chosen, created_at=now, keys=[api_key])
+            Credential(
+                client_id=client_id,
+                organisation=organisation,
+                role=role,
+                establishments=establishments,
+                scopes=chosen,
+                created_at=now,
+                keys=[api_key],
+            )
         )
         store.note("created", client_id, now)
     return key

@@ -5,8 +5,8 @@ addresses or secrets. :func:`redact_personal_data` is the second line of defence
 every logger (structlog's and the standard library's, uvicorn's included), at any depth of nesting:
 
 * by key: any value under a key that names personal data or a secret (``given_name``, ``nhs_number``,
-  ``date_of_birth``, ``address``, ``postcode``, ``authorization``, ``api_key`` ...) is replaced whole, whatever
-  its shape, so a whole notice or pack logged by mistake is dropped;
+  ``date_of_birth``, ``address``, ``postcode``, ``authorization``, ``api_key`` ...) is replaced
+  whole, whatever its shape, so a whole notice or pack logged by mistake is dropped;
 * by pattern, in every other string (messages, exception texts, tracebacks): NHS numbers, prison numbers,
   UK postcodes, bare dates (``1990-04-12``; timestamps with a time are kept), e-mail addresses, API keys and
   webhook secrets, bearer tokens, and the values that libraries echo in their errors (pydantic's
@@ -33,7 +33,8 @@ SENSITIVE_KEYS = frozenset(
     {
         "given_name", "family_name", "name", "names", "full_name", "first_name", "last_name", "surname",
         "nhs_number", "nhs", "date_of_birth", "dob", "birth_date", "address", "addresses", "address_lines",
-        "lines", "line1", "line2", "postcode", "post_code", "town", "destination", "email", "phone", "telephone",
+        "lines", "line1", "line2", "postcode", "post_code", "town", "destination", "email", "phone",
+        "telephone",
         "patient_demographics", "pack", "notice", "body", "payload", "data", "diagnoses", "crisis_plan",
         "early_warning_signs", "summary", "authorization", "api_key", "apikey", "key_secret", "secret",
         "secret_ref", "password", "token", "cookie",

@@ -71,7 +71,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
         return problem_response(
-            error.status, error.title, error.detail, error.kind, request.url.path, error.headers, **error.extensions
+            error.status, error.title, error.detail, error.kind, request.url.path, error.headers,
+            **error.extensions,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -23,8 +23,9 @@ class _Bucket:
 class RateLimiter:
     """``rate`` requests per second on average, bursts of up to ``burst``; one bucket per key."""
 
-    def __init__(self, *, rate: float, burst: int, now: Callable[[], float] = time.monotonic,
-                 max_keys: int = 10_000) -> None:
+    def __init__(
+        self, *, rate: float, burst: int, now: Callable[[], float] = time.monotonic, max_keys: int = 10_000
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self._rate = rate

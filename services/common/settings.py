@@ -27,7 +27,8 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(200, description="Most records taken from Kafka in one poll")
     credentials_path: Path = Field(
         Path("var/credentials.json"),
-        description="Credential store of API clients (hashed keys), managed by `ttg credentials`; re-read on change",
+        description="Credential store of API clients (hashed keys), managed by `ttg credentials`; "
+        "re-read when it changes",
     )
-    rate_limit_per_second: float = Field(20.0, gt=0, description="Requests per second one API client may make")
-    rate_limit_burst: int = Field(200, ge=1, description="Requests one API client may make at once, in a burst")
+    rate_limit_per_second: float = Field(20.0, gt=0, description="Requests per second an API client may make")
+    rate_limit_burst: int = Field(200, ge=1, description="Requests an API client may make at once (a burst)")

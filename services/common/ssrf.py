@@ -5,8 +5,8 @@ post packs to an internal service (a metadata endpoint, a database admin page) o
 webhook URL must therefore be ``https`` and resolve only to public addresses: not private, loopback,
 link-local (cloud metadata lives at 169.254.169.254), multicast, reserved or unspecified, and not carry
 credentials in the URL. Local runs and tests deliver to receivers on ``http://127.0.0.1``, so two settings
-(``TTG_WEBHOOKS_ALLOW_HTTP``, ``TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS``) relax the check; both are off unless set,
-and ``ttg up`` and the test stack set them.
+(``TTG_WEBHOOKS_ALLOW_HTTP``, ``TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS``) relax the check; both are off unless
+set, and ``ttg up`` and the test stack set them.
 
 Names are resolved when the directory is loaded; redirects are never followed by the dispatcher, so a target
 cannot bounce a delivery elsewhere. A name whose DNS later changes to a private address (rebinding) is a
@@ -52,19 +52,28 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return _is_public(address.ipv4_mapped)
     return not (
-        address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-        or address.is_reserved or address.is_unspecified or not address.is_global
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
     )
 
 
-def check_webhook_url(url: str, policy: WebhookTargetPolicy | None = None, resolve: Resolver = _resolve) -> str:
+def check_webhook_url(
+    url: str, policy: WebhookTargetPolicy | None = None, resolve: Resolver = _resolve
+) -> str:
     """``url`` when the notifier may post to it; otherwise :class:`UnsafeWebhookUrl` saying why."""
     policy = policy or WebhookTargetPolicy()
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise UnsafeWebhookUrl(f"webhook URL scheme {parts.scheme!r} is not allowed: use https")
     if parts.scheme == "http" and not policy.allow_http:
-        raise UnsafeWebhookUrl("webhook URL must use https (http only with TTG_WEBHOOKS_ALLOW_HTTP in local runs)")
+        raise UnsafeWebhookUrl(
+            "webhook URL must use https (http only with TTG_WEBHOOKS_ALLOW_HTTP in local runs)"
+        )
     if parts.username or parts.password:
         raise UnsafeWebhookUrl("webhook URL must not carry credentials")
     host = parts.hostname

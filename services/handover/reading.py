@@ -45,7 +45,9 @@ def _addressees(request: Request) -> Addressees:
     return state.addressees  # type: ignore[no-any-return]
 
 
-async def read_as(caller: Principal, views: list[HandoverView], request: Request, *, single: bool) -> list[Disclosed]:
+async def read_as(
+    caller: Principal, views: list[HandoverView], request: Request, *, single: bool
+) -> list[Disclosed]:
     """What ``caller`` may see of ``views``, each read (or refusal, for a single read) audited."""
     state = request.app.state
     shown: list[Disclosed] = []
@@ -55,16 +57,33 @@ async def read_as(caller: Principal, views: list[HandoverView], request: Request
             prison_number = view.pack.patient_demographics.prison_number
             if seen is None:
                 if single:
-                    await audit.record(session, audit.AuditEntry.by(
-                        caller, action="handover.read_denied", resource_type="handover", resource_id=view.handover_id,
-                        subject=prison_number, outcome="denied", correlation_id=request.state.correlation_id,
-                    ), state.clock.now())
+                    await audit.record(
+                        session,
+                        audit.AuditEntry.by(
+                            caller,
+                            action="handover.read_denied",
+                            resource_type="handover",
+                            resource_id=view.handover_id,
+                            subject=prison_number,
+                            outcome="denied",
+                            correlation_id=request.state.correlation_id,
+                        ),
+                        state.clock.now(),
+                    )
                 continue
-            await audit.record(session, audit.AuditEntry.by(
-                caller, action="handover.read", resource_type="handover", resource_id=view.handover_id,
-                subject=prison_number, correlation_id=request.state.correlation_id,
-                details={"version": view.version, "sections": seen.sections},
-            ), state.clock.now())
+            await audit.record(
+                session,
+                audit.AuditEntry.by(
+                    caller,
+                    action="handover.read",
+                    resource_type="handover",
+                    resource_id=view.handover_id,
+                    subject=prison_number,
+                    correlation_id=request.state.correlation_id,
+                    details={"version": view.version, "sections": seen.sections},
+                ),
+                state.clock.now(),
+            )
             shown.append(seen)
     if single and not shown:
         raise not_found("handover")

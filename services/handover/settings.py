@@ -18,5 +18,5 @@ class HandoverSettings(ServiceSettings):
     source: str = Field("urn:ttg:handover", description="CloudEvents source of the events it publishes")
     consumer_group: str = Field("handover", description="Kafka consumer group of the custody-event consumer")
     directory_path: Path = Field(
-        Path("deploy/directory"), description="Directory of services: who each handover is addressed to (reads)"
+        Path("deploy/directory"), description="Directory of services: whom each handover is addressed to"
     )

@@ -46,7 +46,8 @@ async def list_deliveries(
     if found:
         await append(request.app.state.database, AuditEntry.by(
             caller, action="deliveries.read", resource_type="handover", resource_id=handover_id,
-            subject=found[0][0].subject, details={"webhook_ids": [delivery.webhook_id for delivery, _ in found]},
+            subject=found[0][0].subject,
+            details={"webhook_ids": [delivery.webhook_id for delivery, _ in found]},
             correlation_id=request.state.correlation_id), request.app.state.clock.now())
     return [
         DeliveryPublic(

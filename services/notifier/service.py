@@ -188,7 +188,8 @@ async def record_attempt(
                 clock=clock,
             )
             await audit.record(session, audit.AuditEntry.system(
-                "notifier", action="delivery.finished", resource_type="delivery", resource_id=delivery.webhook_id,
+                "notifier", action="delivery.finished", resource_type="delivery",
+                resource_id=delivery.webhook_id,
                 subject=delivery.subject, outcome=final_status.value, correlation_id=delivery.correlation_id,
                 details={"agency_code": delivery.agency_code, "handover_id": delivery.handover_id,
                          "event_type": delivery.event_type, "attempts": total, "reason": reason},

@@ -97,8 +97,10 @@ async def submit_release_notice(
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
-@router.get("/release-notices/{notice_id}", response_model=NoticeStatusView,
-            responses={status: PROBLEM_RESPONSES[status] for status in (401, 403, 429)} | {404: PROBLEM_RESPONSES[400]})
+READ_RESPONSES = {code: PROBLEM_RESPONSES[code] for code in (401, 403, 429)} | {404: PROBLEM_RESPONSES[400]}
+
+
+@router.get("/release-notices/{notice_id}", response_model=NoticeStatusView, responses=READ_RESPONSES)
 async def get_release_notice_status(
     notice_id: Annotated[str, Path(max_length=36)], caller: NoticeReader, request: Request
 ) -> NoticeStatusView:

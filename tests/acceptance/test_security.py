@@ -57,7 +57,9 @@ class Journey:
 
 def run_journey(system: RunningSystem, notice: dict[str, Any], client: str, recipients: set[str]) -> Journey:
     with system.client("release_events", client) as http:
-        response = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+        response = http.post(
+            "/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
 
@@ -71,7 +73,11 @@ def run_journey(system: RunningSystem, notice: dict[str, Any], client: str, reci
     def delivered() -> bool | None:
         with system.client("notifier", client) as http:
             found = http.get("/v1/deliveries", params={"handover_id": handover_id}).json()
-        return True if {item["agency_code"] for item in found if item["status"] == "delivered"} == recipients else None
+        return (
+            True
+            if {item["agency_code"] for item in found if item["status"] == "delivered"} == recipients
+            else None
+        )
 
     eventually(delivered, what="every delivery")
     return Journey(notice, notice_id, handover_id)
@@ -88,9 +94,18 @@ def journeys(system: RunningSystem) -> dict[str, Journey]:
 
 # --- the authorisation matrix --------------------------------------------------------------------------
 
-CALLERS = ["anonymous", "bad-key", "prison-dmi", "prison-bmi", "gp-A99001", "cmht-dur", "probation-dur",
-           "gp-A99003", "cmht-bhm", "operator"]
-
+CALLERS = [
+    "anonymous",
+    "bad-key",
+    "prison-dmi",
+    "prison-bmi",
+    "gp-A99001",
+    "cmht-dur",
+    "probation-dur",
+    "gp-A99003",
+    "cmht-bhm",
+    "operator",
+]
 
 
 def table(text: str) -> dict[str, dict[str, int]]:
@@ -135,16 +150,36 @@ VISIBLE_HANDOVERS = {
     "bmi": {"prison-bmi", "gp-A99003", "cmht-bhm"},
 }
 VISIBLE_DELIVERIES = {
-    "dmi": {"prison-dmi": DURHAM, "gp-A99001": {"A99001"}, "cmht-dur": {"CMHT-DUR"}, "probation-dur": {"PDU-DUR"},
-            "operator": DURHAM},
-    "bmi": {"prison-bmi": BIRMINGHAM, "gp-A99003": {"A99003"}, "cmht-bhm": {"CMHT-BHM"}, "operator": BIRMINGHAM},
+    "dmi": {
+        "prison-dmi": DURHAM,
+        "gp-A99001": {"A99001"},
+        "cmht-dur": {"CMHT-DUR"},
+        "probation-dur": {"PDU-DUR"},
+        "operator": DURHAM,
+    },
+    "bmi": {
+        "prison-bmi": BIRMINGHAM,
+        "gp-A99003": {"A99003"},
+        "cmht-bhm": {"CMHT-BHM"},
+        "operator": BIRMINGHAM,
+    },
 }
-FULL_PACK = {"patient_demographics", "release", "gp_practice", "allergies_and_adverse_reactions", "medications",
-             "mental_health", "person_completing_record"}
+FULL_PACK = {
+    "patient_demographics",
+    "release",
+    "gp_practice",
+    "allergies_and_adverse_reactions",
+    "medications",
+    "mental_health",
+    "person_completing_record",
+}
 SECTIONS = {
-    "prison-dmi": FULL_PACK, "prison-bmi": FULL_PACK,
-    "gp-A99001": FULL_PACK, "gp-A99003": FULL_PACK,  # the GP's mental-health section is a summary (see below)
-    "cmht-dur": FULL_PACK, "cmht-bhm": FULL_PACK,
+    "prison-dmi": FULL_PACK,
+    "prison-bmi": FULL_PACK,
+    "gp-A99001": FULL_PACK,
+    "gp-A99003": FULL_PACK,  # the GP's mental-health section is a summary (see below)
+    "cmht-dur": FULL_PACK,
+    "cmht-bhm": FULL_PACK,
     "probation-dur": {"patient_demographics", "release", "mental_health", "person_completing_record"},
 }
 PLACE = {"dmi": "durham", "bmi": "birmingham"}
@@ -158,8 +193,13 @@ def call(system: RunningSystem, caller: str, endpoint: str, journey: Journey, ar
     else:
         headers = {}
     service, method, path, params, body = {
-        "submit notice": ("release_events", "POST", "/v1/release-notices", None,
-                          release_notice(place=PLACE[area])),
+        "submit notice": (
+            "release_events",
+            "POST",
+            "/v1/release-notices",
+            None,
+            release_notice(place=PLACE[area]),
+        ),
         "notice status": ("release_events", "GET", f"/v1/release-notices/{journey.notice_id}", None, None),
         "handover": ("handover", "GET", f"/v1/handovers/{journey.handover_id}", None, None),
         "handovers of notice": ("handover", "GET", "/v1/handovers", {"notice_id": journey.notice_id}, None),
@@ -174,8 +214,15 @@ def call(system: RunningSystem, caller: str, endpoint: str, journey: Journey, ar
 
 def identifiers(notice: dict[str, Any]) -> list[str]:
     address = notice["release"]["destination"]["address"]
-    return [notice["prison_number"], notice["nhs_number"], notice["given_name"], notice["family_name"],
-            notice["date_of_birth"], *address["lines"], address["postcode"]]
+    return [
+        notice["prison_number"],
+        notice["nhs_number"],
+        notice["given_name"],
+        notice["family_name"],
+        notice["date_of_birth"],
+        *address["lines"],
+        address["postcode"],
+    ]
 
 
 @pytest.mark.parametrize("area", ["dmi", "bmi"])
@@ -211,12 +258,17 @@ def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
                 seen = {item["agency_code"] for item in found}
                 assert seen == VISIBLE_DELIVERIES[area].get(caller, set()), caller
                 assert all(value not in response.text for value in identifiers(journey.notice)[1:])
-    wrong = {key: (status, expected[key[0]][key[1]]) for key, status in outcomes.items()
-             if status != expected[key[0]][key[1]]}
+    wrong = {
+        key: (status, expected[key[0]][key[1]])
+        for key, status in outcomes.items()
+        if status != expected[key[0]][key[1]]
+    }
     assert not wrong, f"(endpoint, caller): (got, expected) {wrong}"
 
 
-def test_agencies_see_only_the_sections_of_their_kind(system: RunningSystem, journeys: dict[str, Journey]) -> None:
+def test_agencies_see_only_the_sections_of_their_kind(
+    system: RunningSystem, journeys: dict[str, Journey]
+) -> None:
     durham = journeys["dmi"]
     packs = {}
     for caller in ("gp-A99001", "cmht-dur", "probation-dur", "prison-dmi"):
@@ -232,25 +284,43 @@ def test_agencies_see_only_the_sections_of_their_kind(system: RunningSystem, jou
     assert packs["gp-A99001"]["medications"] == packs["prison-dmi"]["medications"]
 
 
-def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap(system: RunningSystem) -> None:
+def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap(
+    system: RunningSystem,
+) -> None:
     store = str(system.stack.credentials_path)
     ttg = [sys.executable, "-m", "ttg.cli"]
 
     def cli(*args: str) -> str:
-        done = subprocess.run([*ttg, *args, "--store", store], capture_output=True, text=True, cwd=ROOT, check=True)
+        done = subprocess.run(
+            [*ttg, *args, "--store", store], capture_output=True, text=True, cwd=ROOT, check=True
+        )
         return done.stdout.strip()
 
     client_id = f"rotating-{uuid.uuid4().hex[:6]}"
-    first = json.loads(cli("credentials", "create", "--client-id", client_id, "--organisation", "TTG-OPS",
-                           "--role", "operator", "--json"))["api_key"]
+    first = json.loads(
+        cli(
+            "credentials",
+            "create",
+            "--client-id",
+            client_id,
+            "--organisation",
+            "TTG-OPS",
+            "--role",
+            "operator",
+            "--json",
+        )
+    )["api_key"]
     audit_url = system.stack.url("release_events") + "/v1/audit"
 
     def status(key: str) -> int:
-        return httpx.get(audit_url, headers={"Authorization": f"Bearer {key}"}, params={"limit": 1}).status_code
+        return httpx.get(
+            audit_url, headers={"Authorization": f"Bearer {key}"}, params={"limit": 1}
+        ).status_code
 
     assert status(first) == 200
-    second = json.loads(cli("credentials", "rotate", "--client-id", client_id, "--overlap-hours", "1", "--json"))[
-        "api_key"]
+    second = json.loads(
+        cli("credentials", "rotate", "--client-id", client_id, "--overlap-hours", "1", "--json")
+    )["api_key"]
     assert (status(first), status(second)) == (200, 200)
     listed = cli("credentials", "list")
     assert first not in listed and second not in listed and first.rsplit("_", 1)[1] not in listed
@@ -261,10 +331,13 @@ def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap
 def test_a_prison_cannot_replay_another_clients_idempotency_key(system: RunningSystem) -> None:
     key = str(uuid.uuid4())
     with system.client("release_events", "prison-dmi") as http:
-        first = http.post("/v1/release-notices", json=release_notice(place="durham"), headers={"Idempotency-Key": key})
+        first = http.post(
+            "/v1/release-notices", json=release_notice(place="durham"), headers={"Idempotency-Key": key}
+        )
     with system.client("release_events", "prison-bmi") as http:
-        other = http.post("/v1/release-notices", json=release_notice(place="birmingham"),
-                          headers={"Idempotency-Key": key})
+        other = http.post(
+            "/v1/release-notices", json=release_notice(place="birmingham"), headers={"Idempotency-Key": key}
+        )
     assert first.status_code == 202 and other.status_code == 202
     assert other.json()["notice_id"] != first.json()["notice_id"]
 
@@ -275,7 +348,10 @@ def test_a_prison_cannot_replay_another_clients_idempotency_key(system: RunningS
 def verify_cli(database_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ttg.cli", "audit", "verify", "--database-url", database_url],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
 
 
@@ -288,7 +364,10 @@ class AuditTable:
 
     def rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(sa.text("SELECT * FROM audit_record ORDER BY seq"))]
+            return [
+                dict(row._mapping)
+                for row in connection.execute(sa.text("SELECT * FROM audit_record ORDER BY seq"))
+            ]
 
     def tamper(self, *statements: tuple[str, dict[str, Any]]) -> None:
         with self.engine.begin() as connection:
@@ -303,13 +382,18 @@ class AuditTable:
                 connection.execute(sa.text("ALTER TABLE audit_record ENABLE TRIGGER USER"))
             else:
                 for verb in ("UPDATE", "DELETE"):
-                    connection.execute(sa.text(
-                        f"CREATE TRIGGER audit_record_no_{verb.lower()} BEFORE {verb} ON audit_record "
-                        "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"))
+                    connection.execute(
+                        sa.text(
+                            f"CREATE TRIGGER audit_record_no_{verb.lower()} BEFORE {verb} ON audit_record "
+                            "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"
+                        )
+                    )
 
     def restore(self, snapshot: list[dict[str, Any]]) -> None:
         columns = list(snapshot[0])
-        insert = f"INSERT INTO audit_record ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        insert = (
+            f"INSERT INTO audit_record ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        )
         self.tamper(("DELETE FROM audit_record", {}), *[(insert, row) for row in snapshot])
 
 
@@ -339,18 +423,35 @@ def test_the_audit_trail_is_append_only_and_any_tampering_is_named_by_the_verify
     middle = snapshot[len(snapshot) // 2]["seq"]
     tamperings: list[tuple[str, list[tuple[str, dict[str, Any]]], int]] = []
     for seq in (1, middle, last):
-        tamperings.append((f"change record {seq}", [
-            ("UPDATE audit_record SET actor = 'someone-else' WHERE seq = :seq", {"seq": seq})], seq))
-        tamperings.append((f"change the outcome of record {seq}", [
-            ("UPDATE audit_record SET outcome = 'denied' WHERE seq = :seq", {"seq": seq})], seq))
-        tamperings.append((f"delete record {seq}", [("DELETE FROM audit_record WHERE seq = :seq", {"seq": seq})],
-                           seq))
+        tamperings.append(
+            (
+                f"change record {seq}",
+                [("UPDATE audit_record SET actor = 'someone-else' WHERE seq = :seq", {"seq": seq})],
+                seq,
+            )
+        )
+        tamperings.append(
+            (
+                f"change the outcome of record {seq}",
+                [("UPDATE audit_record SET outcome = 'denied' WHERE seq = :seq", {"seq": seq})],
+                seq,
+            )
+        )
+        tamperings.append(
+            (f"delete record {seq}", [("DELETE FROM audit_record WHERE seq = :seq", {"seq": seq})], seq)
+        )
     for first in (1, middle, last - 1):
-        tamperings.append((f"swap records {first} and {first + 1}", [
-            ("UPDATE audit_record SET seq = -1 WHERE seq = :a", {"a": first}),
-            ("UPDATE audit_record SET seq = :a WHERE seq = :b", {"a": first, "b": first + 1}),
-            ("UPDATE audit_record SET seq = :b WHERE seq = -1", {"b": first + 1}),
-        ], first))
+        tamperings.append(
+            (
+                f"swap records {first} and {first + 1}",
+                [
+                    ("UPDATE audit_record SET seq = -1 WHERE seq = :a", {"a": first}),
+                    ("UPDATE audit_record SET seq = :a WHERE seq = :b", {"a": first, "b": first + 1}),
+                    ("UPDATE audit_record SET seq = :b WHERE seq = -1", {"b": first + 1}),
+                ],
+                first,
+            )
+        )
     for what, statements, seq in tamperings:
         table.tamper(*statements)
         try:
@@ -363,14 +464,18 @@ def test_the_audit_trail_is_append_only_and_any_tampering_is_named_by_the_verify
     assert restored.returncode == 0, restored.stdout
 
 
-def test_reads_are_audited_with_who_when_and_which_sections(system: RunningSystem, journeys: dict[str, Journey]) -> None:
+def test_reads_are_audited_with_who_when_and_which_sections(
+    system: RunningSystem, journeys: dict[str, Journey]
+) -> None:
     durham = journeys["dmi"]
     with system.client("handover", "probation-dur") as http:
         assert http.get(f"/v1/handovers/{durham.handover_id}").status_code == 200
     with system.client("handover", "gp-A99003") as http:
         assert http.get(f"/v1/handovers/{durham.handover_id}").status_code == 404
     with system.client("handover", "operator") as http:
-        records = http.get("/v1/audit", params={"subject": durham.notice["prison_number"], "limit": 1000}).json()
+        records = http.get(
+            "/v1/audit", params={"subject": durham.notice["prison_number"], "limit": 1000}
+        ).json()
     reads = [r for r in records if r["action"] == "handover.read" and r["actor"] == "probation-dur"]
     assert reads and set(reads[-1]["details"]["sections"]) == SECTIONS["probation-dur"]
     assert reads[-1]["resource_id"] == durham.handover_id and reads[-1]["at"]
@@ -386,11 +491,30 @@ def test_a_subject_access_export_gathers_everything_held_about_one_person(
 ) -> None:
     durham = journeys["dmi"]
     out = tmp_path / "sar.json"
-    urls = [f"--database-url={name}={system.stack.database_url(name)}"
-            for name in ("release_events", "handover", "notifier")]
-    subprocess.run([sys.executable, "-m", "ttg.cli", "subject-access", "export", *urls, "--operator", "dpo-test",
-                    "--nhs-number", durham.notice["nhs_number"], "--out", str(out)],
-                   check=True, cwd=ROOT, capture_output=True, timeout=60)
+    urls = [
+        f"--database-url={name}={system.stack.database_url(name)}"
+        for name in ("release_events", "handover", "notifier")
+    ]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ttg.cli",
+            "subject-access",
+            "export",
+            *urls,
+            "--operator",
+            "dpo-test",
+            "--nhs-number",
+            durham.notice["nhs_number"],
+            "--out",
+            str(out),
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
     export = json.loads(out.read_text())
     assert export["prison_numbers"] == [durham.notice["prison_number"]]
     services = export["services"]
@@ -411,7 +535,9 @@ def test_the_journeys_logs_hold_no_identifier_of_the_person_and_no_key(
 ) -> None:
     durham = journeys["dmi"]
     # Also the paths where input is echoed back: a notice with a bad NHS number and an unknown field.
-    bad = dict(durham.notice, nhs_number=durham.notice["nhs_number"][:9] + "x", nickname=durham.notice["given_name"])
+    bad = dict(
+        durham.notice, nhs_number=durham.notice["nhs_number"][:9] + "x", nickname=durham.notice["given_name"]
+    )
     with system.client("release_events", "prison-dmi") as http:
         assert http.post("/v1/release-notices", json=bad).status_code == 422
     logs = sorted((system.stack.config.data_dir / "logs").glob("*.log"))
@@ -445,8 +571,14 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_problem_json(
     for operation in operations:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
 
-            @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=FUZZ_EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def exercise(case: schemathesis.Case) -> None:
                 response = case.call(base_url=base, headers=headers)

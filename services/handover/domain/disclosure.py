@@ -54,7 +54,7 @@ SECTIONS_BY_KIND["reconnect"] = SECTIONS_BY_KIND["community_mental_health_team"]
 
 
 def disclose(pack: dict[str, Any], agency_kind: str) -> dict[str, Any]:
-    """The part of ``pack`` (as JSON data) that an agency of ``agency_kind`` may see; nothing for an unknown kind."""
+    """The part of ``pack`` (JSON data) an agency of ``agency_kind`` may see; nothing for an unknown kind."""
     allowed = SECTIONS_BY_KIND.get(agency_kind, {})
     seen: dict[str, Any] = {}
     for section, value in pack.items():

@@ -21,10 +21,22 @@ T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 def chain(length: int) -> list[dict[str, Any]]:
     rows, previous = [], audit.GENESIS
     for seq in range(1, length + 1):
-        row = {"seq": seq, "record_id": f"r{seq}", "at": T0 + timedelta(seconds=seq), "actor": "a",
-               "actor_role": "operator", "actor_organisation": "o", "action": "x.read", "resource_type": "x",
-               "resource_id": str(seq), "subject": None, "outcome": "ok", "details": "{}", "correlation_id": None,
-               "prev_hash": previous}
+        row = {
+            "seq": seq,
+            "record_id": f"r{seq}",
+            "at": T0 + timedelta(seconds=seq),
+            "actor": "a",
+            "actor_role": "operator",
+            "actor_organisation": "o",
+            "action": "x.read",
+            "resource_type": "x",
+            "resource_id": str(seq),
+            "subject": None,
+            "outcome": "ok",
+            "details": "{}",
+            "correlation_id": None,
+            "prev_hash": previous,
+        }
         row["hash"] = previous = audit.record_hash(row)
         rows.append(row)
     return rows
@@ -91,9 +103,15 @@ def database(tmp_path: Path) -> Database:
     return Database(url)
 
 
-async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_edits(database: Database) -> None:
-    entries = [audit.AuditEntry.system("test", action="x.done", resource_type="x", resource_id=str(n),
-                                       details={"n": n}) for n in range(30)]
+async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_edits(
+    database: Database,
+) -> None:
+    entries = [
+        audit.AuditEntry.system(
+            "test", action="x.done", resource_type="x", resource_id=str(n), details={"n": n}
+        )
+        for n in range(30)
+    ]
     await asyncio.gather(*(audit.append(database, entry, datetime.now(UTC)) for entry in entries))
     await database.dispose()
     engine = sa.create_engine(sync_url(database.url))

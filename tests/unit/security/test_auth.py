@@ -19,12 +19,23 @@ from services.common.settings import ServiceSettings
 def keys(tmp_path: Path) -> dict[str, str]:
     store = tmp_path / "credentials.json"
     return {
-        "prison": credentials.create(store, client_id="prison", organisation="DMI-HC",
-                                     role=Role.PRISON_HEALTHCARE, establishments=["DMI"]),
+        "prison": credentials.create(
+            store,
+            client_id="prison",
+            organisation="DMI-HC",
+            role=Role.PRISON_HEALTHCARE,
+            establishments=["DMI"],
+        ),
         "gp": credentials.create(store, client_id="gp", organisation="A99001", role=Role.AGENCY),
         "operator": credentials.create(store, client_id="operator", organisation="OPS", role=Role.OPERATOR),
-        "narrow": credentials.create(store, client_id="narrow", organisation="DMI-HC", role=Role.PRISON_HEALTHCARE,
-                                     establishments=["DMI"], scopes=[Scope.NOTICES_READ]),
+        "narrow": credentials.create(
+            store,
+            client_id="narrow",
+            organisation="DMI-HC",
+            role=Role.PRISON_HEALTHCARE,
+            establishments=["DMI"],
+            scopes=[Scope.NOTICES_READ],
+        ),
     }
 
 
@@ -48,8 +59,9 @@ def client(tmp_path: Path, keys: dict[str, str]) -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(router)
-    app.state.settings = ServiceSettings(credentials_path=tmp_path / "credentials.json",
-                                         rate_limit_per_second=0.001, rate_limit_burst=5)
+    app.state.settings = ServiceSettings(
+        credentials_path=tmp_path / "credentials.json", rate_limit_per_second=0.001, rate_limit_burst=5
+    )
     return TestClient(app)
 
 
@@ -73,7 +85,9 @@ def test_a_role_without_the_scope_is_403(client: TestClient, keys: dict[str, str
     assert client.get("/handovers", headers=bearer(keys["narrow"])).status_code == 403, "narrowed scopes hold"
 
 
-def test_submitting_for_another_establishment_is_403_naming_the_field(client: TestClient, keys: dict[str, str]) -> None:
+def test_submitting_for_another_establishment_is_403_naming_the_field(
+    client: TestClient, keys: dict[str, str]
+) -> None:
     response = client.post("/notices", headers=bearer(keys["prison"]))
     assert response.status_code == 403
     assert response.json()["errors"][0]["field"] == "establishment_code"
@@ -102,7 +116,11 @@ def test_ownership_rules_answer_404_for_another_organisations_resource() -> None
     assert raised.value.status == 404
     gp = principal(Role.AGENCY, "A99001")
     auth.ensure_addressee(gp, {"A99001", "CMHT-DUR"})
-    for outsider, codes in ((gp, {"A99003"}), (prison, {"DMI"}), (principal(Role.OPERATOR, "A99001"), {"A99001"})):
+    for outsider, codes in (
+        (gp, {"A99003"}),
+        (prison, {"DMI"}),
+        (principal(Role.OPERATOR, "A99001"), {"A99001"}),
+    ):
         with pytest.raises(Problem) as raised:
             auth.ensure_addressee(outsider, codes)
         assert raised.value.status == 404
@@ -113,5 +131,7 @@ def test_ownership_rules_answer_404_for_another_organisations_resource() -> None
 
 
 def test_unauthenticated_floods_are_limited_by_address_too(client: TestClient) -> None:
-    statuses = [client.get("/handovers", headers=bearer("ttg_0123456789abcdef_guess")).status_code for _ in range(6)]
+    statuses = [
+        client.get("/handovers", headers=bearer("ttg_0123456789abcdef_guess")).status_code for _ in range(6)
+    ]
     assert statuses == [401] * 5 + [429]

@@ -1,4 +1,4 @@
-"""The credential store: keys verify, rotate with an overlap, revoke at once; the store never holds a secret."""
+"""The credential store: keys verify, rotate with an overlap, revoke at once; it never holds a secret."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 def make(path: Path, client_id: str = "dmi-hc", role: Role = Role.PRISON_HEALTHCARE, **kw: object) -> str:
     establishments = kw.pop("establishments", ["DMI"] if role == Role.PRISON_HEALTHCARE else [])
-    return credentials.create(path, client_id=client_id, organisation="ORG", role=role,
-                              establishments=establishments, now=NOW, **kw)  # type: ignore[arg-type]
+    return credentials.create(
+        path, client_id=client_id, organisation="ORG", role=role, establishments=establishments, now=NOW, **kw
+    )  # type: ignore[arg-type]
 
 
 def test_a_created_key_verifies_and_the_store_holds_only_its_digest(tmp_path: Path) -> None:
@@ -29,9 +30,17 @@ def test_a_created_key_verifies_and_the_store_holds_only_its_digest(tmp_path: Pa
     assert oct(store.stat().st_mode & 0o777) == "0o600"
 
 
-@pytest.mark.parametrize("presented", [
-    "", "ttg_", "Bearer x", "ttg_0123456789abcdef_wrong", "ttg_zzzzzzzzzzzzzzzz_secret", "x" * 500,
-])
+@pytest.mark.parametrize(
+    "presented",
+    [
+        "",
+        "ttg_",
+        "Bearer x",
+        "ttg_0123456789abcdef_wrong",
+        "ttg_zzzzzzzzzzzzzzzz_secret",
+        "x" * 500,
+    ],
+)
 def test_anything_but_the_exact_key_is_refused(tmp_path: Path, presented: str) -> None:
     store = tmp_path / "credentials.json"
     make(store)
@@ -79,15 +88,21 @@ def test_bindings_and_scopes_follow_the_role(tmp_path: Path) -> None:
     make(store, "gp", Role.AGENCY, scopes=[Scope.HANDOVERS_READ])
     with pytest.raises(CredentialError, match="exists"):
         make(store, "gp", Role.AGENCY)
-    assert credentials.read_store(store).by_client("gp").scopes == [Scope.HANDOVERS_READ]  # type: ignore[union-attr]
+    narrowed = credentials.read_store(store).by_client("gp")
+    assert narrowed is not None and narrowed.scopes == [Scope.HANDOVERS_READ]
 
 
 def test_every_role_has_the_least_it_needs() -> None:
     scopes = credentials.ROLE_SCOPES
     assert Scope.HANDOVERS_READ not in scopes[Role.OPERATOR], "operators never read clinical packs"
     assert Scope.NOTICES_SUBMIT in scopes[Role.PRISON_HEALTHCARE]
-    assert all(Scope.NOTICES_SUBMIT not in scopes[role] for role in (Role.AGENCY, Role.PROBATION, Role.OPERATOR))
-    assert Scope.REPORTING_CONFIRM in scopes[Role.PROBATION] and Scope.REPORTING_CONFIRM not in scopes[Role.AGENCY]
+    assert all(
+        Scope.NOTICES_SUBMIT not in scopes[role] for role in (Role.AGENCY, Role.PROBATION, Role.OPERATOR)
+    )
+    assert (
+        Scope.REPORTING_CONFIRM in scopes[Role.PROBATION]
+        and Scope.REPORTING_CONFIRM not in scopes[Role.AGENCY]
+    )
     assert all(Scope.AUDIT_READ not in scopes[role] for role in Role if role != Role.OPERATOR)
 
 
@@ -100,7 +115,9 @@ def test_the_store_cache_sees_a_revocation_without_a_restart(tmp_path: Path) -> 
     assert credentials.verify(cache.current(), key, NOW) is None
 
 
-def test_every_change_to_the_store_is_kept_in_its_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_change_to_the_store_is_kept_in_its_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TTG_OPERATOR", "ops-alice")
     store = tmp_path / "credentials.json"
     make(store)
@@ -108,4 +125,7 @@ def test_every_change_to_the_store_is_kept_in_its_history(tmp_path: Path, monkey
     credentials.revoke(store, client_id="dmi-hc", now=NOW)
     history = credentials.read_store(store).history
     assert [(entry.action.split(" ")[0], entry.client_id, entry.by) for entry in history] == [
-        ("created", "dmi-hc", "ops-alice"), ("rotated", "dmi-hc", "ops-alice"), ("revoked", "dmi-hc", "ops-alice")]
+        ("created", "dmi-hc", "ops-alice"),
+        ("rotated", "dmi-hc", "ops-alice"),
+        ("revoked", "dmi-hc", "ops-alice"),
+    ]

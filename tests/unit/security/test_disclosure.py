@@ -1,4 +1,4 @@
-"""Data minimisation on reads: each agency kind sees only its sections; unknown sections and kinds see nothing."""
+"""Data minimisation on reads: each agency kind sees only its sections; unknown ones see nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Token buckets per client: bursts allowed up to a limit, then a wait that the Retry-After header rounds up."""
+"""Token buckets per client: bursts up to a limit, then a wait that Retry-After rounds up."""
 
 from __future__ import annotations
 

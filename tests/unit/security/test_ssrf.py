@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.common.ssrf import UnsafeWebhookUrl, WebhookTargetPolicy, check_webhook_url
@@ -14,15 +16,29 @@ def public(_: str) -> list[str]:
     return ["93.184.215.14"]
 
 
-@pytest.mark.parametrize("url", [
-    "http://agency.example.org/hooks",                  # clear text
-    "https://127.0.0.1/hooks", "https://[::1]/hooks", "https://localhost/hooks", "https://api.localhost/x",
-    "https://10.1.2.3/x", "https://172.16.0.1/x", "https://192.168.1.1/x",   # private
-    "https://169.254.169.254/latest/meta-data/",     # link-local: cloud metadata
-    "https://[fe80::1]/x", "https://[fd00::1]/x", "https://0.0.0.0/x", "https://224.0.0.1/x",
-    "https://[::ffff:127.0.0.1]/x", "https://100.64.0.1/x",
-    "https://user:pass@agency.example.org/x", "ftp://agency.example.org/x", "file:///etc/passwd",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://agency.example.org/hooks",  # clear text
+        "https://127.0.0.1/hooks",
+        "https://[::1]/hooks",
+        "https://localhost/hooks",
+        "https://api.localhost/x",
+        "https://10.1.2.3/x",
+        "https://172.16.0.1/x",
+        "https://192.168.1.1/x",  # private
+        "https://169.254.169.254/latest/meta-data/",  # link-local: cloud metadata
+        "https://[fe80::1]/x",
+        "https://[fd00::1]/x",
+        "https://0.0.0.0/x",
+        "https://224.0.0.1/x",
+        "https://[::ffff:127.0.0.1]/x",
+        "https://100.64.0.1/x",
+        "https://user:pass@agency.example.org/x",
+        "ftp://agency.example.org/x",
+        "file:///etc/passwd",
+    ],
+)
 def test_unsafe_targets_are_refused_by_default(url: str) -> None:
     with pytest.raises(UnsafeWebhookUrl):
         check_webhook_url(url, STRICT, resolve=public)
@@ -30,7 +46,9 @@ def test_unsafe_targets_are_refused_by_default(url: str) -> None:
 
 def test_a_name_that_resolves_to_a_private_address_is_refused() -> None:
     with pytest.raises(UnsafeWebhookUrl, match="10.0.0.7"):
-        check_webhook_url("https://intranet.example.org/x", STRICT, resolve=lambda _: ["93.184.215.14", "10.0.0.7"])
+        check_webhook_url(
+            "https://intranet.example.org/x", STRICT, resolve=lambda _: ["93.184.215.14", "10.0.0.7"]
+        )
 
 
 def test_https_to_a_public_address_is_accepted() -> None:
@@ -50,7 +68,7 @@ def test_the_defaults_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not policy.allow_http and not policy.allow_private_targets
 
 
-def test_the_directory_refuses_an_unsafe_webhook_at_load(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_directory_refuses_an_unsafe_webhook_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from services.notifier.directory import load_directory
 
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_HTTP", raising=False)
