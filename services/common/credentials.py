@@ -179,7 +179,9 @@ def new_key(now: datetime) -> tuple[str, ApiKey]:
     """A new API key (shown once) and what the store keeps of it."""
     key_id = secrets.token_hex(KEY_ID_LENGTH // 2)
     secret = secrets.token_urlsafe(32)
-    return f"{KEY_PREFIX}{key_id}_{secret}", ApiKey(key_id=key_id, digest=digest(secret), created_at=now)
+    return f"{KEY_PREFIX}{key_id}_{secret}", ApiKey(
+        key_id=key_id, digest=digest(secret), created_at=now, expires_at=None
+    )
 
 
 def split_key(presented: str) -> tuple[str, str] | None:

@@ -76,4 +76,4 @@ class InputGuard:
         async def nothing() -> dict[str, Any]:
             return {"type": "http.disconnect"}
 
-        await response(scope, nothing, send)  # type: ignore[arg-type]
+        await response(scope, nothing, send)

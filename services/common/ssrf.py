@@ -43,7 +43,7 @@ class UnsafeWebhookUrl(ValueError):
 
 def _resolve(host: str) -> list[str]:
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
     except socket.gaierror as error:
         raise UnsafeWebhookUrl(f"webhook host {host!r} does not resolve") from error
 
@@ -66,7 +66,7 @@ def check_webhook_url(
     url: str, policy: WebhookTargetPolicy | None = None, resolve: Resolver = _resolve
 ) -> str:
     """``url`` when the notifier may post to it; otherwise :class:`UnsafeWebhookUrl` saying why."""
-    policy = policy or WebhookTargetPolicy()
+    policy = policy or WebhookTargetPolicy()  # type: ignore[call-arg]
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise UnsafeWebhookUrl(f"webhook URL scheme {parts.scheme!r} is not allowed: use https")

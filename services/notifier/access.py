@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from services.common.auth import Principal, Role, acts_for_establishment
+from services.common.auth import Principal, acts_for_establishment
+from services.common.credentials import Role
 from services.notifier.models import Delivery
 
 

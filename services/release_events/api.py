@@ -10,13 +10,8 @@ from pydantic import BaseModel
 
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.audit import AuditEntry, append
-from services.common.auth import (
-    NoticeReader,
-    NoticeSubmitter,
-    Role,
-    ensure_establishment,
-    ensure_may_submit_for,
-)
+from services.common.auth import NoticeReader, NoticeSubmitter, ensure_establishment, ensure_may_submit_for
+from services.common.credentials import Role
 from services.common.problems import PROBLEM_JSON, Problem
 from services.common.strict import unknown_fields
 from services.release_events import service
@@ -97,7 +92,12 @@ async def submit_release_notice(
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
-READ_RESPONSES = {code: PROBLEM_RESPONSES[code] for code in (401, 403, 429)} | {404: PROBLEM_RESPONSES[400]}
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM_RESPONSES[401],
+    403: PROBLEM_RESPONSES[403],
+    404: {"content": {PROBLEM_JSON: {}}, "description": "No such notice, or not one of this client's"},
+    429: PROBLEM_RESPONSES[429],
+}
 
 
 @router.get("/release-notices/{notice_id}", response_model=NoticeStatusView, responses=READ_RESPONSES)

@@ -68,7 +68,9 @@ def test_the_defaults_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not policy.allow_http and not policy.allow_private_targets
 
 
-def test_the_directory_refuses_an_unsafe_webhook_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_directory_refuses_an_unsafe_webhook_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from services.notifier.directory import load_directory
 
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_HTTP", raising=False)
