@@ -112,5 +112,22 @@ def export_contracts(
     typer.echo("Schemas are current." if check else "Schemas written.")
 
 
+@app.command("config-reference")
+def config_reference(
+    check: Annotated[bool, typer.Option(help="Fail if deploy/configuration.md is stale instead of writing")] = False,
+) -> None:
+    """Write deploy/configuration.md: every setting of every service, with defaults and meaning."""
+    from ttg.config_reference import REFERENCE, render
+
+    text = render()
+    if check:
+        if not REFERENCE.exists() or REFERENCE.read_text() != text:
+            typer.echo(f"{REFERENCE} is stale. Run: ./run config-reference")
+            raise typer.Exit(1)
+        return
+    REFERENCE.write_text(text)
+    typer.echo(f"Wrote {REFERENCE}.")
+
+
 if __name__ == "__main__":
     app()

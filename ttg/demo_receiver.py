@@ -58,7 +58,8 @@ def create_app(directory_path: Path) -> FastAPI:
 def main() -> None:
     directory = Path(os.environ.get("TTG_NOTIFIER_DIRECTORY_PATH", "deploy/directory"))
     port = int(os.environ.get("TTG_DEMO_RECEIVER_PORT", "8009"))
-    uvicorn.run(create_app(directory), host="127.0.0.1", port=port, log_level="warning")
+    host = os.environ.get("TTG_DEMO_RECEIVER_HOST", "127.0.0.1")
+    uvicorn.run(create_app(directory), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

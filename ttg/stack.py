@@ -107,6 +107,9 @@ class Stack:
             prefix + "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
             prefix + "TOPIC_PARTITIONS": str(self.config.partitions),
             prefix + "LOG_LEVEL": self.config.log_level,
+            # The embedded broker holds a joining member for about half the session timeout: keep it short.
+            prefix + "CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            prefix + "CONSUMER_HEARTBEAT_INTERVAL_MS": "1500",
             prefix + "CREDENTIALS_PATH": str(self.credentials_path),
             "TTG_NOTIFIER_DIRECTORY_PATH": str(self.config.directory_path),
             "TTG_HANDOVER_DIRECTORY_PATH": str(self.config.directory_path),

@@ -51,6 +51,8 @@ class EventConsumer:
         supported_major_versions: dict[str, int],
         producer: AIOKafkaProducer,
         batch_size: int = 200,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._topics = list(topics)
@@ -59,6 +61,8 @@ class EventConsumer:
         self._majors = supported_major_versions
         self._producer = producer
         self._batch_size = batch_size
+        self._session_timeout_ms = session_timeout_ms
+        self._heartbeat_interval_ms = heartbeat_interval_ms
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -67,6 +71,8 @@ class EventConsumer:
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=self._heartbeat_interval_ms,
         )
         await consumer.start()
         log.info("consumer.started", topics=self._topics, group_id=self._group_id)

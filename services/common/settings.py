@@ -25,6 +25,10 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(500, description="Outbox rows published per relay round")
     relay_idle_seconds: float = Field(0.5, description="How long the relay sleeps when the outbox is empty")
     consumer_batch_size: int = Field(200, description="Most records taken from Kafka in one poll")
+    consumer_session_timeout_ms: int = Field(
+        10_000, description="Consumer group session timeout; a joining member waits about half of it on Tansu"
+    )
+    consumer_heartbeat_interval_ms: int = Field(3_000, description="Consumer group heartbeat interval")
     credentials_path: Path = Field(
         Path("var/credentials.json"),
         description="Credential store of API clients (hashed keys), managed by `ttg credentials`; "

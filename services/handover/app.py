@@ -34,6 +34,8 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
         supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
         producer=runtime.producer,
         batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
     )
     runtime.start("custody-events-consumer", consumer.run)
 

@@ -45,6 +45,8 @@ def start_workers(runtime: Runtime, settings: NotifierSettings) -> None:
         supported_major_versions={EventType.HANDOVER_PACK_ISSUED: 1},
         producer=runtime.producer,
         batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
     )
     runtime.start("handover-events-consumer", consumer.run)
     runtime.start("webhook-dispatcher", dispatcher.run)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +26,9 @@ from services.common.db import Database
 from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.topics import CUSTODY_EVENTS
 from services.release_events.models import IdempotencyRecord, ReleaseNoticeRecord
+
+
+log = structlog.get_logger(__name__)
 
 
 class IdempotencyConflict(Exception):
@@ -81,6 +85,7 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
     async with database.session() as session:
         earlier = await _earlier_answer(session, submission)
         if earlier:
+            log.info("release_notice.replayed", notice_id=earlier.body.get("notice_id"))
             return earlier
     notice_id = str(uuid.uuid4())
     now = clock.now()
@@ -128,6 +133,7 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
         if earlier is None:
             raise
         return earlier
+    log.info("release_notice.accepted", notice_id=notice_id, event_id=event.id, establishment=submission.notice.establishment_code)
     return answer
 
 

@@ -222,3 +222,23 @@ def test_invalid_notices_get_problem_details_naming_the_field_and_nothing_is_pub
     published = {record.key.decode() for record in read_topic(system.bootstrap_servers, CUSTODY_EVENTS)}
     assert sentinel["prison_number"] in published
     assert not published & {person for person in refused_people if person}
+
+
+def test_no_personal_data_reaches_the_service_logs(system: RunningSystem) -> None:
+    notice = release_notice(random.Random(), place="durham")
+    notice["family_name"] = "Zzyzxquist"
+    notice_id = submit(system, notice).json()["notice_id"]
+    handover = wait_for_handover(system, notice_id)
+    wait_until_delivered(system, handover["handover_id"], DURHAM_RECIPIENTS)
+
+    address = notice["release"]["destination"]["address"]
+    identifiers = [
+        notice["nhs_number"], notice["prison_number"], notice["family_name"], notice["date_of_birth"],
+        address["lines"][0], address["postcode"],
+    ]
+    logs = {name: system.stack.log_path(name).read_text() for name in ("release_events", "handover", "notifier")}
+    assert all(len(text.splitlines()) >= 2 for text in logs.values()), "the services did log their steps"
+    assert handover["handover_id"] in logs["notifier"] and notice_id in logs["release_events"] + logs["handover"]
+    for name, text in logs.items():
+        for identifier in identifiers:
+            assert identifier not in text, f"{name} logged personal data"

@@ -31,6 +31,13 @@ async def _read_all(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[b
         await consumer.stop()
 
 
-def read_topic(bootstrap_servers: str, topic: str, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic_async(
+    bootstrap_servers: str, topic: str, timeout: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record on ``topic`` up to its end offsets at the time of the call."""
-    return asyncio.run(asyncio.wait_for(_read_all(bootstrap_servers, topic), timeout))
+    return await asyncio.wait_for(_read_all(bootstrap_servers, topic), timeout)
+
+
+def read_topic(bootstrap_servers: str, topic: str, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
+    """:func:`read_topic_async` for tests that do not run an event loop."""
+    return asyncio.run(read_topic_async(bootstrap_servers, topic, timeout))

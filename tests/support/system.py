@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import yaml
+from sqlalchemy.engine import make_url
 
 from services.common.credentials import Role
 from tests.support.receiver import WebhookReceiver
@@ -120,14 +121,19 @@ def stop_system(system: RunningSystem) -> None:
         drop_test_databases(system.stack)
 
 
-def drop_test_databases(stack: Stack) -> None:
+def drop_database(url: str) -> None:
+    """Drop a test database on the test PostgreSQL server (by the database name in ``url``)."""
     import sqlalchemy as sa
 
+    name = make_url(url).database
     engine = sa.create_engine(
         POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
     )
     with engine.connect() as connection:
-        for service in ("release_events", "handover", "notifier"):
-            name = f"ttg_{service}{stack.config.database_suffix}"
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def drop_test_databases(stack: Stack) -> None:
+    for service in ("release_events", "handover", "notifier"):
+        drop_database(stack.database_url(service))
