@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Annotated
 import typer
 
 from ttg.cli_security import register as register_security_commands
+
+DEMO_KEYS_FILE = "demo-api-keys.json"  # written by `ttg up` into its data folder, read by `ttg demo`
 
 app = typer.Typer(help="Through-the-Gate handover service", no_args_is_help=True)
 contracts_app = typer.Typer(help="Event contracts: JSON Schema export and drift check")
@@ -41,13 +44,16 @@ def up(
     )
     stack = Stack(config)
     keys = provision(stack.credentials_path, DEMO_CLIENTS)
+    demo_keys = config.data_dir / DEMO_KEYS_FILE
+    demo_keys.write_text(json.dumps(keys, indent=2))
+    demo_keys.chmod(0o600)
     typer.echo("Starting the embedded broker and the services ...")
     with stack:
         typer.echo(f"  broker         {stack.broker.bootstrap_servers} (Tansu, in memory)")
         for name in ("release_events", "handover", "notifier", "demo_receiver"):
             typer.echo(f"  {name:<14} {stack.url(name)}")
         typer.echo(f"  logs           {config.data_dir / 'logs'}")
-        typer.echo(f"  credentials    {stack.credentials_path} (demo keys: export TTG_API_KEY=...)")
+        typer.echo(f"  credentials    {stack.credentials_path}; demo API keys in {demo_keys}:")
         for client_id, key in keys.items():
             typer.echo(f"    {client_id:<24} {key}")
         if demo:
@@ -85,12 +91,15 @@ def demo_command(
     notifier_url: str = "http://127.0.0.1:8003",
     place: Annotated[str, typer.Option(help="durham, teesside or birmingham")] = "durham",
     api_key: Annotated[
-        str, typer.Option(envvar="TTG_API_KEY", help="A prison healthcare API key (ttg up prints one)")
+        str, typer.Option(envvar="TTG_API_KEY", help="A prison healthcare API key; default: the one `ttg up` made")
     ] = "",
 ) -> None:
     """Submit a synthetic release notice to a running system; print the pack and the deliveries."""
     from ttg.demo import run_demo
 
+    made_by_up = Path("var") / DEMO_KEYS_FILE
+    if not api_key and made_by_up.exists():
+        api_key = json.loads(made_by_up.read_text())["demo-prison-healthcare"]
     if not api_key:
         raise typer.BadParameter("give --api-key or TTG_API_KEY: `ttg up` prints the demo keys",
                                  param_hint="api-key")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from contracts.release_notice import ReleaseNoticeV1
 from services.handover.domain.disclosure import disclose
 from services.handover.domain.pack import build_pack
@@ -44,3 +46,26 @@ def test_unknown_sections_and_unknown_kinds_are_withheld() -> None:
     full = {**pack(), "new_secret_section": {"x": 1}}
     assert "new_secret_section" not in disclose(full, "community_mental_health_team")
     assert disclose(full, "someone_new") == {}
+
+
+def test_addressees_follow_the_notifiers_routing_over_the_same_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The seam must agree with the notifier: an agency reads exactly the handovers it is sent."""
+    from pathlib import Path
+
+    from services.handover.addressees import Addressees
+    from services.notifier.directory import load_directory
+    from services.notifier.routing import recipients
+
+    monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_HTTP", "true")  # the demo directory points at a local receiver
+    monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
+    directory = Path(__file__).resolve().parents[3] / "deploy" / "directory"
+    for place in ("durham", "teesside", "birmingham"):
+        for no_fixed_abode in (False, True):
+            notice = ReleaseNoticeV1.model_validate(
+                release_notice(place=place, no_fixed_abode=no_fixed_abode)
+            )
+            pack = build_pack(notice)
+            routed = {a.code: a.kind.value for a in recipients(pack, load_directory(directory))}
+            assert Addressees(directory).of(pack) == routed and routed
