@@ -95,9 +95,9 @@ def make_app(
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(InputGuard, max_body_bytes=max_body_bytes)  # innermost: its answers carry correlation ids
     install_correlation_ids(app)
     install_body_limit(app, max_body_bytes)
-    app.add_middleware(InputGuard, max_body_bytes=max_body_bytes)
     app.include_router(router)
     app.include_router(audit_router)
 

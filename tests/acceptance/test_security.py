@@ -545,7 +545,7 @@ def test_the_journeys_logs_hold_no_identifier_of_the_person_and_no_key(
     text = {path.name: path.read_text(errors="replace") for path in logs}
     assert "handover.pack_issued" in text["handover.log"]  # the logs are the journey's, not empty
     postcode = durham.notice["release"]["destination"]["address"]["postcode"]
-    forbidden = [*identifiers(durham.notice), postcode.replace(" ", ""), *system.api_keys.values()]
+    forbidden = [*identifiers(durham.notice), postcode.replace(" ", ""), *system.api_keys.values(), *system.secrets.values()]
     leaks = [(name, value) for name, content in text.items() for value in forbidden if value in content]
     assert not leaks, f"personal data or keys in logs: {leaks}"
 
@@ -611,3 +611,17 @@ def test_schemathesis_finds_no_server_error_and_every_error_is_problem_json(
     assert not failures, "\n".join(failures[:20])
     assert len(statuses) >= len(operations) * FUZZ_EXAMPLES, "the fuzzer made fewer requests than asked"
     assert any(200 <= status < 300 for status in statuses), "no request got through: the fuzz tested nothing"
+
+
+def test_hardening_answers_problem_json_with_a_correlation_id(system: RunningSystem) -> None:
+    def chunked() -> Any:
+        for _ in range(300):
+            yield b"x" * 1024
+
+    with system.client("release_events") as http:
+        too_big = http.post("/v1/release-notices", content=chunked(), headers={"content-type": "application/json"})
+        nul = http.get("/v1/release-notices/abc%00def")
+    for response, status in ((too_big, 413), (nul, 400)):
+        assert response.status_code == status
+        assert response.headers["content-type"] == PROBLEM_JSON
+        assert response.headers["x-correlation-id"]
