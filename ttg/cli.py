@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -9,9 +10,14 @@ from typing import Annotated
 
 import typer
 
+from ttg.cli_security import register as register_security_commands
+
+DEMO_KEYS_FILE = "demo-api-keys.json"  # written by `ttg up` into its data folder, read by `ttg demo`
+
 app = typer.Typer(help="Through-the-Gate handover service", no_args_is_help=True)
 contracts_app = typer.Typer(help="Event contracts: JSON Schema export and drift check")
 app.add_typer(contracts_app, name="contracts")
+register_security_commands(app)  # credentials, audit, subject-access (ttg/cli_security.py)
 
 
 @app.command()
@@ -26,7 +32,7 @@ def up(
 ) -> None:
     """Start the broker, the three services and the demo receiver; run the demo; stay up until Ctrl-C."""
     from ttg.demo import run_demo
-    from ttg.stack import Stack, StackConfig
+    from ttg.stack import DEMO_CLIENTS, Stack, StackConfig, provision
 
     config = StackConfig(
         data_dir=data_dir.resolve(),
@@ -37,17 +43,25 @@ def up(
         demo_receiver_port=8009,
     )
     stack = Stack(config)
+    keys = provision(stack.credentials_path, DEMO_CLIENTS)
+    demo_keys = config.data_dir / DEMO_KEYS_FILE
+    demo_keys.write_text(json.dumps(keys, indent=2))
+    demo_keys.chmod(0o600)
     typer.echo("Starting the embedded broker and the services ...")
     with stack:
         typer.echo(f"  broker         {stack.broker.bootstrap_servers} (Tansu, in memory)")
         for name in ("release_events", "handover", "notifier", "demo_receiver"):
             typer.echo(f"  {name:<14} {stack.url(name)}")
         typer.echo(f"  logs           {config.data_dir / 'logs'}")
+        typer.echo(f"  credentials    {stack.credentials_path}; demo API keys in {demo_keys}:")
+        for client_id, key in keys.items():
+            typer.echo(f"    {client_id:<24} {key}")
         if demo:
             run_demo(
                 release_events_url=stack.url("release_events"),
                 handover_url=stack.url("handover"),
                 notifier_url=stack.url("notifier"),
+                api_key=keys["demo-prison-healthcare"],
                 echo=typer.echo,
             )
             typer.echo(f"What each agency received, signatures verified: {stack.url('demo_receiver')}/received")
@@ -76,12 +90,21 @@ def demo_command(
     handover_url: str = "http://127.0.0.1:8002",
     notifier_url: str = "http://127.0.0.1:8003",
     place: Annotated[str, typer.Option(help="durham, teesside or birmingham")] = "durham",
+    api_key: Annotated[
+        str, typer.Option(envvar="TTG_API_KEY", help="A prison healthcare API key; default: the one `ttg up` made")
+    ] = "",
 ) -> None:
     """Submit a synthetic release notice to a running system; print the pack and the deliveries."""
     from ttg.demo import run_demo
 
+    made_by_up = Path("var") / DEMO_KEYS_FILE
+    if not api_key and made_by_up.exists():
+        api_key = json.loads(made_by_up.read_text())["demo-prison-healthcare"]
+    if not api_key:
+        raise typer.BadParameter("give --api-key or TTG_API_KEY: `ttg up` prints the demo keys",
+                                 param_hint="api-key")
     run_demo(release_events_url=release_events_url, handover_url=handover_url, notifier_url=notifier_url,
-             place=place, echo=typer.echo)
+             api_key=api_key, place=place, echo=typer.echo)
 
 
 @contracts_app.command("export")

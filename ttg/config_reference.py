@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from services.common.settings import ServiceSettings
+from services.common.ssrf import WebhookTargetPolicy
 from services.handover.settings import HandoverSettings
 from services.notifier.settings import NotifierSettings
 from services.release_events.settings import ReleaseEventsSettings
@@ -16,6 +17,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "release_events": ReleaseEventsSettings,
     "handover": HandoverSettings,
     "notifier": NotifierSettings,
+    "webhook targets (services that load the directory)": WebhookTargetPolicy,
 }
 
 

@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
 
+from services.common import credentials
 from ttg.broker import EmbeddedBroker, free_port
 
 SERVICES = ("release_events", "handover", "notifier")
@@ -36,6 +38,41 @@ class StackConfig:
     demo_receiver_port: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
+    credentials_path: Path | None = None  # default: <data_dir>/credentials.json
+    local_webhooks: bool = True  # http and 127.0.0.1 webhook targets allowed (local runs and tests only)
+
+
+@dataclass(frozen=True)
+class Client:
+    """An API client the stack provisions at start (tests and the demo use them; never production)."""
+
+    client_id: str
+    organisation: str
+    role: credentials.Role
+    establishments: tuple[str, ...] = ()
+
+
+DEMO_CLIENTS = (
+    Client("demo-prison-healthcare", "HMPPS-HC", credentials.Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
+    Client("demo-operator", "TTG-OPS", credentials.Role.OPERATOR),
+)
+
+
+def provision(path: Path, clients: tuple[Client, ...] | list[Client]) -> dict[str, str]:
+    """Create (or, when they exist, re-key) the clients; returns each client's API key by client id."""
+    keys: dict[str, str] = {}
+    for client in clients:
+        existing = credentials.read_store(path).by_client(client.client_id)
+        if existing is not None and existing.revoked_at is None:
+            keys[client.client_id] = credentials.rotate(
+                path, client_id=client.client_id, overlap=timedelta(0)
+            )
+        else:
+            keys[client.client_id] = credentials.create(
+                path, client_id=client.client_id, organisation=client.organisation, role=client.role,
+                establishments=list(client.establishments),
+            )
+    return keys
 
 
 class Stack:
@@ -44,6 +81,7 @@ class Stack:
         self.broker = EmbeddedBroker(partitions=config.partitions, log_path=config.data_dir / "logs" / "broker.log")
         self.ports = {name: config.ports.get(name) or free_port() for name in SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.credentials_path = config.credentials_path or config.data_dir / "credentials.json"
 
     def url(self, service: str) -> str:
         if service == "demo_receiver":
@@ -72,9 +110,13 @@ class Stack:
             # The embedded broker holds a joining member for about half the session timeout: keep it short.
             prefix + "CONSUMER_SESSION_TIMEOUT_MS": "6000",
             prefix + "CONSUMER_HEARTBEAT_INTERVAL_MS": "1500",
+            prefix + "CREDENTIALS_PATH": str(self.credentials_path),
             "TTG_NOTIFIER_DIRECTORY_PATH": str(self.config.directory_path),
             "TTG_HANDOVER_DIRECTORY_PATH": str(self.config.directory_path),
         }
+        if self.config.local_webhooks:
+            env.setdefault("TTG_WEBHOOKS_ALLOW_HTTP", "true")
+            env.setdefault("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
         if self.config.demo_receiver_port:
             env["TTG_DEMO_RECEIVER_URL"] = self.url("demo_receiver")
             env["TTG_DEMO_RECEIVER_PORT"] = str(self.config.demo_receiver_port)

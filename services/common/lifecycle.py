@@ -12,9 +12,11 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
+from services.common.audit_api import router as audit_router
 from services.common.clock import Clock, SystemClock
 from services.common.consumer import start_producer
 from services.common.db import Database
+from services.common.hardening import InputGuard
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxRelay
 from services.common.problems import install_problem_handlers
@@ -93,9 +95,11 @@ def make_app(
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(InputGuard, max_body_bytes=max_body_bytes)  # innermost: its answers carry correlation ids
     install_correlation_ids(app)
     install_body_limit(app, max_body_bytes)
     app.include_router(router)
+    app.include_router(audit_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

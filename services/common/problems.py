@@ -19,8 +19,12 @@ PROBLEM_BASE = "https://ttg.example.nhs.uk/problems/"
 class Problem(Exception):
     """Raise from a route to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str, kind: str, **extensions: Any) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(detail)
+        self.headers = headers
         self.status = status
         self.title = title
         self.detail = detail
@@ -29,13 +33,16 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, title: str, detail: str, kind: str, instance: str | None = None, **extensions: Any
+    status: int, title: str, detail: str, kind: str, instance: str | None = None,
+    headers: dict[str, str] | None = None, **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     body.update(extensions)
-    headers = {"Retry-After": str(extensions["retry_after"])} if "retry_after" in extensions else None
+    headers = dict(headers or {})
+    if "retry_after" in extensions:
+        headers["Retry-After"] = str(extensions["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -64,7 +71,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
         return problem_response(
-            error.status, error.title, error.detail, error.kind, request.url.path, **error.extensions
+            error.status, error.title, error.detail, error.kind, request.url.path, error.headers,
+            **error.extensions,
         )
 
     @app.exception_handler(RequestValidationError)

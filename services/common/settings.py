@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,3 +29,10 @@ class ServiceSettings(BaseSettings):
         10_000, description="Consumer group session timeout; a joining member waits about half of it on Tansu"
     )
     consumer_heartbeat_interval_ms: int = Field(3_000, description="Consumer group heartbeat interval")
+    credentials_path: Path = Field(
+        Path("var/credentials.json"),
+        description="Credential store of API clients (hashed keys), managed by `ttg credentials`; "
+        "re-read when it changes",
+    )
+    rate_limit_per_second: float = Field(20.0, gt=0, description="Requests per second an API client may make")
+    rate_limit_burst: int = Field(200, ge=1, description="Requests an API client may make at once (a burst)")

@@ -22,6 +22,7 @@ from contracts.handover import (
     ReferralRoutedV1,
 )
 from contracts.release_notice import ReleaseNoticeV1, ReportingInstructions
+from services.common import audit
 from services.handover.directory import active_agencies
 from services.handover.domain.distribution import Recipient, entry
 from services.handover.domain.referrals import AnswerFacts, AnswerRefused, ReferralStatus, next_status
@@ -65,8 +66,15 @@ class AnswerOutcome:
 
 
 async def answer_referral(
-    *, ctx: Context, agency_code: str, referral_id: str, given: AnswerIn, correlation_id: str | None
+    *,
+    ctx: Context,
+    agency_code: str,
+    referral_id: str,
+    given: AnswerIn,
+    correlation_id: str | None,
+    actor: Any = None,
 ) -> AnswerOutcome:
+    """Apply an agency's answer; ``actor`` (the authenticated caller) is written to the audit trail with it."""
     now = ctx.clock.now()
     directory = await active_agencies(database=ctx.database)
     async with ctx.database.transaction() as session:
@@ -143,6 +151,17 @@ async def answer_referral(
                 answered_at=now,
             )
         )
+        what = {
+            "action": "referral.answered",
+            "resource_type": "referral",
+            "resource_id": referral.id,
+            "subject": handover.prison_number,
+            "correlation_id": correlation_id,
+            "details": {"answer": given.answer.value, "status": status.value, "handover_id": handover.id,
+                        "rerouted_to": rerouted, "escalated_to": escalated},
+        }
+        entry = audit.AuditEntry.by(actor, **what) if actor else audit.AuditEntry.system("handover", **what)
+        await audit.record(session, entry, now)
     log.info(
         "referral.answered",
         referral_id=referral_id,

@@ -12,6 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.answers import Answer, FirstAppointment
 from contracts.handover import HandoverPack
 from contracts.release_notice import ReportingInstructions
+from services.common.auth import (
+    AnswerWriter,
+    DirectoryAdmin,
+    HandoverReader,
+    ReleasesReader,
+    acts_for_establishment,
+    ensure_establishment,
+    ensure_organisation,
+    not_found,
+)
 from services.common.problems import Problem
 from services.common.strict import unknown_fields
 from services.handover import answers, directory, service, views
@@ -19,6 +29,7 @@ from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.readiness import ReleaseReadiness
 from services.handover.domain.referrals import AnswerRefused
 from services.handover.models import Referral
+from services.handover.reading import Disclosed, read_as
 from services.handover.settings import HandoverSettings
 
 router = APIRouter(prefix="/v1")
@@ -83,9 +94,10 @@ class HandoverPublic(BaseModel):
     issued_at: datetime
     state: str
     state_reason: str | None
-    pack: HandoverPack
-    referrals: list[ReferralPublic]
-    readiness: ReadinessPublic
+    sections: list[str] = Field(description="The sections of the pack this caller may see")
+    pack: dict[str, Any] = Field(description="The handover pack: only the sections this caller may see")
+    referrals: list[ReferralPublic] = Field(description="All referrals for the prison; an agency's own for it")
+    readiness: ReadinessPublic | None = Field(description="Readiness of the release, for the prison only")
 
 
 def _readiness(readiness: ReleaseReadiness) -> ReadinessPublic:
@@ -118,15 +130,21 @@ def _referral(r: Referral) -> ReferralPublic:
     )
 
 
-def _public(view: service.HandoverView, request: Request, settings: HandoverSettings) -> HandoverPublic:
-    readiness = views.readiness_of(
-        view.notice,
-        view.pack,
-        view.referrals,
-        now=request.app.state.clock.now(),
-        at_risk_hours=settings.at_risk_hours,
-        registration_days=settings.gp_registration_days,
-    )
+def _public(seen: Disclosed, request: Request, settings: HandoverSettings) -> HandoverPublic:
+    view = seen.view
+    whole = seen.whole
+    readiness = None
+    if whole:
+        readiness = _readiness(
+            views.readiness_of(
+                view.notice,
+                view.pack,
+                view.referrals,
+                now=request.app.state.clock.now(),
+                at_risk_hours=settings.at_risk_hours,
+                registration_days=settings.gp_registration_days,
+            )
+        )
     return HandoverPublic(
         handover_id=view.handover_id,
         notice_id=view.notice_id,
@@ -134,9 +152,10 @@ def _public(view: service.HandoverView, request: Request, settings: HandoverSett
         issued_at=view.issued_at,
         state=view.state,
         state_reason=view.state_reason,
-        pack=view.pack,
-        referrals=[_referral(r) for r in view.referrals],
-        readiness=_readiness(readiness),
+        sections=seen.sections,
+        pack=seen.pack,
+        referrals=[_referral(r) for r in view.referrals if whole or r.agency_code == seen.reader],
+        readiness=readiness,
     )
 
 
@@ -144,21 +163,23 @@ def _public(view: service.HandoverView, request: Request, settings: HandoverSett
 
 
 @router.get("/handovers/{handover_id}", response_model=HandoverPublic)
-async def get_handover(handover_id: str, request: Request, settings: SettingsDep) -> HandoverPublic:
-    """The current version of a handover pack, its referrals and its readiness."""
+async def get_handover(
+    handover_id: str, caller: HandoverReader, request: Request, settings: SettingsDep
+) -> HandoverPublic:
+    """The current version of a handover pack, as much as the caller may see; readiness for the prison."""
     view = await service.get_handover(database=request.app.state.database, handover_id=handover_id)
     if view is None:
-        raise Problem(404, "Not found", "No handover has this id.", "not-found")
-    return _public(view, request, settings)
+        raise not_found("handover")
+    return _public((await read_as(caller, [view], request, single=True))[0], request, settings)
 
 
 @router.get("/handovers", response_model=list[HandoverPublic])
 async def find_handovers(
-    request: Request, settings: SettingsDep, notice_id: str = Query(max_length=36)
+    caller: HandoverReader, request: Request, settings: SettingsDep, notice_id: str = Query(max_length=36)
 ) -> list[HandoverPublic]:
-    """The handovers opened from one release notice (empty until the notice has been processed)."""
+    """The handovers opened from one release notice that the caller may see (empty until processed)."""
     found = await service.find_handovers(database=request.app.state.database, notice_id=notice_id)
-    return [_public(view, request, settings) for view in found]
+    return [_public(seen, request, settings) for seen in await read_as(caller, found, request, single=False)]
 
 
 class CustodyEventLogPublic(BaseModel):
@@ -175,9 +196,15 @@ class CustodyEventLogPublic(BaseModel):
 
 
 @router.get("/people/{prison_number}/custody-events", response_model=list[CustodyEventLogPublic])
-async def custody_events_of(prison_number: str, request: Request) -> list[CustodyEventLogPublic]:
-    """Every custody event received about a person, applied or not, and why."""
-    rows = await service.custody_log(database=request.app.state.database, prison_number=prison_number.upper())
+async def custody_events_of(
+    prison_number: str, caller: ReleasesReader, request: Request
+) -> list[CustodyEventLogPublic]:
+    """Every custody event received about a person, applied or not, and why: for the person's prison."""
+    database = request.app.state.database
+    held_at = await service.establishments_of(database=database, prison_number=prison_number.upper())
+    if not any(acts_for_establishment(caller, code) for code in held_at):
+        raise not_found("person")
+    rows = await service.custody_log(database=database, prison_number=prison_number.upper())
     return [CustodyEventLogPublic.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -209,11 +236,13 @@ async def answer_referral(
     agency_code: str,
     referral_id: str,
     body: AnswerBody,
+    caller: AnswerWriter,
     request: Request,
     response: Response,
     ctx: ContextDep,
 ) -> AnswerPublic:
     """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
+    ensure_organisation(caller, agency_code, "referral")
     given = answers.AnswerIn(
         **body.model_dump(exclude={"first_appointment", "reporting_instructions"}),
         first_appointment=body.first_appointment,
@@ -226,6 +255,7 @@ async def answer_referral(
             referral_id=referral_id,
             given=given,
             correlation_id=request.state.correlation_id,
+            actor=caller,
         )
     except answers.NotFound:
         raise Problem(404, "Not found", "This agency has no referral with this id.", "not-found") from None
@@ -275,8 +305,9 @@ class WorkItemPublic(BaseModel):
 
 
 @router.get("/agencies/{agency_code}/handovers", response_model=list[WorkItemPublic])
-async def agency_worklist(agency_code: str, request: Request) -> list[WorkItemPublic]:
-    """What an agency has to act on: its open referrals, soonest release first."""
+async def agency_worklist(agency_code: str, caller: HandoverReader, request: Request) -> list[WorkItemPublic]:
+    """What an agency has to act on: its open referrals, soonest release first. Only for the agency itself."""
+    ensure_organisation(caller, agency_code, "agency")
     items = await views.worklist(database=request.app.state.database, agency_code=agency_code)
     return [
         WorkItemPublic(
@@ -309,13 +340,15 @@ class DeparturePublic(BaseModel):
 @router.get("/establishments/{code}/releases", response_model=list[DeparturePublic])
 async def establishment_releases(
     code: str,
+    caller: ReleasesReader,
     request: Request,
     settings: SettingsDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
 ) -> list[DeparturePublic]:
     """Upcoming releases of an establishment with their readiness (the "departure lounge" as data).
-    Default window: today and the next 14 days."""
+    Default window: today and the next 14 days. Only for the establishment's own prison healthcare."""
+    ensure_establishment(caller, code.upper(), "establishment")
     now = request.app.state.clock.now()
     start = from_ or now.date()
     end = to or start + timedelta(days=14)
@@ -360,13 +393,13 @@ class AgencyPublic(AgencyRecord):
 
 
 @router.get("/directory/agencies", response_model=list[AgencyPublic])
-async def list_agencies(request: Request) -> list[AgencyPublic]:
+async def list_agencies(caller: DirectoryAdmin, request: Request) -> list[AgencyPublic]:
     found = await directory.all_agencies(database=request.app.state.database)
     return [AgencyPublic(**agency.model_dump(), source=source) for agency, source in found]
 
 
 @router.get("/directory/agencies/{code}", response_model=AgencyPublic)
-async def get_agency(code: str, request: Request) -> AgencyPublic:
+async def get_agency(code: str, caller: DirectoryAdmin, request: Request) -> AgencyPublic:
     found = await directory.get_agency(database=request.app.state.database, code=code)
     if found is None:
         raise Problem(404, "Not found", "No agency has this code.", "not-found")
@@ -374,7 +407,9 @@ async def get_agency(code: str, request: Request) -> AgencyPublic:
 
 
 @router.put("/directory/agencies/{code}", response_model=AgencyPublic)
-async def put_agency(code: str, body: AgencyRecord, request: Request, response: Response) -> AgencyPublic:
+async def put_agency(
+    code: str, body: AgencyRecord, caller: DirectoryAdmin, request: Request, response: Response
+) -> AgencyPublic:
     """Create or replace an agency's routing entry; from then on the admin API, not the file, owns it.
     Endpoints (webhook url and secret) are not set here: the notifier's directory holds them."""
     unknown = unknown_fields(AgencyRecord, await request.json())
@@ -398,17 +433,17 @@ async def put_agency(code: str, body: AgencyRecord, request: Request, response: 
             errors=[{"field": "code", "pointer": "#/code", "detail": "must equal the code in the path"}],
         )
     created = await directory.put_agency(
-        database=request.app.state.database, agency=body, clock=request.app.state.clock
+        database=request.app.state.database, agency=body, clock=request.app.state.clock, actor=caller
     )
     response.status_code = 201 if created else 200
     return AgencyPublic(**body.model_dump(), source="api")
 
 
 @router.delete("/directory/agencies/{code}", status_code=204)
-async def delete_agency(code: str, request: Request) -> Response:
+async def delete_agency(code: str, caller: DirectoryAdmin, request: Request) -> Response:
     """Deactivate an agency: it receives no new referrals; existing ones keep it."""
     if not await directory.deactivate_agency(
-        database=request.app.state.database, code=code, clock=request.app.state.clock
+        database=request.app.state.database, code=code, clock=request.app.state.clock, actor=caller
     ):
         raise Problem(404, "Not found", "No agency has this code.", "not-found")
     return Response(status_code=204)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import structlog
 import yaml
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
 from services.handover.domain.directory import AgencyRecord
@@ -93,8 +96,17 @@ async def get_agency(*, database: Database, code: str) -> tuple[AgencyRecord, st
     return None if row is None else (AgencyRecord.model_validate_json(row.record), row.source)
 
 
-async def put_agency(*, database: Database, agency: AgencyRecord, clock: Clock) -> bool:
-    """Create or replace an agency through the admin API; True when it was created."""
+async def _audit(
+    session: AsyncSession, actor: Any, action: str, code: str, clock: Clock, details: dict[str, Any]
+) -> None:
+    """Operator actions on the directory go to the audit trail in the same transaction as the change."""
+    what = {"action": action, "resource_type": "directory_agency", "resource_id": code, "details": details}
+    entry = audit.AuditEntry.by(actor, **what) if actor else audit.AuditEntry.system("handover", **what)
+    await audit.record(session, entry, clock.now())
+
+
+async def put_agency(*, database: Database, agency: AgencyRecord, clock: Clock, actor: Any = None) -> bool:
+    """Create or replace an agency through the admin API; True when it was created. Audited."""
     async with database.transaction() as session:
         row = await session.get(DirectoryAgency, agency.code)
         created = row is None
@@ -104,11 +116,13 @@ async def put_agency(*, database: Database, agency: AgencyRecord, clock: Clock) 
         row.kind, row.record, row.active = agency.kind.value, agency.model_dump_json(), agency.active
         row.source, row.updated_at = "api", clock.now()
         session.add(row)
+        await _audit(session, actor, "directory.agency_put", agency.code, clock, {"created": created})
     log.info("directory.agency_put", agency=agency.code, created=created)
     return created
 
 
-async def deactivate_agency(*, database: Database, code: str, clock: Clock) -> bool:
+async def deactivate_agency(*, database: Database, code: str, clock: Clock, actor: Any = None) -> bool:
+    """Deactivate an agency through the admin API; False when there is none with this code. Audited."""
     async with database.transaction() as session:
         row = await session.get(DirectoryAgency, code)
         if row is None:
@@ -121,5 +135,6 @@ async def deactivate_agency(*, database: Database, code: str, clock: Clock) -> b
             clock.now(),
         )
         session.add(row)
+        await _audit(session, actor, "directory.agency_deactivated", code, clock, {})
     log.info("directory.agency_deactivated", agency=code)
     return True

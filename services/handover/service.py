@@ -582,3 +582,10 @@ async def custody_log(*, database: Database, prison_number: str) -> list[Custody
 
 def sections_json(referral: Referral) -> dict[str, object]:
     return json.loads(referral.sections) if referral.sections else {}  # type: ignore[no-any-return]
+
+
+async def establishments_of(*, database: Database, prison_number: str) -> set[str]:
+    """The establishments a person's handovers were at: who may read the person's custody log."""
+    async with database.session() as session:
+        rows = await session.exec(select(Handover.establishment_code).where(Handover.prison_number == prison_number))
+        return set(rows.all())

@@ -7,7 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from services.common.audit import AuditEntry, append
+from services.common.auth import DeliveriesReader
 from services.notifier import service
+from services.notifier.access import may_see
 
 router = APIRouter(prefix="/v1")
 
@@ -34,9 +37,18 @@ class DeliveryPublic(BaseModel):
 
 
 @router.get("/deliveries", response_model=list[DeliveryPublic])
-async def list_deliveries(request: Request, handover_id: str = Query(max_length=36)) -> list[DeliveryPublic]:
-    """Every delivery made for a handover, oldest first."""
+async def list_deliveries(
+    caller: DeliveriesReader, request: Request, handover_id: str = Query(max_length=36)
+) -> list[DeliveryPublic]:
+    """The deliveries made for a handover that this caller may see, oldest first."""
     found = await service.deliveries_of(database=request.app.state.database, handover_id=handover_id)
+    found = [(delivery, attempts) for delivery, attempts in found if may_see(caller, delivery)]
+    if found:
+        await append(request.app.state.database, AuditEntry.by(
+            caller, action="deliveries.read", resource_type="handover", resource_id=handover_id,
+            subject=found[0][0].subject,
+            details={"webhook_ids": [delivery.webhook_id for delivery, _ in found]},
+            correlation_id=request.state.correlation_id), request.app.state.clock.now())
     return [
         DeliveryPublic(
             webhook_id=delivery.webhook_id,

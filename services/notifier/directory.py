@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
+from services.common.ssrf import check_webhook_url
+
 
 class AgencyKind(StrEnum):
     GP_PRACTICE = "gp_practice"
@@ -88,6 +90,8 @@ def load_directory(path: Path) -> Directory:
         document = yaml.safe_load(expand_variables(file.read_text())) or {}
         agencies.extend(Agency.model_validate(item) for item in document.get("agencies", []))
     codes = [agency.code for agency in agencies]
+    for agency in agencies:
+        check_webhook_url(str(agency.webhook.url))  # SSRF: https and public targets only, unless allowed
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:
         raise ValueError(f"agency codes appear more than once in the directory: {', '.join(duplicates)}")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 
 from contracts.envelope import CloudEvent, EventType, new_event, schema_uri
+from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.inbox import first_delivery
@@ -187,6 +188,13 @@ async def record_attempt(
                 event=_outcome_event(delivery, final_status, reason, source, now, total),
                 clock=clock,
             )
+            await audit.record(session, audit.AuditEntry.system(
+                "notifier", action="delivery.finished", resource_type="delivery",
+                resource_id=delivery.webhook_id,
+                subject=delivery.subject, outcome=final_status.value, correlation_id=delivery.correlation_id,
+                details={"agency_code": delivery.agency_code, "handover_id": delivery.handover_id,
+                         "event_type": delivery.event_type, "attempts": total, "reason": reason},
+            ), now)
 
 
 async def deliveries_of(*, database: Database, handover_id: str) -> list[tuple[Delivery, list[DeliveryAttempt]]]:

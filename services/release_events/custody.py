@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from contracts.custody import CUSTODY_EVENT_RECORDED_SCHEMA, CustodyEventRecordedV1, CustodyEventV1
 from contracts.envelope import EventType, new_event
+from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage, add_to_outbox
@@ -51,6 +52,7 @@ async def submit_custody_event(
     clock: Clock,
     source: str,
     correlation_id: str,
+    audit_entry: audit.AuditEntry | None = None,
 ) -> Accepted:
     """Store and publish the event; the same (person, sequence) again: the first answer, or a conflict when
     the body differs (two different events cannot share a sequence)."""
@@ -85,6 +87,9 @@ async def submit_custody_event(
                 )
             )
             add_to_outbox(session, topic=CUSTODY_EVENTS, event=outgoing, clock=clock)
+            if audit_entry is not None:
+                entry = replace(audit_entry, resource_id=custody_event_id)
+                await audit.record(session, entry, now)
     except IntegrityError:
         earlier = await _earlier(database, event, body_hash)
         if earlier is None:
@@ -100,6 +105,7 @@ class CustodyEventStatus:
     kind: str
     received_at: datetime
     published_at: datetime | None
+    establishment_code: str
 
 
 async def custody_event_status(*, database: Database, custody_event_id: str) -> CustodyEventStatus | None:
@@ -112,4 +118,6 @@ async def custody_event_status(*, database: Database, custody_event_id: str) -> 
                 select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id)
             )
         ).first()
-    return CustodyEventStatus(row.id, row.sequence, row.kind, row.received_at, published_at)
+    return CustodyEventStatus(
+        row.id, row.sequence, row.kind, row.received_at, published_at, row.establishment_code
+    )

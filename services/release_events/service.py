@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.envelope import EventType, new_event
-from contracts.release_notice import RELEASE_NOTICE_SUBMITTED_SCHEMA, ReleaseNoticeSubmittedV1, ReleaseNoticeV1
+from contracts.release_notice import (
+    RELEASE_NOTICE_SUBMITTED_SCHEMA,
+    ReleaseNoticeSubmittedV1,
+    ReleaseNoticeV1,
+)
+from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage, add_to_outbox
@@ -37,6 +42,7 @@ class Submission:
     idempotency_key: str | None
     scope: str
     correlation_id: str
+    audit_entry: audit.AuditEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Answer:
 @dataclass(frozen=True)
 class NoticeStatus:
     notice_id: str
+    establishment_code: str
     received_at: datetime
     published_at: datetime | None
 
@@ -106,6 +113,8 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
                 )
             )
             add_to_outbox(session, topic=CUSTODY_EVENTS, event=event, clock=clock)
+            if submission.audit_entry is not None:
+                await audit.record(session, replace(submission.audit_entry, resource_id=notice_id), now)
             if submission.idempotency_key is not None:
                 session.add(
                     IdempotencyRecord(
@@ -136,4 +145,5 @@ async def notice_status(*, database: Database, notice_id: str) -> NoticeStatus |
         published_at = (
             await session.exec(select(OutboxMessage.published_at).where(OutboxMessage.event_id == notice.event_id))
         ).first()
-        return NoticeStatus(notice_id=notice.id, received_at=notice.received_at, published_at=published_at)
+        return NoticeStatus(notice_id=notice.id, establishment_code=notice.establishment_code,
+                            received_at=notice.received_at, published_at=published_at)

@@ -23,7 +23,7 @@ from services.common.topics import HANDOVER_EVENTS
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.receiver import Received
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, client_for_path
 from ttg.synthetic import custody_event, release_notice
 
 pytestmark = pytest.mark.acceptance
@@ -35,12 +35,12 @@ DURHAM_FIRST = {"A99001", "CMHT-DUR", "PDU-DUR"}
 
 
 def post(system: RunningSystem, service: str, path: str, body: dict[str, Any]) -> httpx.Response:
-    with system.client(service) as client:
+    with system.client(service, as_client=client_for_path(path)) as client:
         return client.post(path, json=body)
 
 
 def get(system: RunningSystem, service: str, path: str, **params: Any) -> Any:
-    with system.client(service) as client:
+    with system.client(service, as_client=client_for_path(path)) as client:
         response = client.get(path, params=params)
     response.raise_for_status()
     return response.json()
@@ -411,7 +411,7 @@ def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningS
         "coverage": {"postcode_districts": ["ZZ9"], "local_authorities": []},
         "eligibility": {"min_age": 18},
     }
-    with system.client("handover") as client:
+    with system.client("handover", as_client="operator") as client:
         created = client.put("/v1/directory/agencies/CMHT-NEW", json=body)
         assert created.status_code == 201, created.text
         assert client.put("/v1/directory/agencies/CMHT-NEW", json=body).status_code == 200

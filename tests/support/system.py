@@ -14,8 +14,9 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
+from services.common.credentials import Role
 from tests.support.receiver import WebhookReceiver
-from ttg.stack import Stack, StackConfig
+from ttg.stack import Client, Stack, StackConfig, provision
 
 POSTGRES_URL = os.environ.get("TTG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -45,6 +46,42 @@ TEST_AGENCIES: list[dict[str, Any]] = [
     {"code": "PH-BMI", "kind": "prison_healthcare", "districts": [], "authorities": ["Birmingham"],
      "establishments": ["BMI"]},
 ]
+
+
+# API clients of the tests: the default client is prison healthcare of every test establishment.
+DEFAULT_CLIENT = "prison-all"
+TEST_CLIENTS: list[Client] = [
+    Client(DEFAULT_CLIENT, "HMPPS-HC", Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
+    Client("prison-dmi", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Client("prison-bmi", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Client("gp-A99001", "A99001", Role.AGENCY),
+    Client("cmht-dur", "CMHT-DUR", Role.AGENCY),
+    Client("probation-dur", "PDU-DUR", Role.PROBATION),
+    Client("gp-A99003", "A99003", Role.AGENCY),
+    Client("cmht-bhm", "CMHT-BHM", Role.AGENCY),
+    Client("operator", "TTG-OPS", Role.OPERATOR),
+]
+# One client per receiving agency of the test directory, named agency-<code>: they answer their referrals.
+TEST_CLIENTS += [
+    Client(
+        f"agency-{agency['code']}",
+        agency["code"],
+        Role.PROBATION if agency["kind"] == "probation_delivery_unit" else Role.AGENCY,
+    )
+    for agency in TEST_AGENCIES
+    if agency["kind"] != "prison_healthcare"
+]
+
+
+def client_for_path(path: str) -> str:
+    """The test client entitled to call ``path``: the agency under /v1/agencies/{code}/, the operator for
+    the directory admin API, otherwise prison healthcare of every test establishment."""
+    parts = path.strip("/").split("/")
+    if len(parts) > 2 and parts[1] == "agencies":
+        return f"agency-{parts[2]}"
+    if len(parts) > 1 and parts[1] == "directory":
+        return "operator"
+    return DEFAULT_CLIENT
 
 
 def new_secret() -> str:
@@ -77,9 +114,12 @@ class RunningSystem:
     receiver: WebhookReceiver
     secrets: dict[str, str]
     backend: str
+    api_keys: dict[str, str]
 
-    def client(self, service: str) -> httpx.Client:
-        return httpx.Client(base_url=self.stack.url(service), timeout=10.0)
+    def client(self, service: str, as_client: str | None = DEFAULT_CLIENT) -> httpx.Client:
+        """An HTTP client of ``service`` authenticated as the test client ``as_client`` (None: anonymous)."""
+        headers = {"Authorization": f"Bearer {self.api_keys[as_client]}"} if as_client else {}
+        return httpx.Client(base_url=self.stack.url(service), timeout=10.0, headers=headers)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -100,12 +140,13 @@ def start_system(tmp: Path, backend: str, extra_env: dict[str, str] | None = Non
         log_level="DEBUG",
     )
     stack = Stack(config)
+    api_keys = provision(stack.credentials_path, TEST_CLIENTS)
     try:
         stack.start()
     except BaseException:
         receiver.stop()
         raise
-    return RunningSystem(stack=stack, receiver=receiver, secrets=secrets, backend=backend)
+    return RunningSystem(stack=stack, receiver=receiver, secrets=secrets, backend=backend, api_keys=api_keys)
 
 
 def stop_system(system: RunningSystem) -> None:

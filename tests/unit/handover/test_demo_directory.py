@@ -3,6 +3,8 @@ and both readers of the file (handover's routing, notifier's endpoints) accept i
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from contracts.handover import AgencyKind
@@ -22,7 +24,9 @@ def test_every_area_has_every_kind_and_every_establishment_its_prison_healthcare
         assert prison_healthcare_of(establishment, agencies) is not None, establishment
 
 
-def test_the_notifier_reads_the_same_agencies_with_their_endpoints() -> None:
+def test_the_notifier_reads_the_same_agencies_with_their_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_HTTP", "true")  # the demo directory points at a local receiver
+    monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
     endpoints = load_directory(DEMO)
     assert {a.code for a in endpoints.agencies} == {a.code for a in read_directory_files(DEMO)}
     secrets = [agency.webhook.secret().get_secret_value() for agency in endpoints.agencies]

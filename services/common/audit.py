@@ -1,0 +1,228 @@
+"""The audit trail: append-only and tamper-evident, one per service database.
+
+Each record carries the hash of the record before it (``prev_hash``) and its own hash over its content and
+that link, so changing, deleting, inserting or reordering any record breaks the chain at that point;
+:func:`verify` walks it and names the first broken link (``ttg audit verify``). A one-row ``audit_head`` holds
+the sequence number and hash of the newest record, so deleting the newest record is caught too; every append
+also writes the new head to the service log, an external witness of the chain that a database administrator
+cannot rewrite.
+
+Appends are serialised by updating the head row first in the appending transaction: on PostgreSQL that is a
+row lock that orders replicas, on SQLite it takes the write lock; ``prev_hash`` and ``seq`` are unique, so a
+fork can never be committed. Records are only ever inserted: the code has no update or delete, and database
+triggers refuse both (the ``*_security`` migration). The record about an effect is written in the effect's own
+transaction where the caller passes its session, so there is no effect without its record.
+
+What is recorded (``action``): ``notice.submitted``, ``notice.read``, ``handover.read`` (with the sections
+disclosed), ``handover.read_denied``, ``deliveries.read``, ``delivery.finished``, ``audit.read``,
+``subject_access.exported``; answers, escalations and operator actions of the directory and dead letters are
+recorded the same way by their routes. Records hold identifiers (client, prison number as the subject of
+subject-access requests, resource ids), never clinical content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, select, update
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.db import Database, UtcDateTime
+
+log = structlog.get_logger(__name__)
+
+GENESIS = "0" * 64
+SYSTEM_ROLE = "system"
+
+
+class AuditRecord(SQLModel, table=True):
+    __tablename__ = "audit_record"
+
+    seq: int = Field(
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    )
+    record_id: str = Field(max_length=36, unique=True)
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    actor: str = Field(max_length=100)
+    actor_role: str = Field(max_length=30)
+    actor_organisation: str = Field(max_length=100)
+    action: str = Field(max_length=100)
+    resource_type: str = Field(max_length=50)
+    resource_id: str | None = Field(default=None, max_length=100)
+    subject: str | None = Field(default=None, max_length=20, index=True)
+    outcome: str = Field(sa_type=String(20))
+    details: str = Field(sa_column=Column(Text, nullable=False))
+    correlation_id: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened, by whom: the content of a record before it is chained."""
+
+    actor: str
+    actor_role: str
+    actor_organisation: str
+    action: str
+    resource_type: str
+    resource_id: str | None = None
+    subject: str | None = None
+    outcome: str = "ok"
+    details: dict[str, Any] = field(default_factory=dict)
+    correlation_id: str | None = None
+
+    @classmethod
+    def by(cls, principal: Any, **what: Any) -> AuditEntry:
+        """An entry made by an authenticated caller (a :class:`services.common.auth.Principal`)."""
+        return cls(
+            actor=principal.client_id,
+            actor_role=str(principal.role.value),
+            actor_organisation=principal.organisation,
+            **what,
+        )
+
+    @classmethod
+    def system(cls, service: str, **what: Any) -> AuditEntry:
+        return cls(actor=f"system:{service}", actor_role=SYSTEM_ROLE, actor_organisation="ttg", **what)
+
+
+def _canonical(values: dict[str, Any]) -> bytes:
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def record_hash(row: dict[str, Any]) -> str:
+    """The hash of a record: every field but the hash itself, the link to the previous record included."""
+    at = row["at"]
+    if isinstance(at, datetime):
+        at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+    content = {name: row[name] for name in _HASHED if name != "at"}
+    content["at"] = at
+    return hashlib.sha256(_canonical(content)).hexdigest()
+
+
+_HASHED = (
+    "seq",
+    "record_id",
+    "at",
+    "actor",
+    "actor_role",
+    "actor_organisation",
+    "action",
+    "resource_type",
+    "resource_id",
+    "subject",
+    "outcome",
+    "details",
+    "correlation_id",
+    "prev_hash",
+)
+
+_records = AuditRecord.__table__  # type: ignore[attr-defined]
+_head = AuditHead.__table__  # type: ignore[attr-defined]
+
+
+def append_on(connection: Connection, entry: AuditEntry, now: datetime) -> dict[str, Any]:
+    """Chain ``entry`` after the newest record, inside the connection's current transaction."""
+    connection.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq))  # lock first
+    head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one()
+    row: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "record_id": str(uuid.uuid4()),
+        "at": now.astimezone(UTC),
+        "actor": entry.actor,
+        "actor_role": entry.actor_role,
+        "actor_organisation": entry.actor_organisation,
+        "action": entry.action,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "subject": entry.subject,
+        "outcome": entry.outcome,
+        "details": _canonical(entry.details).decode(),
+        "correlation_id": entry.correlation_id,
+        "prev_hash": head.hash,
+    }
+    row["hash"] = record_hash(row)
+    connection.execute(_records.insert().values(**row))
+    connection.execute(update(_head).where(_head.c.id == 1).values(seq=row["seq"], hash=row["hash"]))
+    return row
+
+
+async def record(session: AsyncSession, entry: AuditEntry, now: datetime) -> None:
+    """Append ``entry`` in the caller's transaction: the record commits with the effect, or neither does."""
+    row = await session.run_sync(lambda sync: append_on(sync.connection(), entry, now))
+    log.info("audit.appended", audit_seq=row["seq"], audit_hash=row["hash"], action=entry.action)
+
+
+async def append(database: Database, entry: AuditEntry, now: datetime) -> None:
+    """Append ``entry`` in a transaction of its own."""
+    async with database.transaction() as session:
+        await record(session, entry, now)
+
+
+# --- verification --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    intact: bool
+    records: int
+    head_seq: int
+    head_hash: str
+    broken_at: int | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        if self.intact:
+            return f"audit chain intact: {self.records} records, head {self.head_seq} {self.head_hash}"
+        return f"audit chain broken at record {self.broken_at}: {self.reason}"
+
+
+def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> Verdict:
+    """Walk the records in sequence order and name the first one that does not follow from the one before."""
+    expected_prev, expected_seq = GENESIS, 1
+
+    def broken(at: int, reason: str) -> Verdict:
+        return Verdict(False, len(rows), head_seq, head_hash, at, reason)
+
+    for row in sorted(rows, key=lambda item: item["seq"]):
+        if row["seq"] != expected_seq:
+            return broken(expected_seq, f"record {expected_seq} is missing (the next record is {row['seq']})")
+        if row["prev_hash"] != expected_prev:
+            return broken(row["seq"], "it does not link to the record before it (prev_hash differs)")
+        if record_hash(row) != row["hash"]:
+            return broken(row["seq"], "its content was changed (its hash does not match)")
+        expected_prev, expected_seq = row["hash"], expected_seq + 1
+    last_seq = expected_seq - 1
+    if (last_seq, expected_prev) != (head_seq, head_hash):
+        return broken(
+            last_seq + 1 if head_seq > last_seq else head_seq,
+            f"the chain ends at record {last_seq} but the head names record {head_seq}",
+        )
+    return Verdict(True, len(rows), head_seq, head_hash)
+
+
+def verify_connection(connection: Connection) -> Verdict:
+    rows = [dict(row._mapping) for row in connection.execute(select(_records).order_by(_records.c.seq))]
+    head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one_or_none()
+    if head is None:
+        return Verdict(False, len(rows), 0, GENESIS, 0, "the audit head row is missing")
+    for row in rows:
+        if isinstance(row["at"], datetime) and row["at"].tzinfo is None:
+            row["at"] = row["at"].replace(tzinfo=UTC)
+    return verify(rows, head.seq, head.hash)

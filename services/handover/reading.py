@@ -1,0 +1,85 @@
+"""Reading a handover on behalf of a caller: which part of the pack it may see, and the record of the read.
+
+Prison healthcare of the pack's establishment reads it whole; an agency or probation the handover was
+referred to reads the sections of its kind (:mod:`domain.disclosure`); anyone else learns nothing, not even that it exists. Every
+read, and every refused read, is in the audit trail with the sections disclosed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from services.common import audit
+from services.common.auth import Principal, acts_for_establishment, is_addressee, not_found
+from services.handover.domain.disclosure import addressees, disclose
+from services.handover.service import HandoverView
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    view: HandoverView
+    pack: dict[str, Any]
+    whole: bool = False
+    reader: str | None = None
+
+    @property
+    def sections(self) -> list[str]:
+        return sorted(self.pack)
+
+
+def disclosure(caller: Principal, view: HandoverView) -> Disclosed | None:
+    """The whole pack for the prison that holds the person; an addressed agency's sections; else nothing."""
+    if acts_for_establishment(caller, view.pack.release.establishment_code):
+        return Disclosed(view, view.pack.model_dump(mode="json", exclude_none=True), whole=True)
+    addressed = addressees([(r.agency_code, r.agency_kind, r.status) for r in view.referrals])
+    if is_addressee(caller, set(addressed)):
+        return Disclosed(view, disclose(view.pack, addressed[caller.organisation]), reader=caller.organisation)
+    return None
+
+
+async def read_as(
+    caller: Principal, views: list[HandoverView], request: Request, *, single: bool
+) -> list[Disclosed]:
+    """What ``caller`` may see of ``views``, each read (or refusal, for a single read) audited."""
+    state = request.app.state
+    shown: list[Disclosed] = []
+    async with state.database.transaction() as session:
+        for view in views:
+            seen = disclosure(caller, view)
+            prison_number = view.pack.patient_demographics.prison_number
+            if seen is None:
+                if single:
+                    await audit.record(
+                        session,
+                        audit.AuditEntry.by(
+                            caller,
+                            action="handover.read_denied",
+                            resource_type="handover",
+                            resource_id=view.handover_id,
+                            subject=prison_number,
+                            outcome="denied",
+                            correlation_id=request.state.correlation_id,
+                        ),
+                        state.clock.now(),
+                    )
+                continue
+            await audit.record(
+                session,
+                audit.AuditEntry.by(
+                    caller,
+                    action="handover.read",
+                    resource_type="handover",
+                    resource_id=view.handover_id,
+                    subject=prison_number,
+                    correlation_id=request.state.correlation_id,
+                    details={"version": view.version, "sections": seen.sections},
+                ),
+                state.clock.now(),
+            )
+            shown.append(seen)
+    if single and not shown:
+        raise not_found("handover")
+    return shown

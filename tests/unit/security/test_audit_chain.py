@@ -1,0 +1,124 @@
+"""The audit chain: pure verification names the first broken link; appends on a real database stay a chain."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from services.common import audit
+from services.common.db import Database, sync_url
+from services.common.migrations import upgrade
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "release_events" / "migrations"
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def chain(length: int) -> list[dict[str, Any]]:
+    rows, previous = [], audit.GENESIS
+    for seq in range(1, length + 1):
+        row = {
+            "seq": seq,
+            "record_id": f"r{seq}",
+            "at": T0 + timedelta(seconds=seq),
+            "actor": "a",
+            "actor_role": "operator",
+            "actor_organisation": "o",
+            "action": "x.read",
+            "resource_type": "x",
+            "resource_id": str(seq),
+            "subject": None,
+            "outcome": "ok",
+            "details": "{}",
+            "correlation_id": None,
+            "prev_hash": previous,
+        }
+        row["hash"] = previous = audit.record_hash(row)
+        rows.append(row)
+    return rows
+
+
+def check(rows: list[dict[str, Any]], head: dict[str, Any]) -> audit.Verdict:
+    return audit.verify(rows, head["seq"], head["hash"])
+
+
+def test_an_untouched_chain_is_intact() -> None:
+    rows = chain(5)
+    verdict = check(rows, rows[-1])
+    assert verdict.intact and verdict.records == 5
+    assert audit.verify([], 0, audit.GENESIS).intact
+
+
+@pytest.mark.parametrize("seq", [1, 3, 5])
+@pytest.mark.parametrize("field", ["actor", "outcome", "details", "at", "subject"])
+def test_changing_any_field_of_any_record_is_named(seq: int, field: str) -> None:
+    rows = chain(5)
+    head = rows[-1]
+    rows[seq - 1] = {**rows[seq - 1], field: T0 if field == "at" else "changed"}
+    verdict = check(rows, head)
+    assert not verdict.intact and verdict.broken_at == seq
+
+
+def test_rehashing_a_changed_record_still_breaks_the_next_link() -> None:
+    rows = chain(5)
+    head = rows[-1]
+    rows[1] = {**rows[1], "actor": "changed"}
+    rows[1]["hash"] = audit.record_hash(rows[1])
+    verdict = check(rows, head)
+    assert verdict.broken_at == 3 and "link" in (verdict.reason or "")
+
+
+@pytest.mark.parametrize("seq", [1, 3, 5])
+def test_deleting_any_record_is_named(seq: int) -> None:
+    rows = chain(5)
+    head = rows[-1]
+    del rows[seq - 1]
+    verdict = check(rows, head)
+    assert not verdict.intact and verdict.broken_at == seq
+
+
+@pytest.mark.parametrize("first", [1, 2, 4])
+def test_swapping_two_records_is_named(first: int) -> None:
+    rows = chain(5)
+    head = rows[-1]
+    a, b = rows[first - 1], rows[first]
+    rows[first - 1], rows[first] = {**b, "seq": first}, {**a, "seq": first + 1}
+    verdict = check(rows, head)
+    assert not verdict.intact and verdict.broken_at == first
+
+
+def test_a_head_that_does_not_match_the_last_record_is_named() -> None:
+    rows = chain(3)
+    assert check(rows, {"seq": 4, "hash": "f" * 64}).broken_at == 4
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade(url, MIGRATIONS)
+    return Database(url)
+
+
+async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_edits(
+    database: Database,
+) -> None:
+    entries = [
+        audit.AuditEntry.system(
+            "test", action="x.done", resource_type="x", resource_id=str(n), details={"n": n}
+        )
+        for n in range(30)
+    ]
+    await asyncio.gather(*(audit.append(database, entry, datetime.now(UTC)) for entry in entries))
+    await database.dispose()
+    engine = sa.create_engine(sync_url(database.url))
+    with engine.connect() as connection:
+        verdict = audit.verify_connection(connection)
+    assert verdict.intact and verdict.records == 30, verdict.describe()
+    for statement in ("UPDATE audit_record SET actor = 'x'", "DELETE FROM audit_record"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(sa.text(statement))
+    engine.dispose()
