@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from contracts.answers import ReferralAnsweredV1
+from contracts.delivery import DELIVERY_CONTRACTS
 from contracts.envelope import CloudEvent
 from contracts.handover import HandoverPackIssuedV1
 from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1
@@ -20,6 +21,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "release-notice-submitted.v1": ReleaseNoticeSubmittedV1,
     "handover-pack-issued.v1": HandoverPackIssuedV1,
     "referral-answered.v1": ReferralAnsweredV1,
+    **DELIVERY_CONTRACTS,
 }
 
 
