@@ -203,6 +203,22 @@ async def list_escalations(database: DatabaseDep, handover_id: str = Query(max_l
             for item in found]
 
 
+class ReferralPublic(BaseModel):
+    handover_id: str
+    agency_code: str
+    agency_kind: str | None
+    delivered_at: datetime | None
+    answered_at: datetime | None
+    answer: str | None
+
+
+@router.get("/referrals", response_model=list[ReferralPublic])
+async def list_referrals(database: DatabaseDep, handover_id: str = Query(max_length=36)) -> list[ReferralPublic]:
+    """The referrals of a handover awaiting (or having) their agency's answer; unanswered ones escalate."""
+    found = await escalation.referrals_of(database=database, handover_id=handover_id)
+    return [ReferralPublic(**item.model_dump(exclude={"id", "subject"})) for item in found]
+
+
 class AuditPublic(BaseModel):
     at: datetime
     action: str

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -114,7 +114,12 @@ async def pause_if_failing_too_long(
         waiting = (await session.exec(
             select(HandoverFact.establishment_code, HandoverFact.subject, HandoverFact.handover_id)
             .join(Delivery, col(Delivery.handover_id) == col(HandoverFact.handover_id))
-            .where(Delivery.agency_code == agency_code).where(Delivery.status == DeliveryStatus.PENDING)
+            .where(Delivery.agency_code == agency_code)
+            .where(or_(  # still waiting, or given up on while this run of failures lasted
+                Delivery.status == DeliveryStatus.PENDING,
+                and_(Delivery.status == DeliveryStatus.DEAD_LETTERED,
+                     col(Delivery.finished_at) >= state.failing_since),
+            ))
             .distinct()
         )).all()
         agency = directory.by_code(agency_code)

@@ -208,3 +208,11 @@ async def escalations_of(*, database: Database, handover_id: str) -> list[Escala
         return list((await session.exec(
             select(Escalation).where(Escalation.handover_id == handover_id).order_by(col(Escalation.escalated_at))
         )).all())
+
+
+async def referrals_of(*, database: Database, handover_id: str) -> list[ReferralWatch]:
+    """The referrals of a handover the notifier is watching: delivered when, answered when (if yet)."""
+    async with database.session() as session:
+        return list((await session.exec(
+            select(ReferralWatch).where(ReferralWatch.handover_id == handover_id).order_by(col(ReferralWatch.id))
+        )).all())

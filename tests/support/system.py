@@ -30,6 +30,10 @@ TEST_AGENCIES: list[dict[str, Any]] = [
      "authorities": ["Birmingham"]},
     {"code": "SMS-BHM", "kind": "substance_misuse_service", "districts": ["B5", "B12"],
      "authorities": ["Birmingham"]},
+    # Prison healthcare teams: told when a referral about one of their people goes unanswered. They cover no
+    # district, so they never receive packs.
+    {"code": "HCC-DMI", "kind": "prison_healthcare", "districts": [], "authorities": [], "establishments": ["DMI"]},
+    {"code": "HCC-BMI", "kind": "prison_healthcare", "districts": [], "authorities": [], "establishments": ["BMI"]},
 ]
 
 
@@ -37,19 +41,33 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(24)).decode()
 
 
-def write_directory(path: Path, receiver: WebhookReceiver) -> dict[str, str]:
-    """Write the test directory; returns each agency's webhook secret."""
-    secrets = {agency["code"]: new_secret() for agency in TEST_AGENCIES}
+def write_directory(
+    path: Path,
+    receiver: WebhookReceiver,
+    agencies: list[dict[str, Any]] | None = None,
+    secrets: dict[str, str] | None = None,
+    webhook_extra: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Write the test directory; returns each agency's webhook secret. ``secrets`` keeps given secrets (others
+    are new); ``webhook_extra`` adds webhook settings per agency code (previous_secrets, paused)."""
+    agencies = TEST_AGENCIES if agencies is None else agencies
+    secrets = {agency["code"]: (secrets or {}).get(agency["code"]) or new_secret() for agency in agencies}
     document = {
         "agencies": [
             {
                 "code": agency["code"],
                 "kind": agency["kind"],
                 "name": f"Test agency {agency['code']} (fictitious)",
+                "contact_email": f"{agency['code'].lower()}@example.org",
                 "coverage": {"postcode_districts": agency["districts"], "local_authorities": agency["authorities"]},
-                "webhook": {"url": receiver.url(agency["code"]), "secret_ref": f"literal:{secrets[agency['code']]}"},
+                **({"establishments": agency["establishments"]} if agency.get("establishments") else {}),
+                "webhook": {
+                    "url": receiver.url(agency["code"]),
+                    "secret_ref": f"literal:{secrets[agency['code']]}",
+                    **(webhook_extra or {}).get(agency["code"], {}),
+                },
             }
-            for agency in TEST_AGENCIES
+            for agency in agencies
         ]
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -71,10 +89,12 @@ class RunningSystem:
         return self.stack.broker.bootstrap_servers
 
 
-def start_system(tmp: Path, backend: str, extra_env: dict[str, str] | None = None) -> RunningSystem:
+def start_system(
+    tmp: Path, backend: str, extra_env: dict[str, str] | None = None, agencies: list[dict[str, Any]] | None = None
+) -> RunningSystem:
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"
-    secrets = write_directory(directory, receiver)
+    secrets = write_directory(directory, receiver, agencies)
     config = StackConfig(
         data_dir=tmp,
         directory_path=directory,
