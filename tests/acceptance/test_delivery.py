@@ -345,8 +345,8 @@ def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: Del
     assert [event["type"] for event in events] == [EventType.DELIVERY_DEAD_LETTERED.value]
 
     # failing for longer than PAUSE_AFTER: paused, its owner and the prison's healthcare team told
-    endpoint = next(item for item in get(env, "/v1/endpoints") if item["agency_code"] == "DEAD-SMS")
-    assert endpoint["status"] == "paused"
+    eventually(lambda: next(item for item in get(env, "/v1/endpoints")
+                            if item["agency_code"] == "DEAD-SMS")["status"] == "paused", what="the endpoint paused")
     paused = eventually(lambda: [e for e in outcome_events(env) if e["type"].endswith("endpoint.paused")
                                  and e["data"]["agency_code"] == "DEAD-SMS"], what="the endpoint-paused event")
     assert paused[0]["data"]["owner_contact"] == "dead-sms@example.org"
