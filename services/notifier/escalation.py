@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,7 +31,7 @@ from services.common.db import Database
 from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
 from services.notifier.directory import Agency, AgencyKind, Directory
-from services.notifier.escalation_rules import Deadlines, answer_counts, due, is_referral, release_facts
+from services.notifier.escalation_rules import Deadlines, answer_counts, deadlines, is_referral, release_facts
 from services.notifier.models import Delivery, DeliveryAudit, Escalation, HandoverFact, ReferralWatch
 from services.notifier.notices import notice_delivery
 from services.notifier.sql import insert_ignore
@@ -121,14 +122,25 @@ def _contacts(directory: Directory, facts: HandoverFact | None, watch: ReferralW
 async def escalate_due(
     *, database: Database, directory: Directory, clock: Clock, rules: Deadlines, source: str, limit: int = 500
 ) -> int:
-    """Escalate every unanswered, delivered referral whose deadline has passed and that was not escalated for it."""
+    """Escalate every unanswered, delivered referral whose deadline has passed and that was not escalated for it.
+
+    Only watches with a deadline that may have passed are read (the exact check is ``escalation_rules.due``),
+    and a watch whose every deadline was escalated, or whose handover was withdrawn, is settled and read no more.
+    """
     now = clock.now()
+    release_by = (now + rules.before_release + timedelta(days=2)).date()
     async with database.session() as session:
         rows = (await session.exec(
             select(ReferralWatch, HandoverFact)
             .join(HandoverFact, col(HandoverFact.handover_id) == col(ReferralWatch.handover_id), isouter=True)
+            .where(col(ReferralWatch.settled).is_(False))
             .where(col(ReferralWatch.delivered_at).is_not(None))
             .where(col(ReferralWatch.answered_at).is_(None))
+            .where(or_(
+                col(ReferralWatch.delivered_at) <= now - rules.after_delivery,
+                col(HandoverFact.release_date) <= release_by,
+                col(HandoverFact.withdrawn).is_(True),
+            ))
             .order_by(col(ReferralWatch.id))
             .limit(limit)
         )).all()
@@ -138,16 +150,29 @@ async def escalate_due(
     made = 0
     for watch, facts in rows:
         if facts is not None and facts.withdrawn:
+            await _settle(database, watch)
             continue
         assert watch.delivered_at is not None
         release_date = facts.release_date if facts else None
-        for deadline, due_at in due(delivered_at=watch.delivered_at, release_date=release_date, rules=rules, now=now):
+        outstanding = 0
+        for deadline, due_at in deadlines(delivered_at=watch.delivered_at, release_date=release_date, rules=rules):
             if (watch.handover_id, watch.agency_code, deadline.value) in done:
+                continue
+            if due_at > now:
+                outstanding += 1
                 continue
             if await _escalate(database=database, directory=directory, clock=clock, source=source, watch=watch,
                                facts=facts, deadline=deadline, due_at=due_at):
                 made += 1
+        if not outstanding and release_date is not None:
+            await _settle(database, watch)
     return made
+
+
+async def _settle(database: Database, watch: ReferralWatch) -> None:
+    async with database.transaction() as session:
+        await session.exec(update(ReferralWatch).where(  # type: ignore[call-overload]
+            col(ReferralWatch.id) == watch.id).values(settled=True))
 
 
 async def _escalate(

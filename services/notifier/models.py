@@ -127,6 +127,7 @@ class ReferralWatch(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
     answered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
     answer: str | None = Field(default=None, max_length=20)
+    settled: bool = Field(default=False, description="Every deadline escalated, or the handover withdrawn")
 
 
 class Escalation(SQLModel, table=True):

@@ -25,7 +25,7 @@ class NotifierSettings(ServiceSettings):
         description="Delay before each attempt (the first is normally 0); after the last, the delivery is "
         "dead-lettered",
     )
-    attempt_timeout_seconds: float = Field(20.0, ge=1, le=30, description="Time limit of one HTTP attempt")
+    attempt_timeout_seconds: float = Field(20.0, ge=15, le=30, description="Time limit of one HTTP attempt")
     per_endpoint_concurrency: int = Field(4, ge=1, description="Attempts in flight to one endpoint at once")
     dispatch_batch_size: int = Field(200, description="Most due deliveries claimed in one round")
     dispatch_idle_seconds: float = Field(0.5, gt=0, description="How long the dispatcher sleeps when nothing is due")

@@ -64,9 +64,10 @@ def upgrade() -> None:
         sa.Column("delivered_at", UtcDateTime, nullable=True),
         sa.Column("answered_at", UtcDateTime, nullable=True),
         sa.Column("answer", sa.String(20), nullable=True),
+        sa.Column("settled", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.UniqueConstraint("handover_id", "agency_code", name="uq_referral_watch"),
     )
-    op.create_index("ix_referral_watch_open", "referral_watch", ["answered_at", "delivered_at"])
+    op.create_index("ix_referral_watch_open", "referral_watch", ["settled", "answered_at", "delivered_at"])
     op.create_table(
         "escalation",
         sa.Column("id", sa.String(64), primary_key=True),
