@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from contracts.envelope import CloudEvent, EventType
-from services.common.consumer import EventConsumer
+from services.common.consumer import EventConsumer, Handler
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
@@ -67,7 +67,7 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: Direc
                 runtime.relay.wake()
             await asyncio.sleep(ESCALATION_SCAN_SECONDS)
 
-    handlers = {kind.value: on_pack_event for kind in PACK_EVENTS}
+    handlers: dict[str, Handler] = {kind.value: on_pack_event for kind in PACK_EVENTS}
     handlers[EventType.REFERRAL_ANSWERED.value] = on_answer
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,

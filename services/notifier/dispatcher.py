@@ -43,11 +43,12 @@ Attempts = list[tuple[datetime, service.AttemptResult]]
 
 
 class _Endpoint:
-    def __init__(self, settings: NotifierSettings) -> None:
+    def __init__(self, settings: NotifierSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.attempt_timeout_seconds),
             limits=httpx.Limits(max_connections=settings.per_endpoint_concurrency),
             follow_redirects=False,
+            transport=transport,
         )
         self.concurrency = settings.per_endpoint_concurrency
         self.in_flight = 0
@@ -66,7 +67,10 @@ class Dispatcher:
     def __init__(
         self, *, database: Database, directory: Directory, settings: NotifierSettings, clock: Clock,
         on_final: Callable[[], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``transport`` replaces the network in unit tests (``httpx.MockTransport``); None in service."""
+        self._transport = transport
         self._database = database
         self._directory = directory
         self._settings = settings
@@ -97,6 +101,11 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             for endpoint in self._endpoints.values():
                 await endpoint.client.aclose()
+
+    async def settle(self) -> None:
+        """Wait for the rounds in flight to finish (tests, and a clean stop)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def dispatch_once(self) -> int:
         """Claim what is due (within each endpoint's room) and start sending it; returns how many started."""
@@ -134,7 +143,7 @@ class Dispatcher:
 
     def _endpoint(self, agency: Agency) -> _Endpoint:
         if agency.code not in self._endpoints:
-            self._endpoints[agency.code] = _Endpoint(self._settings)
+            self._endpoints[agency.code] = _Endpoint(self._settings, self._transport)
         return self._endpoints[agency.code]
 
     async def _deliver(self, delivery: Delivery, agency: Agency | None, endpoint: _Endpoint | None) -> None:

@@ -129,7 +129,7 @@ async def pause_if_failing_too_long(
             for contact in directory.prison_healthcare(establishment or ""):
                 if contact.code == agency_code:
                     continue
-                told.add(establishment)
+                told.add(establishment or "")
                 session.add(notice_delivery(
                     agency=contact, webhook_type="endpoint.paused", source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
                     subject=subject, handover_id=handover_id,

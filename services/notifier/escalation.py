@@ -49,7 +49,7 @@ async def remember_handover(*, database: Database, event: CloudEvent, clock: Clo
     facts = release_facts(event.data)
     now = clock.now()
     withdrawn = event.type == EventType.HANDOVER_PACK_WITHDRAWN.value
-    values = {
+    values: dict[str, object] = {
         "subject": event.subject or "",
         "establishment_code": facts.establishment_code,
         "release_date": facts.release_date,
