@@ -60,6 +60,7 @@ def test_the_schedule_grows_with_jitter_and_ends() -> None:
     assert sum(schedule) > 2.5 * 86400, "about three days in all"
 
 
-def test_a_longer_retry_after_wins_over_the_schedule() -> None:
-    assert next_delay(1, [0, 5, 300], retry_after=3600, rng=random.Random(1)) == 3600
+def test_a_longer_retry_after_wins_over_the_schedule_up_to_its_longest_delay() -> None:
+    assert next_delay(1, [0, 5, 3600], retry_after=1800, rng=random.Random(1)) == 1800
+    assert next_delay(1, [0, 5, 3600], retry_after=30 * 86400, rng=random.Random(1)) == 3600
     assert next_delay(2, [0, 5, 300], retry_after=1, rng=random.Random(1)) >= 240  # type: ignore[operator]
