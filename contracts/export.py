@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from contracts.answers import ReferralAnsweredV1
 from contracts.custody import CustodyEventRecordedV1, CustodyEventV1
+from contracts.delivery import DELIVERY_CONTRACTS
 from contracts.envelope import CloudEvent
 from contracts.handover import (
     DistributionEntry,
@@ -33,6 +34,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "referral-routed.v1": ReferralRoutedV1,
     "webhook-distribution-entry.v1": DistributionEntry,
     "referral-answered.v1": ReferralAnsweredV1,
+    **DELIVERY_CONTRACTS,
 }
 
 

@@ -18,6 +18,7 @@ app = typer.Typer(help="Through-the-Gate handover service", no_args_is_help=True
 contracts_app = typer.Typer(help="Event contracts: JSON Schema export and drift check")
 app.add_typer(contracts_app, name="contracts")
 register_security_commands(app)  # credentials, audit, subject-access (ttg/cli_security.py)
+__import__("ttg.cli_deliveries").cli_deliveries.register(app)  # ttg dead-letters ..., ttg endpoints ...
 
 
 @app.command()

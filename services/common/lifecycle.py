@@ -83,12 +83,13 @@ def make_app(
     router: APIRouter,
     start_workers: Callable[[Runtime], None] | None = None,
     max_body_bytes: int = 256 * 1024,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: problem details, correlation ids, body limit, health, and its workers."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(app, settings=settings, migrations=migrations) as runtime:
+        async with service_runtime(app, settings=settings, migrations=migrations, clock=clock) as runtime:
             if start_workers:
                 start_workers(runtime)
             yield

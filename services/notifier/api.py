@@ -1,18 +1,48 @@
-"""HTTP API of notifier: where each delivery of a handover stands, with its attempts."""
+"""HTTP API of notifier: where each delivery stands (with its attempts), dead letters and their replay, endpoint
+state (resume, pause), escalations, and the audit trail. Routes are thin: parse, call a use case, shape."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from services.common.audit import AuditEntry, append
-from services.common.auth import DeliveriesReader
-from services.notifier import service
+from services.common.auth import DeadLetterAdmin, DeliveriesReader, Principal
+from services.common.clock import Clock
+from services.common.db import Database
+from services.common.problems import Problem
+from services.notifier import dead_letters, endpoints, escalation, service
 from services.notifier.access import may_see
+from services.notifier.directory import Directory
+from services.notifier.models import Delivery, DeliveryAttempt
 
 router = APIRouter(prefix="/v1")
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.database  # type: ignore[no-any-return]
+
+
+def _clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+def _directory(request: Request) -> Directory:
+    return request.app.state.directory  # type: ignore[no-any-return]
+
+
+def _actor(caller: DeadLetterAdmin) -> str:
+    """Who asked, for the audit trail: the authenticated operator client."""
+    return caller.client_id
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+DirectoryDep = Annotated[Directory, Depends(_directory)]
+ActorDep = Annotated[str, Depends(_actor)]
 
 
 class AttemptPublic(BaseModel):
@@ -20,6 +50,7 @@ class AttemptPublic(BaseModel):
     status_code: int | None
     latency_ms: int
     error: str | None
+    response_excerpt: str | None = None
 
 
 class DeliveryPublic(BaseModel):
@@ -33,43 +64,203 @@ class DeliveryPublic(BaseModel):
     last_error: str | None
     created_at: datetime
     finished_at: datetime | None
-    attempts: list[AttemptPublic]
+    replays: int = 0
+    attempts: list[AttemptPublic] = Field(default_factory=list)
+
+
+def _public(delivery: Delivery, attempts: list[DeliveryAttempt] | None = None) -> DeliveryPublic:
+    return DeliveryPublic(
+        **delivery.model_dump(include=set(DeliveryPublic.model_fields) - {"attempts"}),
+        attempts=[AttemptPublic(**attempt.model_dump(include=set(AttemptPublic.model_fields)))
+                  for attempt in attempts or []],
+    )
+
+
+async def _audit_read(request: Request, caller: Principal, deliveries: list[Delivery], resource_id: str) -> None:
+    if deliveries:
+        await append(request.app.state.database, AuditEntry.by(
+            caller, action="deliveries.read", resource_type="handover", resource_id=resource_id,
+            subject=deliveries[0].subject, details={"webhook_ids": [d.webhook_id for d in deliveries]},
+            correlation_id=request.state.correlation_id), request.app.state.clock.now())
 
 
 @router.get("/deliveries", response_model=list[DeliveryPublic])
 async def list_deliveries(
-    caller: DeliveriesReader, request: Request, handover_id: str = Query(max_length=36)
+    caller: DeliveriesReader, request: Request, database: DatabaseDep, handover_id: str = Query(max_length=36)
 ) -> list[DeliveryPublic]:
-    """The deliveries made for a handover that this caller may see, oldest first."""
-    found = await service.deliveries_of(database=request.app.state.database, handover_id=handover_id)
+    """The deliveries made for a handover that the caller may see (an agency: its own), oldest first."""
+    found = await service.deliveries_of(database=database, handover_id=handover_id)
     found = [(delivery, attempts) for delivery, attempts in found if may_see(caller, delivery)]
-    if found:
-        await append(request.app.state.database, AuditEntry.by(
-            caller, action="deliveries.read", resource_type="handover", resource_id=handover_id,
-            subject=found[0][0].subject,
-            details={"webhook_ids": [delivery.webhook_id for delivery, _ in found]},
-            correlation_id=request.state.correlation_id), request.app.state.clock.now())
-    return [
-        DeliveryPublic(
-            webhook_id=delivery.webhook_id,
-            agency_code=delivery.agency_code,
-            event_type=delivery.event_type,
-            handover_id=delivery.handover_id,
-            status=delivery.status,
-            attempt_count=delivery.attempt_count,
-            next_attempt_at=delivery.next_attempt_at,
-            last_error=delivery.last_error,
-            created_at=delivery.created_at,
-            finished_at=delivery.finished_at,
-            attempts=[
-                AttemptPublic(
-                    attempted_at=attempt.attempted_at,
-                    status_code=attempt.status_code,
-                    latency_ms=attempt.latency_ms,
-                    error=attempt.error,
-                )
-                for attempt in attempts
-            ],
-        )
-        for delivery, attempts in found
-    ]
+    await _audit_read(request, caller, [delivery for delivery, _ in found], handover_id)
+    return [_public(delivery, attempts) for delivery, attempts in found]
+
+
+@router.get("/deliveries/{webhook_id}", response_model=DeliveryPublic)
+async def get_delivery(
+    caller: DeliveriesReader, request: Request, database: DatabaseDep, webhook_id: Annotated[str, Path(max_length=64)]
+) -> DeliveryPublic:
+    found = await service.delivery_by_webhook_id(database=database, webhook_id=webhook_id)
+    if found is None or not may_see(caller, found[0]):
+        raise Problem(404, "Not found", f"No delivery has webhook id {webhook_id}.", "delivery-not-found")
+    await _audit_read(request, caller, [found[0]], found[0].handover_id or webhook_id)
+    return _public(*found)
+
+
+@router.get("/dead-letters", response_model=list[DeliveryPublic])
+async def list_dead_letters(
+    caller: DeadLetterAdmin,
+    database: DatabaseDep,
+    agency_code: Annotated[str | None, Query(max_length=20)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[DeliveryPublic]:
+    """Deliveries whose schedule was spent, oldest first."""
+    found = await dead_letters.list_dead_letters(database=database, agency_code=agency_code, since=since, limit=limit)
+    return [_public(delivery) for delivery in found]
+
+
+class Replayed(BaseModel):
+    replayed: list[str]
+
+
+class ReplayRequest(BaseModel):
+    agency_code: str = Field(min_length=1, max_length=20)
+    since: datetime | None = Field(None, description="Only those dead-lettered at or after this time")
+
+
+@router.post("/dead-letters/{webhook_id}/replay", response_model=Replayed, status_code=202)
+async def replay_one(database: DatabaseDep, clock: ClockDep, actor: ActorDep, webhook_id: str) -> Replayed:
+    replayed = await dead_letters.replay(database=database, clock=clock, actor=actor, webhook_id=webhook_id)
+    if not replayed:
+        raise Problem(404, "Not found", f"No dead-lettered delivery has webhook id {webhook_id}.",
+                      "dead-letter-not-found")
+    return Replayed(replayed=replayed)
+
+
+@router.post("/dead-letters/replay", response_model=Replayed, status_code=202)
+async def replay_endpoint(database: DatabaseDep, clock: ClockDep, actor: ActorDep, body: ReplayRequest) -> Replayed:
+    """Replay every dead letter of one endpoint (since a time, if given)."""
+    replayed = await dead_letters.replay(database=database, clock=clock, actor=actor, agency_code=body.agency_code,
+                                         since=body.since)
+    return Replayed(replayed=replayed)
+
+
+class EndpointPublic(BaseModel):
+    agency_code: str
+    name: str
+    kind: str
+    status: str
+    reason: str | None = None
+    changed_at: datetime | None = None
+    failing_since: datetime | None = None
+    last_success_at: datetime | None = None
+    owner_contact: str | None = None
+
+
+@router.get("/endpoints", response_model=list[EndpointPublic])
+async def list_endpoints(
+    caller: DeadLetterAdmin, database: DatabaseDep, directory: DirectoryDep
+) -> list[EndpointPublic]:
+    """Every endpoint of the directory with its state (active, paused, disabled)."""
+    states = await endpoints.states(database=database)
+    result = []
+    for agency in directory.agencies:
+        state = states.get(agency.code)
+        known: dict[str, Any] = state.model_dump(exclude={"agency_code"}) if state else {"status": "active"}
+        if agency.webhook.paused:
+            known.update(status="paused", reason="paused in the directory")
+        result.append(EndpointPublic(agency_code=agency.code, name=agency.name, kind=agency.kind.value,
+                                     owner_contact=agency.owner, **known))
+    return result
+
+
+class EndpointChanged(BaseModel):
+    agency_code: str
+    status: str
+
+
+def _known(directory: Directory, agency_code: str) -> None:
+    if directory.by_code(agency_code) is None:
+        raise Problem(404, "Not found", f"No agency {agency_code} in the directory.", "agency-not-found")
+
+
+@router.post("/endpoints/{agency_code}/resume", response_model=EndpointChanged)
+async def resume_endpoint(
+    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep, agency_code: str
+) -> EndpointChanged:
+    """Resume a paused endpoint, or enable one disabled by 410 Gone; its held deliveries go at once."""
+    _known(directory, agency_code)
+    status = await endpoints.reactivate(database=database, clock=clock, agency_code=agency_code, actor=actor)
+    return EndpointChanged(agency_code=agency_code, status=status)
+
+
+@router.post("/endpoints/{agency_code}/pause", response_model=EndpointChanged)
+async def pause_endpoint(
+    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep, agency_code: str
+) -> EndpointChanged:
+    _known(directory, agency_code)
+    status = await endpoints.reactivate(database=database, clock=clock, agency_code=agency_code, actor=actor,
+                                        pause=True)
+    return EndpointChanged(agency_code=agency_code, status=status)
+
+
+class EscalationPublic(BaseModel):
+    id: str
+    handover_id: str
+    agency_code: str
+    deadline: str
+    due_at: datetime
+    escalated_at: datetime
+    told: list[str]
+
+
+@router.get("/escalations", response_model=list[EscalationPublic])
+async def list_escalations(
+    caller: DeadLetterAdmin, database: DatabaseDep, handover_id: str = Query(max_length=36)
+) -> list[EscalationPublic]:
+    found = await escalation.escalations_of(database=database, handover_id=handover_id)
+    return [EscalationPublic(**item.model_dump(exclude={"told"}), told=[c for c in item.told.split(",") if c])
+            for item in found]
+
+
+class ReferralPublic(BaseModel):
+    handover_id: str
+    agency_code: str
+    agency_kind: str | None
+    delivered_at: datetime | None
+    answered_at: datetime | None
+    answer: str | None
+
+
+@router.get("/referrals", response_model=list[ReferralPublic])
+async def list_referrals(
+    caller: DeadLetterAdmin, database: DatabaseDep, handover_id: str = Query(max_length=36)
+) -> list[ReferralPublic]:
+    """The referrals of a handover awaiting (or having) their agency's answer; unanswered ones escalate."""
+    found = await escalation.referrals_of(database=database, handover_id=handover_id)
+    return [ReferralPublic(**item.model_dump(exclude={"id", "subject"})) for item in found]
+
+
+class AuditPublic(BaseModel):
+    at: datetime
+    action: str
+    actor: str
+    agency_code: str | None
+    webhook_id: str | None
+    handover_id: str | None
+    detail: str | None
+
+
+@router.get("/delivery-audit", response_model=list[AuditPublic])
+async def delivery_audit(
+    caller: DeadLetterAdmin,
+    database: DatabaseDep,
+    webhook_id: Annotated[str | None, Query(max_length=64)] = None,
+    agency_code: Annotated[str | None, Query(max_length=20)] = None,
+    handover_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> list[AuditPublic]:
+    """What was done to deliveries and endpoints, by whom, oldest first: the operator's view of the
+    notifier's part of the audit trail (the hash-chained trail itself is ``GET /v1/audit``)."""
+    found = await dead_letters.audit_trail(database=database, webhook_id=webhook_id, agency_code=agency_code,
+                                           handover_id=handover_id)
+    return [AuditPublic(**item.model_dump(exclude={"id"})) for item in found]

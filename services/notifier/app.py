@@ -1,29 +1,36 @@
-"""The notifier process: the handover-event consumer, the webhook dispatcher, outcome events, its API."""
+"""The notifier process: the handover-event consumer, the webhook dispatcher, the escalation scan, outcome
+events, its API."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.envelope import CloudEvent
-from services.common.consumer import EventConsumer
+from contracts.envelope import CloudEvent, EventType
+from services.common.consumer import EventConsumer, Handler
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
 from services.common.topics import HANDOVER_EVENTS
-from services.notifier import service
+from services.notifier import escalation, service
 from services.notifier.api import router
-from services.notifier.directory import load_directory
+from services.notifier.clock import notifier_clock
+from services.notifier.directory import Directory, load_directory
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.escalation_rules import Deadlines
 from services.notifier.routing import WEBHOOK_EVENT_TYPES
 from services.notifier.settings import NotifierSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Events whose distribution the notifier delivers (issued, amended, withdrawn, re-routed, escalated).
+PACK_EVENTS = tuple(WEBHOOK_EVENT_TYPES)
+ESCALATION_SCAN_SECONDS = 1.0
 
 
-def start_workers(runtime: Runtime, settings: NotifierSettings) -> None:
-    directory = load_directory(settings.directory_path)
+def start_workers(runtime: Runtime, settings: NotifierSettings, directory: Directory) -> None:
     dispatcher = Dispatcher(
         database=runtime.database,
         directory=directory,
@@ -31,19 +38,41 @@ def start_workers(runtime: Runtime, settings: NotifierSettings) -> None:
         clock=runtime.clock,
         on_final=runtime.relay.wake,
     )
+    rules = Deadlines(
+        after_delivery=timedelta(hours=settings.escalate_after_delivery_hours),
+        before_release=timedelta(hours=settings.escalate_before_release_hours),
+        timezone=settings.escalation_timezone,
+    )
 
-    async def on_handover_event(event: CloudEvent) -> None:
-        if await service.plan_deliveries(
+    async def on_pack_event(event: CloudEvent) -> None:
+        planned = await service.plan_deliveries(
             database=runtime.database, event=event, directory=directory, clock=runtime.clock
-        ):
+        )
+        await escalation.remember_handover(database=runtime.database, event=event, clock=runtime.clock)
+        if planned:
             dispatcher.wake()
 
+    async def on_answer(event: CloudEvent) -> None:
+        await escalation.record_answer(database=runtime.database, event=event, clock=runtime.clock)
+
+    async def scan_for_escalations() -> None:
+        while True:
+            if await escalation.escalate_due(
+                database=runtime.database, directory=directory, clock=runtime.clock, rules=rules,
+                source=settings.source,
+            ):
+                dispatcher.wake()
+                runtime.relay.wake()
+            await asyncio.sleep(ESCALATION_SCAN_SECONDS)
+
+    handlers: dict[str, Handler] = dict.fromkeys(PACK_EVENTS, on_pack_event)
+    handlers[EventType.REFERRAL_ANSWERED.value] = on_answer
     consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topics=[HANDOVER_EVENTS],
         group_id=settings.consumer_group,
-        handlers={event_type: on_handover_event for event_type in WEBHOOK_EVENT_TYPES},
-        supported_major_versions={event_type: 1 for event_type in WEBHOOK_EVENT_TYPES},
+        handlers=handlers,
+        supported_major_versions=dict.fromkeys(handlers, 1),
         producer=runtime.producer,
         batch_size=settings.consumer_batch_size,
         session_timeout_ms=settings.consumer_session_timeout_ms,
@@ -51,18 +80,23 @@ def start_workers(runtime: Runtime, settings: NotifierSettings) -> None:
     )
     runtime.start("handover-events-consumer", consumer.run)
     runtime.start("webhook-dispatcher", dispatcher.run)
+    runtime.start("escalation-scan", scan_for_escalations)
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
-    load_directory(settings.directory_path)  # a broken directory stops the service at start, loudly
-    return make_app(
+    directory = load_directory(settings.directory_path)  # a broken directory stops the service at start, loudly
+    clock = notifier_clock(settings)  # a test clock without its explicit switch stops it too
+    app = make_app(
         title="Through-the-Gate notifier",
         settings=settings,
         migrations=MIGRATIONS,
         router=router,
-        start_workers=lambda runtime: start_workers(runtime, settings),
+        start_workers=lambda runtime: start_workers(runtime, settings, directory),
+        clock=clock,
     )
+    app.state.directory = directory
+    return app
 
 
 def main() -> None:

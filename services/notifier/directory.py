@@ -1,19 +1,28 @@
-"""The directory of services: agencies, what they cover, how to reach them.
+"""The directory of services: agencies, what they cover, how to reach them (the endpoint registry).
 
 Loaded from YAML (one file, or every ``*.yaml`` in a folder). ``${VAR}`` and ``${VAR:-default}`` in values are taken
 from the environment, so one file serves every deployment. Secrets are named by reference, never logged:
 ``env:NAME`` reads an environment variable; ``literal:whsec_...`` is for demo and test directories only.
+
+Secret rotation: put the new secret in ``secret_ref`` and the old one under ``previous_secrets`` with the end of
+the overlap (``until``); while the overlap lasts every webhook carries both signatures, so a receiver can switch
+to the new secret whenever it likes. ``paused: true`` holds deliveries to an endpoint (the notifier also pauses
+one on its own when it keeps failing); ``owner_contact`` is who runs the endpoint and is told when it is paused.
+
+Agencies are read tolerantly (unknown keys ignored): routing keys that other parts of the system add to the
+same files (eligibility, establishments, ...) must not stop the notifier.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
 from services.common.ssrf import check_webhook_url
 
@@ -28,10 +37,36 @@ class AgencyKind(StrEnum):
 
 
 class Coverage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     postcode_districts: list[str] = Field(default_factory=list)
     local_authorities: list[str] = Field(default_factory=list)
+
+
+def resolve_secret(secret_ref: str) -> SecretStr:
+    scheme, _, value = secret_ref.partition(":")
+    if scheme == "env":
+        found = os.environ.get(value)
+        if not found:
+            raise LookupError(f"webhook secret variable {value} is not set")
+        return SecretStr(found)
+    return SecretStr(value)
+
+
+class PreviousSecret(BaseModel):
+    """A secret being rotated out: it still signs, next to the current one, until ``until``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret_ref: str = Field(pattern=r"^(env|literal):.+$")
+    until: datetime
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("until needs a timezone (e.g. 2026-11-30T12:00:00Z)")
+        return value
 
 
 class Webhook(BaseModel):
@@ -39,15 +74,16 @@ class Webhook(BaseModel):
 
     url: HttpUrl
     secret_ref: str = Field(pattern=r"^(env|literal):.+$")
+    previous_secrets: list[PreviousSecret] = Field(default_factory=list)
+    paused: bool = Field(False, description="Hold deliveries to this endpoint until resumed")
 
     def secret(self) -> SecretStr:
-        scheme, _, value = self.secret_ref.partition(":")
-        if scheme == "env":
-            found = os.environ.get(value)
-            if not found:
-                raise LookupError(f"webhook secret variable {value} is not set")
-            return SecretStr(found)
-        return SecretStr(value)
+        """The current signing secret."""
+        return resolve_secret(self.secret_ref)
+
+    def signing_secrets(self, now: datetime) -> list[SecretStr]:
+        """Every secret that signs at ``now``: the current one first, then those still in their overlap."""
+        return [self.secret()] + [resolve_secret(old.secret_ref) for old in self.previous_secrets if now < old.until]
 
 
 class Agency(BaseModel):
@@ -57,8 +93,14 @@ class Agency(BaseModel):
     kind: AgencyKind
     name: str
     contact_email: str | None = None
-    coverage: Coverage
+    owner_contact: str | None = Field(None, description="Who runs the endpoint; defaults to contact_email")
+    coverage: Coverage = Field(default_factory=Coverage)
+    establishments: list[str] = Field(default_factory=list, description="Prison codes (prison healthcare)")
     webhook: Webhook
+
+    @property
+    def owner(self) -> str | None:
+        return self.owner_contact or self.contact_email
 
 
 class Directory(BaseModel):
@@ -66,6 +108,27 @@ class Directory(BaseModel):
 
     def by_code(self, code: str) -> Agency | None:
         return next((agency for agency in self.agencies if agency.code == code), None)
+
+    def prison_healthcare(self, establishment_code: str) -> list[Agency]:
+        """The healthcare team(s) of a prison: who is told when something about its people goes wrong."""
+        wanted = establishment_code.upper()
+        return [
+            agency for agency in self.agencies
+            if agency.kind == AgencyKind.PRISON_HEALTHCARE and wanted in (code.upper() for code in agency.establishments)
+        ]
+
+    def reconnect_services(self, *, district: str | None, local_authority: str | None) -> list[Agency]:
+        """RECONNECT services covering a postcode district or, failing that, a local authority."""
+        services = [agency for agency in self.agencies if agency.kind == AgencyKind.RECONNECT]
+        if district:
+            found = [agency for agency in services if district.upper() in agency.coverage.postcode_districts]
+            if found:
+                return found
+        authority = (local_authority or "").casefold()
+        return [
+            agency for agency in services
+            if authority and authority in (name.casefold() for name in agency.coverage.local_authorities)
+        ]
 
 
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")

@@ -1,5 +1,13 @@
-"""Sends due deliveries. Each endpoint has its own HTTP client and concurrency limit, so one slow or dead
-endpoint never holds up the others; the database, not a timer in memory, says what is due."""
+"""Sends due deliveries, keeping every endpoint apart from the others.
+
+Isolation: each endpoint has its own HTTP client (its own connection pool), a limit of attempts in flight and a
+circuit breaker. The dispatcher claims for an endpoint only as many deliveries as it has free slots, and none
+while its circuit is open or it is paused, so a slow or dead endpoint holds only its own deliveries: the others
+are claimed and sent in the same rounds as if it were not there.
+
+The database, not a timer in memory, says what is due (``next_attempt_at``); a claimed delivery is leased, so
+replicas never send the same one at once, and a crashed sender's lease simply runs out.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +20,13 @@ import httpx
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from services.common.clock import Clock
+from services.common.clock import Clock, SystemClock
 from services.common.db import Database
-from services.notifier import service
+from services.notifier import endpoints, service
+from services.notifier.breaker import CircuitBreaker
 from services.notifier.directory import Agency, Directory
-from services.notifier.models import Delivery, DeliveryStatus
+from services.notifier.endpoints import EndpointEffect
+from services.notifier.models import Delivery, DeliveryStatus, EndpointState, EndpointStatus
 from services.notifier.policy import Verdict, judge, next_delay, parse_retry_after
 from services.notifier.settings import NotifierSettings
 from services.notifier.signing import signed_headers
@@ -25,29 +35,51 @@ log = structlog.get_logger(__name__)
 
 EXCERPT = 300
 IN_PROCESS_TRIES = 3
+# Failures of the connection itself, worth a quick second try in-process. A timeout is not among them: an
+# endpoint that did not answer in time gets its next try from the persisted schedule, not at once.
+TRANSIENT = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+Attempts = list[tuple[datetime, service.AttemptResult]]
 
 
 class _Endpoint:
-    def __init__(self, agency: Agency, settings: NotifierSettings) -> None:
+    def __init__(self, settings: NotifierSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.attempt_timeout_seconds),
             limits=httpx.Limits(max_connections=settings.per_endpoint_concurrency),
             follow_redirects=False,
+            transport=transport,
         )
-        self.slots = asyncio.Semaphore(settings.per_endpoint_concurrency)
+        self.concurrency = settings.per_endpoint_concurrency
+        self.in_flight = 0
+        self.breaker = CircuitBreaker(
+            threshold=settings.breaker_failure_threshold,
+            cooldown=timedelta(seconds=settings.breaker_cooldown_seconds),
+        )
+
+    def room(self, now: datetime) -> int:
+        free = max(0, self.concurrency - self.in_flight)
+        allowance = self.breaker.allowance(now)
+        return free if allowance is None else min(free, allowance)
 
 
 class Dispatcher:
     def __init__(
         self, *, database: Database, directory: Directory, settings: NotifierSettings, clock: Clock,
         on_final: Callable[[], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``transport`` replaces the network in unit tests (``httpx.MockTransport``); None in service."""
+        self._transport = transport
         self._database = database
         self._directory = directory
         self._settings = settings
         self._clock = clock
+        self._wall = SystemClock()  # signatures carry real time: receivers check it against their own clocks
         self._endpoints: dict[str, _Endpoint] = {}
         self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._states: dict[str, EndpointState] = {}
         self._wakeup = asyncio.Event()
         self._on_final = on_final
 
@@ -57,59 +89,96 @@ class Dispatcher:
     async def run(self) -> None:
         try:
             while True:
-                claimed = await service.claim_due(
-                    database=self._database,
-                    clock=self._clock,
-                    limit=self._settings.dispatch_batch_size,
-                    lease_seconds=self._settings.lease_seconds,
-                )
-                for delivery in claimed:
-                    if delivery.seq in self._in_flight:
-                        continue
-                    self._in_flight.add(delivery.seq)  # type: ignore[arg-type]
-                    asyncio.create_task(self._deliver(delivery))
+                await self.dispatch_once()
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=0.5)
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.dispatch_idle_seconds)
                 except TimeoutError:
                     pass
                 self._wakeup.clear()
         finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             for endpoint in self._endpoints.values():
                 await endpoint.client.aclose()
 
+    async def settle(self) -> None:
+        """Wait for the rounds in flight to finish (tests, and a clean stop)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def dispatch_once(self) -> int:
+        """Claim what is due (within each endpoint's room) and start sending it; returns how many started."""
+        self._states = await endpoints.states(database=self._database)
+        now = self._clock.now()
+        held = {agency.code for agency in self._directory.agencies if agency.webhook.paused}
+        held |= {code for code, endpoint in self._endpoints.items() if endpoint.room(now) == 0}
+        claimed = await service.claim_due(
+            database=self._database,
+            clock=self._clock,
+            limit=self._settings.dispatch_batch_size,
+            lease_seconds=self._settings.lease_seconds,
+            held=held,
+            capacity=lambda code: self._room(code, now),
+        )
+        started = 0
+        for delivery in claimed:
+            if delivery.seq in self._in_flight:
+                continue
+            self._in_flight.add(delivery.seq)  # type: ignore[arg-type]
+            agency = self._directory.by_code(delivery.agency_code)
+            endpoint = self._endpoint(agency) if agency else None
+            if endpoint is not None:
+                endpoint.in_flight += 1
+                endpoint.breaker.started(now)
+            task = asyncio.create_task(self._deliver(delivery, agency, endpoint))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    def _room(self, code: str, now: datetime) -> int | None:
+        agency = self._directory.by_code(code)
+        return None if agency is None else self._endpoint(agency).room(now)
+
     def _endpoint(self, agency: Agency) -> _Endpoint:
         if agency.code not in self._endpoints:
-            self._endpoints[agency.code] = _Endpoint(agency, self._settings)
+            self._endpoints[agency.code] = _Endpoint(self._settings, self._transport)
         return self._endpoints[agency.code]
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery, agency: Agency | None, endpoint: _Endpoint | None) -> None:
         structlog.contextvars.bind_contextvars(
             webhook_id=delivery.webhook_id, correlation_id=delivery.correlation_id, agency=delivery.agency_code
         )
         try:
-            agency = self._directory.by_code(delivery.agency_code)
-            if agency is None:
+            if agency is None or endpoint is None:
                 await self._finish(delivery, [], DeliveryStatus.FAILED, None, "agency no longer in the directory")
                 return
-            endpoint = self._endpoint(agency)
-            async with endpoint.slots:
-                attempts, retry_after = await self._attempt(endpoint, agency, delivery)
-            await self._conclude(delivery, attempts, retry_after)
+            state = self._states.get(agency.code)
+            if state is not None and state.status == EndpointStatus.DISABLED:
+                await self._finish(delivery, [], DeliveryStatus.FAILED, None,
+                                   f"endpoint disabled: {state.reason or 'by an operator'}")
+                return
+            attempts, retry_after = await self._attempt(endpoint, agency, delivery)
+            await self._conclude(delivery, agency, endpoint, attempts, retry_after)
         except Exception:
             log.exception("delivery.round_failed")
         finally:
+            if endpoint is not None:
+                endpoint.in_flight -= 1
             self._in_flight.discard(delivery.seq)  # type: ignore[arg-type]
             structlog.contextvars.unbind_contextvars("webhook_id", "correlation_id", "agency")
+            self.wake()
 
     async def _attempt(
         self, endpoint: _Endpoint, agency: Agency, delivery: Delivery
-    ) -> tuple[list[tuple[datetime, service.AttemptResult]], float | None]:
+    ) -> tuple[Attempts, float | None]:
         """One round: a POST, retried in-process (tenacity) only when the connection itself failed."""
-        attempts: list[tuple[datetime, service.AttemptResult]] = []
+        attempts: Attempts = []
         retry_after: float | None = None
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(httpx.TransportError),
+                retry=retry_if_exception_type(TRANSIENT),
                 stop=stop_after_attempt(IN_PROCESS_TRIES),
                 wait=wait_exponential(multiplier=0.2, max=2),
                 reraise=True,
@@ -117,7 +186,10 @@ class Dispatcher:
                 with attempt:
                     at = self._clock.now()
                     headers = signed_headers(
-                        secret=agency.webhook.secret(), webhook_id=delivery.webhook_id, at=at, body=delivery.payload
+                        secret=agency.webhook.signing_secrets(at),
+                        webhook_id=delivery.webhook_id,
+                        at=self._wall.now(),
+                        body=delivery.payload,
                     )
                     headers["content-type"] = "application/json"
                     if delivery.correlation_id:
@@ -137,42 +209,60 @@ class Dispatcher:
                         None,
                         response.text[:EXCERPT] or None,
                     )))
-                    retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+                    retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall.now())
         except httpx.TransportError:
             pass
         return attempts, retry_after
 
     async def _conclude(
-        self, delivery: Delivery, attempts: list[tuple[datetime, service.AttemptResult]], retry_after: float | None
+        self, delivery: Delivery, agency: Agency, endpoint: _Endpoint, attempts: Attempts, retry_after: float | None
     ) -> None:
         last = attempts[-1][1]
         outcome = judge(last.status_code, retry_after)
+        now = self._clock.now()
         if outcome.verdict == Verdict.DELIVERED:
-            await self._finish(delivery, attempts, DeliveryStatus.DELIVERED, None, None)
+            endpoint.breaker.succeeded()
+            await self._finish(delivery, attempts, DeliveryStatus.DELIVERED, None, None,
+                               service.RoundEffects(EndpointEffect.SUCCESS, agency.kind.value))
             log.info("delivery.delivered", attempts=delivery.attempt_count + len(attempts))
             return
         reason = last.error or f"HTTP {last.status_code}"
-        if outcome.verdict in (Verdict.PERMANENT_FAILURE, Verdict.ENDPOINT_GONE):
+        if outcome.verdict == Verdict.ENDPOINT_GONE:
+            endpoint.breaker.failed(now)
+            await self._finish(delivery, attempts, DeliveryStatus.FAILED, None, f"endpoint gone: {reason}",
+                               service.RoundEffects(EndpointEffect.GONE))
+            log.warning("delivery.endpoint_gone")
+            return
+        if outcome.verdict == Verdict.PERMANENT_FAILURE:
+            # The endpoint answered: it is alive, so neither the breaker nor the pause clock moves.
             await self._finish(delivery, attempts, DeliveryStatus.FAILED, None, reason)
             log.warning("delivery.failed_permanently", reason=reason)
             return
-        rounds = delivery.rounds + 1
-        delay = next_delay(rounds, self._settings.retry_schedule_seconds, outcome.retry_after_seconds)
+        endpoint.breaker.failed(now)
+        delay = next_delay(delivery.rounds + 1, self._settings.retry_schedule_seconds, outcome.retry_after_seconds)
+        effects = service.RoundEffects(EndpointEffect.FAILURE)
         if delay is None:
-            await self._finish(delivery, attempts, DeliveryStatus.FAILED, None, f"schedule exhausted: {reason}")
-            log.warning("delivery.schedule_exhausted", reason=reason)
-            return
-        due = self._clock.now() + timedelta(seconds=delay)
-        await self._finish(delivery, attempts, DeliveryStatus.PENDING, due, reason)
-        log.info("delivery.retry_scheduled", reason=reason, in_seconds=round(delay, 1))
+            await self._finish(delivery, attempts, DeliveryStatus.DEAD_LETTERED, None,
+                               f"schedule exhausted: {reason}", effects)
+            log.warning("delivery.dead_lettered", reason=reason)
+        else:
+            due = now + timedelta(seconds=delay)
+            await self._finish(delivery, attempts, DeliveryStatus.PENDING, due, reason, effects)
+            log.info("delivery.retry_scheduled", reason=reason, in_seconds=round(delay, 1))
+        if await endpoints.pause_if_failing_too_long(
+            database=self._database, directory=self._directory, clock=self._clock, agency_code=agency.code,
+            after_seconds=self._settings.pause_after_failing_seconds, source=self._settings.source,
+        ) and self._on_final:
+            self._on_final()
 
     async def _finish(
         self,
         delivery: Delivery,
-        attempts: list[tuple[datetime, service.AttemptResult]],
+        attempts: Attempts,
         status: DeliveryStatus,
         next_attempt_at: datetime | None,
         reason: str | None,
+        effects: service.RoundEffects | None = None,
     ) -> None:
         await service.record_attempt(
             database=self._database,
@@ -183,7 +273,7 @@ class Dispatcher:
             reason=reason,
             clock=self._clock,
             source=self._settings.source,
+            effects=effects,
         )
         if status != DeliveryStatus.PENDING and self._on_final:
             self._on_final()
-        self.wake()

@@ -1,11 +1,12 @@
-"""Tables of notifier: one durable delivery per (message, agency), and every attempt made for it."""
+"""Tables of notifier: one durable delivery per (message, agency) and every attempt made for it; the state of
+each endpoint; the audit trail of what operators and the notifier did; what escalation needs to know."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.common.db import UtcDateTime
@@ -14,7 +15,11 @@ from services.common.db import UtcDateTime
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
-    FAILED = "failed"
+    FAILED = "failed"  # final, not retried: a 4xx answer, 410 Gone, the endpoint disabled or removed
+    DEAD_LETTERED = "dead_lettered"  # the schedule was spent; listed, and can be replayed
+
+
+FINAL_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED)
 
 
 class Delivery(SQLModel, table=True):
@@ -44,6 +49,7 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    replays: int = Field(default=0, description="How often an operator replayed it after it was dead-lettered")
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -56,3 +62,84 @@ class DeliveryAttempt(SQLModel, table=True):
     latency_ms: int
     error: str | None = Field(default=None, max_length=500)
     response_excerpt: str | None = Field(default=None, max_length=500)
+
+
+class EndpointStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # failing for too long, or paused by an operator: held until resumed
+    DISABLED = "disabled"  # the endpoint answered 410 Gone: nothing more is sent until re-enabled
+
+
+class EndpointState(SQLModel, table=True):
+    """What the notifier knows about one agency's endpoint, across restarts and replicas."""
+
+    __tablename__ = "endpoint_state"
+
+    agency_code: str = Field(primary_key=True, max_length=20)
+    status: EndpointStatus = Field(sa_type=String(20))
+    reason: str | None = Field(default=None, max_length=500)
+    changed_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    last_success_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+
+
+class DeliveryAudit(SQLModel, table=True):
+    """Append-only record of what was done to deliveries and endpoints, by whom (replays, pauses, escalations)."""
+
+    __tablename__ = "delivery_audit"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    action: str = Field(max_length=50)
+    actor: str = Field(max_length=100)
+    agency_code: str | None = Field(default=None, max_length=20, index=True)
+    webhook_id: str | None = Field(default=None, max_length=64, index=True)
+    handover_id: str | None = Field(default=None, max_length=36)
+    detail: str | None = Field(default=None, max_length=1000)
+
+
+class HandoverFact(SQLModel, table=True):
+    """What escalation needs from a pack event: where the person is released from, when, and to which area."""
+
+    __tablename__ = "handover_fact"
+
+    handover_id: str = Field(primary_key=True, max_length=36)
+    subject: str = Field(max_length=20)
+    establishment_code: str | None = Field(default=None, max_length=10)
+    release_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    district: str | None = Field(default=None, max_length=10)
+    local_authority: str | None = Field(default=None, max_length=200)
+    withdrawn: bool = False
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class ReferralWatch(SQLModel, table=True):
+    """One referral awaiting its agency's answer: created when delivered (or when an answer comes first)."""
+
+    __tablename__ = "referral_watch"
+    __table_args__ = (UniqueConstraint("handover_id", "agency_code", name="uq_referral_watch"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    handover_id: str = Field(max_length=36)
+    agency_code: str = Field(max_length=20)
+    agency_kind: str | None = Field(default=None, max_length=50)
+    subject: str | None = Field(default=None, max_length=20)
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    answer: str | None = Field(default=None, max_length=20)
+    settled: bool = Field(default=False, description="Every deadline escalated, or the handover withdrawn")
+
+
+class Escalation(SQLModel, table=True):
+    """One escalation of one referral for one deadline; the unique key makes it happen once."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("handover_id", "agency_code", "deadline", name="uq_escalation_once"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    handover_id: str = Field(max_length=36, index=True)
+    agency_code: str = Field(max_length=20)
+    deadline: str = Field(max_length=20)
+    due_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    escalated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    told: str = Field(max_length=500, description="Comma-separated agency codes the escalation went to")

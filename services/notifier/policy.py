@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 
@@ -63,10 +63,12 @@ def next_delay(
 
     ``schedule[n]`` is the delay before attempt n+1 (Standard Webhooks: 0, 5 s, 5 min, ... 24 h), with
     +-20% jitter so that a recovering endpoint is not hit by every delivery at once. A ``Retry-After``
-    longer than the scheduled delay wins.
+    longer than the scheduled delay wins, up to the longest delay of the schedule (a receiver cannot park a
+    delivery for weeks with one header).
     """
     if attempts_made >= len(schedule):
         return None
     base = schedule[attempts_made]
     jittered = base * (rng or random).uniform(0.8, 1.2)
-    return max(jittered, retry_after or 0.0)
+    honoured = min(retry_after or 0.0, max(schedule))
+    return max(jittered, honoured)

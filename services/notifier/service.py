@@ -1,42 +1,42 @@
-"""Use cases of notifier: plan the deliveries of a handover event (once), record attempts and outcomes."""
+"""Use cases of notifier: plan the deliveries of a handover event (once), claim what is due, record attempts
+and outcomes (with their events, endpoint state and referral watches in the same transaction)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from pydantic import BaseModel
 from sqlalchemy import and_, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 
-from contracts.envelope import CloudEvent, EventType, new_event, schema_uri
+from contracts.delivery import DELIVERY_OUTCOME_SCHEMA, DeliveryOutcomeV1
+from contracts.envelope import CloudEvent, EventType, new_event
 from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
+from services.notifier import endpoints, escalation
 from services.notifier.directory import Directory
-from services.notifier.models import Delivery, DeliveryAttempt, DeliveryStatus
+from services.notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, EndpointStatus
 from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
 
 log = structlog.get_logger(__name__)
 
-DELIVERY_OUTCOME_SCHEMA = schema_uri("delivery-outcome", "1.0")
+__all__ = ["DELIVERY_OUTCOME_SCHEMA", "DeliveryOutcomeV1", "plan_deliveries", "claim_due", "record_attempt"]
 
-
-class DeliveryOutcomeV1(BaseModel):
-    webhook_id: str
-    source_event_id: str
-    handover_id: str | None
-    agency_code: str
-    status: str
-    attempts: int
-    reason: str | None = None
+OUTCOME_EVENT_TYPES = {
+    DeliveryStatus.DELIVERED: EventType.DELIVERY_SUCCEEDED,
+    DeliveryStatus.FAILED: EventType.DELIVERY_FAILED,
+    DeliveryStatus.DEAD_LETTERED: EventType.DELIVERY_DEAD_LETTERED,
+}
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,22 @@ async def plan_deliveries(*, database: Database, event: CloudEvent, directory: D
     return len(entries)
 
 
-async def claim_due(*, database: Database, clock: Clock, limit: int, lease_seconds: float) -> list[Delivery]:
-    """Reserve due deliveries for this sender. A delivery waits while an earlier one about the same person
-    to the same agency is still pending, so that each agency receives a person's messages in order."""
+async def claim_due(
+    *,
+    database: Database,
+    clock: Clock,
+    limit: int,
+    lease_seconds: float,
+    held: Collection[str] = (),
+    capacity: Callable[[str], int | None] | None = None,
+) -> list[Delivery]:
+    """Reserve due deliveries for this sender (a lease, so replicas never send the same one at once).
+
+    A delivery waits while an earlier one about the same person to the same agency is still pending, so that
+    each agency receives a person's messages in order. Deliveries to ``held`` agencies (their slots are full,
+    their circuit is open, the directory holds them) and to paused endpoints are left where they are, so a slow
+    or dead endpoint never takes the places of others in a round; ``capacity`` caps how many one agency gets.
+    """
     now = clock.now()
     earlier = aliased(Delivery)
     blocked = exists().where(
@@ -94,51 +107,70 @@ async def claim_due(*, database: Database, clock: Clock, limit: int, lease_secon
             col(earlier.seq) < col(Delivery.seq),
         )
     )
+    paused = select(EndpointState.agency_code).where(EndpointState.status == EndpointStatus.PAUSED)
+    query = (
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.PENDING)
+        .where(col(Delivery.next_attempt_at) <= now)
+        .where(or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now))
+        .where(col(Delivery.agency_code).not_in(paused))
+        .where(~blocked)
+        .order_by(col(Delivery.seq))
+        .limit(limit)
+    )
+    if held:
+        query = query.where(col(Delivery.agency_code).not_in(list(held)))
     async with database.transaction() as session:
-        candidates = (
-            await session.exec(
-                select(Delivery)
-                .where(Delivery.status == DeliveryStatus.PENDING)
-                .where(col(Delivery.next_attempt_at) <= now)
-                .where(or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now))
-                .where(~blocked)
-                .order_by(col(Delivery.seq))
-                .limit(limit)
-            )
-        ).all()
+        candidates = (await session.exec(query)).all()
+        taken: dict[str, int] = {}
         claimed: list[Delivery] = []
         for delivery in candidates:
+            room = capacity(delivery.agency_code) if capacity else None
+            if room is not None and taken.get(delivery.agency_code, 0) >= room:
+                continue
             result = await session.exec(  # type: ignore[call-overload]
                 update(Delivery)
                 .where(col(Delivery.seq) == delivery.seq)
+                .where(Delivery.status == DeliveryStatus.PENDING)
                 .where(or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now))
                 .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
             )
             if result.rowcount == 1:
+                taken[delivery.agency_code] = taken.get(delivery.agency_code, 0) + 1
                 claimed.append(delivery)
     return claimed
 
 
-def _outcome_event(delivery: Delivery, status: DeliveryStatus, reason: str | None, source: str, now: datetime,
-                   attempts: int) -> CloudEvent:
-    kind = EventType.DELIVERY_SUCCEEDED if status == DeliveryStatus.DELIVERED else EventType.DELIVERY_FAILED
+def outcome_event(
+    delivery: Delivery, status: DeliveryStatus, reason: str | None, source: str, now: datetime, attempts: int
+) -> CloudEvent:
     return new_event(
-        type=kind,
+        type=OUTCOME_EVENT_TYPES[status],
         source=source,
         subject=delivery.subject,
         dataschema=DELIVERY_OUTCOME_SCHEMA,
         data=DeliveryOutcomeV1(
             webhook_id=delivery.webhook_id,
             source_event_id=delivery.source_event_id,
+            event_type=delivery.event_type,
             handover_id=delivery.handover_id,
             agency_code=delivery.agency_code,
             status=status.value,
             attempts=attempts,
             reason=reason,
+            replays=delivery.replays,
         ),
         correlation_id=delivery.correlation_id,
         time=now,
     )
+
+
+@dataclass(frozen=True)
+class RoundEffects:
+    """What a round means beyond the delivery itself, applied in the same transaction."""
+
+    endpoint: endpoints.EndpointEffect | None = None
+    agency_kind: str | None = None  # set when delivered: decides whether a referral watch starts
 
 
 async def record_attempt(
@@ -151,9 +183,12 @@ async def record_attempt(
     reason: str | None,
     clock: Clock,
     source: str,
+    effects: RoundEffects | None = None,
 ) -> None:
-    """Store the attempts of one round and where the delivery now stands, with its outcome event if final."""
+    """Store the attempts of one round and where the delivery now stands, with its outcome event if final,
+    the endpoint's state, and (when a referral is delivered) the watch that escalates it if unanswered."""
     now = clock.now()
+    effects = effects or RoundEffects()
     async with database.transaction() as session:
         for attempted_at, result in attempts:
             session.add(
@@ -162,8 +197,8 @@ async def record_attempt(
                     attempted_at=attempted_at,
                     status_code=result.status_code,
                     latency_ms=result.latency_ms,
-                    error=result.error,
-                    response_excerpt=result.response_excerpt,
+                    error=result.error[:500] if result.error else None,
+                    response_excerpt=result.response_excerpt[:500] if result.response_excerpt else None,
                 )
             )
         total = delivery.attempt_count + len(attempts)
@@ -174,18 +209,27 @@ async def record_attempt(
             .values(
                 status=final_status,
                 attempt_count=total,
-                rounds=delivery.rounds + 1,
+                rounds=delivery.rounds + 1 if attempts else delivery.rounds,
                 next_attempt_at=next_attempt_at,
                 lease_expires_at=None,
-                last_error=reason,
+                last_error=reason[:500] if reason else None,
                 finished_at=now if finished else None,
             )
         )
+        if effects.endpoint is not None:
+            await endpoints.apply_effect(session, agency_code=delivery.agency_code, effect=effects.endpoint, now=now,
+                                         webhook_id=delivery.webhook_id)
+        if final_status == DeliveryStatus.DELIVERED and effects.agency_kind:
+            await escalation.watch_if_referral(session, delivery=delivery, agency_kind=effects.agency_kind, now=now)
+        if finished and delivery.replays:
+            await endpoints.audit(session, action=f"replay_{final_status.value}", actor=endpoints.NOTIFIER,
+                                  now=now, agency_code=delivery.agency_code, webhook_id=delivery.webhook_id,
+                                  handover_id=delivery.handover_id, detail=reason, subject=delivery.subject)
         if finished:
             add_to_outbox(
                 session,
                 topic=DELIVERY_EVENTS,
-                event=_outcome_event(delivery, final_status, reason, source, now, total),
+                event=outcome_event(delivery, final_status, reason, source, now, total),
                 clock=clock,
             )
             await audit.record(session, audit.AuditEntry.system(
@@ -197,19 +241,32 @@ async def record_attempt(
             ), now)
 
 
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def compact_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
 async def deliveries_of(*, database: Database, handover_id: str) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
     async with database.session() as session:
         deliveries = (
             await session.exec(select(Delivery).where(Delivery.handover_id == handover_id).order_by(col(Delivery.seq)))
         ).all()
-        result = []
-        for delivery in deliveries:
-            attempts = (
-                await session.exec(
-                    select(DeliveryAttempt)
-                    .where(DeliveryAttempt.delivery_seq == delivery.seq)
-                    .order_by(col(DeliveryAttempt.id))
-                )
-            ).all()
-            result.append((delivery, list(attempts)))
-    return result
+        return [(delivery, await _attempts(session, delivery)) for delivery in deliveries]
+
+
+async def delivery_by_webhook_id(
+    *, database: Database, webhook_id: str
+) -> tuple[Delivery, list[DeliveryAttempt]] | None:
+    async with database.session() as session:
+        delivery = (await session.exec(select(Delivery).where(Delivery.webhook_id == webhook_id))).first()
+        return None if delivery is None else (delivery, await _attempts(session, delivery))
+
+
+async def _attempts(session: Any, delivery: Delivery) -> list[DeliveryAttempt]:
+    found = await session.exec(
+        select(DeliveryAttempt).where(DeliveryAttempt.delivery_seq == delivery.seq).order_by(col(DeliveryAttempt.id))
+    )
+    return list(found.all())

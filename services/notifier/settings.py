@@ -7,7 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings
 
-STANDARD_WEBHOOKS_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+STANDARD_WEBHOOKS_SCHEDULE: list[float] = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 
 
 class NotifierSettings(ServiceSettings):
@@ -22,9 +22,37 @@ class NotifierSettings(ServiceSettings):
     directory_path: Path = Field(Path("deploy/directory"), description="Directory of services: a YAML file or folder")
     retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(STANDARD_WEBHOOKS_SCHEDULE),
-        description="Delay before each attempt (the first is normally 0); after the last, the delivery fails",
+        description="Delay before each attempt (the first is normally 0); after the last, the delivery is "
+        "dead-lettered",
     )
-    attempt_timeout_seconds: float = Field(20.0, ge=1, le=30, description="Time limit of one HTTP attempt")
+    attempt_timeout_seconds: float = Field(20.0, ge=15, le=30, description="Time limit of one HTTP attempt")
     per_endpoint_concurrency: int = Field(4, ge=1, description="Attempts in flight to one endpoint at once")
     dispatch_batch_size: int = Field(200, description="Most due deliveries claimed in one round")
+    dispatch_idle_seconds: float = Field(0.5, gt=0, description="How long the dispatcher sleeps when nothing is due")
     lease_seconds: float = Field(120.0, description="How long a claimed delivery is reserved for its sender")
+    breaker_failure_threshold: int = Field(
+        5, ge=1, description="Consecutive failed attempts that open an endpoint's circuit breaker"
+    )
+    breaker_cooldown_seconds: float = Field(
+        30.0, gt=0, description="How long an open circuit stays open before one trial attempt is let through"
+    )
+    pause_after_failing_seconds: float = Field(
+        24 * 3600.0, gt=0,
+        description="An endpoint failing without a single success for this long is paused; its owner and the "
+        "prison contacts are told",
+    )
+    escalate_after_delivery_hours: float = Field(
+        72.0, gt=0, description="A delivered referral not answered this long after delivery escalates"
+    )
+    escalate_before_release_hours: float = Field(
+        24.0, gt=0, description="A delivered referral not answered this long before the release day escalates"
+    )
+    escalation_timezone: str = Field("Europe/London", description="Where release days begin")
+    test_clock: bool = Field(
+        False,
+        description="TESTS ONLY: run on a clock that tests move forward (see services/notifier/clock.py). "
+        "Refused unless set explicitly; never set it in a deployment",
+    )
+    test_clock_file: Path | None = Field(
+        None, description="TESTS ONLY: the file holding the test clock's offset in seconds (needs test_clock)"
+    )

@@ -1,5 +1,6 @@
 """A real webhook receiver on 127.0.0.1 for tests: records every request as it arrived, and answers as each
-agency is told to (a status sequence, a delay, a Retry-After), so delivery behaviour is tested over HTTP."""
+agency is told to (a status sequence, a delay, a Retry-After, or hanging until released), so delivery behaviour
+is tested over HTTP. ``answers`` records what was answered to each request, in order."""
 
 from __future__ import annotations
 
@@ -32,19 +33,37 @@ class Received:
         return json.loads(self.body)  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class Answered:
+    agency_code: str
+    webhook_id: str
+    type: str | None
+    status: int
+    at: float
+
+
 @dataclass
 class Behaviour:
-    """Answers given in turn; the last one repeats. ``delay`` seconds before answering (a slow endpoint)."""
+    """Answers given in turn; the last one repeats. ``delay`` seconds before answering (a slow endpoint);
+    ``hang_until`` set: no answer until the event is set (a hanging endpoint). ``headers_in_turn`` gives the
+    headers of each answer in turn (the last repeats), on top of ``headers``."""
 
     statuses: list[int] = field(default_factory=lambda: [204])
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     calls: int = 0
+    hang_until: threading.Event | None = None
+    headers_in_turn: list[dict[str, str]] = field(default_factory=list)
+
+    def next_answer(self) -> tuple[int, dict[str, str]]:
+        turn = self.calls
+        self.calls += 1
+        status = self.statuses[min(turn, len(self.statuses) - 1)]
+        extra = self.headers_in_turn[min(turn, len(self.headers_in_turn) - 1)] if self.headers_in_turn else {}
+        return status, {**self.headers, **extra}
 
     def next_status(self) -> int:
-        status = self.statuses[min(self.calls, len(self.statuses) - 1)]
-        self.calls += 1
-        return status
+        return self.next_answer()[0]
 
 
 class WebhookReceiver:
@@ -52,6 +71,7 @@ class WebhookReceiver:
         self.port = free_port()
         self.received: list[Received] = []
         self.behaviours: dict[str, Behaviour] = {}
+        self.answers: list[Answered] = []
         self._lock = threading.Lock()
         app = Starlette(routes=[Route("/webhooks/{agency_code}", self._receive, methods=["POST"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -88,7 +108,19 @@ class WebhookReceiver:
             self.received.append(Received(agency_code, dict(request.headers), body, time.monotonic()))
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
-        return Response(status_code=behaviour.next_status(), headers=behaviour.headers)
+        if behaviour.hang_until is not None:
+            while not behaviour.hang_until.is_set():
+                await asyncio.sleep(0.05)
+        with self._lock:
+            status, headers = behaviour.next_answer()
+            try:
+                kind = json.loads(body).get("type")
+            except ValueError:
+                kind = None
+            self.answers.append(
+                Answered(agency_code, request.headers.get("webhook-id", ""), kind, status, time.monotonic())
+            )
+        return Response(status_code=status, headers=headers)
 
     def matching(self, predicate: Callable[[Received], bool]) -> list[Received]:
         with self._lock:
@@ -96,3 +128,10 @@ class WebhookReceiver:
 
     def for_handover(self, handover_id: str) -> list[Received]:
         return self.matching(lambda item: item.json.get("data", {}).get("handover_id") == handover_id)
+
+    def to(self, agency_code: str) -> list[Received]:
+        return self.matching(lambda item: item.agency_code == agency_code)
+
+    def answered(self, agency_code: str) -> list[Answered]:
+        with self._lock:
+            return [item for item in self.answers if item.agency_code == agency_code]

@@ -88,20 +88,33 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(24)).decode()
 
 
-def write_directory(path: Path, receiver: WebhookReceiver) -> dict[str, str]:
-    """Write the test directory; returns each agency's webhook secret."""
-    secrets = {agency["code"]: new_secret() for agency in TEST_AGENCIES}
+def write_directory(
+    path: Path,
+    receiver: WebhookReceiver,
+    agencies: list[dict[str, Any]] | None = None,
+    secrets: dict[str, str] | None = None,
+    webhook_extra: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Write the test directory; returns each agency's webhook secret. ``secrets`` keeps given secrets (others
+    are new); ``webhook_extra`` adds webhook settings per agency code (previous_secrets, paused)."""
+    agencies = TEST_AGENCIES if agencies is None else agencies
+    secrets = {agency["code"]: (secrets or {}).get(agency["code"]) or new_secret() for agency in agencies}
     document = {
         "agencies": [
             {
                 "code": agency["code"],
                 "kind": agency["kind"],
                 "name": f"Test agency {agency['code']} (fictitious)",
+                "contact_email": f"{agency['code'].lower()}@example.org",
                 "coverage": {"postcode_districts": agency["districts"], "local_authorities": agency["authorities"]},
-                "webhook": {"url": receiver.url(agency["code"]), "secret_ref": f"literal:{secrets[agency['code']]}"},
                 **{key: agency[key] for key in ("establishments", "eligibility", "priority") if key in agency},
+                "webhook": {
+                    "url": receiver.url(agency["code"]),
+                    "secret_ref": f"literal:{secrets[agency['code']]}",
+                    **(webhook_extra or {}).get(agency["code"], {}),
+                },
             }
-            for agency in TEST_AGENCIES
+            for agency in agencies
         ]
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -126,10 +139,12 @@ class RunningSystem:
         return self.stack.broker.bootstrap_servers
 
 
-def start_system(tmp: Path, backend: str, extra_env: dict[str, str] | None = None) -> RunningSystem:
+def start_system(
+    tmp: Path, backend: str, extra_env: dict[str, str] | None = None, agencies: list[dict[str, Any]] | None = None
+) -> RunningSystem:
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"
-    secrets = write_directory(directory, receiver)
+    secrets = write_directory(directory, receiver, agencies)
     config = StackConfig(
         data_dir=tmp,
         directory_path=directory,

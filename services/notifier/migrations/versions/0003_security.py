@@ -1,13 +1,13 @@
 """The audit trail: hash-chained, append-only records of who did what (issue 6).
 
-Revision ID: 0002_security
-Revises: 0001
+Revision ID: 0003_security
+Revises: 0002
 """
 
 from services.common.audit_schema import create_audit_trail, drop_audit_trail
 
-revision = "0002_security"
-down_revision = "0001"
+revision = "0003_security"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,79 @@
+"""Dead letters: deliveries whose schedule was spent. Listed, and replayed by an operator (one, or all of an
+endpoint's since a time). A replay keeps the ``webhook-id`` (it is the same message, so a receiver that got it
+after all can de-duplicate), starts the schedule again, and is audited with who asked for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from sqlmodel import col, select, update
+
+from services.common.clock import Clock
+from services.common.db import Database
+from services.notifier.endpoints import audit
+from services.notifier.models import Delivery, DeliveryAudit, DeliveryStatus
+
+log = structlog.get_logger(__name__)
+
+
+async def list_dead_letters(
+    *, database: Database, agency_code: str | None = None, since: datetime | None = None, limit: int = 500
+) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.status == DeliveryStatus.DEAD_LETTERED)
+    if agency_code:
+        query = query.where(Delivery.agency_code == agency_code)
+    if since:
+        query = query.where(col(Delivery.finished_at) >= since)
+    async with database.session() as session:
+        return list((await session.exec(query.order_by(col(Delivery.seq)).limit(limit))).all())
+
+
+async def replay(
+    *, database: Database, clock: Clock, actor: str, webhook_id: str | None = None, agency_code: str | None = None,
+    since: datetime | None = None,
+) -> list[str]:
+    """Put dead-lettered deliveries back on the schedule; returns the webhook ids replayed."""
+    if webhook_id is None and agency_code is None:
+        raise ValueError("name a delivery (webhook_id) or an endpoint (agency_code)")
+    now = clock.now()
+    query = select(Delivery).where(Delivery.status == DeliveryStatus.DEAD_LETTERED)
+    if webhook_id is not None:
+        query = query.where(Delivery.webhook_id == webhook_id)
+    if agency_code is not None:
+        query = query.where(Delivery.agency_code == agency_code)
+    if since is not None:
+        query = query.where(col(Delivery.finished_at) >= since)
+    replayed: list[str] = []
+    async with database.transaction() as session:
+        for delivery in (await session.exec(query.order_by(col(Delivery.seq)))).all():
+            changed = await session.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.seq) == delivery.seq)
+                .where(Delivery.status == DeliveryStatus.DEAD_LETTERED)
+                .values(status=DeliveryStatus.PENDING, rounds=0, next_attempt_at=now, lease_expires_at=None,
+                        finished_at=None, replays=delivery.replays + 1)
+            )
+            if changed.rowcount:
+                replayed.append(delivery.webhook_id)
+                await audit(session, action="delivery_replayed", actor=actor, now=now,
+                            agency_code=delivery.agency_code, subject=delivery.subject,
+                            webhook_id=delivery.webhook_id, handover_id=delivery.handover_id,
+                      detail=f"replay {delivery.replays + 1}; was dead-lettered: {delivery.last_error}")
+    log.info("dead_letters.replayed", count=len(replayed), agency=agency_code)
+    return replayed
+
+
+async def audit_trail(
+    *, database: Database, webhook_id: str | None = None, agency_code: str | None = None,
+    handover_id: str | None = None, limit: int = 500,
+) -> list[DeliveryAudit]:
+    query = select(DeliveryAudit)
+    if webhook_id:
+        query = query.where(DeliveryAudit.webhook_id == webhook_id)
+    if agency_code:
+        query = query.where(DeliveryAudit.agency_code == agency_code)
+    if handover_id:
+        query = query.where(DeliveryAudit.handover_id == handover_id)
+    async with database.session() as session:
+        return list((await session.exec(query.order_by(col(DeliveryAudit.id)).limit(limit))).all())

@@ -1,0 +1,121 @@
+"""Escalation rules, pure: which deliveries are referrals awaiting an answer, which answers count, when each
+deadline falls, and what a pack event says about where and when the person is released.
+
+Readers of pack events are tolerant on purpose: the pack event is growing a ``distribution`` list (one entry
+per agency, with its minimised sections), so the facts are looked for wherever a ``release`` section appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contracts.answers import Answer
+from contracts.delivery import EscalationDeadline
+from services.notifier.directory import AgencyKind
+
+REFERRAL_KINDS = frozenset({
+    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM,
+    AgencyKind.RECONNECT,
+    AgencyKind.SUBSTANCE_MISUSE_SERVICE,
+    AgencyKind.PROBATION_DELIVERY_UNIT,
+})
+# "received" only says the agency has it; the referral is answered when it is accepted, rejected, completed or
+# (probation) its reporting instructions confirmed. A rejection is handled (re-routed) by the handover service.
+ANSWERS_THAT_COUNT = frozenset({Answer.ACCEPTED, Answer.REJECTED, Answer.COMPLETED, Answer.CONFIRMED})
+# A re-routed referral is a new request to the next agency: it awaits an answer as an issued pack does.
+REFERRAL_WEBHOOK_TYPES = frozenset({"handover.pack.issued", "handover.pack.amended", "handover.referral.rerouted"})
+NOT_AWAITING_ANSWER = "notification"  # the referral kind of what the prison (or RECONNECT) is only told
+
+
+def _dicts_under(data: Any, key: str) -> Iterator[dict[str, Any]]:
+    """Every dict value stored under ``key`` anywhere in ``data``, outermost first."""
+    if isinstance(data, dict):
+        found = data.get(key)
+        if isinstance(found, dict):
+            yield found
+        for value in data.values():
+            yield from _dicts_under(value, key)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _dicts_under(item, key)
+
+
+def gp_registration_requested(payload: dict[str, Any]) -> bool:
+    return any(section.get("registration_needed") is True for section in _dicts_under(payload, "gp_practice"))
+
+
+def is_referral(*, agency_kind: str, webhook_type: str, payload: dict[str, Any]) -> bool:
+    """A pack sent to an agency that must answer: a referral kind, or a GP practice asked to register the person."""
+    if webhook_type not in REFERRAL_WEBHOOK_TYPES:
+        return False
+    data = payload.get("data")
+    referral_kind = data.get("referral_kind") if isinstance(data, dict) else None
+    if referral_kind is not None:  # a distribution entry says what it asks of the agency
+        if referral_kind == NOT_AWAITING_ANSWER:
+            return False
+        return referral_kind != "gp_registration" or gp_registration_requested(payload)
+    if agency_kind in REFERRAL_KINDS:
+        return True
+    return agency_kind == AgencyKind.GP_PRACTICE and gp_registration_requested(payload)
+
+
+def answer_counts(answer: str) -> bool:
+    return answer in ANSWERS_THAT_COUNT
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    establishment_code: str | None = None
+    release_date: date | None = None
+    district: str | None = None
+    local_authority: str | None = None
+
+
+def release_facts(data: dict[str, Any]) -> ReleaseFacts:
+    for release in _dicts_under(data, "release"):
+        if "date" not in release:
+            continue
+        destination = release.get("destination") or {}
+        address = destination.get("address") or {}
+        postcode = address.get("postcode")
+        try:
+            when = date.fromisoformat(str(release["date"]))
+        except ValueError:
+            when = None
+        return ReleaseFacts(
+            establishment_code=release.get("establishment_code"),
+            release_date=when,
+            district=postcode.strip().upper().split(" ")[0] if postcode else None,
+            local_authority=address.get("local_authority") or destination.get("last_known_local_authority"),
+        )
+    return ReleaseFacts()
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    after_delivery: timedelta
+    before_release: timedelta
+    timezone: str = "Europe/London"
+
+
+def deadlines(
+    *, delivered_at: datetime, release_date: date | None, rules: Deadlines
+) -> list[tuple[EscalationDeadline, datetime]]:
+    """When an unanswered referral escalates: ``after_delivery`` after it was delivered, and ``before_release``
+    before the start of the release day (local time); each deadline escalates once."""
+    found = [(EscalationDeadline.AFTER_DELIVERY, delivered_at + rules.after_delivery)]
+    if release_date is not None:
+        day_starts = datetime.combine(release_date, time(0, 0), tzinfo=ZoneInfo(rules.timezone))
+        found.append((EscalationDeadline.BEFORE_RELEASE, day_starts - rules.before_release))
+    return found
+
+
+def due(
+    *, delivered_at: datetime, release_date: date | None, rules: Deadlines, now: datetime
+) -> list[tuple[EscalationDeadline, datetime]]:
+    return [(kind, at) for kind, at in deadlines(delivered_at=delivered_at, release_date=release_date, rules=rules)
+            if at <= now]

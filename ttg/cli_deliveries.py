@@ -1,0 +1,129 @@
+"""``ttg dead-letters`` and ``ttg endpoints``: what operators do when deliveries go wrong, over the notifier's API.
+
+    ttg dead-letters list [--agency CODE] [--since TIME]
+    ttg dead-letters replay WEBHOOK_ID
+    ttg dead-letters replay --agency CODE [--since TIME]
+    ttg endpoints list
+    ttg endpoints resume CODE        (also enables an endpoint disabled by 410 Gone)
+    ttg endpoints pause CODE
+
+They need an operator's API key: ``TTG_API_KEY``, or, next to ``ttg up``, the demo operator's key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+dead_letters_app = typer.Typer(help="Deliveries whose retry schedule was spent: list and replay", no_args_is_help=True)
+endpoints_app = typer.Typer(help="Agency endpoints: state, pause, resume", no_args_is_help=True)
+
+NotifierUrl = Annotated[str, typer.Option(envvar="TTG_NOTIFIER_URL", help="Base URL of the notifier")]
+DEFAULT_URL = "http://127.0.0.1:8003"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dead_letters_app, name="dead-letters")
+    app.add_typer(endpoints_app, name="endpoints")
+
+
+def _operator_key() -> str | None:
+    """The operator's API key: ``TTG_API_KEY``, or the demo operator's key that ``ttg up`` wrote."""
+    if os.environ.get("TTG_API_KEY"):
+        return os.environ["TTG_API_KEY"]
+    made_by_up = Path("var") / "demo-api-keys.json"
+    if made_by_up.exists():
+        return json.loads(made_by_up.read_text()).get("demo-operator")  # type: ignore[no-any-return]
+    return None
+
+
+def _call(method: str, url: str, **kwargs: Any) -> Any:
+    key = _operator_key()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.request(method, url, timeout=30.0, headers=headers, **kwargs)
+    except httpx.HTTPError as error:
+        typer.echo(f"Could not reach the notifier: {error}", err=True)
+        raise typer.Exit(2) from error
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+            typer.echo(f"{problem.get('title', 'Error')}: {problem.get('detail', response.text)}", err=True)
+        except ValueError:
+            typer.echo(f"HTTP {response.status_code}: {response.text[:500]}", err=True)
+        raise typer.Exit(1)
+    return response.json()
+
+
+@dead_letters_app.command("list")
+def list_dead_letters(
+    notifier_url: NotifierUrl = DEFAULT_URL,
+    agency: Annotated[str | None, typer.Option(help="Only this agency's endpoint")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Only those dead-lettered since (ISO 8601)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List dead-lettered deliveries, oldest first."""
+    params: dict[str, str] = {}
+    if agency:
+        params["agency_code"] = agency
+    if since:
+        params["since"] = since.isoformat()
+    found = _call("GET", f"{notifier_url}/v1/dead-letters", params=params)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        typer.echo("No dead letters.")
+    for item in found:
+        typer.echo(f"{item['webhook_id']}  {item['agency_code']:<16} {item['event_type']:<24} "
+                   f"attempts={item['attempt_count']} replays={item['replays']} at={item['finished_at']}  "
+                   f"{item['last_error'] or ''}")
+
+
+@dead_letters_app.command("replay")
+def replay(
+    webhook_id: Annotated[str | None, typer.Argument(help="The delivery to replay")] = None,
+    notifier_url: NotifierUrl = DEFAULT_URL,
+    agency: Annotated[str | None, typer.Option(help="Replay every dead letter of this endpoint")] = None,
+    since: Annotated[datetime | None, typer.Option(help="With --agency: only those dead-lettered since")] = None,
+) -> None:
+    """Replay one dead letter, or all of an endpoint's (since a time). Audited."""
+    if (webhook_id is None) == (agency is None):
+        typer.echo("Give either a WEBHOOK_ID or --agency.", err=True)
+        raise typer.Exit(2)
+    if webhook_id is not None:
+        result = _call("POST", f"{notifier_url}/v1/dead-letters/{webhook_id}/replay")
+    else:
+        body: dict[str, str] = {"agency_code": agency or ""}
+        if since:
+            body["since"] = since.isoformat()
+        result = _call("POST", f"{notifier_url}/v1/dead-letters/replay", json=body)
+    typer.echo(f"Replayed {len(result['replayed'])}: {' '.join(result['replayed'])}".rstrip())
+
+
+@endpoints_app.command("list")
+def list_endpoints(notifier_url: NotifierUrl = DEFAULT_URL) -> None:
+    """Every endpoint with its state."""
+    for item in _call("GET", f"{notifier_url}/v1/endpoints"):
+        typer.echo(f"{item['agency_code']:<16} {item['status']:<9} {item['kind']:<30} "
+                   f"{item.get('reason') or ''}")
+
+
+@endpoints_app.command("resume")
+def resume(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL) -> None:
+    """Resume a paused endpoint (or enable one disabled by 410 Gone); its held deliveries go at once."""
+    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/resume")
+    typer.echo(f"{result['agency_code']} is {result['status']}")
+
+
+@endpoints_app.command("pause")
+def pause(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL) -> None:
+    """Hold deliveries to an endpoint until it is resumed."""
+    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/pause")
+    typer.echo(f"{result['agency_code']} is {result['status']}")
