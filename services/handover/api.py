@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.answers import Answer, FirstAppointment
-from contracts.handover import HandoverPack
 from contracts.release_notice import ReportingInstructions
 from services.common.auth import (
     AnswerWriter,

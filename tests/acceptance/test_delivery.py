@@ -25,21 +25,16 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
-from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, ReferralAnsweredV1
-from contracts.envelope import CloudEvent, EventType, new_event
-from contracts.handover import HANDOVER_PACK_ISSUED_SCHEMA, HandoverPackIssuedV1
-from contracts.release_notice import ReleaseNoticeV1
-from services.common.topics import DELIVERY_EVENTS, HANDOVER_EVENTS
-from services.handover.domain.pack import build_pack
+from contracts.envelope import EventType
+from services.common.topics import DELIVERY_EVENTS
 from services.notifier.clock import write_offset
 from tests.conftest import BACKENDS, require_backend
-from tests.support.events import publish
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.receiver import Behaviour
 from tests.support.system import RunningSystem, start_system, stop_system, write_directory
 from ttg.cli import app as cli_app
-from ttg.synthetic import release_notice
+from ttg.synthetic import custody_event, release_notice
 
 pytestmark = pytest.mark.acceptance
 
@@ -129,8 +124,8 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def notice_for(district: str, *, place: str = "durham", today: date | None = None,
-               release_in_days: int = 14) -> dict[str, Any]:
-    notice = release_notice(random.Random(), place=place, today=today, release_in_days=release_in_days)
+               release_in_days: int = 14, **extra: Any) -> dict[str, Any]:
+    notice = release_notice(random.Random(), place=place, today=today, release_in_days=release_in_days, **extra)
     notice["release"]["destination"]["address"]["postcode"] = f"{district} 1AA"
     return notice
 
@@ -302,24 +297,25 @@ def test_a_hanging_receiver_does_not_hold_up_the_others(env: DeliverySystem) -> 
     assert all(item["status"] == "delivered" for item in finished)
 
 
-def _pack_event(kind: EventType, notice: dict[str, Any], handover_id: str, version: int) -> CloudEvent:
-    parsed = ReleaseNoticeV1.model_validate(notice)
-    data = HandoverPackIssuedV1(handover_id=handover_id, version=version, notice_id=str(uuid.uuid4()),
-                                issued_at=datetime.now(UTC), pack=build_pack(parsed))
-    return new_event(type=kind, source="urn:ttg:handover", subject=parsed.prison_number,
-                     dataschema=HANDOVER_PACK_ISSUED_SCHEMA, data=data, correlation_id=str(uuid.uuid4()))
-
-
 def test_issued_amended_withdrawn_reach_one_endpoint_in_order_despite_failures(env: DeliverySystem) -> None:
+    """The real sequence: a notice, its release date brought forward, then the release cancelled; the mental-
+    health team's endpoint fails each message once, yet receives them in order."""
     env.system.receiver.behave("ORDER-CMHT", Behaviour(statuses=[500, 204, 503, 204, 500, 204]))
     notice = notice_for("NE7")
-    handover_id = str(uuid.uuid4())
-    kinds = [EventType.HANDOVER_PACK_ISSUED, EventType.HANDOVER_PACK_AMENDED, EventType.HANDOVER_PACK_WITHDRAWN]
-    publish(env.system.bootstrap_servers, HANDOVER_EVENTS,
-            *[_pack_event(kind, notice, handover_id, version) for version, kind in enumerate(kinds, start=1)])
+    handover_id = submit(env, notice)
+    delivery_to(env, handover_id, "ORDER-CMHT", "handover.pack.issued")
+    earlier = (date.fromisoformat(notice["release"]["date"]) - timedelta(days=2)).isoformat()
+    for change in (
+        custody_event(notice["prison_number"], "release_date_changed", sequence=1, release_date=earlier),
+        custody_event(notice["prison_number"], "release_cancelled", sequence=2, detail="Further charges"),
+    ):
+        with env.system.client("release_events") as client:
+            assert client.post("/v1/custody-events", json=change).status_code == 202
 
-    planned = eventually(lambda: len(found := deliveries(env, handover_id)) == 3 and found,
-                         what="three deliveries planned")
+    def to_the_team() -> list[dict[str, Any]]:
+        return [item for item in deliveries(env, handover_id) if item["agency_code"] == "ORDER-CMHT"]
+
+    planned = eventually(lambda: len(found := to_the_team()) == 3 and found, what="three deliveries planned")
     final = drive(env, [item["webhook_id"] for item in planned])
 
     assert [item["status"] for item in final] == ["delivered"] * 3
@@ -335,7 +331,7 @@ def test_issued_amended_withdrawn_reach_one_endpoint_in_order_despite_failures(e
 
 def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: DeliverySystem) -> None:
     env.system.receiver.behave("DEAD-SMS", Behaviour(statuses=[500] * len(SCHEDULE) + [204]))
-    handover_id = submit(env, notice_for("NE8"))
+    handover_id = submit(env, notice_for("NE8", substance_misuse=True))  # so the substance-misuse service is asked
     webhook_id = delivery_to(env, handover_id, "DEAD-SMS")["webhook_id"]
 
     [dead] = drive(env, [webhook_id])
@@ -437,26 +433,29 @@ def test_killed_and_restarted_mid_schedule_resumes_loses_nothing_and_resends_not
         assert [event["type"] for event in events] == [EventType.DELIVERY_SUCCEEDED.value]
 
 
-def _answer(handover_id: str, agency_code: str, prison_number: str) -> CloudEvent:
-    answered = ReferralAnsweredV1(handover_id=handover_id, agency_code=agency_code, answer=Answer.ACCEPTED,
-                                  answered_at=datetime.now(UTC))
-    return new_event(type=EventType.REFERRAL_ANSWERED, source="urn:ttg:handover", subject=prison_number,
-                     dataschema=REFERRAL_ANSWERED_SCHEMA, data=answered, correlation_id=None)
-
-
 def test_an_unanswered_referral_escalates_once_per_deadline(env: DeliverySystem) -> None:
+    """Two Teesside people referred to the same mental-health team: it accepts one through the handover API
+    (a real answer event), and leaves the other unanswered; only the unanswered one escalates."""
     receiver = env.system.receiver
     notice = notice_for("TS1", place="teesside", today=env.clock.now().date(), release_in_days=10)
-    handover_id = submit(env, notice)
-    for agency in ("CMHT-TEES", "RECONNECT-TEES"):
-        drive(env, [delivery_to(env, handover_id, agency)["webhook_id"]])
-    publish(env.system.bootstrap_servers, HANDOVER_EVENTS, _answer(handover_id, "RECONNECT-TEES",
-                                                                   notice["prison_number"]))
-    referrals = eventually(
-        lambda: (r := {i["agency_code"]: i for i in get(env, "/v1/referrals", handover_id=handover_id)})
-        and r.get("RECONNECT-TEES", {}).get("answered_at") and r,
-        what="the RECONNECT answer to be recorded",
-    )
+    answered_notice = notice_for("TS3", place="teesside", today=env.clock.now().date(), release_in_days=10)
+    handover_id, answered_id = submit(env, notice), submit(env, answered_notice)
+    drive(env, [delivery_to(env, handover_id, "CMHT-TEES")["webhook_id"]])
+    drive(env, [delivery_to(env, answered_id, "CMHT-TEES")["webhook_id"]])
+
+    [sent] = [item.json["data"] for item in receiver.to("CMHT-TEES")
+              if item.json["data"].get("handover_id") == answered_id]
+    appointment = date.fromisoformat(answered_notice["release"]["date"]) + timedelta(days=2)
+    with env.system.client("handover", as_client="agency-CMHT-TEES") as client:
+        accepted = client.post(
+            f"/v1/agencies/CMHT-TEES/referrals/{sent['referral_id']}/answers",
+            json={"answer": "accepted", "first_appointment": {
+                "at": f"{appointment.isoformat()}T10:00:00+00:00", "place": "Teesside community hub"}},
+        )
+    assert accepted.status_code == 201, accepted.text
+    eventually(lambda: (r := {i["agency_code"]: i for i in get(env, "/v1/referrals", handover_id=answered_id)})
+               and r.get("CMHT-TEES", {}).get("answered_at"), what="the team's answer to reach the notifier")
+    referrals = {i["agency_code"]: i for i in get(env, "/v1/referrals", handover_id=handover_id)}
     assert referrals["CMHT-TEES"]["answered_at"] is None and referrals["CMHT-TEES"]["delivered_at"]
     assert get(env, "/v1/escalations", handover_id=handover_id) == []
 
@@ -497,3 +496,4 @@ def test_an_unanswered_referral_escalates_once_per_deadline(env: DeliverySystem)
     drive(env, [sentinel])
     assert len(get(env, "/v1/escalations", handover_id=handover_id)) == 2
     assert len(escalation_webhooks("HCC-HHI")) == 2
+    assert get(env, "/v1/escalations", handover_id=answered_id) == [], "an accepted referral never escalates"

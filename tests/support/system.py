@@ -61,16 +61,19 @@ TEST_CLIENTS: list[Client] = [
     Client("cmht-bhm", "CMHT-BHM", Role.AGENCY),
     Client("operator", "TTG-OPS", Role.OPERATOR),
 ]
-# One client per receiving agency of the test directory, named agency-<code>: they answer their referrals.
-TEST_CLIENTS += [
-    Client(
-        f"agency-{agency['code']}",
-        agency["code"],
-        Role.PROBATION if agency["kind"] == "probation_delivery_unit" else Role.AGENCY,
-    )
-    for agency in TEST_AGENCIES
-    if agency["kind"] != "prison_healthcare"
-]
+
+
+def agency_clients(agencies: list[dict[str, Any]]) -> list[Client]:
+    """One client per receiving agency of a test directory, named agency-<code>: they answer their referrals."""
+    return [
+        Client(
+            f"agency-{agency['code']}",
+            agency["code"],
+            Role.PROBATION if agency["kind"] == "probation_delivery_unit" else Role.AGENCY,
+        )
+        for agency in agencies
+        if agency["kind"] != "prison_healthcare"
+    ]
 
 
 def client_for_path(path: str) -> str:
@@ -155,7 +158,7 @@ def start_system(
         log_level="DEBUG",
     )
     stack = Stack(config)
-    api_keys = provision(stack.credentials_path, TEST_CLIENTS)
+    api_keys = provision(stack.credentials_path, TEST_CLIENTS + agency_clients(agencies or TEST_AGENCIES))
     try:
         stack.start()
     except BaseException:
