@@ -7,7 +7,7 @@
     ttg endpoints resume CODE        (also enables an endpoint disabled by 410 Gone)
     ttg endpoints pause CODE
 
-They need an operator's API key: ``TTG_API_KEY``, or, next to ``ttg up``, the demo operator's key.
+They need an operator's API key: ``TTG_OPERATOR_API_KEY``, or, next to ``ttg up``, the demo operator's key.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _operator_key() -> str | None:
-    """The operator's API key: ``TTG_API_KEY``, or the demo operator's key that ``ttg up`` wrote."""
-    if os.environ.get("TTG_API_KEY"):
-        return os.environ["TTG_API_KEY"]
+    """The operator's API key: ``TTG_OPERATOR_API_KEY``, or the demo operator's key that ``ttg up`` wrote."""
+    if os.environ.get("TTG_OPERATOR_API_KEY"):
+        return os.environ["TTG_OPERATOR_API_KEY"]
     made_by_up = Path("var") / "demo-api-keys.json"
     if made_by_up.exists():
         return json.loads(made_by_up.read_text()).get("demo-operator")  # type: ignore[no-any-return]

@@ -49,8 +49,8 @@ def create_app(directory_path: Path) -> FastAPI:
         return received
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> dict[str, str | int]:
+        return {"status": "ok", "pid": os.getpid()}
 
     return app
 

@@ -55,6 +55,11 @@ class Client:
 DEMO_CLIENTS = (
     Client("demo-prison-healthcare", "HMPPS-HC", credentials.Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
     Client("demo-operator", "TTG-OPS", credentials.Role.OPERATOR),
+    # Durham's receiving agencies of the demo directory, so the README's journey can answer as them.
+    Client("demo-A99001", "A99001", credentials.Role.AGENCY),
+    Client("demo-CMHT-DUR", "CMHT-DUR", credentials.Role.AGENCY),
+    Client("demo-RECONNECT-DUR", "RECONNECT-DUR", credentials.Role.AGENCY),
+    Client("demo-PDU-DUR", "PDU-DUR", credentials.Role.PROBATION),
 )
 
 
@@ -154,9 +159,14 @@ class Stack:
                 tail = self.log_path(name).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with code {process.returncode} at start:\n{tail}")
             try:
-                if httpx.get(self.url(name) + "/healthz", timeout=1.0).status_code == 200:
+                answer = httpx.get(self.url(name) + "/healthz", timeout=1.0)
+                if answer.status_code == 200:
+                    if answer.json().get("pid") != process.pid:
+                        raise RuntimeError(
+                            f"another process answers on {self.url(name)}: is another `ttg up` running?"
+                        )
                     return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} was not healthy within {timeout}s; see {self.log_path(name)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -103,7 +104,8 @@ def make_app(
     app.include_router(audit_router)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> dict[str, str | int]:
+        # The pid lets a launcher tell its own process from another one already holding the port.
+        return {"status": "ok", "pid": os.getpid()}
 
     return app

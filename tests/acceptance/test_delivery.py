@@ -198,7 +198,7 @@ def verify(secret: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
 
 
 def cli(env: DeliverySystem, *args: str) -> str:
-    result = CliRunner().invoke(cli_app, list(args), env={"TTG_API_KEY": env.system.api_keys["operator"]})
+    result = CliRunner().invoke(cli_app, list(args), env={"TTG_OPERATOR_API_KEY": env.system.api_keys["operator"]})
     assert result.exit_code == 0, result.output
     return result.output
 
