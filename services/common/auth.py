@@ -37,8 +37,9 @@ Applying it to a route is one parameter, which also documents the security schem
         ensure_establishment(caller, handover.establishment_code)   # or: ensure_addressee(caller, codes)
 
 Aliases for the routes other branches add: ``CustodyEventSubmitter`` (POST custody events),
-``AnswerWriter`` (referral answers; then ``ensure_addressee``), ``ReportingConfirmer`` (probation
-confirmations; then ``ensure_addressee``), ``ReleasesReader`` (establishment lists; then
+``AnswerWriter`` (referral answers; then ``ensure_addressee``; a confirmation of reporting instructions
+also needs ``ensure_scope(caller, Scope.REPORTING_CONFIRM)``), ``ReportingConfirmer`` (probation-only
+routes; then ``ensure_addressee``), ``ReleasesReader`` (establishment lists; then
 ``ensure_establishment``), ``DirectoryAdmin`` (directory admin API), ``DeadLetterAdmin`` (dead letters and
 replay), ``DeliveriesReader``, ``AuditReader``. Agency lists (``/v1/agencies/{code}/handovers``) use
 ``HandoverReader`` then ``ensure_organisation(caller, code)``.
@@ -174,6 +175,14 @@ DeliveriesReader = Annotated[Principal, _needs(Scope.DELIVERIES_READ)]
 DeadLetterAdmin = Annotated[Principal, _needs(Scope.DEAD_LETTERS_MANAGE)]
 DirectoryAdmin = Annotated[Principal, _needs(Scope.DIRECTORY_MANAGE)]
 AuditReader = Annotated[Principal, _needs(Scope.AUDIT_READ)]
+
+
+def ensure_scope(caller: Principal, scope: Scope) -> None:
+    """A scope that only some requests of a route need (a route's own scopes are checked before it runs):
+    the same 403 as a route the caller's role may not call."""
+    if scope not in caller.scopes:
+        log.info("auth.forbidden", missing_scopes=[scope.value])
+        raise Problem(403, "Forbidden", f"This client may not do this (needs {scope.value}).", "forbidden")
 
 
 # --- ownership -----------------------------------------------------------------------------------------

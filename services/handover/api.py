@@ -19,8 +19,10 @@ from services.common.auth import (
     acts_for_establishment,
     ensure_establishment,
     ensure_organisation,
+    ensure_scope,
     not_found,
 )
+from services.common.credentials import Scope
 from services.common.problems import Problem
 from services.common.strict import unknown_fields
 from services.handover import answers, directory, service, views
@@ -241,6 +243,8 @@ async def answer_referral(
     ctx: ContextDep,
 ) -> AnswerPublic:
     """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
+    if body.answer == Answer.CONFIRMED:  # confirming reporting instructions is a scope of its own
+        ensure_scope(caller, Scope.REPORTING_CONFIRM)
     ensure_organisation(caller, agency_code, "referral")
     given = answers.AnswerIn(
         **body.model_dump(exclude={"first_appointment", "reporting_instructions"}),
