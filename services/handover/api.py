@@ -86,6 +86,8 @@ class ReferralPublic(BaseModel):
     attended: bool | None
     reporting_instructions: dict[str, Any] | None
     updated_at: datetime
+    delivery_status: str | None = Field(None, description="delivered, failed or dead_lettered, once known")
+    delivery_detail: str | None = None
 
 
 class HandoverPublic(BaseModel):
@@ -128,6 +130,8 @@ def _referral(r: Referral) -> ReferralPublic:
         attended=r.attended,
         reporting_instructions=json.loads(r.reporting) if r.reporting else None,
         updated_at=r.updated_at,
+        delivery_status=r.delivery_status,
+        delivery_detail=r.delivery_detail,
     )
 
 

@@ -11,13 +11,19 @@ from services.common.consumer import EventConsumer
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
-from services.common.topics import CUSTODY_EVENTS
-from services.handover import service
+from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
+from services.handover import deliveries, service
 from services.handover.api import router
 from services.handover.directory import read_directory_files, sync_from_files
 from services.handover.settings import HandoverSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# What the notifier reports about each webhook: a referral whose pack never arrived is at risk.
+DELIVERY_OUTCOMES = (
+    EventType.DELIVERY_SUCCEEDED.value,
+    EventType.DELIVERY_FAILED.value,
+    EventType.DELIVERY_DEAD_LETTERED.value,
+)
 
 
 def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
@@ -58,6 +64,23 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
         await consumer.run()
 
     runtime.start("custody-events-consumer", run_consumer)
+
+    async def on_delivery_outcome(event: CloudEvent) -> None:
+        await deliveries.record_delivery_outcome(ctx=ctx, event=event)
+
+    outcomes = {kind: on_delivery_outcome for kind in DELIVERY_OUTCOMES}
+    delivery_consumer = EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=[DELIVERY_EVENTS],
+        group_id=f"{settings.consumer_group}-delivery-outcomes",
+        handlers=outcomes,
+        supported_major_versions=dict.fromkeys(outcomes, 1),
+        producer=runtime.producer,
+        batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    )
+    runtime.start("delivery-outcomes-consumer", delivery_consumer.run)
 
 
 def create_app(settings: HandoverSettings | None = None) -> FastAPI:

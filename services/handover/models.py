@@ -74,6 +74,10 @@ class Referral(SQLModel, table=True):
     reporting: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    delivery_status: str | None = Field(
+        default=None, max_length=20, description="What the notifier last reported: delivered, failed, dead_lettered"
+    )
+    delivery_detail: str | None = Field(default=None, max_length=500)
 
 
 class ReferralAnswer(SQLModel, table=True):

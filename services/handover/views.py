@@ -40,7 +40,12 @@ def release_facts(
         needs=frozenset(needs),
         referrals=[
             ReferralFacts(
-                ReferralKind(r.referral_kind), ReferralStatus(r.status), r.first_appointment_at, r.report_at
+                ReferralKind(r.referral_kind),
+                ReferralStatus(r.status),
+                r.first_appointment_at,
+                r.report_at,
+                r.delivery_status,
+                r.delivery_detail,
             )
             for r in referrals
             if r.referral_kind != ReferralKind.NOTIFICATION

@@ -340,6 +340,10 @@ def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: Del
     assert webhook_id in cli(env, "dead-letters", "list", "--notifier-url", notifier_url, "--agency", "DEAD-SMS")
     events = eventually(lambda: outcomes_of(env, webhook_id), what="the dead-letter event")
     assert [event["type"] for event in events] == [EventType.DELIVERY_DEAD_LETTERED.value]
+    # the outcome flows back: the prison sees that the referral never reached the service
+    lost = eventually(lambda: (r := substance_misuse_readiness(env, handover_id))["delivery"] == "dead_lettered"
+                      and r, what="readiness to know the referral was dead-lettered")
+    assert lost["status"] == "at_risk" and "never reached" in lost["detail"]
 
     # failing for longer than PAUSE_AFTER: paused, its owner and the prison's healthcare team told
     eventually(lambda: next(item for item in get(env, "/v1/endpoints")
@@ -368,6 +372,18 @@ def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: Del
     events = eventually(lambda: len(found := outcomes_of(env, webhook_id)) == 2 and found,
                         what="the delivered-after-replay event")
     assert events[1]["type"] == EventType.DELIVERY_SUCCEEDED.value and events[1]["data"]["replays"] == 1
+    arrived = eventually(lambda: (r := substance_misuse_readiness(env, handover_id))["delivery"] == "delivered"
+                         and r, what="readiness to know the replay arrived")
+    assert "never reached" not in arrived["detail"]
+
+
+def substance_misuse_readiness(env: DeliverySystem, handover_id: str) -> dict[str, Any]:
+    """The substance-misuse item of the handover's readiness, as its prison sees it, with its delivery status."""
+    with env.system.client("handover") as client:
+        view = client.get(f"/v1/handovers/{handover_id}").json()
+    item = next(i for i in view["readiness"]["items"] if i["item"] == "substance_misuse_referral")
+    referral = next(r for r in view["referrals"] if r["referral_kind"] == "substance_misuse")
+    return {**item, "delivery": referral["delivery_status"]}
 
 
 def test_signatures_verify_with_standardwebhooks_also_across_a_secret_rotation(env: DeliverySystem) -> None:

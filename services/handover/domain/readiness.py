@@ -2,7 +2,8 @@
 
 A section is at risk when it is not done and the release is within the at-risk window (48 h by default),
 or when it is blocked whatever the date: every agency asked has rejected (escalated), none covers the area,
-or a mental-health referral is withheld for want of consent.
+a mental-health referral is withheld for want of consent, or the referral never reached its agency (the
+notifier failed or dead-lettered its delivery).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class ReferralFacts:
     status: ReferralStatus
     first_appointment_at: datetime | None = None
     report_at: datetime | None = None
+    delivery: str | None = None  # the notifier's last word on the webhook: delivered, failed, dead_lettered
+    delivery_detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class ReleaseReadiness:
     status: Readiness
     items: tuple[ItemReadiness, ...]
 
+
+# Deliveries the notifier has given up on (or that failed for good): the agency does not have the referral.
+UNDELIVERED = frozenset({"failed", "dead_lettered"})
 
 _ITEM_OF = {
     ReferralKind.GP_REGISTRATION: Item.GP,
@@ -111,6 +117,10 @@ def _referral_item(kind: ReferralKind, facts: ReleaseFacts) -> tuple[bool, str, 
         return False, "every agency asked has rejected it: escalated to the prison and RECONNECT", True
     if any(r.status == ReferralStatus.ACCEPTED for r in live):
         return False, "accepted, but the appointment or reporting date is before the release date", False
+    undelivered = [r for r in live if r.delivery in UNDELIVERED]
+    if undelivered and len(undelivered) == len(live):
+        why = undelivered[0].delivery_detail or undelivered[0].delivery
+        return False, f"the referral never reached the agency ({why}): it cannot answer", True
     return False, "awaiting the agency's answer", False
 
 

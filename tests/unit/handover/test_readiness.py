@@ -138,3 +138,17 @@ def test_items_not_needed_are_not_listed() -> None:
     assert readiness.status == Readiness.DONE
     with_sms = facts(GP_DONE, needs=frozenset({ReferralKind.GP_REGISTRATION, ReferralKind.SUBSTANCE_MISUSE}))
     assert item(assess(with_sms, now=FAR + timedelta(days=0)), Item.SUBSTANCE_MISUSE) == Readiness.PENDING
+
+
+def test_a_referral_that_never_reached_its_agency_is_at_risk_far_from_release_until_delivered() -> None:
+    lost = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="dead_lettered",
+                         delivery_detail="schedule exhausted: HTTP 500")
+    readiness = assess(facts(GP_ASKED, lost, PDU_ASKED), now=FAR)
+    assert item(readiness, Item.MENTAL_HEALTH) == Readiness.AT_RISK
+    detail = next(i.detail for i in readiness.items if i.item == Item.MENTAL_HEALTH)
+    assert "never reached" in detail and "HTTP 500" in detail
+    delivered = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="delivered")
+    assert item(assess(facts(GP_ASKED, delivered, PDU_ASKED), now=FAR), Item.MENTAL_HEALTH) == Readiness.PENDING
+    answered_anyway = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(12),
+                                    delivery="failed")
+    assert item(assess(facts(GP_ASKED, answered_anyway, PDU_ASKED), now=FAR), Item.MENTAL_HEALTH) == Readiness.DONE
