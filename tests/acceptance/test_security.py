@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,13 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.handover import HandoverPack
+from services.common import credentials
+from services.common.credentials import Role, Scope
 from services.common.db import sync_url
 from services.handover.domain.disclosure import disclose
 from tests.support.polling import eventually
-from tests.support.system import RunningSystem
-from ttg.synthetic import release_notice
+from tests.support.system import TEST_CLIENTS, RunningSystem
+from ttg.synthetic import custody_event, prison_number, release_notice
 
 pytestmark = pytest.mark.acceptance
 
@@ -109,6 +112,41 @@ CALLERS = [
     "operator",
 ]
 
+# Every operation of the three services' OpenAPI, under the name the matrix gives it (two rows may try one
+# operation two ways). ``test_the_matrix_covers_every_operation_of_every_service`` fails on a new route.
+ANSWERS = "/v1/agencies/{agency_code}/referrals/{referral_id}/answers"
+ROUTES: dict[str, tuple[str, str, str]] = {
+    "submit notice": ("release_events", "POST", "/v1/release-notices"),
+    "notice status": ("release_events", "GET", "/v1/release-notices/{notice_id}"),
+    "submit custody event": ("release_events", "POST", "/v1/custody-events"),
+    "custody event status": ("release_events", "GET", "/v1/custody-events/{custody_event_id}"),
+    "audit release_events": ("release_events", "GET", "/v1/audit"),
+    "handover": ("handover", "GET", "/v1/handovers/{handover_id}"),
+    "handovers of notice": ("handover", "GET", "/v1/handovers"),
+    "custody log": ("handover", "GET", "/v1/people/{prison_number}/custody-events"),
+    "answer": ("handover", "POST", ANSWERS),
+    "answer under own code": ("handover", "POST", ANSWERS),
+    "worklist": ("handover", "GET", "/v1/agencies/{agency_code}/handovers"),
+    "releases": ("handover", "GET", "/v1/establishments/{code}/releases"),
+    "directory": ("handover", "GET", "/v1/directory/agencies"),
+    "directory agency": ("handover", "GET", "/v1/directory/agencies/{code}"),
+    "directory put": ("handover", "PUT", "/v1/directory/agencies/{code}"),
+    "directory delete": ("handover", "DELETE", "/v1/directory/agencies/{code}"),
+    "audit handover": ("handover", "GET", "/v1/audit"),
+    "deliveries": ("notifier", "GET", "/v1/deliveries"),
+    "delivery": ("notifier", "GET", "/v1/deliveries/{webhook_id}"),
+    "dead letters": ("notifier", "GET", "/v1/dead-letters"),
+    "replay dead letter": ("notifier", "POST", "/v1/dead-letters/{webhook_id}/replay"),
+    "replay endpoint": ("notifier", "POST", "/v1/dead-letters/replay"),
+    "endpoints": ("notifier", "GET", "/v1/endpoints"),
+    "pause endpoint": ("notifier", "POST", "/v1/endpoints/{agency_code}/pause"),
+    "resume endpoint": ("notifier", "POST", "/v1/endpoints/{agency_code}/resume"),
+    "escalations": ("notifier", "GET", "/v1/escalations"),
+    "referrals": ("notifier", "GET", "/v1/referrals"),
+    "delivery audit": ("notifier", "GET", "/v1/delivery-audit"),
+    "audit notifier": ("notifier", "GET", "/v1/audit"),
+}
+
 
 def table(text: str) -> dict[str, dict[str, int]]:
     """Rows of ``endpoint: status per caller``, callers in the order of ``CALLERS``."""
@@ -120,29 +158,74 @@ def table(text: str) -> dict[str, dict[str, int]]:
 
 
 # Expected status of each caller on each endpoint, for the resources of the Durham person (released from DMI,
-# addressed to A99001, CMHT-DUR, PDU-DUR) and of the Birmingham person (BMI; A99003, CMHT-BHM, SMS-BHM).
-# For each caller, one of the two is its own (or addressed to it) and the other another organisation's.
+# addressed to A99001, CMHT-DUR, PDU-DUR) and of the Birmingham person (BMI; A99003, CMHT-BHM, PDU-BHM).
+# For each caller, one of the two is its own (or addressed to it) and the other another organisation's:
+# where a row names an agency (answers, worklists, deliveries by id) it is the agency of the caller's kind in
+# that area (``agency_for``), so a Durham GP asks for A99001's in Durham and for A99003's in Birmingham.
+# What each row's cells prove, and why its writes disturb nothing else in the module, is in ``request_for``.
 MATRIX: dict[str, dict[str, dict[str, int]]] = {
     #                     anon bad p-dmi p-bmi gp-dur cmht-dur pdu-dur gp-bhm cmht-bhm operator
     "dmi": table("""
-        submit notice:        401 401 202 403 403 403 403 403 403 403
-        notice status:        401 401 200 404 403 403 403 403 403 200
-        handover:             401 401 200 404 200 200 200 404 404 403
-        handovers of notice:  401 401 200 200 200 200 200 200 200 403
-        deliveries:           401 401 200 200 200 200 200 200 200 200
-        audit release_events: 401 401 403 403 403 403 403 403 403 200
-        audit handover:       401 401 403 403 403 403 403 403 403 200
-        audit notifier:       401 401 403 403 403 403 403 403 403 200
+        submit notice:         401 401 202 403 403 403 403 403 403 403
+        notice status:         401 401 200 404 403 403 403 403 403 200
+        submit custody event:  401 401 202 403 403 403 403 403 403 403
+        custody event status:  401 401 200 404 403 403 403 403 403 200
+        audit release_events:  401 401 403 403 403 403 403 403 403 200
+        handover:              401 401 200 404 200 200 200 404 404 403
+        handovers of notice:   401 401 200 200 200 200 200 200 200 403
+        custody log:           401 401 200 404 403 403 403 403 403 403
+        answer:                401 401 403 403 422 422 422 404 404 403
+        answer under own code: 401 401 403 403 404 404 404 404 404 403
+        worklist:              401 401 404 404 200 200 200 404 404 403
+        releases:              401 401 200 404 403 403 403 403 403 403
+        directory:             401 401 403 403 403 403 403 403 403 200
+        directory agency:      401 401 403 403 403 403 403 403 403 200
+        directory put:         401 401 403 403 403 403 403 403 403 201
+        directory delete:      401 401 403 403 403 403 403 403 403 204
+        audit handover:        401 401 403 403 403 403 403 403 403 200
+        deliveries:            401 401 200 200 200 200 200 200 200 200
+        delivery:              401 401 200 404 200 200 200 404 404 200
+        dead letters:          401 401 403 403 403 403 403 403 403 200
+        replay dead letter:    401 401 403 403 403 403 403 403 403 404
+        replay endpoint:       401 401 403 403 403 403 403 403 403 202
+        endpoints:             401 401 403 403 403 403 403 403 403 200
+        pause endpoint:        401 401 403 403 403 403 403 403 403 200
+        resume endpoint:       401 401 403 403 403 403 403 403 403 200
+        escalations:           401 401 403 403 403 403 403 403 403 200
+        referrals:             401 401 403 403 403 403 403 403 403 200
+        delivery audit:        401 401 403 403 403 403 403 403 403 200
+        audit notifier:        401 401 403 403 403 403 403 403 403 200
     """),
     "bmi": table("""
-        submit notice:        401 401 403 202 403 403 403 403 403 403
-        notice status:        401 401 404 200 403 403 403 403 403 200
-        handover:             401 401 404 200 404 404 404 200 200 403
-        handovers of notice:  401 401 200 200 200 200 200 200 200 403
-        deliveries:           401 401 200 200 200 200 200 200 200 200
-        audit release_events: 401 401 403 403 403 403 403 403 403 200
-        audit handover:       401 401 403 403 403 403 403 403 403 200
-        audit notifier:       401 401 403 403 403 403 403 403 403 200
+        submit notice:         401 401 403 202 403 403 403 403 403 403
+        notice status:         401 401 404 200 403 403 403 403 403 200
+        submit custody event:  401 401 403 202 403 403 403 403 403 403
+        custody event status:  401 401 404 200 403 403 403 403 403 200
+        audit release_events:  401 401 403 403 403 403 403 403 403 200
+        handover:              401 401 404 200 404 404 404 200 200 403
+        handovers of notice:   401 401 200 200 200 200 200 200 200 403
+        custody log:           401 401 404 200 403 403 403 403 403 403
+        answer:                401 401 403 403 404 404 404 422 422 403
+        answer under own code: 401 401 403 403 404 404 404 404 404 403
+        worklist:              401 401 404 404 404 404 404 200 200 403
+        releases:              401 401 404 200 403 403 403 403 403 403
+        directory:             401 401 403 403 403 403 403 403 403 200
+        directory agency:      401 401 403 403 403 403 403 403 403 200
+        directory put:         401 401 403 403 403 403 403 403 403 201
+        directory delete:      401 401 403 403 403 403 403 403 403 204
+        audit handover:        401 401 403 403 403 403 403 403 403 200
+        deliveries:            401 401 200 200 200 200 200 200 200 200
+        delivery:              401 401 404 200 404 404 404 200 200 200
+        dead letters:          401 401 403 403 403 403 403 403 403 200
+        replay dead letter:    401 401 403 403 403 403 403 403 403 404
+        replay endpoint:       401 401 403 403 403 403 403 403 403 202
+        endpoints:             401 401 403 403 403 403 403 403 403 200
+        pause endpoint:        401 401 403 403 403 403 403 403 403 200
+        resume endpoint:       401 401 403 403 403 403 403 403 403 200
+        escalations:           401 401 403 403 403 403 403 403 403 200
+        referrals:             401 401 403 403 403 403 403 403 403 200
+        delivery audit:        401 401 403 403 403 403 403 403 403 200
+        audit notifier:        401 401 403 403 403 403 403 403 403 200
     """),
 }
 
@@ -174,6 +257,28 @@ KIND_OF = {
     "cmht-bhm": "community_mental_health_team",
     "probation-dur": "probation_delivery_unit",
 }
+# The agency of each kind in each area; callers that are no agency ask for the mental-health team's.
+AGENCIES = {
+    "dmi": {
+        "gp_practice": "A99001",
+        "community_mental_health_team": "CMHT-DUR",
+        "probation_delivery_unit": "PDU-DUR",
+    },
+    "bmi": {
+        "gp_practice": "A99003",
+        "community_mental_health_team": "CMHT-BHM",
+        "probation_delivery_unit": "PDU-BHM",
+    },
+}
+ORGANISATION = {client.client_id: client.organisation for client in TEST_CLIENTS}
+# The endpoint the operator pauses then resumes: one that nothing in this module sends to (HHI's prison
+# healthcare contact), so that pausing it holds no delivery another test waits for.
+QUIET_ENDPOINT = "PH-HHI"
+
+
+def agency_for(caller: str, area: str) -> str:
+    """The agency of the caller's kind in ``area``: its own in its area, another organisation's elsewhere."""
+    return AGENCIES[area][KIND_OF.get(caller, "community_mental_health_team")]
 
 
 def expected_sections(system: RunningSystem, journey: Journey, caller: str) -> set[str]:
@@ -187,33 +292,146 @@ def expected_sections(system: RunningSystem, journey: Journey, caller: str) -> s
 
 
 PLACE = {"dmi": "durham", "bmi": "birmingham"}
+ESTABLISHMENT = {"dmi": "DMI", "bmi": "BMI"}
+PRISON = {"dmi": "prison-dmi", "bmi": "prison-bmi"}
 
 
-def call(system: RunningSystem, caller: str, endpoint: str, journey: Journey, area: str) -> httpx.Response:
+@dataclass
+class AreaResources:
+    """What the matrix asks for in one area besides the journey: its referrals and pack deliveries by agency
+    code, and a custody event (of another synthetic person, so that the journey's handover is untouched)."""
+
+    referrals: dict[str, str]
+    webhooks: dict[str, str]
+    custody_event_id: str
+
+
+def custody_event_of_someone_else(area: str) -> dict[str, Any]:
+    """A reception of a new synthetic person at the area's prison: a real, valid custody event that changes no
+    handover (the person has none), so submitting it disturbs nothing the module's other tests look at."""
+    return custody_event(
+        prison_number(random.Random()),
+        "reception",
+        sequence=1,
+        establishment_code=ESTABLISHMENT[area],
+        reason="new_admission",
+    )
+
+
+@pytest.fixture(scope="module")
+def resources(system: RunningSystem, journeys: dict[str, Journey]) -> dict[str, AreaResources]:
+    found = {}
+    for area, journey in journeys.items():
+        with system.client("handover", PRISON[area]) as http:
+            view = http.get(f"/v1/handovers/{journey.handover_id}").json()
+        with system.client("notifier", PRISON[area]) as http:
+            deliveries = http.get("/v1/deliveries", params={"handover_id": journey.handover_id}).json()
+        with system.client("release_events", PRISON[area]) as http:
+            accepted = http.post("/v1/custody-events", json=custody_event_of_someone_else(area))
+        assert accepted.status_code == 202, accepted.text
+        found[area] = AreaResources(
+            referrals={r["agency_code"]: r["referral_id"] for r in view["referrals"]},
+            webhooks={d["agency_code"]: d["webhook_id"] for d in reversed(deliveries)},
+            custody_event_id=accepted.json()["custody_event_id"],
+        )
+        assert set(AGENCIES[area].values()) <= set(found[area].referrals) & set(found[area].webhooks)
+    return found
+
+
+@dataclass
+class Ask:
+    params: dict[str, Any] | None = None
+    body: Any = None
+    path: dict[str, str] | None = None
+
+
+def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: AreaResources) -> Ask:
+    """The request each caller makes on ``endpoint`` in ``area``, and what its cells prove."""
+    agency = agency_for(caller, area)
+    today = date.today()
+    match endpoint:
+        case "submit notice":  # a real notice of the area's prison: only that prison may submit it
+            return Ask(body=release_notice(place=PLACE[area]))
+        case "notice status":
+            return Ask(path={"notice_id": journey.notice_id})
+        case "submit custody event":  # a reception of someone else: the area's prison only; no handover
+            return Ask(body=custody_event_of_someone_else(area))
+        case "custody event status":
+            return Ask(path={"custody_event_id": res.custody_event_id})
+        case "handover":
+            return Ask(path={"handover_id": journey.handover_id})
+        case "handovers of notice":  # everyone with the scope gets 200, and a list of only what it may see
+            return Ask(params={"notice_id": journey.notice_id})
+        case "custody log":
+            return Ask(path={"prison_number": journey.notice["prison_number"]})
+        case "answer":
+            # Its own referral: 422 naming "attended" proves the caller got past the scope, the ownership and
+            # the referral lookup to the rules of answers, which refuse a completion without attendance
+            # before anything is written; another agency's: 404. The referral stays "requested".
+            return Ask(
+                path={"agency_code": agency, "referral_id": res.referrals[agency]},
+                body={"answer": "completed"},
+            )
+        case "answer under own code":
+            # An agency names itself in the path but another agency's referral on the same handover: 404, as
+            # for a referral that does not exist (the referral must belong to the agency of the path).
+            other = AGENCIES[area][
+                "gp_practice" if agency != AGENCIES[area]["gp_practice"] else "community_mental_health_team"
+            ]
+            return Ask(
+                path={"agency_code": ORGANISATION.get(caller, agency), "referral_id": res.referrals[other]},
+                body={"answer": "completed"},
+            )
+        case "worklist":
+            return Ask(path={"agency_code": agency})
+        case "releases":  # a window around the journey's release date (14 days ahead)
+            return Ask(
+                path={"code": ESTABLISHMENT[area]},
+                params={"from": today.isoformat(), "to": (today + timedelta(days=30)).isoformat()},
+            )
+        case "directory agency":
+            return Ask(path={"code": AGENCIES[area]["community_mental_health_team"]})
+        case "directory put" | "directory delete":
+            # A dedicated agency of this row (no coverage, so it routes nothing): the operator creates it
+            # (201), then deactivates it (204); no other test's routing changes.
+            code = f"MATRIX-{area.upper()}"
+            body = {
+                "code": code,
+                "kind": "reconnect",
+                "name": "Matrix test agency (fictitious)",
+                "coverage": {"postcode_districts": [], "local_authorities": []},
+            }
+            return Ask(path={"code": code}, body=body if endpoint == "directory put" else None)
+        case "deliveries" | "escalations" | "referrals" | "delivery audit":
+            return Ask(params={"handover_id": journey.handover_id})
+        case "delivery":
+            return Ask(path={"webhook_id": res.webhooks[agency]})
+        case "replay dead letter":
+            # A delivered (not dead-lettered) delivery: the operator gets past authorisation to 404
+            # "dead-letter-not-found", and nothing is sent again.
+            return Ask(path={"webhook_id": res.webhooks[agency]})
+        case "replay endpoint":  # the area's team has no dead letters: the operator replays nothing (202, [])
+            return Ask(body={"agency_code": AGENCIES[area]["community_mental_health_team"]})
+        case "pause endpoint" | "resume endpoint":  # the operator pauses a quiet endpoint, then resumes it
+            return Ask(path={"agency_code": QUIET_ENDPOINT})
+        case _:  # lists and the audit trails
+            return Ask()
+
+
+def call(
+    system: RunningSystem, caller: str, endpoint: str, journey: Journey, area: str, res: AreaResources
+) -> httpx.Response:
     client = None if caller == "anonymous" else caller
     if caller == "bad-key":
         headers = {"Authorization": "Bearer ttg_0123456789abcdef_not-a-real-secret"}
         client = None
     else:
         headers = {}
-    service, method, path, params, body = {
-        "submit notice": (
-            "release_events",
-            "POST",
-            "/v1/release-notices",
-            None,
-            release_notice(place=PLACE[area]),
-        ),
-        "notice status": ("release_events", "GET", f"/v1/release-notices/{journey.notice_id}", None, None),
-        "handover": ("handover", "GET", f"/v1/handovers/{journey.handover_id}", None, None),
-        "handovers of notice": ("handover", "GET", "/v1/handovers", {"notice_id": journey.notice_id}, None),
-        "deliveries": ("notifier", "GET", "/v1/deliveries", {"handover_id": journey.handover_id}, None),
-        "audit release_events": ("release_events", "GET", "/v1/audit", None, None),
-        "audit handover": ("handover", "GET", "/v1/audit", None, None),
-        "audit notifier": ("notifier", "GET", "/v1/audit", None, None),
-    }[endpoint]
+    service, method, template = ROUTES[endpoint]
+    ask = request_for(endpoint, caller, journey, area, res)
+    path = template.format(**(ask.path or {}))
     with system.client(service, client) as http:
-        return http.request(method, path, params=params, json=body, headers=headers)
+        return http.request(method, path, params=ask.params, json=ask.body, headers=headers)
 
 
 def identifiers(notice: dict[str, Any]) -> list[str]:
@@ -229,46 +447,158 @@ def identifiers(notice: dict[str, Any]) -> list[str]:
     ]
 
 
+def check_content(
+    system: RunningSystem,
+    endpoint: str,
+    caller: str,
+    found: Any,
+    text: str,
+    journeys: dict[str, Journey],
+    area: str,
+    res: AreaResources,
+) -> None:
+    """What a successful answer holds: the caller's own resource, and nothing of anyone else's."""
+    journey = journeys[area]
+    other = journeys["bmi" if area == "dmi" else "dmi"]
+    # The audit trails are the operator's record of everyone: they name people by prison number only.
+    shown = identifiers(other.notice)[1:] if endpoint.startswith("audit") else identifiers(other.notice)
+    assert all(value not in text for value in shown), f"{endpoint} as {caller} leaks"
+    if endpoint == "handover":
+        sections = expected_sections(system, journey, caller)
+        assert set(found["pack"]) == sections == set(found["sections"]), caller
+        assert found["pack"]["patient_demographics"]["nhs_number"] == journey.notice["nhs_number"]
+    if endpoint == "handovers of notice":
+        visible = caller in VISIBLE_HANDOVERS[area]
+        assert len(found) == (1 if visible else 0), f"{caller} sees {len(found)} handovers"
+        assert all(set(item["pack"]) == expected_sections(system, journey, caller) for item in found)
+        if not visible:
+            assert all(value not in text for value in identifiers(journey.notice))
+    if endpoint == "deliveries":
+        assert {item["agency_code"] for item in found} == VISIBLE_DELIVERIES[area].get(caller, set()), caller
+    if endpoint == "delivery":
+        assert found["handover_id"] == journey.handover_id
+        assert found["agency_code"] == agency_for(caller, area)
+    if endpoint in ("notice status", "custody event status"):
+        assert found.get("notice_id", found.get("custody_event_id")) in (
+            journey.notice_id,
+            res.custody_event_id,
+        )
+    if endpoint == "custody log":
+        assert all(item["handover_id"] in (None, journey.handover_id) for item in found)
+    if endpoint == "worklist":
+        mine = {item["referral_id"] for item in found if item["handover_id"] == journey.handover_id}
+        assert mine == {res.referrals[agency_for(caller, area)]}, caller
+        assert other.handover_id not in text
+    if endpoint == "releases":
+        assert journey.handover_id in {item["handover_id"] for item in found}
+        assert {item["prison_number"] for item in found} >= {journey.notice["prison_number"]}
+    if endpoint == "referrals":
+        assert {item["agency_code"] for item in found} >= set(AGENCIES[area].values())
+    if endpoint in (
+        "audit release_events",
+        "audit handover",
+        "audit notifier",
+        "deliveries",
+        "delivery",
+        "dead letters",
+        "endpoints",
+        "escalations",
+        "referrals",
+        "delivery audit",
+    ):  # metadata, never the person (audit: its prison number only)
+        assert all(value not in text for value in identifiers(journey.notice)[1:]), f"{endpoint} as {caller}"
+    if endpoint == "replay endpoint":
+        assert found == {"replayed": []}
+    if endpoint in ("pause endpoint", "resume endpoint"):
+        assert found == {
+            "agency_code": QUIET_ENDPOINT,
+            "status": "paused" if endpoint == "pause endpoint" else "active",
+        }
+
+
 @pytest.mark.parametrize("area", ["dmi", "bmi"])
 def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
-    system: RunningSystem, journeys: dict[str, Journey], area: str
+    system: RunningSystem, journeys: dict[str, Journey], resources: dict[str, AreaResources], area: str
 ) -> None:
     journey = journeys[area]
+    res = resources[area]
     expected = MATRIX[area]
     outcomes: dict[tuple[str, str], int] = {}
     for endpoint in expected:
         for caller in CALLERS:
-            response = call(system, caller, endpoint, journey, area)
+            response = call(system, caller, endpoint, journey, area, res)
             outcomes[(endpoint, caller)] = response.status_code
             if response.status_code >= 400:
                 assert response.headers["content-type"].startswith(PROBLEM_JSON), (endpoint, caller)
+                # ``instance`` echoes the path the caller sent (the custody log's holds a prison number)
+                told = json.dumps({k: v for k, v in response.json().items() if k != "instance"})
                 for value in identifiers(journey.notice):
-                    assert value not in response.text, f"{endpoint} as {caller} leaks {value!r} in an error"
+                    assert value not in told, f"{endpoint} as {caller} leaks {value!r} in an error"
             if response.status_code == 401:
                 assert response.headers["www-authenticate"].startswith("Bearer")
-            if response.status_code != 200:
-                continue
-            found = response.json()
-            if endpoint == "handover":
-                sections = expected_sections(system, journey, caller)
-                assert set(found["pack"]) == sections == set(found["sections"]), caller
-                assert found["pack"]["patient_demographics"]["nhs_number"] == journey.notice["nhs_number"]
-            if endpoint == "handovers of notice":
-                visible = caller in VISIBLE_HANDOVERS[area]
-                assert len(found) == (1 if visible else 0), f"{caller} sees {len(found)} handovers"
-                assert all(set(item["pack"]) == expected_sections(system, journey, caller) for item in found)
-                if not visible:
-                    assert all(value not in response.text for value in identifiers(journey.notice))
-            if endpoint == "deliveries":
-                seen = {item["agency_code"] for item in found}
-                assert seen == VISIBLE_DELIVERIES[area].get(caller, set()), caller
-                assert all(value not in response.text for value in identifiers(journey.notice)[1:])
+            if (endpoint, response.status_code) == ("answer", 422):  # got to the rules, which wrote nothing
+                assert [error["field"] for error in response.json()["errors"]] == ["attended"], caller
+            if (endpoint, response.status_code) == ("replay dead letter", 404):
+                assert response.json()["type"].endswith("dead-letter-not-found"), response.text
+            if response.status_code in (200, 201) and response.content:
+                check_content(system, endpoint, caller, response.json(), response.text, journeys, area, res)
     wrong = {
         key: (status, expected[key[0]][key[1]])
         for key, status in outcomes.items()
         if status != expected[key[0]][key[1]]
     }
     assert not wrong, f"(endpoint, caller): (got, expected) {wrong}"
+    with system.client("handover", PRISON[area]) as http:  # the answers changed no referral
+        view = http.get(f"/v1/handovers/{journey.handover_id}").json()
+    assert {r["status"] for r in view["referrals"] if r["agency_code"] in AGENCIES[area].values()} == {
+        "requested"
+    }
+
+
+def test_the_matrix_covers_every_operation_of_every_service(system: RunningSystem) -> None:
+    """A route added without a row in the matrix fails here: every operation gets every caller's status."""
+    operations = set()
+    for service in ("release_events", "handover", "notifier"):
+        with system.client(service, None) as http:
+            paths = http.get("/openapi.json").json()["paths"]
+        operations |= {
+            (service, method.upper(), path)
+            for path, item in paths.items()
+            for method in item
+            if method in ("get", "put", "post", "delete", "patch")
+        }
+    assert operations == set(ROUTES.values()), {
+        "not in the matrix": sorted(operations - set(ROUTES.values())),
+        "no such operation": sorted(set(ROUTES.values()) - operations),
+    }
+    for area, rows in MATRIX.items():
+        assert list(rows) == list(ROUTES), f"{area}: rows differ from ROUTES"
+
+
+def test_confirming_reporting_instructions_needs_the_confirm_scope(
+    system: RunningSystem, resources: dict[str, AreaResources]
+) -> None:
+    """A probation client whose credential lacks ``reporting:confirm`` may answer, but not confirm (403 before
+    the ownership and the rules); with the scope, the same request reaches the rules (422, no instructions).
+    """
+    narrow = f"probation-narrow-{uuid.uuid4().hex[:6]}"
+    key = credentials.create(
+        system.stack.credentials_path,
+        client_id=narrow,
+        organisation="PDU-DUR",
+        role=Role.PROBATION,
+        scopes=[Scope.HANDOVERS_READ, Scope.ANSWERS_WRITE, Scope.DELIVERIES_READ],
+    )
+    path = ANSWERS.format(agency_code="PDU-DUR", referral_id=resources["dmi"].referrals["PDU-DUR"])
+    confirm = {"answer": "confirmed"}  # without instructions, so that the rules refuse it and nothing changes
+    base = system.stack.url("handover")
+    refused = httpx.post(base + path, json=confirm, headers={"Authorization": f"Bearer {key}"})
+    assert refused.status_code == 403, refused.text
+    assert "reporting:confirm" in refused.json()["detail"]
+    with system.client("handover", "probation-dur") as http:
+        reached = http.post(path, json=confirm)
+    assert reached.status_code == 422, reached.text
+    assert [error["field"] for error in reached.json()["errors"]] == ["reporting_instructions"]
 
 
 def test_agencies_see_only_the_sections_of_their_kind(
@@ -484,7 +814,9 @@ def test_reads_are_audited_with_who_when_and_which_sections(
             "/v1/audit", params={"subject": durham.notice["prison_number"], "limit": 1000}
         ).json()
     reads = [r for r in records if r["action"] == "handover.read" and r["actor"] == "probation-dur"]
-    assert reads and set(reads[-1]["details"]["sections"]) == expected_sections(system, durham, "probation-dur")
+    assert reads and set(reads[-1]["details"]["sections"]) == expected_sections(
+        system, durham, "probation-dur"
+    )
     assert reads[-1]["resource_id"] == durham.handover_id and reads[-1]["at"]
     denied = [r for r in records if r["action"] == "handover.read_denied" and r["actor"] == "gp-A99003"]
     assert denied and denied[-1]["outcome"] == "denied"
@@ -567,15 +899,24 @@ FUZZ_EXAMPLES = int(os.environ.get("TTG_FUZZ_EXAMPLES", "40"))
 # code behind it rather than stopping at 403 (unauthenticated and forbidden paths are fuzzed as well: the
 # negative mode drops or mangles the Authorization header).
 FUZZ_CLIENT = {"/v1/audit": "operator"}
-FUZZ_PREFIX_CLIENT = {"/v1/directory": "operator", "/v1/dead-letters": "operator", "/v1/endpoints": "operator",
-                      "/v1/agencies": "agency-CMHT-DUR"}
+FUZZ_PREFIX_CLIENT = {
+    "/v1/directory": "operator",
+    "/v1/dead-letters": "operator",
+    "/v1/endpoints": "operator",
+    "/v1/escalations": "operator",
+    "/v1/referrals": "operator",
+    "/v1/delivery-audit": "operator",
+    "/v1/agencies": "agency-CMHT-DUR",
+}
 
 
 def fuzz_client(path: str) -> str:
     """A client that may call ``path``, so generated input gets past authorisation to the code behind it."""
     if path in FUZZ_CLIENT:
         return FUZZ_CLIENT[path]
-    return next((client for prefix, client in FUZZ_PREFIX_CLIENT.items() if path.startswith(prefix)), "prison-all")
+    return next(
+        (client for prefix, client in FUZZ_PREFIX_CLIENT.items() if path.startswith(prefix)), "prison-all"
+    )
 
 
 def check_response(case: Any, response: Any, failures: list[str]) -> int:
