@@ -21,11 +21,14 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return []
 
 
-def unknown_fields(model: type[BaseModel], data: Any, location: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+Location = tuple[str | int, ...]
+
+
+def unknown_fields(model: type[BaseModel], data: Any, location: Location = ()) -> list[Location]:
     """Locations of keys in ``data`` that ``model`` (recursively) does not define."""
     if not isinstance(data, dict):
         return []
-    found: list[tuple[str | int, ...]] = []
+    found: list[Location] = []
     fields = model.model_fields
     by_name = {field.alias or name: field for name, field in fields.items()}
     for key, value in data.items():

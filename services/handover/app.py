@@ -68,7 +68,7 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
     async def on_delivery_outcome(event: CloudEvent) -> None:
         await deliveries.record_delivery_outcome(ctx=ctx, event=event)
 
-    outcomes = {kind: on_delivery_outcome for kind in DELIVERY_OUTCOMES}
+    outcomes = dict.fromkeys(DELIVERY_OUTCOMES, on_delivery_outcome)
     delivery_consumer = EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topics=[DELIVERY_EVENTS],

@@ -1,7 +1,8 @@
 """Reading a handover on behalf of a caller: which part of the pack it may see, and the record of the read.
 
 Prison healthcare of the pack's establishment reads it whole; an agency or probation the handover was
-referred to reads the sections of its kind (:mod:`domain.disclosure`); anyone else learns nothing, not even that it exists. Every
+referred to reads the sections of its kind (:mod:`domain.disclosure`); anyone else learns nothing, not even
+that it exists. Every
 read, and every refused read, is in the audit trail with the sections disclosed.
 """
 

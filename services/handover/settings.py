@@ -19,7 +19,7 @@ class HandoverSettings(ServiceSettings):
     consumer_group: str = Field("handover", description="Kafka consumer group of the custody-event consumer")
     directory_path: Path = Field(
         Path("deploy/directory"),
-        description="Directory of services (YAML file or folder) loaded into the routing directory at start; also says whom each handover is addressed to",
+        description="Directory of services (YAML file or folder) loaded into the routing directory at start",
     )
     at_risk_hours: float = Field(
         48.0, gt=0, description="A section not done this close to release is at risk"

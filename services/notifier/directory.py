@@ -114,7 +114,8 @@ class Directory(BaseModel):
         wanted = establishment_code.upper()
         return [
             agency for agency in self.agencies
-            if agency.kind == AgencyKind.PRISON_HEALTHCARE and wanted in (code.upper() for code in agency.establishments)
+            if agency.kind == AgencyKind.PRISON_HEALTHCARE
+            and wanted in (code.upper() for code in agency.establishments)
         ]
 
     def reconnect_services(self, *, district: str | None, local_authority: str | None) -> list[Agency]:

@@ -147,7 +147,9 @@ async def pause_if_failing_too_long(
                     continue
                 told.add(establishment or "")
                 session.add(notice_delivery(
-                    agency=contact, webhook_type="endpoint.paused", source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
+                    agency=contact,
+                    webhook_type="endpoint.paused",
+                    source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
                     subject=subject, handover_id=handover_id,
                     data={"agency_code": agency_code, "agency_name": agency.name if agency else None,
                           "handover_id": handover_id, "failing_since": state.failing_since.isoformat(),

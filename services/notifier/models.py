@@ -11,6 +11,8 @@ from sqlmodel import Field, SQLModel
 
 from services.common.db import UtcDateTime
 
+# 64-bit ids on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
+_ID = BigInteger().with_variant(Integer, "sqlite")
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
@@ -31,7 +33,7 @@ class Delivery(SQLModel, table=True):
     )
 
     seq: int | None = Field(
-        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+        default=None, sa_column=Column(_ID, primary_key=True)
     )
     webhook_id: str = Field(max_length=64, unique=True, description="Standard Webhooks id, stable across retries")
     source_event_id: str = Field(max_length=64)
@@ -55,7 +57,7 @@ class Delivery(SQLModel, table=True):
 class DeliveryAttempt(SQLModel, table=True):
     __tablename__ = "delivery_attempt"
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True))
     delivery_seq: int = Field(foreign_key="delivery.seq", index=True)
     attempted_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     status_code: int | None = None
@@ -88,7 +90,7 @@ class DeliveryAudit(SQLModel, table=True):
 
     __tablename__ = "delivery_audit"
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True))
     at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     action: str = Field(max_length=50)
     actor: str = Field(max_length=100)
@@ -119,7 +121,7 @@ class ReferralWatch(SQLModel, table=True):
     __tablename__ = "referral_watch"
     __table_args__ = (UniqueConstraint("handover_id", "agency_code", name="uq_referral_watch"),)
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True))
     handover_id: str = Field(max_length=36)
     agency_code: str = Field(max_length=20)
     agency_kind: str | None = Field(default=None, max_length=50)

@@ -27,7 +27,6 @@ from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.topics import CUSTODY_EVENTS
 from services.release_events.models import IdempotencyRecord, ReleaseNoticeRecord
 
-
 log = structlog.get_logger(__name__)
 
 
@@ -133,7 +132,12 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
         if earlier is None:
             raise
         return earlier
-    log.info("release_notice.accepted", notice_id=notice_id, event_id=event.id, establishment=submission.notice.establishment_code)
+    log.info(
+        "release_notice.accepted",
+        notice_id=notice_id,
+        event_id=event.id,
+        establishment=submission.notice.establishment_code,
+    )
     return answer
 
 

@@ -504,7 +504,8 @@ def test_an_unanswered_referral_escalates_once_per_deadline(env: DeliverySystem)
         "referral.escalated") and e["data"]["handover_id"] == handover_id]) == 2 and found,
                         what="the escalation events")
     assert {event["data"]["deadline"] for event in events} == {"after_delivery", "before_release"}
-    audited = [item for item in get(env, "/v1/delivery-audit", handover_id=handover_id) if item["action"] == "referral_escalated"]
+    trail = get(env, "/v1/delivery-audit", handover_id=handover_id)
+    audited = [item for item in trail if item["action"] == "referral_escalated"]
     assert len(audited) == 2
     # once per deadline: later scans (the clock moved on, the scan runs every second) add nothing
     env.clock.advance(3600)

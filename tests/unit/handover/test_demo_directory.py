@@ -3,9 +3,9 @@ and both readers of the file (handover's routing, notifier's endpoints) accept i
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from contracts.handover import AgencyKind
 from services.handover.directory import read_directory_files

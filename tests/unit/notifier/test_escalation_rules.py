@@ -45,7 +45,8 @@ def test_a_distribution_entry_says_itself_whether_it_awaits_an_answer() -> None:
     def entry(kind: str, **sections: object) -> dict[str, object]:
         return {"type": "handover.pack.issued", "data": {"referral_kind": kind, "pack": sections}}
 
-    assert is_referral(agency_kind="reconnect", webhook_type="handover.referral.rerouted", payload=entry("mental_health"))
+    rerouted = entry("mental_health")
+    assert is_referral(agency_kind="reconnect", webhook_type="handover.referral.rerouted", payload=rerouted)
     assert not is_referral(agency_kind="reconnect", webhook_type="handover.pack.issued", payload=entry("notification"))
     assert not is_referral(agency_kind="prison_healthcare", webhook_type="handover.referral.escalated",
                            payload=entry("notification"))
