@@ -18,22 +18,15 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
+from contracts.handover import AgencyKind
 from services.common.ssrf import check_webhook_url
 
-
-class AgencyKind(StrEnum):
-    GP_PRACTICE = "gp_practice"
-    COMMUNITY_MENTAL_HEALTH_TEAM = "community_mental_health_team"
-    RECONNECT = "reconnect"
-    SUBSTANCE_MISUSE_SERVICE = "substance_misuse_service"
-    PROBATION_DELIVERY_UNIT = "probation_delivery_unit"
-    PRISON_HEALTHCARE = "prison_healthcare"
+__all__ = ["Agency", "AgencyKind", "Coverage", "Directory", "Webhook", "load_directory"]
 
 
 class Coverage(BaseModel):
