@@ -130,7 +130,6 @@ def test_ownership_rules_answer_404_for_another_organisations_resource() -> None
     assert not auth.acts_for_establishment(principal(Role.AGENCY, "DMI", ("DMI",)), "DMI")
 
 
-
 def test_a_scope_needed_by_only_some_requests_of_a_route_is_403_without_it() -> None:
     auth.ensure_scope(principal(Role.PROBATION, "PDU-DUR"), Scope.REPORTING_CONFIRM)
     narrow = Principal("c", "PDU-DUR", Role.PROBATION, frozenset({Scope.ANSWERS_WRITE}), frozenset())
@@ -138,6 +137,7 @@ def test_a_scope_needed_by_only_some_requests_of_a_route_is_403_without_it() -> 
         with pytest.raises(Problem) as raised:
             auth.ensure_scope(caller, Scope.REPORTING_CONFIRM)
         assert raised.value.status == 403
+
 
 def test_unauthenticated_floods_are_limited_by_address_too(client: TestClient) -> None:
     statuses = [
