@@ -418,9 +418,31 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
             return Ask()
 
 
+# Values of path parameters that name nothing, to compare "another organisation's" with "does not exist".
+ABSENT = {
+    "notice_id": str(uuid.uuid4()),
+    "custody_event_id": str(uuid.uuid4()),
+    "handover_id": str(uuid.uuid4()),
+    "referral_id": str(uuid.uuid4()),
+    "webhook_id": f"msg_{uuid.uuid4().hex}",
+    "prison_number": "Z9999ZZ",
+    "agency_code": "NO-SUCH-AGENCY",
+    "code": "ZZZ",
+}
+
+
 def call(
-    system: RunningSystem, caller: str, endpoint: str, journey: Journey, area: str, res: AreaResources
+    system: RunningSystem,
+    caller: str,
+    endpoint: str,
+    journey: Journey,
+    area: str,
+    res: AreaResources,
+    *,
+    absent: bool = False,
 ) -> httpx.Response:
+    """``caller``'s request on ``endpoint``; with ``absent``, the same request for a resource that does not
+    exist (answers keep the agency of the path: only the referral is absent)."""
     client = None if caller == "anonymous" else caller
     if caller == "bad-key":
         headers = {"Authorization": "Bearer ttg_0123456789abcdef_not-a-real-secret"}
@@ -429,9 +451,20 @@ def call(
         headers = {}
     service, method, template = ROUTES[endpoint]
     ask = request_for(endpoint, caller, journey, area, res)
-    path = template.format(**(ask.path or {}))
+    values = dict(ask.path or {})
+    if absent:
+        values = {key: value if key == "agency_code" and "answer" in endpoint else ABSENT[key]
+                  for key, value in values.items()}
     with system.client(service, client) as http:
-        return http.request(method, path, params=ask.params, json=ask.body, headers=headers)
+        return http.request(method, template.format(**values), params=ask.params, json=ask.body, headers=headers)
+
+
+def problem_told(response: httpx.Response, path_values: list[str]) -> dict[str, Any]:
+    """What a problem tells, with the ids the caller sent taken out (a 404 may name the id it was asked)."""
+    problem = {key: response.json().get(key) for key in ("type", "title", "detail")}
+    for value in path_values:
+        problem["detail"] = (problem["detail"] or "").replace(value, "<id>")
+    return problem
 
 
 def identifiers(notice: dict[str, Any]) -> list[str]:
@@ -540,6 +573,11 @@ def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
                 assert [error["field"] for error in response.json()["errors"]] == ["attended"], caller
             if (endpoint, response.status_code) == ("replay dead letter", 404):
                 assert response.json()["type"].endswith("dead-letter-not-found"), response.text
+            if response.status_code == 404:  # another organisation's: told exactly what "no such one" tells
+                twin = call(system, caller, endpoint, journey, area, res, absent=True)
+                sent = [*(request_for(endpoint, caller, journey, area, res).path or {}).values(), *ABSENT.values()]
+                same = (twin.status_code, problem_told(twin, sent)) == (404, problem_told(response, sent))
+                assert same, (endpoint, caller, response.text, twin.text)
             if response.status_code in (200, 201) and response.content:
                 check_content(system, endpoint, caller, response.json(), response.text, journeys, area, res)
     wrong = {
