@@ -1,8 +1,25 @@
-"""The notifier's unit tests use directories whose webhooks point at local http receivers."""
+"""Fixtures of the notifier's unit tests: a migrated SQLite database of the notifier's own, and directories
+whose webhooks point at local http receivers."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
+
+from services.common.db import Database
+from services.common.migrations import upgrade
+from services.notifier.app import MIGRATIONS
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    url = f"sqlite:///{tmp_path / 'notifier.db'}"
+    upgrade(url, MIGRATIONS)
+    db = Database(url)
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture(autouse=True)

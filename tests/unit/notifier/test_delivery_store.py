@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,10 +15,8 @@ from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, ReferralAnswered
 from contracts.envelope import CloudEvent, EventType, new_event
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
 from services.notifier import dead_letters, endpoints, escalation, service
-from services.notifier.app import MIGRATIONS
 from services.notifier.directory import Directory, load_directory
 from services.notifier.endpoints import EndpointEffect
 from services.notifier.escalation_rules import Deadlines
@@ -28,15 +25,6 @@ from services.notifier.notices import notice_delivery
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path / 'notifier.db'}"
-    upgrade(url, MIGRATIONS)
-    db = Database(url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

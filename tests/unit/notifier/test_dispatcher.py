@@ -3,7 +3,7 @@ SQLite file: in-process retries only for broken connections, 3xx never followed,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,9 +14,7 @@ from standardwebhooks.webhooks import Webhook
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.common.migrations import upgrade
 from services.notifier import endpoints, service
-from services.notifier.app import MIGRATIONS
 from services.notifier.directory import Directory, load_directory
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.models import EndpointStatus
@@ -25,15 +23,6 @@ from services.notifier.settings import NotifierSettings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path / 'notifier.db'}"
-    upgrade(url, MIGRATIONS)
-    db = Database(url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture
