@@ -6,8 +6,10 @@ async driver (aiosqlite, psycopg) and the sync driver used by Alembic are chosen
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,19 +68,39 @@ def create_engine(database_url: str) -> AsyncEngine:
     return create_async_engine(async_url(database_url), pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+_in_transaction: ContextVar[bool] = ContextVar("in_transaction", default=False)
+
+
 class Database:
-    """The engine and a session factory; ``transaction()`` is the unit of work."""
+    """The engine and a session factory; ``transaction()`` is the unit of work.
+
+    SQLite lets one connection write at a time, and a connection that finds the file locked sleeps in growing
+    steps (its busy handler) before trying again: with the consumer, the dispatcher and the relay of one process
+    writing at once, most of the time went to those sleeps. So on SQLite the process's writers take turns on an
+    asyncio lock instead, and never meet the busy handler; reads (``session()``) do not take it (WAL).
+    """
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
         self.engine = create_engine(database_url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._writers = asyncio.Lock() if is_sqlite(database_url) else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits together at the end of the block, or not at all."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        if _in_transaction.get():
+            raise RuntimeError("a transaction was opened inside another one: use the outer session")
+        token = _in_transaction.set(True)
+        try:
+            if self._writers is None:
+                async with self._sessions() as session, session.begin():
+                    yield session
+            else:
+                async with self._writers, self._sessions() as session, session.begin():
+                    yield session
+        finally:
+            _in_transaction.reset(token)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
