@@ -65,11 +65,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="notices per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to submit")
     parser.add_argument("--drain", type=float, default=120.0, help="longest wait for the last webhooks")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--keep-logs", type=Path, help="copy the services' logs here, to see where time goes")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        system = start_system(Path(tmp), "sqlite", extra_env={"TTG_RELEASE_EVENTS_LOG_LEVEL": "WARNING"})
+        system = start_system(Path(tmp), args.backend)
         try:
             began = time.monotonic()
             sent = asyncio.run(submit_all(system.stack.url("release_events"), system.api_keys["prison-all"],
@@ -88,6 +89,7 @@ def main() -> None:
             if args.keep_logs:
                 shutil.copytree(Path(tmp) / "logs", args.keep_logs, dirs_exist_ok=True)
 
+    print(f"backend: {args.backend}")
     print(f"notices sent: {len(sent)} in {submitted:.1f} s ({len(sent) / submitted:.1f}/s offered {args.rate}/s)")
     print(f"fully notified: {len(latencies)} ({len(latencies) * RECIPIENTS} webhooks) in {finished:.1f} s")
     if latencies:
