@@ -90,7 +90,7 @@ class WebhookReceiver:
         while not self._server.started:
             if time.monotonic() > deadline:
                 raise TimeoutError("the test webhook receiver did not start")
-            time.sleep(0.02)
+            time.sleep(0.02)  # poll until started, within the deadline above
         return self
 
     def stop(self) -> None:
@@ -110,7 +110,7 @@ class WebhookReceiver:
             await asyncio.sleep(behaviour.delay)
         if behaviour.hang_until is not None:
             while not behaviour.hang_until.is_set():
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # a hanging endpoint: poll the test's release event (a thread's)
         with self._lock:
             status, headers = behaviour.next_answer()
             try:
