@@ -51,36 +51,24 @@ async def read_as(
         for view in views:
             seen = disclosure(caller, view)
             prison_number = view.pack.patient_demographics.prison_number
-            if seen is None:
-                if single:
-                    await audit.record(
-                        session,
-                        audit.AuditEntry.by(
-                            caller,
-                            action="handover.read_denied",
-                            resource_type="handover",
-                            resource_id=view.handover_id,
-                            subject=prison_number,
-                            outcome="denied",
-                            correlation_id=request.state.correlation_id,
-                        ),
-                        state.clock.now(),
-                    )
-                continue
+            if seen is None and not single:
+                continue  # a list shows only what the caller may see; its absence is not a refused read
             await audit.record(
                 session,
                 audit.AuditEntry.by(
                     caller,
-                    action="handover.read",
+                    action="handover.read" if seen is not None else "handover.read_denied",
                     resource_type="handover",
                     resource_id=view.handover_id,
                     subject=prison_number,
+                    outcome="ok" if seen is not None else "denied",
                     correlation_id=request.state.correlation_id,
-                    details={"version": view.version, "sections": seen.sections},
+                    details={"version": view.version, "sections": seen.sections} if seen is not None else {},
                 ),
                 state.clock.now(),
             )
-            shown.append(seen)
+            if seen is not None:
+                shown.append(seen)
     if single and not shown:
         raise not_found("handover")
     return shown

@@ -34,15 +34,15 @@ def _directory(request: Request) -> Directory:
     return request.app.state.directory  # type: ignore[no-any-return]
 
 
-def _actor(caller: DeadLetterAdmin) -> str:
-    """Who asked, for the audit trail: the authenticated operator client."""
-    return caller.client_id
+def _actor(caller: DeadLetterAdmin) -> Principal:
+    """Who asked, for the audit trail: the authenticated operator (role and organisation included)."""
+    return caller
 
 
 DatabaseDep = Annotated[Database, Depends(_database)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
-ActorDep = Annotated[str, Depends(_actor)]
+ActorDep = Annotated[Principal, Depends(_actor)]
 
 
 class AttemptPublic(BaseModel):

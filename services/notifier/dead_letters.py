@@ -11,7 +11,7 @@ from sqlmodel import col, select, update
 
 from services.common.clock import Clock
 from services.common.db import Database
-from services.notifier.endpoints import audit
+from services.notifier.endpoints import Actor, audit
 from services.notifier.models import Delivery, DeliveryAudit, DeliveryStatus
 
 log = structlog.get_logger(__name__)
@@ -30,7 +30,7 @@ async def list_dead_letters(
 
 
 async def replay(
-    *, database: Database, clock: Clock, actor: str, webhook_id: str | None = None, agency_code: str | None = None,
+    *, database: Database, clock: Clock, actor: Actor, webhook_id: str | None = None, agency_code: str | None = None,
     since: datetime | None = None,
 ) -> list[str]:
     """Put dead-lettered deliveries back on the schedule; returns the webhook ids replayed."""

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.delivery import ENDPOINT_PAUSED_SCHEMA, DeliveryEventType, EndpointPausedV1
 from contracts.envelope import CloudEvent
 from services.common import audit as common_audit
+from services.common.auth import Principal
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import add_to_outbox
@@ -41,6 +42,8 @@ from services.notifier.sql import insert_ignore
 log = structlog.get_logger(__name__)
 
 NOTIFIER = "notifier"
+# Who acted: an authenticated operator, or the name of a system actor.
+Actor = Principal | str
 
 
 class EndpointEffect(StrEnum):
@@ -56,25 +59,25 @@ async def _ensure(session: AsyncSession, agency_code: str, now: datetime) -> Non
 
 
 async def audit(
-    session: AsyncSession, *, action: str, actor: str, now: datetime, agency_code: str | None = None,
+    session: AsyncSession, *, action: str, actor: Actor, now: datetime, agency_code: str | None = None,
     webhook_id: str | None = None, handover_id: str | None = None, detail: str | None = None,
-    subject: str | None = None, actor_role: str | None = None, actor_organisation: str | None = None,
+    subject: str | None = None,
 ) -> None:
     """Record what was done to a delivery or an endpoint, in the same transaction as the change: a row of the
-    delivery-level view (``delivery_audit``) and a record of the service's hash-chained audit trail."""
-    session.add(DeliveryAudit(at=now, action=action, actor=actor, agency_code=agency_code, webhook_id=webhook_id,
+    delivery-level view (``delivery_audit``) and a record of the service's hash-chained audit trail.
+    ``actor`` is the authenticated operator, or a name (``NOTIFIER`` for the notifier's own decisions)."""
+    name = actor if isinstance(actor, str) else actor.client_id
+    session.add(DeliveryAudit(at=now, action=action, actor=name, agency_code=agency_code, webhook_id=webhook_id,
                               handover_id=handover_id, detail=detail[:1000] if detail else None))
-    by_system = actor == NOTIFIER
-    entry = common_audit.AuditEntry(
-        actor=f"system:{NOTIFIER}" if by_system else actor,
-        actor_role=common_audit.SYSTEM_ROLE if by_system else (actor_role or "operator"),
-        actor_organisation="ttg" if by_system else (actor_organisation or "unknown"),
-        action=f"notifier.{action}",
-        resource_type="delivery" if webhook_id else "endpoint",
-        resource_id=webhook_id or agency_code,
-        subject=subject,
-        details={"agency_code": agency_code, "handover_id": handover_id, "detail": detail},
-    )
+    what = {
+        "action": f"notifier.{action}",
+        "resource_type": "delivery" if webhook_id else "endpoint",
+        "resource_id": webhook_id or agency_code,
+        "subject": subject,
+        "details": {"agency_code": agency_code, "handover_id": handover_id, "detail": detail},
+    }
+    entry = (common_audit.AuditEntry.system(name, **what) if isinstance(actor, str)
+             else common_audit.AuditEntry.by(actor, **what))
     await common_audit.record(session, entry, now)
 
 
@@ -172,7 +175,9 @@ async def pause_if_failing_too_long(
     return True
 
 
-async def reactivate(*, database: Database, clock: Clock, agency_code: str, actor: str, pause: bool = False) -> str:
+async def reactivate(
+    *, database: Database, clock: Clock, agency_code: str, actor: Actor, pause: bool = False
+) -> str:
     """Resume a paused endpoint or enable a disabled one (or, with ``pause``, pause it by hand); audited."""
     now = clock.now()
     async with database.transaction() as session:
