@@ -25,6 +25,7 @@ class EventType(StrEnum):
     """Event types on the topics; the schema version travels in ``dataschema``."""
 
     RELEASE_NOTICE_SUBMITTED = "uk.nhs.ttg.custody.release-notice.submitted"
+    RELEASE_NOTICE_AMENDED = "uk.nhs.ttg.custody.release-notice.amended"
     CUSTODY_EVENT_RECORDED = "uk.nhs.ttg.custody.event.recorded"
     HANDOVER_PACK_ISSUED = "uk.nhs.ttg.handover.pack.issued"
     HANDOVER_PACK_AMENDED = "uk.nhs.ttg.handover.pack.amended"

@@ -26,6 +26,7 @@ from contracts.identifiers import (
 )
 
 RELEASE_NOTICE_SUBMITTED_SCHEMA = schema_uri("release-notice-submitted", "1.0")
+RELEASE_NOTICE_AMENDED_SCHEMA = schema_uri("release-notice-amended", "1.0")
 
 
 class ContractModel(BaseModel):
@@ -261,4 +262,20 @@ class ReleaseNoticeSubmittedV1(ContractModel):
 
     notice_id: str
     received_at: datetime
+    notice: ReleaseNoticeV1
+
+
+class ReleaseNoticeAmendedV1(ContractModel):
+    """Data of the event published when prison healthcare corrects an accepted notice.
+
+    The corrected notice replaces the previous one for the same release (same ``notice_id``) rather than
+    superseding it: a correction that concerns one agency must not withdraw the case at every agency and wipe
+    their answers. ``revision`` counts corrections (the original submission is revision 1), so a consumer can
+    apply them once and in order."""
+
+    notice_id: str
+    amendment_id: str
+    revision: int = Field(ge=2)
+    received_at: datetime
+    reason: str | None = Field(default=None, max_length=500)
     notice: ReleaseNoticeV1
