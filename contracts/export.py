@@ -18,7 +18,12 @@ from contracts.handover import (
     HandoverPackWithdrawnV1,
     ReferralRoutedV1,
 )
-from contracts.release_notice import ReleaseNoticeAmendedV1, ReleaseNoticeSubmittedV1, ReleaseNoticeV1
+from contracts.release_notice import (
+    ReleaseNoticeAmendedV1,
+    ReleaseNoticeAmendmentV1,
+    ReleaseNoticeSubmittedV1,
+    ReleaseNoticeV1,
+)
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -27,6 +32,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "release-notice.v1": ReleaseNoticeV1,
     "release-notice-submitted.v1": ReleaseNoticeSubmittedV1,
     "release-notice-amended.v1": ReleaseNoticeAmendedV1,
+    "release-notice-amendment.v1": ReleaseNoticeAmendmentV1,
     "custody-event.v1": CustodyEventV1,
     "custody-event-recorded.v1": CustodyEventRecordedV1,
     "handover-pack-issued.v1": HandoverPackIssuedV1,

@@ -279,3 +279,13 @@ class ReleaseNoticeAmendedV1(ContractModel):
     received_at: datetime
     reason: str | None = Field(default=None, max_length=500)
     notice: ReleaseNoticeV1
+
+
+class ReleaseNoticeAmendmentV1(ContractModel):
+    """The request that corrects an accepted notice: the whole corrected notice (same person, same
+    establishment) and, optionally, why. Unknown fields are refused by the API, as for a new notice."""
+
+    notice: ReleaseNoticeV1
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=500, description="Why the notice is corrected (shown to agencies)"
+    )

@@ -1,4 +1,5 @@
-"""Use case: accept a custody event once per (person, sequence) and publish it through the outbox."""
+"""Use case: accept a custody event once per (person, sequence), from the establishment that holds the
+person, and publish it through the outbox."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.custody import CUSTODY_EVENT_RECORDED_SCHEMA, CustodyEventRecordedV1, CustodyEventV1
 from contracts.envelope import EventType, new_event
@@ -17,14 +19,39 @@ from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.topics import CUSTODY_EVENTS
+from services.release_events import register
+from services.release_events.domain.custody_rules import CustodyEvent, Kind, Refused, decide_event
 from services.release_events.models import CustodyEventRecord
 from services.release_events.service import IdempotencyConflict, request_hash
+
+
+def as_rule_input(event: CustodyEventV1) -> CustodyEvent:
+    return CustodyEvent(
+        kind=Kind(event.kind.value),
+        sequence=event.sequence,
+        establishment_code=event.establishment_code,
+        from_establishment_code=event.from_establishment_code,
+    )
 
 
 @dataclass(frozen=True)
 class Accepted:
     custody_event_id: str
     replayed: bool
+
+
+class _Twin(Exception):
+    """Another request with this (person, sequence) committed first."""
+
+
+async def _same_sequence_exists(session: AsyncSession, event: CustodyEventV1) -> bool:
+    found = await session.exec(
+        select(CustodyEventRecord.id).where(
+            CustodyEventRecord.prison_number == event.prison_number,
+            CustodyEventRecord.sequence == event.sequence,
+        )
+    )
+    return found.first() is not None
 
 
 async def _earlier(database: Database, event: CustodyEventV1, body_hash: str) -> Accepted | None:
@@ -55,7 +82,8 @@ async def submit_custody_event(
     audit_entry: audit.AuditEntry | None = None,
 ) -> Accepted:
     """Store and publish the event; the same (person, sequence) again: the first answer, or a conflict when
-    the body differs (two different events cannot share a sequence)."""
+    the body differs (two different events cannot share a sequence). Raises :class:`register.CustodyRefused`
+    when the register refuses it (another establishment holds the person): nothing is stored."""
     body_hash = request_hash(body)
     earlier = await _earlier(database, event, body_hash)
     if earlier:
@@ -73,6 +101,13 @@ async def submit_custody_event(
     )
     try:
         async with database.transaction() as session:
+            custody = await register.lock(session, event.prison_number, now)
+            if await _same_sequence_exists(session, event):  # a concurrent twin committed while we waited
+                raise _Twin
+            decision = decide_event(custody, as_rule_input(event))
+            if isinstance(decision, Refused):
+                raise register.CustodyRefused(decision)
+            await register.save(session, event.prison_number, decision.after, f"custody_event:{custody_event_id}", now)
             session.add(
                 CustodyEventRecord(
                     id=custody_event_id,
@@ -90,7 +125,7 @@ async def submit_custody_event(
             if audit_entry is not None:
                 entry = replace(audit_entry, resource_id=custody_event_id)
                 await audit.record(session, entry, now)
-    except IntegrityError:
+    except (IntegrityError, _Twin):
         earlier = await _earlier(database, event, body_hash)
         if earlier is None:
             raise

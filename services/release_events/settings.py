@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -15,3 +17,13 @@ class ReleaseEventsSettings(ServiceSettings):
     database_url: str = "sqlite:///var/release_events.db"
     source: str = Field("urn:ttg:release-events", description="CloudEvents source of the events it publishes")
     max_body_bytes: int = Field(256 * 1024, description="Largest request body accepted")
+    idempotency_window_days: float = Field(
+        7.0, gt=0, description="How long an Idempotency-Key is remembered; older records are ignored and purged"
+    )
+    consumer_group: str = Field(
+        "release-events", description="Consumer group of the progress projection (handover and delivery events)"
+    )
+
+    @property
+    def idempotency_window(self) -> timedelta:
+        return timedelta(days=self.idempotency_window_days)

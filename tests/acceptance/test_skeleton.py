@@ -86,12 +86,16 @@ def test_one_notice_reaches_every_recipient_signed_with_the_pack(system: Running
         assert pack["release"]["date"] == notice["release"]["date"]
         assert item.headers["webhook-id"].startswith("msg_")
 
-    with system.client("release_events") as client:
+    with system.client("release_events") as client:  # the status URL follows the notice to the agencies
         status = eventually(
-            lambda: (s := client.get(accepted["status_url"]).json())["status"] == "published" and s,
-            what="the notice to be published",
+            lambda: (s := client.get(accepted["status_url"]).json())["status"] == "pack_issued"
+            and {d["state"] for d in s["deliveries"]} == {"delivered"}
+            and s,
+            what="the notice's pack to be issued and delivered",
         )
     assert status["published_at"] is not None
+    assert (status["handover_id"], status["version"]) == (handover["handover_id"], 1)
+    assert {d["agency_code"] for d in status["deliveries"]} == DURHAM_RECIPIENTS
 
 
 def test_a_tampered_body_does_not_verify(system: RunningSystem) -> None:
