@@ -54,6 +54,7 @@ TEST_CLIENTS: list[Client] = [
     Client(DEFAULT_CLIENT, "HMPPS-HC", Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
     Client("prison-dmi", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
     Client("prison-bmi", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Client("prison-hhi", "HHI-HC", Role.PRISON_HEALTHCARE, ("HHI",)),
     Client("gp-A99001", "A99001", Role.AGENCY),
     Client("cmht-dur", "CMHT-DUR", Role.AGENCY),
     Client("probation-dur", "PDU-DUR", Role.PROBATION),
