@@ -162,7 +162,7 @@ def test_a_dmi_notice_reusing_an_hhi_prisoners_number_is_refused(
     assert {r["action"] for r in refusals_audited(system, person)} >= {"notice.refused"}
 
 
-@pytest.mark.hazard("H32")
+@pytest.mark.hazard("H32", "H33")
 def test_after_a_transfer_by_the_sender_the_receiver_acts_and_the_sender_may_not(system: RunningSystem) -> None:
     notice, status = open_case(system, "prison-hhi", "teesside")
     person = notice["prison_number"]
