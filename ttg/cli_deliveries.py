@@ -7,13 +7,14 @@
     ttg endpoints resume CODE        (also enables an endpoint disabled by 410 Gone)
     ttg endpoints pause CODE
 
-They need an operator's API key: ``TTG_OPERATOR_API_KEY``, or, next to ``ttg up``, the demo operator's key.
+They need an operator's API key: ``--api-key ttg_...`` (or ``TTG_OPERATOR_API_KEY``), or, next to ``ttg up``,
+the demo operator's key from ``var/demo-api-keys.json``. When the notifier refuses the key (401, 403) the
+command says which key it used (where it came from and its key id, never the secret).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +26,17 @@ dead_letters_app = typer.Typer(help="Deliveries whose retry schedule was spent: 
 endpoints_app = typer.Typer(help="Agency endpoints: state, pause, resume", no_args_is_help=True)
 
 NotifierUrl = Annotated[str, typer.Option(envvar="TTG_NOTIFIER_URL", help="Base URL of the notifier")]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="TTG_OPERATOR_API_KEY",
+        help="An operator's API key (ttg_...); default: the demo operator's key that `ttg up` wrote",
+        show_default=False,
+    ),
+]
 DEFAULT_URL = "http://127.0.0.1:8003"
+DEMO_KEYS = Path("var") / "demo-api-keys.json"
 
 
 def register(app: typer.Typer) -> None:
@@ -33,18 +44,28 @@ def register(app: typer.Typer) -> None:
     app.add_typer(endpoints_app, name="endpoints")
 
 
-def _operator_key() -> str | None:
-    """The operator's API key: ``TTG_OPERATOR_API_KEY``, or the demo operator's key that ``ttg up`` wrote."""
-    if os.environ.get("TTG_OPERATOR_API_KEY"):
-        return os.environ["TTG_OPERATOR_API_KEY"]
-    made_by_up = Path("var") / "demo-api-keys.json"
-    if made_by_up.exists():
-        return json.loads(made_by_up.read_text()).get("demo-operator")  # type: ignore[no-any-return]
-    return None
+def operator_key(given: str | None) -> tuple[str | None, str]:
+    """The key to send and where it came from: ``--api-key``/``TTG_OPERATOR_API_KEY``, else the demo operator's."""
+    if given:
+        return given, "--api-key (or TTG_OPERATOR_API_KEY)"
+    if DEMO_KEYS.exists():
+        key = json.loads(DEMO_KEYS.read_text()).get("demo-operator")
+        if key:
+            return key, f"the demo operator's key in {DEMO_KEYS}"
+    return None, "no API key"
 
 
-def _call(method: str, url: str, **kwargs: Any) -> Any:
-    key = _operator_key()
+def describe_key(key: str | None, source: str) -> str:
+    """Which key was used, without its secret: the source and the key id (``ttg_<key id>_...``)."""
+    if not key:
+        return "no API key was sent: give --api-key or set TTG_OPERATOR_API_KEY"
+    parts = key.split("_")
+    key_id = f"ttg_{parts[1]}_..." if len(parts) >= 3 and parts[0] == "ttg" else "a key not shaped ttg_<id>_<secret>"
+    return f"used {key_id} from {source}"
+
+
+def _call(method: str, url: str, api_key: str | None = None, **kwargs: Any) -> Any:
+    key, source = operator_key(api_key)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         response = httpx.request(method, url, timeout=30.0, headers=headers, **kwargs)
@@ -57,6 +78,8 @@ def _call(method: str, url: str, **kwargs: Any) -> Any:
             typer.echo(f"{problem.get('title', 'Error')}: {problem.get('detail', response.text)}", err=True)
         except ValueError:
             typer.echo(f"HTTP {response.status_code}: {response.text[:500]}", err=True)
+        if response.status_code in (401, 403):
+            typer.echo(f"The notifier refused the key: {describe_key(key, source)}.", err=True)
         raise typer.Exit(1)
     return response.json()
 
@@ -64,6 +87,7 @@ def _call(method: str, url: str, **kwargs: Any) -> Any:
 @dead_letters_app.command("list")
 def list_dead_letters(
     notifier_url: NotifierUrl = DEFAULT_URL,
+    api_key: ApiKey = None,
     agency: Annotated[str | None, typer.Option(help="Only this agency's endpoint")] = None,
     since: Annotated[datetime | None, typer.Option(help="Only those dead-lettered since (ISO 8601)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
@@ -74,7 +98,7 @@ def list_dead_letters(
         params["agency_code"] = agency
     if since:
         params["since"] = since.isoformat()
-    found = _call("GET", f"{notifier_url}/v1/dead-letters", params=params)
+    found = _call("GET", f"{notifier_url}/v1/dead-letters", api_key, params=params)
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
@@ -90,6 +114,7 @@ def list_dead_letters(
 def replay(
     webhook_id: Annotated[str | None, typer.Argument(help="The delivery to replay")] = None,
     notifier_url: NotifierUrl = DEFAULT_URL,
+    api_key: ApiKey = None,
     agency: Annotated[str | None, typer.Option(help="Replay every dead letter of this endpoint")] = None,
     since: Annotated[datetime | None, typer.Option(help="With --agency: only those dead-lettered since")] = None,
 ) -> None:
@@ -98,32 +123,32 @@ def replay(
         typer.echo("Give either a WEBHOOK_ID or --agency.", err=True)
         raise typer.Exit(2)
     if webhook_id is not None:
-        result = _call("POST", f"{notifier_url}/v1/dead-letters/{webhook_id}/replay")
+        result = _call("POST", f"{notifier_url}/v1/dead-letters/{webhook_id}/replay", api_key)
     else:
         body: dict[str, str] = {"agency_code": agency or ""}
         if since:
             body["since"] = since.isoformat()
-        result = _call("POST", f"{notifier_url}/v1/dead-letters/replay", json=body)
+        result = _call("POST", f"{notifier_url}/v1/dead-letters/replay", api_key, json=body)
     typer.echo(f"Replayed {len(result['replayed'])}: {' '.join(result['replayed'])}".rstrip())
 
 
 @endpoints_app.command("list")
-def list_endpoints(notifier_url: NotifierUrl = DEFAULT_URL) -> None:
+def list_endpoints(notifier_url: NotifierUrl = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Every endpoint with its state."""
-    for item in _call("GET", f"{notifier_url}/v1/endpoints"):
+    for item in _call("GET", f"{notifier_url}/v1/endpoints", api_key):
         typer.echo(f"{item['agency_code']:<16} {item['status']:<9} {item['kind']:<30} "
                    f"{item.get('reason') or ''}")
 
 
 @endpoints_app.command("resume")
-def resume(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL) -> None:
+def resume(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Resume a paused endpoint (or enable one disabled by 410 Gone); its held deliveries go at once."""
-    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/resume")
+    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/resume", api_key)
     typer.echo(f"{result['agency_code']} is {result['status']}")
 
 
 @endpoints_app.command("pause")
-def pause(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL) -> None:
+def pause(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Hold deliveries to an endpoint until it is resumed."""
-    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/pause")
+    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/pause", api_key)
     typer.echo(f"{result['agency_code']} is {result['status']}")

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from services.common.db import sync_url
 from tests.support.polling import eventually
 from tests.support.system import RunningSystem
+from ttg.cli import app as cli_app
 from ttg.synthetic import custody_event, release_notice
 
 pytestmark = pytest.mark.acceptance
@@ -246,3 +248,18 @@ def test_the_status_url_follows_the_notice_to_every_agency(
     assert {item["agency_code"] for item in status["deliveries"]} == received and received
     assert all(item["message"] == "handover.pack.issued" for item in status["deliveries"])
     assert get(system, "release_events", "prison-dmi", f"/v1/release-notices/{status['notice_id']}").status_code == 404
+
+
+def test_the_delivery_cli_takes_an_api_key_and_says_which_one_was_refused(system: RunningSystem) -> None:
+    runner = CliRunner()
+    url = system.stack.url("notifier")
+    operator = system.api_keys["operator"]
+    listed = runner.invoke(cli_app, ["endpoints", "list", "--notifier-url", url, "--api-key", operator], env={})
+    assert listed.exit_code == 0, listed.output
+    assert "CMHT-DUR" in listed.output
+    prison = system.api_keys["prison-dmi"]
+    refused_key = runner.invoke(cli_app, ["dead-letters", "list", "--notifier-url", url, "--api-key", prison])
+    assert refused_key.exit_code == 1
+    key_id = prison.split("_")[1]
+    assert f"used ttg_{key_id}_... from --api-key" in refused_key.output
+    assert prison.split("_", 2)[2] not in refused_key.output  # never the secret
