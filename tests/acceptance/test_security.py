@@ -118,6 +118,7 @@ ANSWERS = "/v1/agencies/{agency_code}/referrals/{referral_id}/answers"
 ROUTES: dict[str, tuple[str, str, str]] = {
     "submit notice": ("release_events", "POST", "/v1/release-notices"),
     "notice status": ("release_events", "GET", "/v1/release-notices/{notice_id}"),
+    "amend notice": ("release_events", "POST", "/v1/release-notices/{notice_id}/amendments"),
     "submit custody event": ("release_events", "POST", "/v1/custody-events"),
     "custody event status": ("release_events", "GET", "/v1/custody-events/{custody_event_id}"),
     "audit release_events": ("release_events", "GET", "/v1/audit"),
@@ -168,6 +169,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
     "dmi": table("""
         submit notice:         401 401 202 403 403 403 403 403 403 403
         notice status:         401 401 200 404 403 403 403 403 403 200
+        amend notice:          401 401 200 404 403 403 403 403 403 403
         submit custody event:  401 401 202 403 403 403 403 403 403 403
         custody event status:  401 401 200 404 403 403 403 403 403 200
         audit release_events:  401 401 403 403 403 403 403 403 403 200
@@ -199,6 +201,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
     "bmi": table("""
         submit notice:         401 401 403 202 403 403 403 403 403 403
         notice status:         401 401 404 200 403 403 403 403 403 200
+        amend notice:          401 401 404 200 403 403 403 403 403 403
         submit custody event:  401 401 403 202 403 403 403 403 403 403
         custody event status:  401 401 404 200 403 403 403 403 403 200
         audit release_events:  401 401 403 403 403 403 403 403 403 200
@@ -354,6 +357,11 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
             return Ask(body=release_notice(place=PLACE[area]))
         case "notice status":
             return Ask(path={"notice_id": journey.notice_id})
+        case "amend notice":
+            # The journey's notice as its own correction: its prison gets past the scope, the ownership and
+            # the custody register to the content check, which finds nothing new (200 duplicate, nothing
+            # published); another prison: 404, as for a notice that does not exist.
+            return Ask(path={"notice_id": journey.notice_id}, body={"notice": journey.notice})
         case "submit custody event":  # a reception of someone else: the area's prison only; no handover
             return Ask(body=custody_event_of_someone_else(area))
         case "custody event status":
@@ -511,6 +519,8 @@ def check_content(
     if endpoint == "delivery":
         assert found["handover_id"] == journey.handover_id
         assert found["agency_code"] == agency_for(caller, area)
+    if endpoint == "amend notice":
+        assert found["status"] == "duplicate" and found["notice_id"] == journey.notice_id
     if endpoint in ("notice status", "custody event status"):
         assert found.get("notice_id", found.get("custody_event_id")) in (
             journey.notice_id,
@@ -611,6 +621,112 @@ def test_the_matrix_covers_every_operation_of_every_service(system: RunningSyste
     }
     for area, rows in MATRIX.items():
         assert list(rows) == list(ROUTES), f"{area}: rows differ from ROUTES"
+
+
+# --- writes that name a person follow custody -------------------------------------------------------------
+
+WRITERS = ["prison-dmi", "prison-hhi", "prison-bmi"]  # the holding, the receiving and another establishment
+ESTABLISHMENT_OF = {"prison-dmi": "DMI", "prison-hhi": "HHI", "prison-bmi": "BMI"}
+
+# Expected status of each prison's write about a person held at DMI, each naming the writer's own
+# establishment (a transfer: DMI -> HHI as the writer reports it, or from the writer's own establishment).
+# Then the same person after DMI's transfer to HHI: the receiver now holds them and the sender does not.
+CUSTODY_WRITES = {
+    #                                   p-dmi p-hhi p-bmi
+    "notice":                           (200, 409, 409),
+    "amendment":                        (200, 404, 404),
+    "reception":                        (202, 409, 409),
+    "transfer DMI->HHI":                (202, 403, 403),
+    "transfer from own to DMI":         (202, 409, 409),
+    "release_date_changed":             (202, 409, 409),
+    "release_cancelled":                (202, 409, 409),
+    "released":                         (202, 409, 409),
+    "recalled":                         (202, 409, 409),
+    "after transfer: date changed":     (409, 202, 409),
+    "after transfer: notice":           (409, 202, 409),
+}
+
+
+def custody_write(write: str, caller: str, person: str, sequence: int) -> tuple[str, dict[str, Any]]:
+    """The path and body of ``caller``'s ``write`` about ``person`` (custody events at ``sequence``)."""
+    own = ESTABLISHMENT_OF[caller]
+    later = (date.today() + timedelta(days=20)).isoformat()
+    kinds: dict[str, dict[str, Any]] = {
+        "reception": {"kind": "reception", "reason": "readmission", "establishment_code": own},
+        "transfer DMI->HHI": {"kind": "transfer", "establishment_code": "HHI", "from_establishment_code": "DMI"},
+        "transfer from own to DMI": {
+            "kind": "transfer", "establishment_code": "HHI" if own == "DMI" else "DMI",
+            "from_establishment_code": own,
+        },
+        "release_date_changed": {"kind": "release_date_changed", "release_date": later, "establishment_code": own},
+        "after transfer: date changed": {
+            "kind": "release_date_changed", "release_date": later, "establishment_code": own
+        },
+        "release_cancelled": {"kind": "release_cancelled", "establishment_code": own, "detail": "Further charges"},
+        "released": {"kind": "released", "reason": "released", "establishment_code": own},
+        "recalled": {"kind": "recalled", "establishment_code": own},
+    }
+    fields = dict(kinds[write])
+    kind = fields.pop("kind")
+    return "/v1/custody-events", custody_event(person, kind, sequence=sequence, **fields)
+
+
+@pytest.mark.hazard("H31", "H32")
+def test_every_write_that_names_a_person_follows_custody(
+    system: RunningSystem, journeys: dict[str, Journey]
+) -> None:
+    """Each prison (holding, receiving, another) tries every write about a person held at DMI: only the holder
+    gets through; refusals store nothing. The person's notice and corrections use the Durham journey (its own
+    notice again: a duplicate, nothing published); custody events a fresh person per kind, received at DMI."""
+    durham = journeys["dmi"]
+    got: dict[tuple[str, str], int] = {}
+
+    def send(caller: str, path: str, body: dict[str, Any]) -> int:
+        with system.client("release_events", caller) as http:
+            response = http.post(path, json=body)
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith(PROBLEM_JSON)
+            assert durham.notice["prison_number"] not in response.json()["detail"]
+        return response.status_code
+
+    for caller in reversed(WRITERS):  # the holder last: its accepted writes must not decide the others'
+        own_notice = {**durham.notice, "establishment_code": ESTABLISHMENT_OF[caller]}
+        got[("notice", caller)] = send(caller, "/v1/release-notices", own_notice)
+        got[("amendment", caller)] = send(
+            caller, f"/v1/release-notices/{durham.notice_id}/amendments", {"notice": durham.notice}
+        )
+
+    people: dict[str, str] = {}
+    for write in [w for w in CUSTODY_WRITES if w not in ("notice", "amendment") and not w.startswith("after")]:
+        person = people[write] = prison_number(random.Random())
+        path, body = custody_write("reception", "prison-dmi", person, 1)
+        assert send("prison-dmi", path, body) == 202
+        for sequence, caller in enumerate(reversed(WRITERS), start=2):
+            path, body = custody_write(write, caller, person, sequence)
+            got[(write, caller)] = send(caller, path, body)
+
+    moved = people["transfer DMI->HHI"]  # DMI reported the transfer: HHI holds the person now
+    for sequence, caller in enumerate(WRITERS, start=10):
+        path, body = custody_write("after transfer: date changed", caller, moved, sequence)
+        got[("after transfer: date changed", caller)] = send(caller, path, body)
+    for caller in WRITERS:
+        notice = {**release_notice(place="teesside"), "prison_number": moved,
+                  "establishment_code": ESTABLISHMENT_OF[caller]}
+        got[("after transfer: notice", caller)] = send(caller, "/v1/release-notices", notice)
+
+    expected = {(write, caller): CUSTODY_WRITES[write][WRITERS.index(caller)]
+                for write in CUSTODY_WRITES for caller in WRITERS}
+    wrong = {key: (got.get(key), status) for key, status in expected.items() if got.get(key) != status}
+    assert not wrong, f"(write, caller): (got, expected) {wrong}"
+    with system.client("release_events", "operator") as http:
+        refusals = [
+            record for person in people.values()
+            for record in http.get("/v1/audit", params={"subject": person, "limit": 100}).json()
+            if record["outcome"] == "refused"
+        ]
+    assert len(refusals) == sum(  # every refusal by custody is audited (the journey person's apart)
+        1 for (write, _), status in expected.items() if status == 409 and write not in ("notice", "amendment")
+    )
 
 
 def test_confirming_reporting_instructions_needs_the_confirm_scope(
