@@ -1,0 +1,100 @@
+"""release_events on a real SQLite file: idempotency records expire after their window; people already in the
+database before the custody register existed are entered in it by the migration."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from contracts.release_notice import ReleaseNoticeV1
+from services.common.clock import FrozenClock
+from services.common.db import Database
+from services.common.migrations import _config, upgrade
+from services.release_events import service
+from services.release_events.app import MIGRATIONS
+from ttg.synthetic import release_notice
+
+
+def submission(body: dict[str, object], key: str) -> service.Submission:
+    return service.Submission(
+        notice=ReleaseNoticeV1.model_validate(body), body=body, idempotency_key=key, scope="prison-dmi",
+        correlation_id="c1", idempotency_window=timedelta(days=7),
+    )
+
+
+@pytest.mark.hazard("H35")
+def test_an_idempotency_key_is_remembered_for_its_window_then_forgotten_and_purged(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'release_events.db'}"
+    upgrade(url, MIGRATIONS)
+    clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
+    first_body = release_notice(random.Random(1), place="durham")
+    other_body = {**first_body, "given_name": "Different"}
+
+    async def run() -> None:
+        database = Database(url)
+        try:
+            submit = service.submit_notice
+            first = await submit(database=database, submission=submission(first_body, "k1"), clock=clock, source="t")
+            clock.advance(timedelta(days=6))
+            replay = await submit(database=database, submission=submission(first_body, "k1"), clock=clock, source="t")
+            assert replay.replayed and replay.body == first.body
+            with pytest.raises(service.IdempotencyConflict):
+                await submit(database=database, submission=submission(other_body, "k1"), clock=clock, source="t")
+            clock.advance(timedelta(days=2))  # the window has passed: the key is free again
+            later = await submit(database=database, submission=submission(other_body, "k1"), clock=clock, source="t")
+            assert later.status_code == 202 and not later.replayed
+            assert later.body["notice_id"] != first.body["notice_id"]
+            await submit(database=database, submission=submission(first_body, "k2"), clock=clock, source="t")
+            clock.advance(timedelta(days=8))
+            purged = await service.purge_idempotency_records(
+                database=database, older_than=clock.now() - timedelta(days=7)
+            )
+            assert purged == 2
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.mark.hazard("H31", "H32")
+def test_people_stored_before_the_register_are_entered_in_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'release_events.db'}"
+    command.upgrade(_config(url, MIGRATIONS), "0003_security")
+    now = datetime(2026, 12, 1, tzinfo=UTC).replace(tzinfo=None)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for notice_id, person, establishment in (("n1", "A1111AA", "DMI"), ("n2", "A2222BB", "HHI")):
+            connection.execute(
+                sa.text("INSERT INTO release_notice VALUES (:id, :pn, :est, :id, '{}', :now)"),
+                {"id": notice_id, "pn": person, "est": establishment, "now": now},
+            )
+        events = (
+            ("e1", "A2222BB", 1, "transfer", "BMI", '{"from_establishment_code": "HHI"}'),
+            ("e2", "A3333CC", 4, "released", "DMI", "{}"),
+        )
+        for event_id, person, sequence, kind, establishment, body in events:
+            connection.execute(
+                sa.text("INSERT INTO custody_event VALUES (:id, :pn, :seq, :kind, :est, :id, :body, 'h', :now)"),
+                {"id": event_id, "pn": person, "seq": sequence, "kind": kind, "est": establishment, "body": body,
+                 "now": now},
+            )
+    engine.dispose()
+    upgrade(url, MIGRATIONS)
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT prison_number, establishment_code, sequence, released FROM custody_register "
+                    "ORDER BY prison_number")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("A1111AA", "DMI", None, 0),
+        ("A2222BB", "BMI", 1, 0),
+        ("A3333CC", None, 4, 1),
+    ]
