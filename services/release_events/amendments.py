@@ -102,6 +102,7 @@ async def amend_notice(
                 if getattr(corrected, field) != getattr(record, field):
                     raise NotTheSameRelease(field)
             custody = await register.lock(session, record.prison_number, now)
+            await session.refresh(record)  # a concurrent correction may have committed while we waited
             decision = decide_amendment(custody, record.establishment_code)
             if isinstance(decision, Refused):
                 raise register.CustodyRefused(decision)

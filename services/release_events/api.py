@@ -108,7 +108,14 @@ class NoticeStatusView(BaseModel):
     deliveries: list[DeliveryView] = []
 
 
-@router.post("/release-notices", status_code=202, response_model=SubmissionAccepted, responses=PROBLEM_RESPONSES)
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The person's latest notice again, without an Idempotency-Key: status duplicate, the "
+                         "earlier notice's id, nothing published"},
+    **PROBLEM_RESPONSES,
+}
+
+
+@router.post("/release-notices", status_code=202, response_model=SubmissionAccepted, responses=SUBMIT_RESPONSES)
 async def submit_release_notice(
     notice: ReleaseNoticeV1,
     caller: NoticeSubmitter,

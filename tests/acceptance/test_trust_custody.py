@@ -6,6 +6,7 @@ the status URL that follows a notice to the agencies. On the real services, brok
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -263,3 +264,19 @@ def test_the_delivery_cli_takes_an_api_key_and_says_which_one_was_refused(system
     key_id = prison.split("_")[1]
     assert f"used ttg_{key_id}_... from --api-key" in refused_key.output
     assert prison.split("_", 2)[2] not in refused_key.output  # never the secret
+
+
+@pytest.mark.hazard("H31")
+def test_two_prisons_claiming_one_new_person_at_once_do_not_both_get_through(system: RunningSystem) -> None:
+    person = release_notice(random.Random(), place="durham")["prison_number"]
+    bodies = [
+        (client, {**release_notice(random.Random(), place=place), "prison_number": person})
+        for client, place in (("prison-dmi", "durham"), ("prison-hhi", "teesside")) * 3
+    ]
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        answers = list(pool.map(lambda item: post(system, item[0], "/v1/release-notices", item[1]), bodies))
+    winners = {client for (client, _), answer in zip(bodies, answers, strict=True) if answer.status_code == 202}
+    assert len(winners) == 1, [answer.status_code for answer in answers]
+    losers = [answer for (client, _), answer in zip(bodies, answers, strict=True) if client not in winners]
+    assert {answer.status_code for answer in losers} == {409}
+    assert stored(system, person)["release_notice"] == 3  # the winner's three notices, no one else's
