@@ -1,10 +1,12 @@
 """release_events on a real SQLite file: idempotency records expire after their window; people already in the
-database before the custody register existed are entered in it by the migration."""
+database before the custody register existed are entered in it by the migration; the notice progress
+projection ends the same whatever the order of its two topics."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +14,12 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from contracts.envelope import CloudEvent, EventType
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.migrations import _config, upgrade
-from services.release_events import service
+from services.release_events import progress, service
 from services.release_events.app import MIGRATIONS
 from ttg.synthetic import release_notice
 
@@ -98,3 +101,43 @@ def test_people_stored_before_the_register_are_entered_in_it(tmp_path: Path) -> 
         ("A2222BB", "BMI", 1, 0),
         ("A3333CC", None, 4, 1),
     ]
+
+
+def event(type_: EventType, at: datetime, data: dict[str, object]) -> CloudEvent:
+    return CloudEvent(id=str(uuid.uuid4()), source="test", type=type_.value, time=at, subject="A1234BC",
+                      dataschema="urn:ttg:schema:test:1.0", data=data)
+
+
+@pytest.mark.hazard("H36")
+@pytest.mark.parametrize("order", ["in order", "outcome first"])
+def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_in(
+    tmp_path: Path, order: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'release_events.db'}"
+    upgrade(url, MIGRATIONS)
+    clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
+    t0 = clock.now()
+    pack = event(EventType.HANDOVER_PACK_ISSUED, t0, {
+        "handover_id": "h1", "version": 1, "notice_id": "n1",
+        "distribution": [{"agency_code": "A99001"}, {"agency_code": "PDU-DUR"}],
+    })
+    outcome = event(EventType.DELIVERY_SUCCEEDED, t0 + timedelta(seconds=1), {
+        "webhook_id": "msg_1", "source_event_id": pack.id, "event_type": "handover.pack.issued",
+        "handover_id": "h1", "agency_code": "A99001", "status": "delivered", "attempts": 1,
+    })
+
+    async def run() -> None:
+        database = Database(url)
+        try:
+            apply = {pack.id: progress.apply_handover_event, outcome.id: progress.apply_delivery_outcome}
+            sequence = [pack, outcome] if order == "in order" else [outcome, pack]
+            for item in [*sequence, sequence[0]]:  # and a redelivery, applied once
+                await apply[item.id](database=database, clock=clock, event=item)
+            found, deliveries = await progress.progress_of(database=database, notice_id="n1")
+            assert found is not None and (found.handover_id, found.version, found.state) == ("h1", 1, "issued")
+            assert {(d.agency_code, d.state) for d in deliveries} == {("A99001", "delivered"),
+                                                                     ("PDU-DUR", "pending")}
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
