@@ -903,10 +903,10 @@ def test_a_subject_access_export_gathers_everything_held_about_one_person(
     export = json.loads(out.read_text())
     assert export["prison_numbers"] == [durham.notice["prison_number"]]
     services = export["services"]
-    assert [n["id"] for n in services["release_events"]["release_notices"]] == [durham.notice_id]
-    assert [h["id"] for h in services["handover"]["handovers"]] == [durham.handover_id]
-    assert {d["agency_code"] for d in services["notifier"]["deliveries"]} == DURHAM
-    assert services["handover"]["audit_records"] and services["notifier"]["audit_records"]
+    assert [n["id"] for n in services["release_events"]["release_notice"]] == [durham.notice_id]
+    assert [h["id"] for h in services["handover"]["handover"]] == [durham.handover_id]
+    assert {d["agency_code"] for d in services["notifier"]["delivery"]} == DURHAM
+    assert services["handover"]["audit_record"] and services["notifier"]["audit_record"]
     assert journeys["bmi"].notice["prison_number"] not in out.read_text()
     for name in ("release_events", "handover", "notifier"):
         assert verify_cli(system.stack.database_url(name)).returncode == 0
