@@ -56,7 +56,7 @@ class HazardRun:
             found.append(f"{hazard} is not in the hazard log, but marks {', '.join(sorted(self.marked[hazard]))}")
         for hazard, section in sorted(log.items()):
             if not self.marked.get(hazard):
-                found.append(f"{hazard} has no test marked @pytest.mark.hazard({hazard!r})")
+                found.append(f"{hazard} has no test marked @pytest.mark.hazard({hazard!r}) in this run")
                 continue
             for nodeid in self.marked[hazard]:
                 outcome = self.outcomes[hazard].get(nodeid, "not run")

@@ -63,6 +63,7 @@ def test_every_hazard_has_every_field() -> None:
             assert re.search(rf"^- \*\*{name}\*\*: \S", text, re.MULTILINE), f"{hazard_id} has no {name}"
 
 
+@pytest.mark.hazard("H56")
 def test_the_tests_a_hazard_names_are_exactly_the_tests_marked_with_it() -> None:
     named, marked = named_in_log(), marked_in_tests()
     assert set(marked) <= set(named), f"markers name hazards not in the log: {sorted(set(marked) - set(named))}"
@@ -88,7 +89,9 @@ SUITE_LOG = """# Hazard log
 
 def _suite(pytester: pytest.Pytester, tests: str, log: str = SUITE_LOG) -> None:
     pytester.makefile(".md", **{"docs/clinical-safety/hazard-log": log})
-    pytester.makeini('[pytest]\ntestpaths = tests\nmarkers =\n    hazard(*ids): hazard\n')
+    pytester.makeini(
+        '[pytest]\ntestpaths = tests\nasyncio_default_fixture_loop_scope = function\nmarkers =\n    hazard(*ids): hazard\n'
+    )
     (pytester.path / "tests").mkdir(exist_ok=True)
     (pytester.path / "tests" / "test_a.py").write_text("import pytest\n\n" + tests)
 
@@ -111,6 +114,7 @@ def test_the_plugin_passes_a_whole_run_in_which_every_hazards_tests_passed(impor
     result.stdout.fnmatch_lines(["*every hazard's tests ran and passed (2)*"])
 
 
+@pytest.mark.hazard("H56")
 def test_the_plugin_fails_a_passing_run_that_leaves_a_hazard_unshown(importable: pytest.Pytester) -> None:
     _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
                        '@pytest.mark.hazard("H09")\ndef test_two(): pass\n\n'
@@ -124,6 +128,7 @@ def test_the_plugin_fails_a_passing_run_that_leaves_a_hazard_unshown(importable:
     ])
 
 
+@pytest.mark.hazard("H56")
 def test_a_skip_counts_only_when_the_hazard_says_why(importable: pytest.Pytester) -> None:
     log = SUITE_LOG.replace("## H02: Two\n", "## H02: Two\n\n- **Skip**: needs a device only CI has\n")
     _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
@@ -131,6 +136,7 @@ def test_a_skip_counts_only_when_the_hazard_says_why(importable: pytest.Pytester
     assert _run(importable).ret == 0
 
 
+@pytest.mark.hazard("H56")
 def test_a_failed_marked_test_is_named_and_a_partial_run_is_not_judged(importable: pytest.Pytester) -> None:
     _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
                        '@pytest.mark.hazard("H02")\ndef test_two(): assert False\n')
