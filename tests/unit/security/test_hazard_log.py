@@ -90,7 +90,8 @@ SUITE_LOG = """# Hazard log
 def _suite(pytester: pytest.Pytester, tests: str, log: str = SUITE_LOG) -> None:
     pytester.makefile(".md", **{"docs/clinical-safety/hazard-log": log})
     pytester.makeini(
-        '[pytest]\ntestpaths = tests\nasyncio_default_fixture_loop_scope = function\nmarkers =\n    hazard(*ids): hazard\n'
+        "[pytest]\ntestpaths = tests\nasyncio_default_fixture_loop_scope = function\n"
+        "markers =\n    hazard(*ids): hazard\n"
     )
     (pytester.path / "tests").mkdir(exist_ok=True)
     (pytester.path / "tests" / "test_a.py").write_text("import pytest\n\n" + tests)
