@@ -7,8 +7,9 @@ database and reads every table by its columns.
   ``key`` of the outbox (events are keyed by prison number).
 * A **link column** names a row already found to be the person's: ``handover_id``, ``referral_id``,
   ``delivery_seq``, ``webhook_id``, ``notice_id``, ``custody_event_id``, ``event_id``; the audit trail's
-  ``resource_id`` may name any of them. The ids of the rows found (a handover's ``id`` is a ``handover_id``)
-  feed the next round, across the three services, until nothing new is found.
+  ``resource_id`` may name any of them, and its ``details`` name what a list read disclosed. The ids of the
+  rows found (a handover's ``id`` is a ``handover_id``) feed the next round, across the three services, until
+  nothing new is found.
 * A table with neither must be in :data:`NO_PERSON_DATA` with the reason it holds nothing about a person;
   ``tests/unit/security/test_subject_access.py`` fails for a table of any service's migrations that is in
   neither, and the export lists such a table under ``not_searched`` rather than pass over it in silence.
@@ -34,6 +35,9 @@ LINK_COLUMNS = (
     "event_id",
 )
 RESOURCE_COLUMNS = ("resource_id",)
+# Audit records of list reads name what they disclosed in ``details`` (handover, referral and webhook ids).
+DETAIL_COLUMNS = ("details",)
+DETAIL_LINKS = ("handover_id", "referral_id", "webhook_id")
 # A row's own id, as the link other tables use for it.
 OWN_ID: dict[str, tuple[str, str]] = {
     "handover": ("id", "handover_id"),
@@ -100,6 +104,10 @@ def _select(connection: sa.Connection, table: sa.Table, plan: Plan, keys: Keys) 
     conditions += [table.c[c].in_(sorted(keys[c])) for c in plan.links if keys[c]]
     every_id = sorted(set().union(*(keys[link] for link in LINK_COLUMNS)))
     conditions += [table.c[c].in_(every_id) for c in plan.resources if every_id]
+    named = sorted(set().union(*(keys[link] for link in DETAIL_LINKS)))
+    if plan.resources:  # the audit trail: list reads that named one of the person's ids
+        conditions += [table.c[c].contains(value, autoescape=True)
+                       for c in DETAIL_COLUMNS if c in table.c for value in named]
     if not conditions:
         return []
     order = list(table.primary_key.columns) or list(table.columns)[:1]

@@ -218,6 +218,8 @@ def test_a_subject_access_export_holds_rows_from_every_table_of_a_persons_journe
     eventually(lambda: call(system, "notifier", "operator", "/v1/escalations", handover_id=handover_id),
                what="the unanswered referrals to escalate")
 
+    day = notice["release"]["date"]
+    call(system, "handover", "prison-dmi", "/v1/establishments/DMI/releases", **{"from": day, "to": later})
     found = export(system, tmp_path / "sar.json", notice["nhs_number"])
     assert found["prison_numbers"] == [notice["prison_number"]]
     for service, tables in EXPECTED_TABLES.items():
@@ -229,6 +231,8 @@ def test_a_subject_access_export_holds_rows_from_every_table_of_a_persons_journe
     assert {row["id"] for row in handover_tables["handover"]} == {handover_id}
     assert {row["agency_code"] for row in handover_tables["referral"]} >= DURHAM_FIRST
     assert {row["handover_id"] for row in found["services"]["notifier"]["escalation"]} == {handover_id}
+    reads = [row for row in handover_tables["audit_record"] if row["action"] == "releases.read"]
+    assert reads and all(handover_id in row["details"]["handover_ids"] for row in reads)  # who saw the person
     text = json.dumps(found)
     assert bystander["prison_number"] not in text and bystander["nhs_number"] not in text
 
