@@ -99,9 +99,20 @@ def _harvest(table: str, rows: list[dict[str, object]], keys: Keys) -> bool:
     return grew
 
 
+def _typed(column: sa.Column[object], values: Iterable[str]) -> list[object]:
+    """The values as the column holds them: PostgreSQL compares an integer column only with integers."""
+    try:
+        numeric = column.type.python_type is int
+    except NotImplementedError:
+        numeric = False
+    if numeric:
+        return sorted(int(value) for value in values if value.isdigit())
+    return sorted(values)
+
+
 def _select(connection: sa.Connection, table: sa.Table, plan: Plan, keys: Keys) -> list[dict[str, object]]:
     conditions = [table.c[c].in_(sorted(keys["prison_number"])) for c in plan.person]
-    conditions += [table.c[c].in_(sorted(keys[c])) for c in plan.links if keys[c]]
+    conditions += [table.c[c].in_(_typed(table.c[c], keys[c])) for c in plan.links if keys[c]]
     every_id = sorted(set().union(*(keys[link] for link in LINK_COLUMNS)))
     conditions += [table.c[c].in_(every_id) for c in plan.resources if every_id]
     named = sorted(set().union(*(keys[link] for link in DETAIL_LINKS)))

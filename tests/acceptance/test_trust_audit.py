@@ -181,11 +181,12 @@ EXPECTED_TABLES = {
 
 def export(system: RunningSystem, out: Path, nhs_number: str) -> dict[str, Any]:
     urls = [f"--database-url={name}={system.stack.database_url(name)}" for name in EXPECTED_TABLES]
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "ttg.cli", "subject-access", "export", *urls, "--operator", "dpo-test",
          "--nhs-number", nhs_number, "--out", str(out)],
-        check=True, cwd=ROOT, capture_output=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
 
