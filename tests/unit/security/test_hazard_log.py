@@ -49,9 +49,14 @@ def marked_in_tests() -> dict[str, set[str]]:
         path = source.relative_to(ROOT).as_posix()
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for decorator in node.decorator_list:
-                    for hazard_id in _hazard_ids(decorator):
-                        marked[hazard_id].add(f"{path}::{node.name}")
+                for hazard_id in {h for d in node.decorator_list for h in _hazard_ids(d)}:
+                    marked[hazard_id].add(f"{path}::{node.name}")
+            elif isinstance(node, ast.ClassDef):  # a class's marker marks each of its tests
+                on_class = {h for d in node.decorator_list for h in _hazard_ids(d)}
+                for method in node.body:
+                    if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) and method.name.startswith("test"):
+                        for hazard_id in on_class | {h for d in method.decorator_list for h in _hazard_ids(d)}:
+                            marked[hazard_id].add(f"{path}::{node.name}::{method.name}")
     return marked
 
 
