@@ -14,7 +14,7 @@ import asyncio
 import random
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -69,7 +69,7 @@ async def main(releases: int, all_pages: bool) -> None:
     install_problem_handlers(app)
     app.include_router(router)
     app.state.settings, app.state.database, app.state.clock = settings, database, SystemClock()
-    window = {"from": day, "to": (datetime.fromisoformat(day) + timedelta(days=0)).date().isoformat()}
+    window = {"from": day, "to": day}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
                                  headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
         url: str | None = "/v1/establishments/DMI/releases"
