@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from tests.support.system import POSTGRES_URL, RunningSystem, start_system, stop_system
 
+pytest_plugins = ["tests.hazards", "pytester"]  # hazards: every hazard's tests ran and passed
+
 BACKENDS = ["sqlite", "postgresql"]
 
 

@@ -7,6 +7,7 @@ An API key is printed once, on stdout, when it is created or rotated, and never 
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ import typer
 
 from services.common import audit, credentials
 from services.common.db import sync_url
+from ttg import subject_access
 
 credentials_app = typer.Typer(
     help="API credentials of client organisations (hashed keys)", no_args_is_help=True
@@ -136,36 +138,13 @@ def verify_audit(
 
 # --- subject access ------------------------------------------------------------------------------------
 
-_QUERIES: dict[str, list[tuple[str, str]]] = {
-    "release_events": [
-        ("release_notices", "SELECT * FROM release_notice WHERE prison_number IN :people"),
-        ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
-    ],
-    "handover": [
-        ("handovers", "SELECT * FROM handover WHERE prison_number IN :people"),
-        (
-            "handover_versions",
-            "SELECT v.* FROM handover_version v JOIN handover h ON h.id = v.handover_id "
-            "WHERE h.prison_number IN :people",
-        ),
-        ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
-    ],
-    "notifier": [
-        ("deliveries", "SELECT * FROM delivery WHERE subject IN :people"),
-        (
-            "delivery_attempts",
-            "SELECT a.* FROM delivery_attempt a JOIN delivery d ON d.seq = a.delivery_seq "
-            "WHERE d.subject IN :people",
-        ),
-        ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
-    ],
-}
+SERVICES = ("release_events", "handover", "notifier")
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in row.items():
-        if name in ("body", "pack", "payload", "details") and isinstance(value, str):
+        if name in ("body", "pack", "payload", "details", "notice", "sections", "reporting") and isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
@@ -196,14 +175,15 @@ def export_subject_access(
     nhs_number: Annotated[str | None, typer.Option(help="The person's NHS number")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the export here (default: stdout)")] = None,
 ) -> None:
-    """Gather everything each service holds about one person, audit records included, into one JSON document.
+    """Gather everything each service holds about one person, audit records included, into one JSON document:
+    every table of each service, by table name (``ttg/subject_access.py`` says how each table is searched).
 
     The export itself is recorded in every audit trail it read (action ``subject_access.exported``)."""
     urls: dict[str, str] = {}
     for item in database_url:
         service, _, url = item.partition("=")
-        if service not in _QUERIES or not url:
-            raise _fail(f"--database-url takes service=URL with service one of {', '.join(_QUERIES)}")
+        if service not in SERVICES or not url:
+            raise _fail(f"--database-url takes service=URL with service one of {', '.join(SERVICES)}")
         urls[service] = url
     people = {number.strip().upper() for number in prison_number or []}
     if nhs_number and "release_events" in urls:
@@ -219,38 +199,37 @@ def export_subject_access(
         "prison_numbers": sorted(people),
         "services": {},
     }
-    for service, url in urls.items():
-        engine = _engine(url)
-        held: dict[str, Any] = {}
-        with engine.begin() as connection:
-            for name, query in _QUERIES[service]:
-                statement = sa.text(query).bindparams(sa.bindparam("people", expanding=True))
-                held[name] = [
-                    _jsonable(dict(row._mapping))
-                    for row in connection.execute(statement, {"people": list(people)})
-                ]
-            records = sa.text("SELECT * FROM audit_record WHERE subject IN :people ORDER BY seq").bindparams(
-                sa.bindparam("people", expanding=True)
-            )
-            held["audit_records"] = [
-                _jsonable(dict(row._mapping)) for row in connection.execute(records, {"people": list(people)})
-            ]
-            for person in sorted(people):
-                audit.append_on(
-                    connection,
-                    audit.AuditEntry(
-                        actor=operator,
-                        actor_role="operator",
-                        actor_organisation="ttg-operations",
-                        action="subject_access.exported",
-                        resource_type="person",
-                        subject=person,
-                        details={"service": service},
-                    ),
-                    now,
-                )
-        engine.dispose()
-        export["services"][service] = held
+    engines = {service: _engine(url) for service, url in urls.items()}
+    try:
+        with ExitStack() as stack:
+            connections = {service: stack.enter_context(engine.begin()) for service, engine in engines.items()}
+            found = subject_access.gather(connections, people)
+            for service, connection in connections.items():
+                tables = found[service]["tables"]
+                export["services"][service] = {
+                    **{name: [_jsonable(row) for row in rows] for name, rows in tables.items()},
+                    "not_searched": found[service]["not_searched"],
+                }
+                if found[service]["not_searched"]:
+                    typer.echo(f"{service}: tables not searched (no rule reaches them): "
+                               f"{', '.join(found[service]['not_searched'])}", err=True)
+                for person in sorted(people):
+                    audit.append_on(
+                        connection,
+                        audit.AuditEntry(
+                            actor=operator,
+                            actor_role="operator",
+                            actor_organisation="ttg-operations",
+                            action="subject_access.exported",
+                            resource_type="person",
+                            subject=person,
+                            details={"service": service, "tables": sorted(n for n, rows in tables.items() if rows)},
+                        ),
+                        now,
+                    )
+    finally:
+        for engine in engines.values():
+            engine.dispose()
     text = json.dumps(export, indent=2, default=str)
     if out is None:
         typer.echo(text)

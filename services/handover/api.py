@@ -24,8 +24,9 @@ from services.common.auth import (
 )
 from services.common.credentials import Scope
 from services.common.problems import Problem
+from services.common.read_audit import audit_read
 from services.common.strict import unknown_fields
-from services.handover import answers, directory, service, views
+from services.handover import answers, directory, paging, service, views
 from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.readiness import ReleaseReadiness
 from services.handover.domain.referrals import AnswerRefused
@@ -210,6 +211,7 @@ async def custody_events_of(
     if not any(acts_for_establishment(caller, code) for code in held_at):
         raise not_found("person")
     rows = await service.custody_log(database=database, prison_number=prison_number.upper())
+    await audit_read(request, caller, "custody_log.read", "person", subject=prison_number.upper(), events=len(rows))
     return [CustodyEventLogPublic.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -316,6 +318,8 @@ async def agency_worklist(agency_code: str, caller: HandoverReader, request: Req
     """What an agency has to act on: its open referrals, soonest release first. Only for the agency itself."""
     ensure_organisation(caller, agency_code, "agency")
     items = await views.worklist(database=request.app.state.database, agency_code=agency_code)
+    await audit_read(request, caller, "worklist.read", "agency", resource_id=agency_code,
+                     referral_ids=[item.referral.id for item in items])
     return [
         WorkItemPublic(
             handover_id=item.handover.id,
@@ -344,17 +348,32 @@ class DeparturePublic(BaseModel):
     referrals: list[ReferralPublic]
 
 
-@router.get("/establishments/{code}/releases", response_model=list[DeparturePublic])
+LOUNGE_PAGE = 100
+LOUNGE_PAGE_MAX = 500
+
+
+@router.get(
+    "/establishments/{code}/releases",
+    response_model=list[DeparturePublic],
+    responses={200: {"description": "One page of releases; `Link: <...>; rel=\"next\"` names the next page"}},
+)
 async def establishment_releases(
     code: str,
     caller: ReleasesReader,
     request: Request,
+    response: Response,
     settings: SettingsDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=LOUNGE_PAGE_MAX, description="Releases per page")] = LOUNGE_PAGE,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the `next` link of a page")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=50, description="Start of a prison number, or words of a name")
+    ] = None,
 ) -> list[DeparturePublic]:
-    """Upcoming releases of an establishment with their readiness (the "departure lounge" as data).
-    Default window: today and the next 14 days. Only for the establishment's own prison healthcare."""
+    """Upcoming releases of an establishment with their readiness (the "departure lounge" as data), by date
+    then prison number, a page at a time (`limit`, default 100, at most 500; the next page is in the `Link`
+    header). Default window: today and the next 14 days. Only for the establishment's own prison healthcare."""
     ensure_establishment(caller, code.upper(), "establishment")
     now = request.app.state.clock.now()
     start = from_ or now.date()
@@ -367,7 +386,7 @@ async def establishment_releases(
             "validation",
             errors=[{"field": "to", "pointer": "#/to", "detail": "must not be before from"}],
         )
-    found = await views.departures(
+    page = await views.departures(
         database=request.app.state.database,
         establishment_code=code.upper(),
         start=start,
@@ -375,7 +394,17 @@ async def establishment_releases(
         now=now,
         at_risk_hours=settings.at_risk_hours,
         registration_days=settings.gp_registration_days,
+        limit=limit,
+        after=paging.decode(cursor) if cursor else None,
+        search=q,
     )
+    if page.after is not None:
+        following = request.url.include_query_params(
+            **{"from": start.isoformat(), "to": end.isoformat(), "limit": limit, "cursor": paging.encode(page.after)}
+        )
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    await audit_read(request, caller, "releases.read", "establishment", resource_id=code.upper(),
+                     handover_ids=[d.handover.id for d in page.departures])
     return [
         DeparturePublic(
             handover_id=d.handover.id,
@@ -388,7 +417,7 @@ async def establishment_releases(
             readiness=_readiness(d.readiness),
             referrals=[_referral(r) for r in d.referrals],
         )
-        for d in found
+        for d in page.departures
     ]
 
 

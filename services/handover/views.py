@@ -3,10 +3,13 @@ worklist. Readiness is computed on reading, from the referrals, so it is always 
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func, tuple_
 from sqlmodel import col, select
 
 from contracts.handover import HandoverPack, ReferralKind
@@ -16,7 +19,7 @@ from services.handover.domain.readiness import ReferralFacts, ReleaseFacts, Rele
 from services.handover.domain.referrals import OPEN, ReferralStatus
 from services.handover.domain.routing import needed_referrals
 from services.handover.models import Handover, HandoverVersion, Referral
-from services.handover.service import referrals_of, sections_json
+from services.handover.service import sections_json
 
 
 def release_facts(
@@ -77,6 +80,24 @@ class Departure:
     readiness: ReleaseReadiness
 
 
+@dataclass(frozen=True)
+class LoungePage:
+    """One page of the departure lounge; ``after`` is the key of its last release when there are more."""
+
+    departures: list[Departure]
+    after: tuple[date, str, str] | None
+
+
+PRISON_NUMBER_START = re.compile(r"^[A-Za-z]\d{0,4}[A-Za-z]{0,2}$")
+
+
+def _named(handover: Handover, words: list[str]) -> bool:
+    """Every word of the search is in the person's given or family name (any case)."""
+    notice = json.loads(handover.notice)
+    name = f"{notice.get('given_name', '')} {notice.get('family_name', '')}".casefold()
+    return all(word in name for word in words)
+
+
 async def departures(
     *,
     database: Database,
@@ -86,39 +107,65 @@ async def departures(
     now: datetime,
     at_risk_hours: float,
     registration_days: int,
-) -> list[Departure]:
+    limit: int = 100,
+    after: tuple[date, str, str] | None = None,
+    search: str | None = None,
+) -> LoungePage:
+    """Open releases of an establishment in a window, by date then prison number, ``limit`` at a time after
+    ``after`` (keyset paging, so a page costs the same wherever it is). ``search`` matches the start of a
+    prison number, or words of the person's name."""
+    query = (
+        select(Handover)
+        .where(Handover.establishment_code == establishment_code, Handover.state == "open")
+        .where(col(Handover.release_date) >= start, col(Handover.release_date) <= end)
+        .order_by(col(Handover.release_date), col(Handover.prison_number), col(Handover.id))
+    )
+    words: list[str] = []
+    if search and PRISON_NUMBER_START.match(search.strip()):
+        query = query.where(col(Handover.prison_number).startswith(search.strip().upper(), autoescape=True))
+    elif search:
+        words = search.casefold().split()
+        for word in words:  # a cheap filter on the stored notice; the name itself is checked below
+            query = query.where(func.lower(col(Handover.notice)).contains(word, autoescape=True))
+    chosen: list[Handover] = []
     async with database.session() as session:
-        handovers = (
-            await session.exec(
-                select(Handover)
-                .where(Handover.establishment_code == establishment_code, Handover.state == "open")
-                .where(col(Handover.release_date) >= start, col(Handover.release_date) <= end)
-                .order_by(col(Handover.release_date), col(Handover.prison_number))
-            )
-        ).all()
-        found = []
-        for handover in handovers:
-            version = await session.get(HandoverVersion, (handover.id, handover.current_version))
-            assert version is not None
-            pack = HandoverPack.model_validate_json(version.pack)
-            referrals = await referrals_of(session, handover.id)
-            notice = ReleaseNoticeV1.model_validate_json(handover.notice)
-            found.append(
-                Departure(
-                    handover,
-                    pack,
-                    referrals,
-                    readiness_of(
-                        notice,
-                        pack,
-                        referrals,
-                        now=now,
-                        at_risk_hours=at_risk_hours,
-                        registration_days=registration_days,
-                    ),
+        key = after
+        while len(chosen) <= limit:
+            batch_query = query
+            if key is not None:
+                batch_query = batch_query.where(
+                    tuple_(col(Handover.release_date), col(Handover.prison_number), col(Handover.id)) > tuple_(*key)
                 )
-            )
-    return found
+            batch = (await session.exec(batch_query.limit(limit + 1))).all()
+            chosen.extend(handover for handover in batch if not words or _named(handover, words))
+            if len(batch) <= limit:
+                break
+            key = (batch[-1].release_date, batch[-1].prison_number, batch[-1].id)
+        more = len(chosen) > limit
+        chosen = chosen[:limit]
+        ids = [handover.id for handover in chosen]
+        versions = {
+            (v.handover_id, v.version): v
+            for v in (await session.exec(select(HandoverVersion).where(col(HandoverVersion.handover_id).in_(ids))))
+        }
+        referrals: dict[str, list[Referral]] = {handover_id: [] for handover_id in ids}
+        for referral in await session.exec(
+            select(Referral)
+            .where(col(Referral.handover_id).in_(ids))
+            .order_by(col(Referral.created_at), col(Referral.id))
+        ):
+            referrals[referral.handover_id].append(referral)
+    found = []
+    for handover in chosen:
+        pack = HandoverPack.model_validate_json(versions[(handover.id, handover.current_version)].pack)
+        notice = ReleaseNoticeV1.model_validate_json(handover.notice)
+        mine = referrals[handover.id]
+        readiness = readiness_of(
+            notice, pack, mine, now=now, at_risk_hours=at_risk_hours, registration_days=registration_days
+        )
+        found.append(Departure(handover, pack, mine, readiness))
+    last = chosen[-1] if chosen and more else None
+    return LoungePage(found, (last.release_date, last.prison_number, last.id) if last else None)
 
 
 @dataclass(frozen=True)

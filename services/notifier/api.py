@@ -14,6 +14,7 @@ from services.common.auth import DeadLetterAdmin, DeliveriesReader, Principal
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.problems import Problem
+from services.common.read_audit import audit_read
 from services.notifier import dead_letters, endpoints, escalation, service
 from services.notifier.access import may_see
 from services.notifier.directory import Directory
@@ -109,6 +110,7 @@ async def get_delivery(
 @router.get("/dead-letters", response_model=list[DeliveryPublic])
 async def list_dead_letters(
     caller: DeadLetterAdmin,
+    request: Request,
     database: DatabaseDep,
     agency_code: Annotated[str | None, Query(max_length=20)] = None,
     since: datetime | None = None,
@@ -116,6 +118,7 @@ async def list_dead_letters(
 ) -> list[DeliveryPublic]:
     """Deliveries whose schedule was spent, oldest first."""
     found = await dead_letters.list_dead_letters(database=database, agency_code=agency_code, since=since, limit=limit)
+    await audit_read(request, caller, "dead_letters.read", "delivery", webhook_ids=[d.webhook_id for d in found])
     return [_public(delivery) for delivery in found]
 
 
@@ -216,9 +219,10 @@ class EscalationPublic(BaseModel):
 
 @router.get("/escalations", response_model=list[EscalationPublic])
 async def list_escalations(
-    caller: DeadLetterAdmin, database: DatabaseDep, handover_id: str = Query(max_length=36)
+    caller: DeadLetterAdmin, request: Request, database: DatabaseDep, handover_id: str = Query(max_length=36)
 ) -> list[EscalationPublic]:
     found = await escalation.escalations_of(database=database, handover_id=handover_id)
+    await audit_read(request, caller, "escalations.read", "handover", resource_id=handover_id, escalations=len(found))
     return [EscalationPublic(**item.model_dump(exclude={"told"}), told=[c for c in item.told.split(",") if c])
             for item in found]
 
@@ -234,10 +238,11 @@ class ReferralPublic(BaseModel):
 
 @router.get("/referrals", response_model=list[ReferralPublic])
 async def list_referrals(
-    caller: DeadLetterAdmin, database: DatabaseDep, handover_id: str = Query(max_length=36)
+    caller: DeadLetterAdmin, request: Request, database: DatabaseDep, handover_id: str = Query(max_length=36)
 ) -> list[ReferralPublic]:
     """The referrals of a handover awaiting (or having) their agency's answer; unanswered ones escalate."""
     found = await escalation.referrals_of(database=database, handover_id=handover_id)
+    await audit_read(request, caller, "referrals.read", "handover", resource_id=handover_id, referrals=len(found))
     return [ReferralPublic(**item.model_dump(exclude={"id", "subject"})) for item in found]
 
 
@@ -254,6 +259,7 @@ class AuditPublic(BaseModel):
 @router.get("/delivery-audit", response_model=list[AuditPublic])
 async def delivery_audit(
     caller: DeadLetterAdmin,
+    request: Request,
     database: DatabaseDep,
     webhook_id: Annotated[str | None, Query(max_length=64)] = None,
     agency_code: Annotated[str | None, Query(max_length=20)] = None,
@@ -263,4 +269,6 @@ async def delivery_audit(
     notifier's part of the audit trail (the hash-chained trail itself is ``GET /v1/audit``)."""
     found = await dead_letters.audit_trail(database=database, webhook_id=webhook_id, agency_code=agency_code,
                                            handover_id=handover_id)
+    await audit_read(request, caller, "delivery_audit.read", "delivery_audit", resource_id=handover_id or webhook_id,
+                     agency_code=agency_code, records=len(found))
     return [AuditPublic(**item.model_dump(exclude={"id"})) for item in found]

@@ -23,6 +23,7 @@ from services.common.auth import (
 )
 from services.common.credentials import Role
 from services.common.problems import PROBLEM_JSON, Problem
+from services.common.read_audit import audit_read
 from services.common.strict import unknown_fields
 from services.release_events import amendments, custody, progress, service
 from services.release_events.register import CustodyRefused
@@ -343,6 +344,7 @@ async def get_custody_event_status(
         raise Problem(404, "Not found", "No custody event has this id.", "not-found")
     if caller.role != Role.OPERATOR:
         ensure_establishment(caller, found.establishment_code, "custody event")
+    await audit_read(request, caller, "custody_event.read", "custody_event", resource_id=custody_event_id)
     return CustodyEventStatusView(
         custody_event_id=found.custody_event_id,
         sequence=found.sequence,

@@ -206,6 +206,7 @@ def cli(env: DeliverySystem, *args: str) -> str:
 # --- scenarios -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("H25")
 def test_a_receiver_failing_n_times_then_succeeding_gets_it_once_with_n_plus_one_attempts(env: DeliverySystem) -> None:
     failures = [500, 503, 502]
     env.system.receiver.behave("RETRY-GP", Behaviour(statuses=[*failures, 204]))
@@ -230,6 +231,7 @@ def test_a_receiver_failing_n_times_then_succeeding_gets_it_once_with_n_plus_one
     assert events[0]["data"]["attempts"] == len(failures) + 1
 
 
+@pytest.mark.hazard("H25")
 def test_410_disables_the_endpoint_and_nothing_more_is_sent(env: DeliverySystem) -> None:
     env.system.receiver.behave("GONE-CMHT", Behaviour(statuses=[410]))
     first = delivery_to(env, submit(env, notice_for("NE2")), "GONE-CMHT")["webhook_id"]
@@ -272,6 +274,7 @@ def test_429_with_retry_after_is_not_retried_before_it(env: DeliverySystem) -> N
     assert second_at - tried_at >= timedelta(seconds=retry_after)
 
 
+@pytest.mark.hazard("H30")
 def test_a_hanging_receiver_does_not_hold_up_the_others(env: DeliverySystem) -> None:
     release = threading.Event()
     env.system.receiver.behave("HANG-GP", Behaviour(hang_until=release))
@@ -297,6 +300,7 @@ def test_a_hanging_receiver_does_not_hold_up_the_others(env: DeliverySystem) -> 
     assert all(item["status"] == "delivered" for item in finished)
 
 
+@pytest.mark.hazard("H26")
 def test_issued_amended_withdrawn_reach_one_endpoint_in_order_despite_failures(env: DeliverySystem) -> None:
     """The real sequence: a notice, its release date brought forward, then the release cancelled; the mental-
     health team's endpoint fails each message once, yet receives them in order."""
@@ -329,6 +333,7 @@ def test_issued_amended_withdrawn_reach_one_endpoint_in_order_despite_failures(e
     ]
 
 
+@pytest.mark.hazard("H25")
 def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: DeliverySystem) -> None:
     env.system.receiver.behave("DEAD-SMS", Behaviour(statuses=[500] * len(SCHEDULE) + [204]))
     handover_id = submit(env, notice_for("NE8", substance_misuse=True))  # so the substance-misuse service is asked
@@ -386,6 +391,7 @@ def substance_misuse_readiness(env: DeliverySystem, handover_id: str) -> dict[st
     return {**item, "delivery": referral["delivery_status"]}
 
 
+@pytest.mark.hazard("H18")
 def test_signatures_verify_with_standardwebhooks_also_across_a_secret_rotation(env: DeliverySystem) -> None:
     receiver, stack = env.system.receiver, env.system.stack
     old = env.system.secrets["ROT-GP"]
@@ -423,6 +429,7 @@ def test_signatures_verify_with_standardwebhooks_also_across_a_secret_rotation(e
         verify(old, after.body, after.headers)
 
 
+@pytest.mark.hazard("H17", "H25")
 def test_killed_and_restarted_mid_schedule_resumes_loses_nothing_and_resends_nothing_acknowledged(
     env: DeliverySystem,
 ) -> None:
@@ -449,6 +456,7 @@ def test_killed_and_restarted_mid_schedule_resumes_loses_nothing_and_resends_not
         assert [event["type"] for event in events] == [EventType.DELIVERY_SUCCEEDED.value]
 
 
+@pytest.mark.hazard("H27")
 def test_an_unanswered_referral_escalates_once_per_deadline(env: DeliverySystem) -> None:
     """Two Teesside people referred to the same mental-health team: it accepts one through the handover API
     (a real answer event), and leaves the other unanswered; only the unanswered one escalates."""

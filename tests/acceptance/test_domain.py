@@ -110,6 +110,7 @@ def events_on_handover_topic(system: RunningSystem, prison_number: str) -> list[
 # --- the journey -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("H21", "H24")
 def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="durham", release_in_days=10, supply_days=28, full=True)
     del notice["substance_misuse"]  # Durham's test directory has no substance-misuse service
@@ -303,6 +304,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     )
 
 
+@pytest.mark.hazard("H22")
 def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="durham")
     handover_id = open_handover(system, notice)["handover_id"]
@@ -336,6 +338,7 @@ def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSy
         ("birmingham", "Birmingham", "DMI", "A99003", "CMHT-BHM", "local authority Birmingham"),
     ],
 )
+@pytest.mark.hazard("H01", "H28")
 def test_no_fixed_abode_and_no_gp_is_still_routed_in_the_right_area(
     system: RunningSystem,
     place: str,
@@ -362,6 +365,7 @@ def test_no_fixed_abode_and_no_gp_is_still_routed_in_the_right_area(
     assert issued[mental_health]["pack"]["mental_health"]["consent_to_share"] is True
 
 
+@pytest.mark.hazard("H29")
 def test_without_consent_no_mental_health_referral_and_the_prison_is_told(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="durham", consent_to_share=False)
     handover_id = open_handover(system, notice)["handover_id"]
@@ -379,6 +383,7 @@ def test_without_consent_no_mental_health_referral_and_the_prison_is_told(system
     assert all(item.agency_code != "CMHT-DUR" for item in system.receiver.for_handover(handover_id))
 
 
+@pytest.mark.hazard("H24")
 def test_a_rejection_with_no_other_agency_is_escalated_to_the_prison(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="birmingham", substance_misuse=True)
     handover_id = open_handover(system, notice)["handover_id"]
@@ -401,6 +406,7 @@ def test_a_rejection_with_no_other_agency_is_escalated_to_the_prison(system: Run
     assert item["status"] == "at_risk" and "escalated" in item["detail"]
 
 
+@pytest.mark.hazard("H28")
 def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningSystem) -> None:
     listed = {agency["code"]: agency for agency in get(system, "handover", "/v1/directory/agencies")}
     assert listed["PH-DMI"]["establishments"] == ["DMI"] and listed["A99001"]["source"] == "file"
@@ -441,6 +447,7 @@ def test_invalid_custody_events_name_the_field(system: RunningSystem) -> None:
     assert {e["field"] for e in response.json()["errors"]} == {"recall_reason"}
 
 
+@pytest.mark.hazard("H22")
 def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="durham")
     handover_id = open_handover(system, notice)["handover_id"]

@@ -559,6 +559,7 @@ def check_content(
         }
 
 
+@pytest.mark.hazard("H01", "H03", "H20")
 @pytest.mark.parametrize("area", ["dmi", "bmi"])
 def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
     system: RunningSystem, journeys: dict[str, Journey], resources: dict[str, AreaResources], area: str
@@ -603,6 +604,7 @@ def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
     }
 
 
+@pytest.mark.hazard("H01")
 def test_the_matrix_covers_every_operation_of_every_service(system: RunningSystem) -> None:
     """A route added without a row in the matrix fails here: every operation gets every caller's status."""
     operations = set()
@@ -755,6 +757,7 @@ def test_confirming_reporting_instructions_needs_the_confirm_scope(
     assert [error["field"] for error in reached.json()["errors"]] == ["reporting_instructions"]
 
 
+@pytest.mark.hazard("H02")
 def test_agencies_see_only_the_sections_of_their_kind(
     system: RunningSystem, journeys: dict[str, Journey]
 ) -> None:
@@ -775,6 +778,7 @@ def test_agencies_see_only_the_sections_of_their_kind(
     assert packs["gp-A99001"]["medications"] == packs["prison-dmi"]["medications"]
 
 
+@pytest.mark.hazard("H06")
 def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap(
     system: RunningSystem,
 ) -> None:
@@ -819,6 +823,7 @@ def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap
     assert (status(first), status(second)) == (401, 401)
 
 
+@pytest.mark.hazard("H16")
 def test_a_prison_cannot_replay_another_clients_idempotency_key(system: RunningSystem) -> None:
     key = str(uuid.uuid4())
     with system.client("release_events", "prison-dmi") as http:
@@ -888,6 +893,7 @@ class AuditTable:
         self.tamper(("DELETE FROM audit_record", {}), *[(insert, row) for row in snapshot])
 
 
+@pytest.mark.hazard("H09")
 def test_the_audit_trail_is_append_only_and_any_tampering_is_named_by_the_verify_cli(
     system: RunningSystem, journeys: dict[str, Journey]
 ) -> None:
@@ -955,6 +961,7 @@ def test_the_audit_trail_is_append_only_and_any_tampering_is_named_by_the_verify
     assert restored.returncode == 0, restored.stdout
 
 
+@pytest.mark.hazard("H10")
 def test_reads_are_audited_with_who_when_and_which_sections(
     system: RunningSystem, journeys: dict[str, Journey]
 ) -> None:
@@ -979,6 +986,7 @@ def test_reads_are_audited_with_who_when_and_which_sections(
     assert {r["details"]["agency_code"] for r in finished if r["action"] == "delivery.finished"} == DURHAM
 
 
+@pytest.mark.hazard("H19")
 def test_a_subject_access_export_gathers_everything_held_about_one_person(
     system: RunningSystem, journeys: dict[str, Journey], tmp_path: Path
 ) -> None:
@@ -1011,10 +1019,10 @@ def test_a_subject_access_export_gathers_everything_held_about_one_person(
     export = json.loads(out.read_text())
     assert export["prison_numbers"] == [durham.notice["prison_number"]]
     services = export["services"]
-    assert [n["id"] for n in services["release_events"]["release_notices"]] == [durham.notice_id]
-    assert [h["id"] for h in services["handover"]["handovers"]] == [durham.handover_id]
-    assert {d["agency_code"] for d in services["notifier"]["deliveries"]} == DURHAM
-    assert services["handover"]["audit_records"] and services["notifier"]["audit_records"]
+    assert [n["id"] for n in services["release_events"]["release_notice"]] == [durham.notice_id]
+    assert [h["id"] for h in services["handover"]["handover"]] == [durham.handover_id]
+    assert {d["agency_code"] for d in services["notifier"]["delivery"]} == DURHAM
+    assert services["handover"]["audit_record"] and services["notifier"]["audit_record"]
     assert journeys["bmi"].notice["prison_number"] not in out.read_text()
     for name in ("release_events", "handover", "notifier"):
         assert verify_cli(system.stack.database_url(name)).returncode == 0
@@ -1023,6 +1031,7 @@ def test_a_subject_access_export_gathers_everything_held_about_one_person(
 # --- logs ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("H08")
 def test_the_journeys_logs_hold_no_identifier_of_the_person_and_no_key(
     system: RunningSystem, journeys: dict[str, Journey]
 ) -> None:
@@ -1084,6 +1093,7 @@ def check_response(case: Any, response: Any, failures: list[str]) -> int:
     return int(response.status_code)
 
 
+@pytest.mark.hazard("H14")
 @pytest.mark.parametrize("service", ["release_events", "handover", "notifier"])
 def test_schemathesis_finds_no_server_error_and_every_error_is_problem_json(
     system: RunningSystem, service: str

@@ -98,6 +98,7 @@ def test_one_notice_reaches_every_recipient_signed_with_the_pack(system: Running
     assert {d["agency_code"] for d in status["deliveries"]} == DURHAM_RECIPIENTS
 
 
+@pytest.mark.hazard("H18")
 def test_a_tampered_body_does_not_verify(system: RunningSystem) -> None:
     """The signature check used above is real: the same library refuses a changed body."""
     notice = release_notice(random.Random(), place="durham")
@@ -110,6 +111,7 @@ def test_a_tampered_body_does_not_verify(system: RunningSystem) -> None:
         Webhook(system.secrets[item.agency_code]).verify(tampered, item.headers)
 
 
+@pytest.mark.hazard("H17")
 def test_the_same_notice_twice_with_one_key_makes_one_pack_and_one_webhook_each(system: RunningSystem) -> None:
     notice = release_notice(random.Random(), place="durham")
     key = str(uuid.uuid4())
@@ -199,6 +201,7 @@ INVALID_CASES = [
 ]
 
 
+@pytest.mark.hazard("H04", "H05")
 def test_invalid_notices_get_problem_details_naming_the_field_and_nothing_is_published(
     system: RunningSystem,
 ) -> None:

@@ -35,6 +35,7 @@ def packs():  # type: ignore[no-untyped-def]
     return build_pack(person, route(person, DIRECTORY)), build_pack(moved, route(moved, DIRECTORY))
 
 
+@pytest.mark.hazard("H21")
 def test_a_date_change_is_a_change_of_the_release_date() -> None:
     before, after = packs()
     changes = pack_changes(before, after)
@@ -42,6 +43,7 @@ def test_a_date_change_is_a_change_of_the_release_date() -> None:
     assert pack_changes(before, before) == []
 
 
+@pytest.mark.hazard("H02", "H21")
 def test_each_recipient_is_told_only_of_changes_to_its_sections() -> None:
     before, _ = packs()
     changed = before.model_copy(update={"medications": before.medications[:1]})
@@ -54,6 +56,7 @@ def test_each_recipient_is_told_only_of_changes_to_its_sections() -> None:
     )
 
 
+@pytest.mark.hazard("H22")
 def test_a_withdrawal_carries_only_what_identifies_the_case() -> None:
     before, _ = packs()
     sent = entry("withdrawn", handover_id="h", version=1, recipient=GP, pack=before, note="release cancelled")

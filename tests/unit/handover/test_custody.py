@@ -53,6 +53,7 @@ def event(kind: str, sequence: int = 2, **fields: Any) -> CustodyEventV1:
         (event("released", reason="temporary_absence"), Action.NONE),
     ],
 )
+@pytest.mark.hazard("H22")
 def test_what_each_kind_does_to_an_open_handover(custody: CustodyEventV1, action: Action) -> None:
     decision = decide(custody, last_sequence=1, handover=OPEN)
     assert decision.outcome == Outcome.APPLIED and decision.action == action and decision.detail
@@ -63,6 +64,7 @@ def test_every_kind_is_covered() -> None:
     assert covered == {kind.value for kind in CustodyEventKind}
 
 
+@pytest.mark.hazard("H21")
 def test_the_date_change_says_from_and_to() -> None:
     decision = decide(
         event("release_date_changed", release_date="2026-12-07"), last_sequence=None, handover=OPEN
@@ -75,6 +77,7 @@ def test_without_an_open_handover_an_event_is_recorded_only() -> None:
     assert decision.outcome == Outcome.APPLIED and decision.action == Action.NONE
 
 
+@pytest.mark.hazard("H17")
 def test_a_repeated_sequence_is_applied_once() -> None:
     first = decide(event("release_cancelled", sequence=4), last_sequence=3, handover=OPEN)
     again = decide(event("release_cancelled", sequence=4), last_sequence=4, handover=OPEN)
@@ -82,6 +85,7 @@ def test_a_repeated_sequence_is_applied_once() -> None:
     assert again.outcome == Outcome.DUPLICATE and again.action == Action.NONE
 
 
+@pytest.mark.hazard("H21")
 def test_an_older_event_arriving_late_is_recorded_and_ignored_with_the_reason() -> None:
     late = decide(
         event("release_date_changed", sequence=2, release_date="2026-12-20"), last_sequence=5, handover=OPEN
@@ -90,6 +94,7 @@ def test_an_older_event_arriving_late_is_recorded_and_ignored_with_the_reason() 
     assert "older than the last applied (5)" in late.detail
 
 
+@pytest.mark.hazard("H26")
 def test_out_of_order_events_end_in_the_state_of_the_latest() -> None:
     """Sequence 3 arrives before 2: 3 is applied, 2 is ignored, so the release keeps 3's date."""
     applied, last, state = [], None, OPEN

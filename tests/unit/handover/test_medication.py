@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from contracts.release_notice import Medication
 from services.handover.domain.medication import prescriber_takes_over, supply_gaps
 from services.handover.domain.pack import build_pack
@@ -24,6 +26,7 @@ def tablets(days: int) -> Medication:
     )
 
 
+@pytest.mark.hazard("H23")
 def test_supply_that_ends_before_the_first_appointment_is_a_gap() -> None:
     until = prescriber_takes_over(
         release_date=RELEASE,
@@ -36,6 +39,7 @@ def test_supply_that_ends_before_the_first_appointment_is_a_gap() -> None:
     assert supply_gaps([tablets(7)], release_date=RELEASE, needed_until=until) == []
 
 
+@pytest.mark.hazard("H23")
 def test_supply_that_ends_before_gp_registration_completes_is_a_gap() -> None:
     until = prescriber_takes_over(release_date=RELEASE, registration_needed=True, registration_days=5)
     assert until == date(2026, 12, 15)
@@ -61,6 +65,7 @@ def test_appointments_before_release_do_not_count() -> None:
     assert until == RELEASE
 
 
+@pytest.mark.hazard("H23")
 def test_a_depot_is_judged_by_its_next_injection_date() -> None:
     depot = Medication(
         name="Paliperidone",
@@ -76,6 +81,7 @@ def test_a_depot_is_judged_by_its_next_injection_date() -> None:
     assert supply_gaps([depot], release_date=RELEASE, needed_until=date(2026, 12, 21))
 
 
+@pytest.mark.hazard("H23")
 def test_the_pack_flags_the_gap_and_missing_opioid_substitution_cover() -> None:
     person = notice()  # methadone: 1 day; no GP yet (3 days to register); no substance-misuse section
     alerts = build_pack(person, route(person, DIRECTORY)).safety_alerts

@@ -40,6 +40,7 @@ def test_a_known_practice_needs_no_registration() -> None:
     assert pack.gp_practice.registration_requested_from is None
 
 
+@pytest.mark.hazard("H29")
 def test_without_consent_the_referral_is_withheld_and_the_pack_says_why() -> None:
     _, pack = full_pack(consent_to_share=False)
     assert pack.mental_health is not None and pack.mental_health.referral == "withheld"
@@ -54,6 +55,7 @@ def test_without_consent_the_referral_is_withheld_and_the_pack_says_why() -> Non
         )
 
 
+@pytest.mark.hazard("H29")
 def test_substance_misuse_without_consent_or_service() -> None:
     person = notice(full=True, changes=lambda n: n["substance_misuse"].update(consent_to_refer=False))
     assert build_pack(person, route(person, DIRECTORY)).substance_misuse.referral == "withheld"  # type: ignore[union-attr]
@@ -98,6 +100,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.hazard("H02")
 @pytest.mark.parametrize("kind", list(AgencyKind))
 def test_each_kind_of_agency_receives_only_its_sections(kind: AgencyKind) -> None:
     _, pack = full_pack()
@@ -108,6 +111,7 @@ def test_each_kind_of_agency_receives_only_its_sections(kind: AgencyKind) -> Non
     assert "patient_demographics" in given
 
 
+@pytest.mark.hazard("H02")
 def test_probation_gets_licence_conditions_but_no_mental_health_act_detail() -> None:
     _, pack = full_pack()
     legal = sections_for(AgencyKind.PROBATION_DELIVERY_UNIT, pack).legal_information
@@ -115,6 +119,7 @@ def test_probation_gets_licence_conditions_but_no_mental_health_act_detail() -> 
     assert legal.mental_health_act_status is None and legal.section_117_aftercare is None
 
 
+@pytest.mark.hazard("H02")
 def test_the_gp_summary_leaves_out_the_crisis_plan() -> None:
     _, pack = full_pack()
     summary = sections_for(AgencyKind.GP_PRACTICE, pack).mental_health_summary

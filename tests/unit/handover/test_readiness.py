@@ -51,6 +51,7 @@ PDU_ASKED = ReferralFacts(ReferralKind.REPORTING_INSTRUCTIONS, S.REQUESTED)
 PDU_DONE = ReferralFacts(ReferralKind.REPORTING_INSTRUCTIONS, S.ACCEPTED, report_at=at(10, 14))
 
 
+@pytest.mark.hazard("H27")
 def test_pending_far_from_release_and_at_risk_within_the_window() -> None:
     waiting = facts(GP_ASKED, MH_ASKED, PDU_ASKED)
     assert assess(waiting, now=FAR).status == Readiness.PENDING
@@ -93,6 +94,7 @@ def test_a_registered_practice_is_done_once_it_has_the_pack() -> None:
     assert item(assess(facts(received, MH_DONE, PDU_DONE), now=FAR), Item.GP) == Readiness.PENDING
 
 
+@pytest.mark.hazard("H21")
 def test_an_appointment_before_a_later_release_date_no_longer_counts() -> None:
     moved = facts(GP_DONE, MH_DONE, PDU_DONE, release_date=date(2026, 12, 14))
     readiness = assess(moved, now=FAR)
@@ -105,6 +107,7 @@ def test_an_appointment_before_a_later_release_date_no_longer_counts() -> None:
     )
 
 
+@pytest.mark.hazard("H24")
 def test_all_rejected_or_blocked_is_at_risk_whatever_the_date() -> None:
     rejected = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REJECTED)
     readiness = assess(facts(GP_DONE, rejected, PDU_DONE), now=FAR)
@@ -118,6 +121,7 @@ def test_all_rejected_or_blocked_is_at_risk_whatever_the_date() -> None:
     )
 
 
+@pytest.mark.hazard("H23")
 def test_medication_moves_to_done_when_a_prescriber_is_booked_in_time() -> None:
     short = [MEDS[0].model_copy(update={"supply_days_given": 2})]
     waiting = facts(GP_ASKED, MH_DONE, PDU_DONE, medications=short)
@@ -140,6 +144,7 @@ def test_items_not_needed_are_not_listed() -> None:
     assert item(assess(with_sms, now=FAR + timedelta(days=0)), Item.SUBSTANCE_MISUSE) == Readiness.PENDING
 
 
+@pytest.mark.hazard("H25")
 def test_a_referral_that_never_reached_its_agency_is_at_risk_far_from_release_until_delivered() -> None:
     lost = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="dead_lettered",
                          delivery_detail="schedule exhausted: HTTP 500")

@@ -64,6 +64,7 @@ def test_answers_that_do_not_fit_the_status_are_refused(current: S, given: Answe
         (ReferralKind.NOTIFICATION, facts(Answer.RECEIVED), "answer"),
     ],
 )
+@pytest.mark.hazard("H24")
 def test_an_answer_carries_what_its_kind_needs(kind: ReferralKind, given: AnswerFacts, field: str) -> None:
     with pytest.raises(AnswerRefused) as refused:
         next_status(S.REQUESTED, given, kind=kind)

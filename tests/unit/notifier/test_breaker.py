@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.notifier.breaker import BreakerState, CircuitBreaker
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -13,6 +15,7 @@ def breaker() -> CircuitBreaker:
     return CircuitBreaker(threshold=3, cooldown=timedelta(seconds=30))
 
 
+@pytest.mark.hazard("H30")
 def test_it_opens_after_the_threshold_of_consecutive_failures() -> None:
     b = breaker()
     for _ in range(2):

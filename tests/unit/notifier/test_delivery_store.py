@@ -80,6 +80,7 @@ async def outbox(database: Database) -> list[dict[str, object]]:
     return [json.loads(row.payload) for row in rows]
 
 
+@pytest.mark.hazard("H26")
 async def test_a_persons_later_message_waits_for_the_earlier_one_to_the_same_endpoint(
     database: Database, directory: Directory
 ) -> None:
@@ -99,6 +100,7 @@ async def test_a_persons_later_message_waits_for_the_earlier_one_to_the_same_end
     assert await claim(database, clock) == [second.webhook_id], "dead-lettered: the next one may go"
 
 
+@pytest.mark.hazard("H30")
 async def test_held_endpoints_and_room_limit_what_is_claimed(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     for person in range(5):
@@ -110,6 +112,7 @@ async def test_held_endpoints_and_room_limit_what_is_claimed(database: Database,
     assert len(claimed) == 3 and b.webhook_id in claimed
 
 
+@pytest.mark.hazard("H30")
 async def test_a_paused_endpoint_is_not_claimed_until_resumed(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     delivery = await add(database, directory, "A", "A1234BC", T0)
@@ -121,6 +124,7 @@ async def test_a_paused_endpoint_is_not_claimed_until_resumed(database: Database
     assert [item.action for item in trail] == ["endpoint_paused", "endpoint_resumed"]
 
 
+@pytest.mark.hazard("H25")
 async def test_failing_for_too_long_pauses_once_and_tells_the_prison(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     await escalation.remember_handover(database=database, clock=clock, event=CloudEvent(
@@ -143,6 +147,7 @@ async def test_failing_for_too_long_pauses_once_and_tells_the_prison(database: D
                                                                  ("HCC", "endpoint.paused")]
 
 
+@pytest.mark.hazard("H25")
 async def test_a_replayed_dead_letter_keeps_its_id_starts_again_and_is_audited(
     database: Database, directory: Directory
 ) -> None:
@@ -169,6 +174,7 @@ async def test_a_replayed_dead_letter_keeps_its_id_starts_again_and_is_audited(
     assert kinds == [EventType.DELIVERY_DEAD_LETTERED.value, EventType.DELIVERY_SUCCEEDED.value]
 
 
+@pytest.mark.hazard("H27")
 async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_stops_it(
     database: Database, directory: Directory
 ) -> None:
@@ -217,6 +223,7 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
     assert len(events) == 4
 
 
+@pytest.mark.hazard("H22")
 async def test_a_withdrawn_handover_does_not_escalate(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     for kind in (EventType.HANDOVER_PACK_ISSUED, EventType.HANDOVER_PACK_WITHDRAWN):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from contracts.delivery import EscalationDeadline
 from contracts.handover import HandoverPackIssuedV1
 from contracts.release_notice import ReleaseNoticeV1
@@ -62,6 +64,7 @@ def test_a_gp_registration_request_is_found_in_a_minimised_distribution_entry_to
     assert is_referral(agency_kind="gp_practice", webhook_type="handover.pack.issued", payload=payload)
 
 
+@pytest.mark.hazard("H27")
 def test_only_real_answers_stop_escalation() -> None:
     assert answer_counts("accepted") and answer_counts("rejected") and answer_counts("confirmed")
     assert not answer_counts("received")
@@ -81,6 +84,7 @@ def test_release_facts_from_the_pack_event_and_from_a_distribution_list() -> Non
     assert release_facts({"handover_id": "h"}).release_date is None
 
 
+@pytest.mark.hazard("H27")
 def test_deadlines_72_hours_after_delivery_and_24_hours_before_the_release_day_in_london() -> None:
     delivered = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     found = dict(deadlines(delivered_at=delivered, release_date=date(2026, 12, 1), rules=RULES))

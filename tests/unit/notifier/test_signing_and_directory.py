@@ -39,6 +39,7 @@ def _directory(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
+@pytest.mark.hazard("H18")
 def test_both_secrets_sign_during_the_overlap_and_only_the_new_one_after(tmp_path: Path) -> None:
     old, new = _secret(), _secret()
     agency = load_directory(_directory(tmp_path, old, new)).by_code("A99001")

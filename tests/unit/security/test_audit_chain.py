@@ -81,6 +81,7 @@ def test_deleting_any_record_is_named(seq: int) -> None:
     assert not verdict.intact and verdict.broken_at == seq
 
 
+@pytest.mark.hazard("H09")
 @pytest.mark.parametrize("first", [1, 2, 4])
 def test_swapping_two_records_is_named(first: int) -> None:
     rows = chain(5)

@@ -85,6 +85,7 @@ def test_a_role_without_the_scope_is_403(client: TestClient, keys: dict[str, str
     assert client.get("/handovers", headers=bearer(keys["narrow"])).status_code == 403, "narrowed scopes hold"
 
 
+@pytest.mark.hazard("H03")
 def test_submitting_for_another_establishment_is_403_naming_the_field(
     client: TestClient, keys: dict[str, str]
 ) -> None:
@@ -93,6 +94,7 @@ def test_submitting_for_another_establishment_is_403_naming_the_field(
     assert response.json()["errors"][0]["field"] == "establishment_code"
 
 
+@pytest.mark.hazard("H13")
 def test_past_the_burst_a_client_gets_429_with_retry_after_and_others_do_not(
     client: TestClient, keys: dict[str, str]
 ) -> None:
@@ -108,6 +110,7 @@ def principal(role: Role, organisation: str = "X", establishments: tuple[str, ..
     return Principal("c", organisation, role, credentials.ROLE_SCOPES[role], frozenset(establishments))
 
 
+@pytest.mark.hazard("H01")
 def test_ownership_rules_answer_404_for_another_organisations_resource() -> None:
     prison = principal(Role.PRISON_HEALTHCARE, establishments=("DMI",))
     auth.ensure_establishment(prison, "DMI")

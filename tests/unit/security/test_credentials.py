@@ -20,6 +20,7 @@ def make(path: Path, client_id: str = "dmi-hc", role: Role = Role.PRISON_HEALTHC
     )  # type: ignore[arg-type]
 
 
+@pytest.mark.hazard("H07")
 def test_a_created_key_verifies_and_the_store_holds_only_its_digest(tmp_path: Path) -> None:
     store = tmp_path / "credentials.json"
     key = make(store)
@@ -47,6 +48,7 @@ def test_anything_but_the_exact_key_is_refused(tmp_path: Path, presented: str) -
     assert credentials.verify(credentials.read_store(store), presented, NOW) is None
 
 
+@pytest.mark.hazard("H07")
 def test_a_right_key_id_with_a_wrong_secret_is_refused(tmp_path: Path) -> None:
     store = tmp_path / "credentials.json"
     key = make(store)
@@ -92,6 +94,7 @@ def test_bindings_and_scopes_follow_the_role(tmp_path: Path) -> None:
     assert narrowed is not None and narrowed.scopes == [Scope.HANDOVERS_READ]
 
 
+@pytest.mark.hazard("H20")
 def test_every_role_has_the_least_it_needs() -> None:
     scopes = credentials.ROLE_SCOPES
     assert Scope.HANDOVERS_READ not in scopes[Role.OPERATOR], "operators never read clinical packs"
@@ -106,6 +109,7 @@ def test_every_role_has_the_least_it_needs() -> None:
     assert all(Scope.AUDIT_READ not in scopes[role] for role in Role if role != Role.OPERATOR)
 
 
+@pytest.mark.hazard("H06")
 def test_the_store_cache_sees_a_revocation_without_a_restart(tmp_path: Path) -> None:
     store = tmp_path / "credentials.json"
     key = make(store)

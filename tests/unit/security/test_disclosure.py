@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from contracts.handover import AgencyKind, HandoverPack
 from services.handover.domain.disclosure import addressees, disclose
 from services.handover.domain.minimise import sections_for
@@ -21,6 +23,7 @@ def test_every_kind_reads_exactly_the_sections_it_is_sent() -> None:
         assert disclose(full, kind.value) == sections_for(kind, full).model_dump(mode="json", exclude_none=True)
 
 
+@pytest.mark.hazard("H02")
 def test_probation_sees_reporting_risk_and_contacts_but_no_clinical_detail() -> None:
     seen = disclose(pack(), "probation_delivery_unit")
     assert "reporting_instructions" in seen and "risk_flags" in seen
@@ -35,6 +38,7 @@ def test_a_gp_practice_sees_medication_and_a_mental_health_summary_only() -> Non
     assert "mental_health" not in seen
 
 
+@pytest.mark.hazard("H02")
 def test_unknown_sections_and_unknown_kinds_are_withheld() -> None:
     assert disclose(pack(), "someone_new") == {}
 

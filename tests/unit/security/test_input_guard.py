@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
@@ -32,6 +33,7 @@ def chunks(total: int, size: int = 100) -> Iterator[bytes]:
         yield b"x" * size
 
 
+@pytest.mark.hazard("H15")
 def test_a_chunked_body_over_the_cap_is_refused_with_413() -> None:
     response = app().post("/echo", content=chunks(5000))
     assert response.status_code == 413
@@ -42,6 +44,7 @@ def test_a_body_within_the_cap_reaches_the_route_whole() -> None:
     assert app().post("/echo", content=chunks(900)).json() == {"length": 900}
 
 
+@pytest.mark.hazard("H14")
 def test_nul_characters_are_refused_in_path_query_and_body() -> None:
     client = app()
     assert client.get("/items/a%00b").status_code == 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.common.ratelimit import RateLimiter
 
 
@@ -24,6 +26,7 @@ def test_a_burst_passes_then_the_next_request_waits_for_a_token() -> None:
     assert limiter.acquire("a") is None
 
 
+@pytest.mark.hazard("H13")
 def test_clients_have_separate_buckets() -> None:
     limiter = RateLimiter(rate=1, burst=1, now=FakeTime())
     assert limiter.acquire("a") is None

@@ -94,6 +94,7 @@ def test_identifiers_and_timestamps_are_kept() -> None:
     assert redact_text(text) == text
 
 
+@pytest.mark.hazard("H08")
 def test_an_exception_logged_with_its_traceback_carries_no_personal_data() -> None:
     """The real logging set-up in a fresh process: a notice's validation error, logged with its traceback."""
     notice = release_notice(random.Random(11))

@@ -39,6 +39,7 @@ def public(_: str) -> list[str]:
         "file:///etc/passwd",
     ],
 )
+@pytest.mark.hazard("H11")
 def test_unsafe_targets_are_refused_by_default(url: str) -> None:
     with pytest.raises(UnsafeWebhookUrl):
         check_webhook_url(url, STRICT, resolve=public)
@@ -55,12 +56,14 @@ def test_https_to_a_public_address_is_accepted() -> None:
     assert check_webhook_url("https://agency.example.org/hooks", STRICT, resolve=public)
 
 
+@pytest.mark.hazard("H12")
 def test_local_runs_may_use_http_on_loopback_when_the_settings_allow_it() -> None:
     assert check_webhook_url("http://127.0.0.1:8009/webhooks/A99001", LOCAL)
     with pytest.raises(UnsafeWebhookUrl):
         check_webhook_url("http://127.0.0.1:8009/webhooks/A99001", WebhookTargetPolicy(allow_http=True))
 
 
+@pytest.mark.hazard("H12")
 def test_the_defaults_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_HTTP", raising=False)
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", raising=False)
@@ -68,6 +71,7 @@ def test_the_defaults_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not policy.allow_http and not policy.allow_private_targets
 
 
+@pytest.mark.hazard("H11")
 def test_the_directory_refuses_an_unsafe_webhook_at_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
