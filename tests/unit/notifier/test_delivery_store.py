@@ -80,6 +80,7 @@ async def outbox(database: Database) -> list[dict[str, object]]:
     return [json.loads(row.payload) for row in rows]
 
 
+@pytest.mark.hazard("H43")
 async def test_a_persons_later_message_waits_for_the_earlier_one_to_the_same_endpoint(
     database: Database, directory: Directory
 ) -> None:
@@ -174,6 +175,7 @@ async def test_a_replayed_dead_letter_keeps_its_id_starts_again_and_is_audited(
     assert kinds == [EventType.DELIVERY_DEAD_LETTERED.value, EventType.DELIVERY_SUCCEEDED.value]
 
 
+@pytest.mark.hazard("H48")
 async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_stops_it(
     database: Database, directory: Directory
 ) -> None:

@@ -22,7 +22,7 @@ RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(h
 
 @pytest.mark.hazard("H43")
 async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_until_a_replay_delivers_it(
-    database: Database, directory: Directory
+    database: Database, directory: Directory,  # noqa: F811 - the fixture imported above
 ) -> None:
     clock = FrozenClock(T0)
     issued = await add(database, directory, "A", "A1234BC", T0)
@@ -47,7 +47,7 @@ async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_un
 
 @pytest.mark.hazard("H45")
 async def test_a_delivery_that_failed_for_good_is_listed_and_replayed_with_its_original_webhook_id(
-    database: Database, directory: Directory
+    database: Database, directory: Directory,  # noqa: F811 - the fixture imported above
 ) -> None:
     clock = FrozenClock(T0)
     failed = await add(database, directory, "A", "A1234BC", T0)
