@@ -21,7 +21,7 @@ from contracts.release_notice import ContractModel
 
 DELIVERY_OUTCOME_SCHEMA = schema_uri("delivery-outcome", "1.0")
 ENDPOINT_PAUSED_SCHEMA = schema_uri("endpoint-paused", "1.0")
-REFERRAL_ESCALATED_SCHEMA = schema_uri("referral-escalated", "1.0")
+REFERRAL_ESCALATED_SCHEMA = schema_uri("referral-escalated", "1.1")
 
 
 class DeliveryEventType(StrEnum):
@@ -58,10 +58,23 @@ class EscalationDeadline(StrEnum):
     BEFORE_RELEASE = "before_release"
 
 
+class OutstandingReferral(ContractModel):
+    """One referral still unanswered at a deadline: which agency, and which item of readiness it holds up."""
+
+    agency_code: str
+    agency_kind: str
+    item: str = Field(description="The readiness item it holds up, e.g. mental_health_referral")
+    delivered_at: datetime
+    due_at: datetime
+
+
 class ReferralEscalatedV1(ContractModel):
+    """One message per person per deadline: every referral of the handover unanswered at that deadline is in
+    ``outstanding`` (since 1.1); ``agency_code`` and ``agency_kind`` name the first of them, as in 1.0."""
+
     escalation_id: str
     handover_id: str
-    agency_code: str = Field(description="The agency that has not answered")
+    agency_code: str = Field(description="The agency that has not answered (the first, when several)")
     agency_kind: str
     deadline: EscalationDeadline
     due_at: datetime
@@ -69,6 +82,8 @@ class ReferralEscalatedV1(ContractModel):
     release_date: date | None = None
     escalated_at: datetime
     told: list[str] = Field(description="Agency codes the escalation was sent to")
+    outstanding: list[OutstandingReferral] = Field(
+        default_factory=list, description="Every referral unanswered at this deadline, with its agency and item")
 
 
 DELIVERY_CONTRACTS: dict[str, type[ContractModel]] = {

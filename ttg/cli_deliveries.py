@@ -4,7 +4,8 @@
     ttg dead-letters replay WEBHOOK_ID
     ttg dead-letters replay --agency CODE [--since TIME]
     ttg endpoints list
-    ttg endpoints resume CODE        (also enables an endpoint disabled by 410 Gone)
+    ttg endpoints resume CODE [--resend]   (also enables an endpoint disabled by 410 Gone; lists, or with
+                                           --resend sends again, what failed or was dead-lettered)
     ttg endpoints pause CODE
 
 They need an operator's API key: ``--api-key ttg_...`` (or ``TTG_OPERATOR_API_KEY``), or, next to ``ttg up``,
@@ -22,7 +23,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-dead_letters_app = typer.Typer(help="Deliveries whose retry schedule was spent: list and replay", no_args_is_help=True)
+dead_letters_app = typer.Typer(help="Deliveries that failed for good or whose retry schedule was spent: list and "
+                               "replay", no_args_is_help=True)
 endpoints_app = typer.Typer(help="Agency endpoints: state, pause, resume", no_args_is_help=True)
 
 NotifierUrl = Annotated[str, typer.Option(envvar="TTG_NOTIFIER_URL", help="Base URL of the notifier")]
@@ -92,7 +94,7 @@ def list_dead_letters(
     since: Annotated[datetime | None, typer.Option(help="Only those dead-lettered since (ISO 8601)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """List dead-lettered deliveries, oldest first."""
+    """List deliveries that failed for good or were dead-lettered, oldest first."""
     params: dict[str, str] = {}
     if agency:
         params["agency_code"] = agency
@@ -105,7 +107,7 @@ def list_dead_letters(
     if not found:
         typer.echo("No dead letters.")
     for item in found:
-        typer.echo(f"{item['webhook_id']}  {item['agency_code']:<16} {item['event_type']:<24} "
+        typer.echo(f"{item['webhook_id']}  {item['agency_code']:<16} {item['event_type']:<24} {item['status']:<13} "
                    f"attempts={item['attempt_count']} replays={item['replays']} at={item['finished_at']}  "
                    f"{item['last_error'] or ''}")
 
@@ -118,7 +120,8 @@ def replay(
     agency: Annotated[str | None, typer.Option(help="Replay every dead letter of this endpoint")] = None,
     since: Annotated[datetime | None, typer.Option(help="With --agency: only those dead-lettered since")] = None,
 ) -> None:
-    """Replay one dead letter, or all of an endpoint's (since a time). Audited."""
+    """Replay one failed or dead-lettered delivery (same webhook-id), or all of an endpoint's (since a time).
+    Audited."""
     if (webhook_id is None) == (agency is None):
         typer.echo("Give either a WEBHOOK_ID or --agency.", err=True)
         raise typer.Exit(2)
@@ -141,10 +144,25 @@ def list_endpoints(notifier_url: NotifierUrl = DEFAULT_URL, api_key: ApiKey = No
 
 
 @endpoints_app.command("resume")
-def resume(agency_code: str, notifier_url: NotifierUrl = DEFAULT_URL, api_key: ApiKey = None) -> None:
-    """Resume a paused endpoint (or enable one disabled by 410 Gone); its held deliveries go at once."""
-    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/resume", api_key)
+def resume(
+    agency_code: str,
+    notifier_url: NotifierUrl = DEFAULT_URL,
+    api_key: ApiKey = None,
+    resend: Annotated[bool, typer.Option(help="Also send again, in order, what failed or was dead-lettered")] = False,
+) -> None:
+    """Resume a paused endpoint (or enable one disabled by 410 Gone); its held deliveries go at once. Lists what
+    did not arrive and waits; ``--resend`` sends it again with its original webhook-ids."""
+    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/resume", api_key,
+                   params={"resend": "true"} if resend else None)
     typer.echo(f"{result['agency_code']} is {result['status']}")
+    if result.get("resent"):
+        typer.echo(f"Sent again {len(result['resent'])}: {' '.join(result['resent'])}")
+    waiting = result.get("waiting") or []
+    if waiting:
+        typer.echo(f"{len(waiting)} waiting (failed or dead-lettered); send them with --resend:")
+        for item in waiting:
+            typer.echo(f"  {item['webhook_id']}  {item['event_type']:<24} {item['status']:<13} "
+                       f"{item['last_error'] or ''}")
 
 
 @endpoints_app.command("pause")

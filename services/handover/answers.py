@@ -230,7 +230,10 @@ async def _reroute(
     rejected: Referral,
     directory: list,
     correlation_id: str | None,
+    cause: str | None = None,
 ) -> tuple[str | None, list[str]]:
+    """Route a rejected referral on (or escalate it); ``cause`` says why instead of the rejection's reason
+    (a referral that could not be delivered, ``services.handover.deliveries``)."""
     now = ctx.clock.now()
     kind = ReferralKind(rejected.referral_kind)
     notice = ReleaseNoticeV1.model_validate_json(handover.notice)
@@ -241,6 +244,7 @@ async def _reroute(
     area = area_of(notice, directory)
     why = f"{rejected.agency_code} rejected the referral ({rejected.reason_code}"
     why += f": {rejected.reason_text})" if rejected.reason_text else ")"
+    why = cause or why
     candidate = next_candidate(
         kind, area, directory, age=age_on(notice.date_of_birth, notice.release.date), tried=tried
     )
@@ -302,6 +306,11 @@ async def _reroute(
             "eligible agency "
             "covers the area. Please arrange care directly."
         )
+        if cause is None
+        else (
+            f"Escalation: the {kind.value} referral could not be delivered ({cause}) and no other eligible "
+            "agency covers the area. Please arrange care directly."
+        )
     )
     entries = [
         entry(
@@ -339,6 +348,9 @@ async def _reroute(
     )
     codes = [r.agency_code for r in recipients]
     return (codes[0], []) if outcome == "rerouted" else (None, codes)
+
+
+reroute = _reroute  # for services.handover.deliveries: a referral that could not be delivered moves on too
 
 
 async def answers_of(session: AsyncSession, referral_id: str) -> list[ReferralAnswer]:

@@ -3,7 +3,7 @@ state (resume, pause), escalations, and the audit trail. Routes are thin: parse,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from services.common.audit import AuditEntry, append
 from services.common.auth import DeadLetterAdmin, DeliveriesReader, Principal
 from services.common.clock import Clock
+from services.common.credentials import Role
 from services.common.db import Database
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
@@ -116,7 +117,8 @@ async def list_dead_letters(
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[DeliveryPublic]:
-    """Deliveries whose schedule was spent, oldest first."""
+    """Deliveries that did not arrive, oldest first: dead-lettered (schedule spent) or failed for good (a 4xx
+    answer, 410 Gone, a disabled endpoint). Each can be replayed with its original webhook-id."""
     found = await dead_letters.list_dead_letters(database=database, agency_code=agency_code, since=since, limit=limit)
     await audit_read(request, caller, "dead_letters.read", "delivery", webhook_ids=[d.webhook_id for d in found])
     return [_public(delivery) for delivery in found]
@@ -132,10 +134,13 @@ class ReplayRequest(BaseModel):
 
 
 @router.post("/dead-letters/{webhook_id}/replay", response_model=Replayed, status_code=202)
-async def replay_one(database: DatabaseDep, clock: ClockDep, actor: ActorDep, webhook_id: str) -> Replayed:
+async def replay_one(
+    database: DatabaseDep, clock: ClockDep, actor: ActorDep, webhook_id: Annotated[str, Path(max_length=64)]
+) -> Replayed:
+    """Send one failed or dead-lettered delivery again, same webhook-id, in its place in the person's order."""
     replayed = await dead_letters.replay(database=database, clock=clock, actor=actor, webhook_id=webhook_id)
     if not replayed:
-        raise Problem(404, "Not found", f"No dead-lettered delivery has webhook id {webhook_id}.",
+        raise Problem(404, "Not found", f"No failed or dead-lettered delivery has webhook id {webhook_id}.",
                       "dead-letter-not-found")
     return Replayed(replayed=replayed)
 
@@ -180,6 +185,11 @@ async def list_endpoints(
 class EndpointChanged(BaseModel):
     agency_code: str
     status: str
+    waiting: list[DeliveryPublic] = Field(
+        default_factory=list,
+        description="Deliveries to this endpoint that did not arrive (failed or dead-lettered), oldest first: "
+        "resume with resend=true to send them again, in order, with their original webhook-ids")
+    resent: list[str] = Field(default_factory=list, description="Webhook ids put back on the schedule")
 
 
 def _known(directory: Directory, agency_code: str) -> None:
@@ -189,17 +199,25 @@ def _known(directory: Directory, agency_code: str) -> None:
 
 @router.post("/endpoints/{agency_code}/resume", response_model=EndpointChanged)
 async def resume_endpoint(
-    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep, agency_code: str
+    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep,
+    agency_code: Annotated[str, Path(max_length=20)],
+    resend: Annotated[bool, Query(description="Also send again what failed or was dead-lettered")] = False,
 ) -> EndpointChanged:
-    """Resume a paused endpoint, or enable one disabled by 410 Gone; its held deliveries go at once."""
+    """Resume a paused endpoint, or enable one disabled by 410 Gone; its held deliveries go at once. The answer
+    lists what did not arrive and waits for it (``waiting``); with ``resend=true`` those are replayed too."""
     _known(directory, agency_code)
     status = await endpoints.reactivate(database=database, clock=clock, agency_code=agency_code, actor=actor)
-    return EndpointChanged(agency_code=agency_code, status=status)
+    resent = (await dead_letters.replay(database=database, clock=clock, actor=actor, agency_code=agency_code)
+              if resend else [])
+    waiting = await dead_letters.list_dead_letters(database=database, agency_code=agency_code)
+    return EndpointChanged(agency_code=agency_code, status=status, waiting=[_public(item) for item in waiting],
+                           resent=resent)
 
 
 @router.post("/endpoints/{agency_code}/pause", response_model=EndpointChanged)
 async def pause_endpoint(
-    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep, agency_code: str
+    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep,
+    agency_code: Annotated[str, Path(max_length=20)],
 ) -> EndpointChanged:
     _known(directory, agency_code)
     status = await endpoints.reactivate(database=database, clock=clock, agency_code=agency_code, actor=actor,
@@ -215,16 +233,43 @@ class EscalationPublic(BaseModel):
     due_at: datetime
     escalated_at: datetime
     told: list[str]
+    establishment_code: str | None = None
+    prison_number: str | None = None
+    release_date: date | None = None
 
 
 @router.get("/escalations", response_model=list[EscalationPublic])
 async def list_escalations(
-    caller: DeadLetterAdmin, request: Request, database: DatabaseDep, handover_id: str = Query(max_length=36)
+    caller: DeliveriesReader, request: Request, database: DatabaseDep,
+    handover_id: Annotated[str | None, Query(max_length=36)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[EscalationPublic]:
-    found = await escalation.escalations_of(database=database, handover_id=handover_id)
-    await audit_read(request, caller, "escalations.read", "handover", resource_id=handover_id, escalations=len(found))
-    return [EscalationPublic(**item.model_dump(exclude={"told"}), told=[c for c in item.told.split(",") if c])
-            for item in found]
+    """Referrals escalated because their agency did not answer by a deadline, oldest first: one row per referral
+    and deadline. Operators see every one; prison healthcare those of releases from its establishments (a
+    handover of another prison answers 404); agencies and probation may not read them."""
+    establishments: frozenset[str] | None = None
+    if caller.role == Role.PRISON_HEALTHCARE:
+        establishments = frozenset(caller.establishments)
+        if handover_id is not None:
+            fact = await escalation.handover_fact(database=database, handover_id=handover_id)
+            if fact is None or fact.establishment_code not in establishments:
+                raise Problem(404, "Not found", f"No handover {handover_id} of this client's establishments.",
+                              "handover-not-found")
+    elif caller.role != Role.OPERATOR:
+        raise Problem(403, "Forbidden", "Escalations are read by prison healthcare and operators.", "forbidden")
+    found = await escalation.escalations_with_facts(database=database, handover_id=handover_id,
+                                                    establishments=establishments, limit=limit)
+    await audit_read(
+        request, caller, "escalations.read", "escalation", resource_id=handover_id or "list",
+        subject=found[0][1].subject if handover_id and found and found[0][1] else None,
+        escalations=[item.id for item, _ in found][:100], count=len(found),
+    )
+    return [EscalationPublic(
+        **item.model_dump(exclude={"told"}), told=[c for c in item.told.split(",") if c],
+        establishment_code=fact.establishment_code if fact else None,
+        prison_number=fact.subject if fact else None,
+        release_date=fact.release_date if fact else None,
+    ) for item, fact in found]
 
 
 class ReferralPublic(BaseModel):

@@ -1,6 +1,9 @@
-"""Dead letters: deliveries whose schedule was spent. Listed, and replayed by an operator (one, or all of an
-endpoint's since a time). A replay keeps the ``webhook-id`` (it is the same message, so a receiver that got it
-after all can de-duplicate), starts the schedule again, and is audited with who asked for it."""
+"""Dead letters: deliveries that did not arrive, whether their schedule was spent (dead-lettered) or they failed
+for good (a 4xx answer, 410 Gone, a disabled endpoint). Listed, and replayed by an operator (one, or all of an
+endpoint's since a time, or all that wait for an endpoint when it is resumed). A replay keeps the
+``webhook-id`` (it is the same message, so a receiver that got it after all can de-duplicate) and its place in
+the person's order (its ``seq``), starts the schedule again, and is audited with who asked for it. Until it is
+delivered, later messages about the same person to the same endpoint wait (``service.claim_due``)."""
 
 from __future__ import annotations
 
@@ -16,11 +19,16 @@ from services.notifier.models import Delivery, DeliveryAudit, DeliveryStatus
 
 log = structlog.get_logger(__name__)
 
+# What did not arrive and can be sent again: both hold the later messages about the person to the endpoint.
+REPLAYABLE = (DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED)
+_REPLAYABLE = [status.value for status in REPLAYABLE]
+
 
 async def list_dead_letters(
     *, database: Database, agency_code: str | None = None, since: datetime | None = None, limit: int = 500
 ) -> list[Delivery]:
-    query = select(Delivery).where(Delivery.status == DeliveryStatus.DEAD_LETTERED)
+    """Deliveries that did not arrive (failed for good or dead-lettered), oldest first."""
+    query = select(Delivery).where(col(Delivery.status).in_(_REPLAYABLE))
     if agency_code:
         query = query.where(Delivery.agency_code == agency_code)
     if since:
@@ -33,11 +41,11 @@ async def replay(
     *, database: Database, clock: Clock, actor: Actor, webhook_id: str | None = None, agency_code: str | None = None,
     since: datetime | None = None,
 ) -> list[str]:
-    """Put dead-lettered deliveries back on the schedule; returns the webhook ids replayed."""
+    """Put failed or dead-lettered deliveries back on the schedule, in their order; returns the webhook ids."""
     if webhook_id is None and agency_code is None:
         raise ValueError("name a delivery (webhook_id) or an endpoint (agency_code)")
     now = clock.now()
-    query = select(Delivery).where(Delivery.status == DeliveryStatus.DEAD_LETTERED)
+    query = select(Delivery).where(col(Delivery.status).in_(_REPLAYABLE))
     if webhook_id is not None:
         query = query.where(Delivery.webhook_id == webhook_id)
     if agency_code is not None:
@@ -47,19 +55,21 @@ async def replay(
     replayed: list[str] = []
     async with database.transaction() as session:
         for delivery in (await session.exec(query.order_by(col(Delivery.seq)))).all():
+            # what it was, read before the update (which refreshes the object in the session)
+            was, replays, last_error = delivery.status, delivery.replays, delivery.last_error
             changed = await session.exec(  # type: ignore[call-overload]
                 update(Delivery)
                 .where(col(Delivery.seq) == delivery.seq)
-                .where(Delivery.status == DeliveryStatus.DEAD_LETTERED)
+                .where(Delivery.status == was)
                 .values(status=DeliveryStatus.PENDING, rounds=0, next_attempt_at=now, lease_expires_at=None,
-                        finished_at=None, replays=delivery.replays + 1)
+                        finished_at=None, replays=replays + 1)
             )
             if changed.rowcount:
                 replayed.append(delivery.webhook_id)
                 await audit(session, action="delivery_replayed", actor=actor, now=now,
                             agency_code=delivery.agency_code, subject=delivery.subject,
                             webhook_id=delivery.webhook_id, handover_id=delivery.handover_id,
-                      detail=f"replay {delivery.replays + 1}; was dead-lettered: {delivery.last_error}")
+                            detail=f"replay {replays + 1}; was {was}: {last_error}")
     log.info("dead_letters.replayed", count=len(replayed), agency=agency_code)
     return replayed
 

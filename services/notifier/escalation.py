@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import structlog
@@ -23,6 +24,7 @@ from contracts.delivery import (
     REFERRAL_ESCALATED_SCHEMA,
     DeliveryEventType,
     EscalationDeadline,
+    OutstandingReferral,
     ReferralEscalatedV1,
 )
 from contracts.envelope import CloudEvent, EventType
@@ -32,7 +34,16 @@ from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
 from services.notifier import endpoints
 from services.notifier.directory import Agency, AgencyKind, Directory
-from services.notifier.escalation_rules import Deadlines, answer_counts, deadlines, is_referral, release_facts
+from services.notifier.escalation_rules import (
+    Deadlines,
+    Due,
+    answer_counts,
+    deadlines,
+    is_referral,
+    one_message_per_deadline,
+    outstanding_item,
+    release_facts,
+)
 from services.notifier.models import Delivery, Escalation, HandoverFact, ReferralWatch
 from services.notifier.notices import notice_delivery
 from services.notifier.sql import insert_ignore
@@ -123,10 +134,13 @@ def _contacts(directory: Directory, facts: HandoverFact | None, watch: ReferralW
 async def escalate_due(
     *, database: Database, directory: Directory, clock: Clock, rules: Deadlines, source: str, limit: int = 500
 ) -> int:
-    """Escalate every unanswered, delivered referral whose deadline has passed and that was not escalated for it.
+    """Escalate every unanswered, delivered referral whose deadline has passed and that was not escalated for it;
+    returns how many referrals were escalated.
 
-    Only watches with a deadline that may have passed are read (the exact check is ``escalation_rules.due``),
-    and a watch whose every deadline was escalated, or whose handover was withdrawn, is settled and read no more.
+    Referrals of one handover due at one deadline make one message (``one_message_per_deadline``) naming every
+    agency and item outstanding. Only watches with a deadline that may have passed are read (the exact check
+    is ``escalation_rules.deadlines``), and a watch whose every deadline was escalated, or whose handover was
+    withdrawn, is settled and read no more.
     """
     now = clock.now()
     release_by = (now + rules.before_release + timedelta(days=2)).date()
@@ -148,13 +162,16 @@ async def escalate_due(
         done = {(item.handover_id, item.agency_code, item.deadline) for item in (await session.exec(
             select(Escalation).where(col(Escalation.handover_id).in_({watch.handover_id for watch, _ in rows}))
         )).all()} if rows else set()
-    made = 0
+    found: list[Due] = []
+    watches: dict[tuple[str, str], tuple[ReferralWatch, HandoverFact | None]] = {}
+    settle: list[ReferralWatch] = []
     for watch, facts in rows:
         if facts is not None and facts.withdrawn:
-            await _settle(database, watch)
+            settle.append(watch)
             continue
         assert watch.delivered_at is not None
         release_date = facts.release_date if facts else None
+        watches[(watch.handover_id, watch.agency_code)] = (watch, facts)
         outstanding = 0
         for deadline, due_at in deadlines(delivered_at=watch.delivered_at, release_date=release_date, rules=rules):
             if (watch.handover_id, watch.agency_code, deadline.value) in done:
@@ -162,11 +179,15 @@ async def escalate_due(
             if due_at > now:
                 outstanding += 1
                 continue
-            if await _escalate(database=database, directory=directory, clock=clock, source=source, watch=watch,
-                               facts=facts, deadline=deadline, due_at=due_at):
-                made += 1
+            found.append(Due(watch.handover_id, watch.agency_code, deadline, due_at))
         if not outstanding and release_date is not None:
-            await _settle(database, watch)
+            settle.append(watch)
+    made = 0
+    for (_, deadline), group in one_message_per_deadline(found).items():
+        made += await _escalate(database=database, directory=directory, clock=clock, source=source,
+                                deadline=deadline, due=[(watches[(d.handover_id, d.agency_code)], d) for d in group])
+    for watch in settle:
+        await _settle(database, watch)
     return made
 
 
@@ -177,57 +198,76 @@ async def _settle(database: Database, watch: ReferralWatch) -> None:
 
 
 async def _escalate(
-    *, database: Database, directory: Directory, clock: Clock, source: str, watch: ReferralWatch,
-    facts: HandoverFact | None, deadline: EscalationDeadline, due_at: datetime,
-) -> bool:
-    assert watch.delivered_at is not None
+    *, database: Database, directory: Directory, clock: Clock, source: str, deadline: EscalationDeadline,
+    due: list[tuple[tuple[ReferralWatch, HandoverFact | None], Due]],
+) -> int:
+    """One message about one handover at one deadline, to each contact, naming every referral outstanding;
+    one ``escalation`` row per referral keeps each escalated once (a row another replica wrote first is left
+    out of the message). Returns how many referrals it escalated."""
     now = clock.now()
-    escalation_id = str(uuid.uuid4())
+    message_id = str(uuid.uuid4())
+    (first_watch, facts), _ = due[0]
+    handover_id = first_watch.handover_id
+    outstanding: list[tuple[ReferralWatch, Due]] = []
     try:
         async with database.transaction() as session:
-            if not await insert_ignore(session, Escalation, {
-                "id": escalation_id, "handover_id": watch.handover_id, "agency_code": watch.agency_code,
-                "deadline": deadline.value, "due_at": due_at, "escalated_at": now, "told": "",
-            }):
-                return False  # another replica escalated it first
+            for (watch, _), item in due:
+                if await insert_ignore(session, Escalation, {
+                    "id": str(uuid.uuid4()), "handover_id": watch.handover_id, "agency_code": watch.agency_code,
+                    "deadline": deadline.value, "due_at": item.due_at, "escalated_at": now, "told": "",
+                }):
+                    outstanding.append((watch, item))
+            if not outstanding:
+                return 0  # another replica escalated them first
             handover_agencies = list((await session.exec(
-                select(Delivery.agency_code).where(Delivery.handover_id == watch.handover_id).distinct()
+                select(Delivery.agency_code).where(Delivery.handover_id == handover_id).distinct()
             )).all())
-            contacts = _contacts(directory, facts, watch, handover_agencies)
+            contacts = _contacts(directory, facts, first_watch, handover_agencies)
             told = sorted(agency.code for agency in contacts)
+            lead, lead_due = outstanding[0]
+            assert lead.delivered_at is not None
             escalated = ReferralEscalatedV1(
-                escalation_id=escalation_id, handover_id=watch.handover_id, agency_code=watch.agency_code,
-                agency_kind=watch.agency_kind or "unknown", deadline=deadline, due_at=due_at,
-                delivered_at=watch.delivered_at, release_date=facts.release_date if facts else None,
-                escalated_at=now, told=told,
+                escalation_id=message_id, handover_id=handover_id, agency_code=lead.agency_code,
+                agency_kind=lead.agency_kind or "unknown", deadline=deadline,
+                due_at=min(item.due_at for _, item in outstanding),
+                delivered_at=min(watch.delivered_at for watch, _ in outstanding if watch.delivered_at),
+                release_date=facts.release_date if facts else None, escalated_at=now, told=told,
+                outstanding=[OutstandingReferral(
+                    agency_code=watch.agency_code, agency_kind=watch.agency_kind or "unknown",
+                    item=outstanding_item(watch.agency_kind), delivered_at=watch.delivered_at or now,
+                    due_at=item.due_at,
+                ) for watch, item in outstanding],
             )
-            subject = watch.subject or (facts.subject if facts else "") or ""
+            subject = lead.subject or (facts.subject if facts else "") or ""
             data = escalated.model_dump(mode="json", exclude_none=True)
             for agency in contacts:
                 session.add(notice_delivery(
-                    agency=agency, webhook_type=ESCALATION_WEBHOOK_TYPE, source_event_id=escalation_id,
-                    subject=subject, handover_id=watch.handover_id, data={**data, "prison_number": subject},
+                    agency=agency, webhook_type=ESCALATION_WEBHOOK_TYPE, source_event_id=message_id,
+                    subject=subject, handover_id=handover_id, data={**data, "prison_number": subject},
                     correlation_id=None, now=now,
                 ))
+            codes = [watch.agency_code for watch, _ in outstanding]
             await session.exec(update(Escalation).where(  # type: ignore[call-overload]
-                col(Escalation.id) == escalation_id).values(told=",".join(told)[:500]))
+                col(Escalation.handover_id) == handover_id, col(Escalation.deadline) == deadline.value,
+                col(Escalation.agency_code).in_(codes)).values(told=",".join(told)[:500]))
             add_to_outbox(session, topic=DELIVERY_EVENTS, clock=clock, event=CloudEvent(
-                id=escalation_id, source=source, type=DeliveryEventType.REFERRAL_ESCALATED.value, time=now,
+                id=message_id, source=source, type=DeliveryEventType.REFERRAL_ESCALATED.value, time=now,
                 subject=subject or None, partitionkey=subject or None, dataschema=REFERRAL_ESCALATED_SCHEMA,
                 data=data,
             ))
-            await endpoints.audit(
-                session, action="referral_escalated", actor=endpoints.NOTIFIER, now=now,
-                agency_code=watch.agency_code, handover_id=watch.handover_id, subject=subject or None,
-                detail=f"{deadline.value} deadline {due_at.isoformat()}; told {told}",
-            )
+            for watch, item in outstanding:
+                await endpoints.audit(
+                    session, action="referral_escalated", actor=endpoints.NOTIFIER, now=now,
+                    agency_code=watch.agency_code, handover_id=handover_id, subject=subject or None,
+                    detail=f"{deadline.value} deadline {item.due_at.isoformat()}; told {told}; message {message_id}",
+                )
     except IntegrityError:
-        return False
+        return 0
     if not contacts:
-        log.error("escalation.nobody_to_tell", handover_id=watch.handover_id, agency=watch.agency_code)
-    log.warning("referral.escalated", handover_id=watch.handover_id, agency=watch.agency_code,
-                deadline=deadline.value, told=told)
-    return True
+        log.error("escalation.nobody_to_tell", handover_id=handover_id, agencies=codes)
+    log.warning("referral.escalated", handover_id=handover_id, agencies=codes, deadline=deadline.value, told=told,
+                lead_due=lead_due.due_at.isoformat())
+    return len(outstanding)
 
 
 async def escalations_of(*, database: Database, handover_id: str) -> list[Escalation]:
@@ -235,6 +275,29 @@ async def escalations_of(*, database: Database, handover_id: str) -> list[Escala
         return list((await session.exec(
             select(Escalation).where(Escalation.handover_id == handover_id).order_by(col(Escalation.escalated_at))
         )).all())
+
+
+async def escalations_with_facts(
+    *, database: Database, handover_id: str | None = None, establishments: Collection[str] | None = None,
+    limit: int = 500,
+) -> list[tuple[Escalation, HandoverFact | None]]:
+    """Escalations with what is known of their handover (establishment, person, release date), oldest first;
+    ``establishments`` keeps only those of releases from these prisons (what a prison may read)."""
+    query = (select(Escalation, HandoverFact)
+             .join(HandoverFact, col(HandoverFact.handover_id) == col(Escalation.handover_id), isouter=True))
+    if handover_id is not None:
+        query = query.where(Escalation.handover_id == handover_id)
+    if establishments is not None:
+        query = query.where(col(HandoverFact.establishment_code).in_(list(establishments)))
+    async with database.session() as session:
+        rows = (await session.exec(query.order_by(col(Escalation.escalated_at), col(Escalation.agency_code))
+                                   .limit(limit))).all()
+        return [(row[0], row[1]) for row in rows]
+
+
+async def handover_fact(*, database: Database, handover_id: str) -> HandoverFact | None:
+    async with database.session() as session:
+        return await session.get(HandoverFact, handover_id)
 
 
 async def referrals_of(*, database: Database, handover_id: str) -> list[ReferralWatch]:

@@ -103,14 +103,20 @@ class Deadlines:
 
 
 def deadlines(
-    *, delivered_at: datetime, release_date: date | None, rules: Deadlines
+    *, delivered_at: datetime, release_date: date | None, rules: Deadlines, not_before: datetime | None = None
 ) -> list[tuple[EscalationDeadline, datetime]]:
     """When an unanswered referral escalates: ``after_delivery`` after it was delivered, and ``before_release``
-    before the start of the release day (local time); each deadline escalates once."""
-    found = [(EscalationDeadline.AFTER_DELIVERY, delivered_at + rules.after_delivery)]
+    before the start of the release day (local time); each deadline escalates once.
+
+    No deadline falls before ``not_before`` (the referral reached the agency, so the notice had been received
+    by then: ``delivered_at`` when not given). A notice received a few hours before release would otherwise
+    carry a deadline in its past, which reads as though someone had been told and did nothing; clamped, it is
+    due at once, and the escalation says so truthfully."""
+    floor = delivered_at if not_before is None else max(not_before, delivered_at)
+    found = [(EscalationDeadline.AFTER_DELIVERY, max(floor, delivered_at + rules.after_delivery))]
     if release_date is not None:
         day_starts = datetime.combine(release_date, time(0, 0), tzinfo=ZoneInfo(rules.timezone))
-        found.append((EscalationDeadline.BEFORE_RELEASE, day_starts - rules.before_release))
+        found.append((EscalationDeadline.BEFORE_RELEASE, max(floor, day_starts - rules.before_release)))
     return found
 
 
@@ -119,3 +125,40 @@ def due(
 ) -> list[tuple[EscalationDeadline, datetime]]:
     return [(kind, at) for kind, at in deadlines(delivered_at=delivered_at, release_date=release_date, rules=rules)
             if at <= now]
+
+
+# The readiness item (as the handover service names it) an unanswered referral of each agency kind holds up.
+ITEM_OF_KIND = {
+    AgencyKind.GP_PRACTICE: "gp",
+    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM: "mental_health_referral",
+    AgencyKind.RECONNECT: "mental_health_referral",
+    AgencyKind.SUBSTANCE_MISUSE_SERVICE: "substance_misuse_referral",
+    AgencyKind.PROBATION_DELIVERY_UNIT: "reporting_instructions",
+}
+
+
+def outstanding_item(agency_kind: str | None) -> str:
+    """What the prison is told is outstanding when an agency of this kind has not answered."""
+    try:
+        return ITEM_OF_KIND.get(AgencyKind(agency_kind or ""), "referral")
+    except ValueError:
+        return "referral"
+
+
+@dataclass(frozen=True)
+class Due:
+    """One referral's deadline that has passed without an answer."""
+
+    handover_id: str
+    agency_code: str
+    deadline: EscalationDeadline
+    due_at: datetime
+
+
+def one_message_per_deadline(found: list[Due]) -> dict[tuple[str, EscalationDeadline], list[Due]]:
+    """Group what is due into messages: one per handover (so per person) and deadline, naming every agency
+    outstanding at it, rather than one message per referral that floods the prison with the same news."""
+    groups: dict[tuple[str, EscalationDeadline], list[Due]] = {}
+    for item in sorted(found, key=lambda d: (d.handover_id, d.deadline.value, d.due_at, d.agency_code)):
+        groups.setdefault((item.handover_id, item.deadline), []).append(item)
+    return groups

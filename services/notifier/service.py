@@ -39,6 +39,12 @@ OUTCOME_EVENT_TYPES = {
 }
 
 
+# What an earlier delivery about the same person to the same endpoint may be while a later one waits for it:
+# anything but delivered. A delivery that failed for good or was dead-lettered holds the later ones until a
+# replay delivers it (a replay keeps its place: its ``seq`` does not change).
+HOLDING = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED)
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     status_code: int | None
@@ -92,10 +98,12 @@ async def claim_due(
 ) -> list[Delivery]:
     """Reserve due deliveries for this sender (a lease, so replicas never send the same one at once).
 
-    A delivery waits while an earlier one about the same person to the same agency is still pending, so that
-    each agency receives a person's messages in order. Deliveries to ``held`` agencies (their slots are full,
-    their circuit is open, the directory holds them) and to paused endpoints are left where they are, so a slow
-    or dead endpoint never takes the places of others in a round; ``capacity`` caps how many one agency gets.
+    A delivery waits while an earlier one about the same person to the same agency is not yet delivered
+    (pending, or failed for good or dead-lettered and waiting for a replay), so that each agency receives a
+    person's messages in order and never an amendment or withdrawal of a pack it does not have (``HOLDING``).
+    Deliveries to ``held`` agencies (their slots are full, their circuit is open, the directory holds them) and
+    to paused endpoints are left where they are, so a slow or dead endpoint never takes the places of others in
+    a round; ``capacity`` caps how many one agency gets.
     """
     now = clock.now()
     earlier = aliased(Delivery)
@@ -103,7 +111,7 @@ async def claim_due(
         and_(
             earlier.agency_code == Delivery.agency_code,
             earlier.subject == Delivery.subject,
-            earlier.status == DeliveryStatus.PENDING,
+            col(earlier.status).in_([status.value for status in HOLDING]),
             col(earlier.seq) < col(Delivery.seq),
         )
     )

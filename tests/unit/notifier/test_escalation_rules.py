@@ -90,7 +90,8 @@ def test_deadlines_72_hours_after_delivery_and_24_hours_before_the_release_day_i
     found = dict(deadlines(delivered_at=delivered, release_date=date(2026, 12, 1), rules=RULES))
     assert found[EscalationDeadline.AFTER_DELIVERY] == delivered + timedelta(hours=72)
     assert found[EscalationDeadline.BEFORE_RELEASE] == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # GMT in winter
-    summer = dict(deadlines(delivered_at=delivered, release_date=date(2026, 7, 1), rules=RULES))
+    in_june = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    summer = dict(deadlines(delivered_at=in_june, release_date=date(2026, 7, 1), rules=RULES))
     assert summer[EscalationDeadline.BEFORE_RELEASE] == datetime(2026, 6, 29, 23, 0, tzinfo=UTC)  # BST
 
 
