@@ -26,6 +26,7 @@ from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage, add_to_outbox
+from services.common.outbox_recovery import take_back
 from services.common.outbox_relay import OutboxRelay
 from services.common.topics import ensure_topics
 from tests.conftest import BACKENDS, require_backend
@@ -223,3 +224,24 @@ async def test_a_running_consumer_reads_the_new_broker_from_the_start_and_applie
         await producer.stop()
     assert sorted(applied) == sorted([e.id for e in events] + [later.id]), "each event applied exactly once"
     assert sorted(set(seen)) == sorted(applied)
+
+
+@pytest.mark.hazard("H60")
+async def test_rows_taken_back_read_as_unpublished_until_sent_again(broker: EmbeddedBroker, database: Database) -> None:
+    events = [ping("A0003CC", n) for n in range(3)]
+    await stage(database, events)
+    producer = await start_producer(broker.bootstrap_servers)
+    try:
+        await publish_all(make_relay(database, producer, broker))
+        async with database.transaction() as session:
+            taken = await take_back(session, since=datetime.now(UTC) - timedelta(hours=1))
+        assert taken == {TOPIC: 3}
+        async with database.session() as session:
+            rows = (await session.exec(select(OutboxMessage))).all()
+        assert [(row.published_at, row.kafka_offset) for row in rows] == [(None, None)] * 3  # status: "accepted"
+        await publish_all(make_relay(database, producer, broker))
+        async with database.session() as session:
+            rows = (await session.exec(select(OutboxMessage))).all()
+        assert all(row.published_at is not None and row.kafka_offset is not None for row in rows)
+    finally:
+        await producer.stop()
