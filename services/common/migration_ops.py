@@ -37,3 +37,35 @@ def create_inbox() -> None:
         sa.Column("event_type", sa.String(200), nullable=False),
         sa.Column("processed_at", UtcDateTime, nullable=False),
     )
+
+
+def add_outbox_broker_marks() -> None:
+    """Where each published outbox row landed on the broker, and what the relay knows of the broker: the
+    relay compares them with the broker to notice a broker that lost what it was given."""
+    op.add_column("outbox", sa.Column("kafka_partition", sa.Integer, nullable=True))
+    op.add_column("outbox", sa.Column("kafka_offset", sa.BigInteger, nullable=True))
+    op.create_index("ix_outbox_partition_offset", "outbox", ["topic", "kafka_partition", "kafka_offset"])
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+    op.create_table(
+        "outbox_broker",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("cluster_id", sa.String(200), nullable=False),
+        sa.Column("seen_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
+        "outbox_partition",
+        sa.Column("topic", sa.String(200), primary_key=True),
+        sa.Column("kafka_partition", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("written_until", sa.BigInteger, nullable=False),
+        sa.Column("last_batch_from", sa.BigInteger, nullable=False),
+    )
+
+
+def drop_outbox_broker_marks() -> None:
+    op.drop_table("outbox_partition")
+    op.drop_table("outbox_broker")
+    op.drop_index("ix_outbox_published_at", "outbox")
+    op.drop_index("ix_outbox_partition_offset", "outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("kafka_offset")
+        batch.drop_column("kafka_partition")

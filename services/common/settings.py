@@ -24,6 +24,16 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", description="Lowest level written to the JSON log")
     relay_batch_size: int = Field(500, description="Outbox rows published per relay round")
     relay_idle_seconds: float = Field(0.5, description="How long the relay sleeps when the outbox is empty")
+    relay_replay_window_hours: float = Field(
+        720.0,
+        gt=0,
+        description="When the broker lost what the relay published (new cluster id, a partition behind what was "
+        "written), outbox rows published within this many hours are published again; keep it at least the "
+        "topics' retention (30 days in deploy/topics.yaml)",
+    )
+    relay_broker_check_seconds: float = Field(
+        5.0, gt=0, description="How often an idle relay checks the broker's cluster id and high-water marks"
+    )
     consumer_batch_size: int = Field(200, description="Most records taken from Kafka in one poll")
     consumer_session_timeout_ms: int = Field(
         10_000, description="Consumer group session timeout; a joining member waits about half of it on Tansu"

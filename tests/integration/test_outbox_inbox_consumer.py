@@ -20,7 +20,8 @@ from services.common.consumer import EventConsumer, start_producer
 from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.migrations import upgrade
-from services.common.outbox import OutboxMessage, OutboxRelay, add_to_outbox
+from services.common.outbox import OutboxMessage, add_to_outbox
+from services.common.outbox_relay import OutboxRelay
 from services.common.topics import dead_letter_topic, ensure_topics
 from tests.conftest import BACKENDS, require_backend
 from tests.support.kafka import read_topic_async

@@ -168,6 +168,17 @@ def start_system(
     return RunningSystem(stack=stack, receiver=receiver, secrets=secrets, backend=backend, api_keys=api_keys)
 
 
+def restart_system(system: RunningSystem) -> RunningSystem:
+    """Stop every process of the system, the embedded broker included, and start it again on the same data
+    directory and databases, as when ``./run up`` is stopped and started again: the new broker is empty and
+    has a new cluster id. The receiver, the webhook secrets and the API keys are kept."""
+    system.stack.stop()
+    stack = Stack(system.stack.config)
+    stack.start()
+    return RunningSystem(stack=stack, receiver=system.receiver, secrets=system.secrets, backend=system.backend,
+                         api_keys=system.api_keys)
+
+
 def stop_system(system: RunningSystem) -> None:
     system.stack.stop()
     system.receiver.stop()
