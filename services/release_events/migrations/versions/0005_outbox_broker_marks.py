@@ -7,8 +7,8 @@ Revises: 0003_security
 
 from services.common.migration_ops import add_outbox_broker_marks, drop_outbox_broker_marks
 
-revision = "0004_outbox_broker_marks"
-down_revision = "0003_security"
+revision = "0005_outbox_broker_marks"
+down_revision = "0004_custody_register"
 branch_labels = None
 depends_on = None
 
