@@ -139,6 +139,13 @@ def verify_audit(
 _QUERIES: dict[str, list[tuple[str, str]]] = {
     "release_events": [
         ("release_notices", "SELECT * FROM release_notice WHERE prison_number IN :people"),
+        (
+            "release_notice_revisions",
+            "SELECT r.* FROM release_notice_revision r JOIN release_notice n ON n.id = r.notice_id "
+            "WHERE n.prison_number IN :people",
+        ),
+        ("custody_events", "SELECT * FROM custody_event WHERE prison_number IN :people"),
+        ("custody_register", "SELECT * FROM custody_register WHERE prison_number IN :people"),
         ("published_events", "SELECT * FROM outbox WHERE key IN :people"),
     ],
     "handover": [

@@ -1012,6 +1012,7 @@ def test_a_subject_access_export_gathers_everything_held_about_one_person(
     assert export["prison_numbers"] == [durham.notice["prison_number"]]
     services = export["services"]
     assert [n["id"] for n in services["release_events"]["release_notices"]] == [durham.notice_id]
+    assert [r["establishment_code"] for r in services["release_events"]["custody_register"]] == ["DMI"]
     assert [h["id"] for h in services["handover"]["handovers"]] == [durham.handover_id]
     assert {d["agency_code"] for d in services["notifier"]["deliveries"]} == DURHAM
     assert services["handover"]["audit_records"] and services["notifier"]["audit_records"]
