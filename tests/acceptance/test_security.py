@@ -1023,6 +1023,7 @@ def test_a_subject_access_export_gathers_everything_held_about_one_person(
     assert export["prison_numbers"] == [durham.notice["prison_number"]]
     services = export["services"]
     assert [n["id"] for n in services["release_events"]["release_notice"]] == [durham.notice_id]
+    assert [r["establishment_code"] for r in services["release_events"]["custody_register"]] == ["DMI"]
     assert [h["id"] for h in services["handover"]["handover"]] == [durham.handover_id]
     assert {d["agency_code"] for d in services["notifier"]["delivery"]} == DURHAM
     assert services["handover"]["audit_record"] and services["notifier"]["audit_record"]

@@ -1,7 +1,7 @@
 """The outbox remembers where each row landed on the broker and which broker it was, so that the relay can
 republish what a broker lost (see ARCHITECTURE.md, Messaging guarantees).
 
-Revision ID: 0004_outbox_broker_marks
+Revision ID: 0005_outbox_broker_marks
 Revises: 0003_security
 """
 
