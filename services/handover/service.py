@@ -177,6 +177,7 @@ class Outgoing:
     note: str | None = None
     changes: tuple[Change, ...] = ()
     invalidated: tuple[Invalidation, ...] = ()
+    pack: HandoverPack | None = None  # the version the agency had, for a withdrawal of its part
 
 
 async def issue_version(
@@ -201,7 +202,7 @@ async def issue_version(
             handover_id=handover.id,
             version=version,
             recipient=item.recipient,
-            pack=pack,
+            pack=item.pack or pack,
             note=item.note,
             changes=item.changes,
             invalidated=item.invalidated,
@@ -417,6 +418,9 @@ async def amend(
             )
             invalidated[referral.id] = found
     outgoing: list[Outgoing] = []
+    previous = await session.get(HandoverVersion, (handover.id, handover.current_version))
+    assert previous is not None
+    old_pack = HandoverPack.model_validate_json(previous.pack)
     fresh = route(notice, directory)
     if area_of(before, directory) != fresh.area:
         for referral in referrals:
@@ -433,12 +437,10 @@ async def amend(
                         referral,
                         note=f"{reason}: the release address is no longer in your area; this referral is "
                         "withdrawn from you and sent to the agency covering the new address",
+                        pack=old_pack,  # never the new address: it is no longer theirs to know
                     )
                 )
                 invalidated.pop(referral.id, None)
-    previous = await session.get(HandoverVersion, (handover.id, handover.current_version))
-    assert previous is not None
-    old_pack = HandoverPack.model_validate_json(previous.pack)
     effective = _effective(notice, referrals)
     plan = plan_from_referrals(effective, directory, referrals)
     live = [r for r in referrals if r.status in OPEN]

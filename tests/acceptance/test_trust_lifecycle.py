@@ -332,6 +332,34 @@ def test_a_practitioner_correction_amends_only_probations_part(env: Lifecycle) -
     assert [data["type"] for data in received(system, handover_id, "A99001")] == ["handover.pack.issued"]
 
 
+@pytest.mark.hazard("H42")
+def test_an_address_moved_out_of_the_area_moves_the_referral(env: Lifecycle) -> None:
+    system = env.system
+    notice = release_notice(random.Random(98), place="durham", release_in_days=20)
+    opened = submit(system, notice)
+    handover_id = opened["handover_id"]
+    for agency in DURHAM:
+        wait_for(system, handover_id, agency, "handover.pack.issued", 1)
+    teesside = {"kind": "address", "address": {"lines": ["1 Example Street"], "town": "Middlesbrough",
+                                               "postcode": "TS1 1AA", "local_authority": "Middlesbrough"}}
+    moved = correction(notice, opened["notice_id"], 2, release={**notice["release"], "destination": teesside})
+    publish(system.bootstrap_servers, CUSTODY_EVENTS, moved)
+
+    withdrawn = wait_for(system, handover_id, "PDU-DUR", "handover.pack.amended", 2)
+    assert withdrawn["message"] == "withdrawn" and "no longer in your area" in withdrawn["note"]
+    assert set(withdrawn["pack"]) == {"patient_demographics", "release"}
+    assert "TS1" not in json.dumps(withdrawn), "the old agency does not learn the new address"
+    taken_over = wait_for(system, handover_id, "PDU-TEES", "handover.pack.amended", 2)
+    assert taken_over["message"] == "issued" and taken_over["referral_id"]
+    assert taken_over["pack"]["release"]["destination"]["address"]["postcode"] == "TS1 1AA"
+    statuses = {r["agency_code"]: r["status"] for r in handover(system, handover_id)["referrals"]}
+    assert statuses["PDU-DUR"] == "cancelled" and statuses["PDU-TEES"] == "requested"
+    worklist = get(system, "handover", "/v1/agencies/PDU-TEES/handovers")
+    assert handover_id in {item["handover_id"] for item in worklist}
+    former = get(system, "handover", "/v1/agencies/PDU-DUR/handovers")
+    assert handover_id not in {item["handover_id"] for item in former}
+
+
 # --- re-notification (last: it moves the notifier's clock forward) ------------------------------------------
 
 
