@@ -147,13 +147,17 @@ async def _history(
     if handover is None:
         return History(seen=seen)
     mine = [row for row in rows if row.handover_id == handover.id and row.outcome == Outcome.APPLIED.value]
+    earlier = [row.sequence for row in rows if row.handover_id is not None and row.handover_id != handover.id]
     if handover.state == "open":
         applied = tuple(
             Applied(row.sequence, decides(CustodyEventV1.model_validate_json(row.event)) if row.event else None)
             for row in mine
         )
         return History(
-            seen=seen, handover=OpenHandover(handover.release_date, handover.establishment_code), applied=applied
+            seen=seen,
+            handover=OpenHandover(handover.release_date, handover.establishment_code),
+            applied=applied,
+            earlier_case_until=max(earlier, default=None),
         )
     ending = [row for row in mine if row.action in ENDING_ACTIONS]
     ended_by = max(ending, key=lambda row: row.sequence) if ending else None

@@ -85,6 +85,7 @@ class History:
     handover: OpenHandover | None = None
     applied: tuple[Applied, ...] = ()
     ended: Ended | None = None
+    earlier_case_until: int | None = None  # the highest sequence logged against an earlier case of the person
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,13 @@ def decide(event: CustodyEventV1, history: History) -> Decision:
         return Decision(Outcome.DUPLICATE, Action.NONE, f"sequence {sequence} is already in the log")
     if history.handover is None:
         return _without_open_case(event, history.ended)
+    if history.earlier_case_until is not None and sequence < history.earlier_case_until:
+        return Decision(
+            Outcome.SUPERSEDED,
+            Action.NONE,
+            f"older than sequence {history.earlier_case_until} of an earlier case of the person: recorded, the "
+            "open case is unchanged",
+        )
     later = sorted(a.sequence for a in history.applied if a.sequence > sequence)
     if not later:
         return Decision(Outcome.APPLIED, *_effect(event, history.handover))

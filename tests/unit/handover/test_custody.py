@@ -235,3 +235,13 @@ def test_invalid_custody_events_are_refused(fields: dict[str, Any], message: str
     }
     with pytest.raises(ValidationError, match=message):
         CustodyEventV1.model_validate(raw)
+
+
+@pytest.mark.hazard("H37")
+def test_a_late_event_of_an_earlier_case_does_not_change_the_new_one() -> None:
+    history = History(seen=frozenset({1, 2, 5}), handover=OPEN, earlier_case_until=5)
+    decision = decide(event("release_date_changed", sequence=3, release_date="2026-12-20"), history)
+    assert decision.outcome == Outcome.SUPERSEDED and "earlier case" in decision.detail
+    assert decide(event("release_date_changed", sequence=6, release_date="2026-12-20"), history).outcome == (
+        Outcome.APPLIED
+    )
