@@ -378,9 +378,9 @@ def test_a_date_change_after_probation_confirmed_asks_it_again_and_escalates_aga
 
     def watch() -> dict[str, Any]:
         found = get(system, "notifier", "/v1/referrals", as_client="operator", handover_id=handover_id)
-        return next(item for item in found if item["agency_code"] == "PDU-DUR")
+        return next((item for item in found if item["agency_code"] == "PDU-DUR"), {"answered_at": None})
 
-    eventually(lambda: watch().get("answered_at"), what="the confirmation to reach the notifier")
+    confirmed_at = eventually(lambda: watch().get("answered_at"), what="the confirmation to reach the notifier")
 
     new_day = release_day + timedelta(days=4)
     send_custody_event(system, custody_event(notice["prison_number"], "release_date_changed", sequence=1,
@@ -405,7 +405,9 @@ def test_a_date_change_after_probation_confirmed_asks_it_again_and_escalates_aga
     mine = next(d for d in lounge if d["handover_id"] == handover_id)
     assert any(i["detail"].startswith("confirmation invalidated") for i in mine["readiness"]["items"])
 
-    eventually(lambda: watch().get("answered_at") is None, what="the notifier to watch the referral again")
+    rearmed = eventually(lambda: (w := watch()).get("answered_at") is None and w.get("delivered_at") and w,
+                         what="the notifier to watch the referral again")
+    assert datetime.fromisoformat(rearmed["delivered_at"]) > datetime.fromisoformat(confirmed_at)
     before_release = datetime.combine(new_day, time(0, 0), tzinfo=ZoneInfo("Europe/London")) - timedelta(hours=24)
     env.advance_notifier_to(before_release + timedelta(hours=1))
     escalations = eventually(
