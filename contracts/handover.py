@@ -193,6 +193,15 @@ class Change(ContractModel):
 MessageKind = Literal["issued", "amended", "withdrawn", "rerouted", "escalated"]
 
 
+class Invalidation(ContractModel):
+    """An answer of the agency that a change no longer fits: the agency is asked to answer again, and its
+    referral awaits that answer (its watch for escalation starts again)."""
+
+    item: Literal["reporting_instructions_confirmation", "first_appointment"]
+    before: Any = Field(default=None, description="What the agency had answered (e.g. the confirmed time)")
+    reason: str
+
+
 class DistributionEntry(ContractModel):
     """What one agency receives about one handover: sent as the webhook ``data`` as it is."""
 
@@ -209,6 +218,9 @@ class DistributionEntry(ContractModel):
     referral_kind: ReferralKind
     note: str | None = None
     changes: list[Change] = Field(default_factory=list)
+    invalidated: list[Invalidation] = Field(
+        default_factory=list, description="Answers of this agency the change no longer fits: answer again"
+    )
     pack: AgencySections
 
 
@@ -236,6 +248,7 @@ class WithdrawalReason(StrEnum):
     RELEASE_CANCELLED = "release_cancelled"
     RECALLED = "recalled"
     SUPERSEDED = "superseded"
+    NEW_NOTICE_NEEDED = "new_notice_needed"
 
 
 class HandoverPackWithdrawnV1(ContractModel):

@@ -211,6 +211,7 @@ async def _same_as_last_answer(
 
 def _record(referral: Referral, status: ReferralStatus, given: AnswerIn, now: datetime) -> None:
     referral.status, referral.updated_at = status.value, now
+    referral.invalidated_reason = None  # answered again
     if given.first_appointment is not None:
         referral.first_appointment_at = given.first_appointment.at
         referral.first_appointment_place = given.first_appointment.place

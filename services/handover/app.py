@@ -12,7 +12,7 @@ from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
 from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
-from services.handover import deliveries, service
+from services.handover import corrections, custody_events, deliveries, service
 from services.handover.api import router
 from services.handover.directory import read_directory_files, sync_from_files
 from services.handover.settings import HandoverSettings
@@ -39,7 +39,11 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
             runtime.relay.wake()
 
     async def on_custody_event(event: CloudEvent) -> None:
-        if await service.apply_custody_event(ctx=ctx, event=event):
+        if await custody_events.apply_custody_event(ctx=ctx, event=event):
+            runtime.relay.wake()
+
+    async def on_notice_corrected(event: CloudEvent) -> None:
+        if await corrections.apply_notice_correction(ctx=ctx, event=event):
             runtime.relay.wake()
 
     async def run_consumer() -> None:
@@ -51,10 +55,12 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
             handlers={
                 EventType.RELEASE_NOTICE_SUBMITTED: on_release_notice,
                 EventType.CUSTODY_EVENT_RECORDED: on_custody_event,
+                EventType.RELEASE_NOTICE_AMENDED: on_notice_corrected,
             },
             supported_major_versions={
                 EventType.RELEASE_NOTICE_SUBMITTED: 1,
                 EventType.CUSTODY_EVENT_RECORDED: 1,
+                EventType.RELEASE_NOTICE_AMENDED: 1,
             },
             producer=runtime.producer,
             batch_size=settings.consumer_batch_size,

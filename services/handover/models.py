@@ -31,6 +31,11 @@ class Handover(SQLModel, table=True):
         sa_column=Column(Text, nullable=False, server_default=""),
         description="The release notice as it now stands (amendments applied), JSON",
     )
+    revision: int = Field(
+        default=1,
+        sa_column=Column(Integer, nullable=False, server_default="1"),
+        description="The notice's revision applied (1: as submitted; each correction counts one)",
+    )
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
@@ -78,6 +83,11 @@ class Referral(SQLModel, table=True):
         default=None, max_length=20, description="What the notifier last reported: delivered, failed, dead_lettered"
     )
     delivery_detail: str | None = Field(default=None, max_length=500)
+    invalidated_reason: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="Why the agency's answer no longer holds and it is asked again (cleared by its next answer)",
+    )
 
 
 class ReferralAnswer(SQLModel, table=True):
@@ -120,6 +130,11 @@ class CustodyEventRecord(SQLModel, table=True):
     action: str = Field(max_length=40)
     detail: str = Field(max_length=1000)
     handover_id: str | None = Field(default=None, max_length=36)
+    event: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="The custody event (JSON): a held or late event is decided again from the ordered log",
+    )
     occurred_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     recorded_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 

@@ -12,17 +12,19 @@ import structlog
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contracts.custody import CustodyEventRecordedV1
 from contracts.envelope import CloudEvent, EventType
 from contracts.handover import (
     HANDOVER_PACK_AMENDED_SCHEMA,
     HANDOVER_PACK_ISSUED_SCHEMA,
     HANDOVER_PACK_WITHDRAWN_SCHEMA,
     AgencyKind,
+    Change,
     HandoverPack,
     HandoverPackAmendedV1,
     HandoverPackIssuedV1,
     HandoverPackWithdrawnV1,
+    Invalidation,
+    MessageKind,
     ReferralKind,
     WithdrawalReason,
 )
@@ -32,12 +34,19 @@ from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.handover.directory import active_agencies
 from services.handover.domain.changes import pack_changes
-from services.handover.domain.custody import Action, Decision, OpenHandover, Outcome, decide
 from services.handover.domain.directory import AgencyRecord
-from services.handover.domain.distribution import Recipient, distribution_list, entry
+from services.handover.domain.distribution import Recipient, changes_for, distribution_list, entry
+from services.handover.domain.invalidation import AnsweredReferral, ReleaseChange, invalidation
 from services.handover.domain.pack import build_pack
 from services.handover.domain.referrals import OPEN, ReferralStatus
-from services.handover.domain.routing import Routed, RoutingPlan, prison_healthcare_of, route
+from services.handover.domain.routing import (
+    Routed,
+    RoutingPlan,
+    area_of,
+    moved_out_of_area,
+    prison_healthcare_of,
+    route,
+)
 from services.handover.messages import publish
 from services.handover.models import CustodyEventRecord, Handover, HandoverVersion, Person, Referral
 
@@ -154,12 +163,122 @@ def plan_from_referrals(
     return RoutingPlan(area=fresh.area, routed=tuple(routed), unrouted=unrouted)
 
 
+# --- issuing a version -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a version to one agency; ``referral`` records what it was sent (None: a message that is
+    not about one referral)."""
+
+    recipient: Recipient
+    message: MessageKind
+    referral: Referral | None
+    note: str | None = None
+    changes: tuple[Change, ...] = ()
+    invalidated: tuple[Invalidation, ...] = ()
+    pack: HandoverPack | None = None  # the version the agency had, for a withdrawal of its part
+
+
+async def issue_version(
+    session: AsyncSession,
+    ctx: Context,
+    handover: Handover,
+    *,
+    version: int,
+    pack: HandoverPack,
+    outgoing: list[Outgoing],
+    correlation_id: str | None,
+    reason: str = "",
+    changes: list[Change] | None = None,
+) -> CloudEvent:
+    """Issue ``version`` of the pack: each agency's entry (only its sections), the event (``pack.issued`` for
+    version 1, ``pack.amended`` after), the immutable version row, and the handover's current version. The one
+    place a version is issued, so that every path records and tells the same way."""
+    now = ctx.clock.now()
+    entries = [
+        entry(
+            item.message,
+            handover_id=handover.id,
+            version=version,
+            recipient=item.recipient,
+            pack=item.pack or pack,
+            note=item.note,
+            changes=item.changes,
+            invalidated=item.invalidated,
+        )
+        for item in outgoing
+    ]
+    for item, sent in zip(outgoing, entries, strict=True):
+        if item.referral is not None:
+            item.referral.sections, item.referral.updated_at = sent.model_dump_json(exclude_none=True), now
+            session.add(item.referral)
+    if version == 1:
+        event = publish(
+            session,
+            type=EventType.HANDOVER_PACK_ISSUED,
+            schema=HANDOVER_PACK_ISSUED_SCHEMA,
+            data=HandoverPackIssuedV1(
+                handover_id=handover.id,
+                version=1,
+                notice_id=handover.notice_id,
+                issued_at=now,
+                pack=pack,
+                distribution=entries,
+            ),
+            subject=handover.prison_number,
+            source=ctx.source,
+            correlation_id=correlation_id,
+            clock=ctx.clock,
+        )
+    else:
+        event = publish(
+            session,
+            type=EventType.HANDOVER_PACK_AMENDED,
+            schema=HANDOVER_PACK_AMENDED_SCHEMA,
+            data=HandoverPackAmendedV1(
+                handover_id=handover.id,
+                version=version,
+                notice_id=handover.notice_id,
+                amended_at=now,
+                reason=reason,
+                changes=changes or [],
+                pack=pack,
+                distribution=entries,
+            ),
+            subject=handover.prison_number,
+            source=ctx.source,
+            correlation_id=correlation_id,
+            clock=ctx.clock,
+        )
+    session.add(
+        HandoverVersion(
+            handover_id=handover.id, version=version, pack=pack.model_dump_json(), event_id=event.id, issued_at=now
+        )
+    )
+    handover.current_version, handover.updated_at = version, now
+    session.add(handover)
+    log.info(
+        "handover.pack_issued" if version == 1 else "handover.pack_amended",
+        handover_id=handover.id,
+        version=version,
+        event_id=event.id,
+        told={entry.agency_code: entry.message for entry in entries},
+        changed=[change.section for change in changes or []],
+    )
+    return event
+
+
 # --- opening a handover ------------------------------------------------------------------------------------
 
 
 async def open_handover(*, ctx: Context, event: CloudEvent) -> bool:
     """Build, route and issue version 1 of the pack of a newly submitted notice. False when already applied.
-    An open handover of the same person is withdrawn first (superseded by the new notice)."""
+    An open handover of the same person is withdrawn first (superseded by the new notice). Custody events held
+    for the person (they arrived before the notice) are then applied in sequence order, in the same transaction,
+    so that agencies end as if the notice had come first."""
+    from services.handover.custody_events import apply_held  # the custody use cases build on this module
+
     submitted = ReleaseNoticeSubmittedV1.model_validate(event.data)
     notice = submitted.notice
     now = ctx.clock.now()
@@ -186,7 +305,6 @@ async def open_handover(*, ctx: Context, event: CloudEvent) -> bool:
                 "withdrawn",
                 event.correlationid,
             )
-        handover_id = str(uuid.uuid4())
         plan = route(notice, directory)
         recipients = [_recipient(item.agency, item.kind, item.reason) for item in plan.routed]
         draft = build_pack(notice, plan, registration_days=ctx.registration_days)
@@ -203,61 +321,29 @@ async def open_handover(*, ctx: Context, event: CloudEvent) -> bool:
                 )
             )
         pack = draft.model_copy(update={"distribution_list": distribution_list(recipients, draft)})
-        entries = [
-            entry(
-                "issued",
-                handover_id=handover_id,
-                version=1,
-                recipient=r,
-                pack=pack,
-                note=note if r.referral_kind == ReferralKind.NOTIFICATION else None,
-            )
-            for r in recipients
-        ]
-        session.add(
-            Handover(
-                id=handover_id,
-                notice_id=submitted.notice_id,
-                prison_number=notice.prison_number,
-                establishment_code=notice.establishment_code,
-                release_date=notice.release.date,
-                current_version=1,
-                state="open",
-                notice=notice.model_dump_json(),
-                created_at=now,
-                updated_at=now,
-            )
+        handover = Handover(
+            id=str(uuid.uuid4()),
+            notice_id=submitted.notice_id,
+            prison_number=notice.prison_number,
+            establishment_code=notice.establishment_code,
+            release_date=notice.release.date,
+            current_version=1,
+            state="open",
+            notice=notice.model_dump_json(),
+            created_at=now,
+            updated_at=now,
         )
+        session.add(handover)
         await session.flush()
-        for recipient, sent in zip(recipients, entries, strict=True):
-            referral = new_referral(handover_id, recipient, now)
-            referral.sections = sent.model_dump_json(exclude_none=True)
+        outgoing = []
+        for recipient in recipients:
+            referral = new_referral(handover.id, recipient, now)
             session.add(referral)
-        outgoing = publish(
-            session,
-            type=EventType.HANDOVER_PACK_ISSUED,
-            schema=HANDOVER_PACK_ISSUED_SCHEMA,
-            data=HandoverPackIssuedV1(
-                handover_id=handover_id,
-                version=1,
-                notice_id=submitted.notice_id,
-                issued_at=now,
-                pack=pack,
-                distribution=entries,
-            ),
-            subject=notice.prison_number,
-            source=ctx.source,
-            correlation_id=event.correlationid,
-            clock=ctx.clock,
-        )
-        session.add(
-            HandoverVersion(
-                handover_id=handover_id,
-                version=1,
-                pack=pack.model_dump_json(),
-                event_id=outgoing.id,
-                issued_at=now,
-            )
+            told = note if recipient.referral_kind == ReferralKind.NOTIFICATION else None
+            outgoing.append(Outgoing(recipient, "issued", referral, note=told))
+        await session.flush()
+        await issue_version(
+            session, ctx, handover, version=1, pack=pack, outgoing=outgoing, correlation_id=event.correlationid
         )
         person = await session.get(Person, notice.prison_number)
         if person is None:
@@ -268,17 +354,27 @@ async def open_handover(*, ctx: Context, event: CloudEvent) -> bool:
                     updated_at=now,
                 )
             )
-    log.info(
-        "handover.pack_issued",
-        handover_id=handover_id,
-        version=1,
-        issued_event_id=outgoing.id,
-        recipients=[r.agency_code for r in recipients],
-    )
+        await apply_held(session, ctx, handover, event.correlationid)
     return True
 
 
 # --- amending and withdrawing ----------------------------------------------------------------------------
+
+
+def with_confirmed_reporting(notice: ReleaseNoticeV1, referrals: list[Referral]) -> ReleaseNoticeV1:
+    """The notice with probation's confirmed reporting instructions in place of the prison's draft."""
+    confirmed = confirmed_reporting(referrals)
+    return notice if confirmed is None else notice.model_copy(update={"reporting_instructions": confirmed})
+
+
+def _effective(notice: ReleaseNoticeV1, referrals: list[Referral]) -> ReleaseNoticeV1:
+    """What the pack says: probation's confirmed reporting instructions over the prison's draft; none that
+    are before the release date (probation is asked to confirm again, by name, not silently)."""
+    effective = with_confirmed_reporting(notice, referrals)
+    reporting = effective.reporting_instructions
+    if reporting is not None and reporting.report_at.date() < effective.release.date:
+        return effective.model_copy(update={"reporting_instructions": None})
+    return effective
 
 
 async def amend(
@@ -288,80 +384,117 @@ async def amend(
     notice: ReleaseNoticeV1,
     reason: str,
     correlation_id: str | None,
-) -> int:
-    """Issue the next version of the pack from ``notice``; every agency with a live referral is told what
-    changed (only in the sections it receives). Returns the new version."""
+    *,
+    reporting_corrected: bool = False,
+) -> int | None:
+    """Issue the next version of the pack from ``notice`` (the notice as it now stands).
+
+    Only agencies whose part of the pack changed are told, each only of its changes. An answer the change no
+    longer fits (``domain/invalidation.py``) is named in that agency's entry and its referral awaits a new
+    answer; other answers and appointments are kept. A referral whose agency no longer covers the release area
+    is withdrawn from it and sent to the agency that does. None when nothing changed for anyone."""
     now = ctx.clock.now()
     directory = await active_agencies(database=ctx.database)
+    by_code = {agency.code: agency for agency in directory}
     referrals = await referrals_of(session, handover.id)
-    confirmed = confirmed_reporting(referrals)
-    if confirmed is not None:
-        notice = notice.model_copy(update={"reporting_instructions": confirmed})
-    reporting = notice.reporting_instructions
-    if reporting is not None and reporting.report_at.date() < notice.release.date:
-        notice = notice.model_copy(update={"reporting_instructions": None})  # stale: probation re-confirms
+    before = ReleaseNoticeV1.model_validate_json(handover.notice)
+    change = ReleaseChange(before.release.date, notice.release.date, reporting_corrected)
+    invalidated: dict[str, Invalidation] = {}
+    for referral in referrals:
+        if referral.status not in OPEN or referral.referral_kind == ReferralKind.NOTIFICATION:
+            continue
+        answered = AnsweredReferral(
+            ReferralKind(referral.referral_kind),
+            ReferralStatus(referral.status),
+            referral.first_appointment_at,
+            referral.report_at,
+        )
+        found = invalidation(answered, change)
+        if found is not None:
+            referral.status, referral.invalidated_reason, referral.updated_at = (
+                ReferralStatus.REQUESTED.value,
+                found.reason,
+                now,
+            )
+            invalidated[referral.id] = found
+    outgoing: list[Outgoing] = []
     previous = await session.get(HandoverVersion, (handover.id, handover.current_version))
     assert previous is not None
     old_pack = HandoverPack.model_validate_json(previous.pack)
-    plan = plan_from_referrals(notice, directory, referrals)
+    fresh = route(notice, directory)
+    if area_of(before, directory) != fresh.area:
+        for referral in referrals:
+            if referral.status not in OPEN or referral.referral_kind == ReferralKind.NOTIFICATION:
+                continue
+            kind = ReferralKind(referral.referral_kind)
+            if moved_out_of_area(by_code.get(referral.agency_code), fresh.area, fresh.agency_for(kind)):
+                referral.status, referral.updated_at = ReferralStatus.CANCELLED.value, now
+                referral.reason_text = f"the release address moved out of the area of {referral.agency_code}"
+                outgoing.append(
+                    Outgoing(
+                        recipient_of(referral),
+                        "withdrawn",
+                        referral,
+                        note=f"{reason}: the release address is no longer in your area; this referral is "
+                        "withdrawn from you and sent to the agency covering the new address",
+                        pack=old_pack,  # never the new address: it is no longer theirs to know
+                    )
+                )
+                invalidated.pop(referral.id, None)
+    effective = _effective(notice, referrals)
+    plan = plan_from_referrals(effective, directory, referrals)
     live = [r for r in referrals if r.status in OPEN]
+    kinds = {r.referral_kind for r in live}
+    moved = {o.recipient.referral_kind for o in outgoing}
+    sent_afresh: set[str] = set()
+    for routed in plan.routed:
+        if routed.kind.value not in kinds and routed.kind in moved:
+            referral = new_referral(
+                handover.id, _recipient(routed.agency, routed.kind, f"{reason}; {routed.reason}"), now
+            )
+            session.add(referral)
+            live.append(referral)
+            sent_afresh.add(referral.id)
+    await session.flush()
     recipients = [recipient_of(r) for r in live]
-    draft = build_pack(notice, plan, registration_days=ctx.registration_days)
+    draft = build_pack(effective, plan, registration_days=ctx.registration_days)
     pack = draft.model_copy(update={"distribution_list": distribution_list(recipients, draft)})
     changes = pack_changes(old_pack, pack)
+    if not changes and not outgoing and not invalidated:
+        log.info("handover.amendment_changes_nothing", handover_id=handover.id)
+        handover.notice, handover.updated_at = notice.model_dump_json(), now
+        session.add(handover)
+        return None
+    for referral, recipient in zip(live, recipients, strict=True):
+        if referral.id in sent_afresh:
+            outgoing.append(Outgoing(recipient, "issued", referral, note=reason))
+            continue
+        mine = changes_for(recipient.agency_kind, old_pack, pack)
+        asked_again = invalidated.get(referral.id)
+        if mine or asked_again:
+            outgoing.append(
+                Outgoing(
+                    recipient,
+                    "amended",
+                    referral,
+                    note=reason,
+                    changes=tuple(mine),
+                    invalidated=(asked_again,) if asked_again else (),
+                )
+            )
     version = handover.current_version + 1
-    entries = [
-        entry(
-            "amended",
-            handover_id=handover.id,
-            version=version,
-            recipient=r,
-            pack=pack,
-            note=reason,
-            changes=changes,
-        )
-        for r in recipients
-    ]
-    for referral, sent in zip(live, entries, strict=True):
-        referral.sections, referral.updated_at = sent.model_dump_json(exclude_none=True), now
-        session.add(referral)
-    outgoing = publish(
-        session,
-        type=EventType.HANDOVER_PACK_AMENDED,
-        schema=HANDOVER_PACK_AMENDED_SCHEMA,
-        data=HandoverPackAmendedV1(
-            handover_id=handover.id,
-            version=version,
-            notice_id=handover.notice_id,
-            amended_at=now,
-            reason=reason,
-            changes=changes,
-            pack=pack,
-            distribution=entries,
-        ),
-        subject=handover.prison_number,
-        source=ctx.source,
-        correlation_id=correlation_id,
-        clock=ctx.clock,
-    )
-    session.add(
-        HandoverVersion(
-            handover_id=handover.id,
-            version=version,
-            pack=pack.model_dump_json(),
-            event_id=outgoing.id,
-            issued_at=now,
-        )
-    )
-    handover.current_version, handover.updated_at = version, now
     handover.release_date, handover.establishment_code = notice.release.date, notice.establishment_code
     handover.notice = notice.model_dump_json()
-    session.add(handover)
-    log.info(
-        "handover.pack_amended",
-        handover_id=handover.id,
+    await issue_version(
+        session,
+        ctx,
+        handover,
         version=version,
-        changed=[change.section for change in changes],
+        pack=pack,
+        outgoing=outgoing,
+        correlation_id=correlation_id,
+        reason=reason,
+        changes=changes,
     )
     return version
 
@@ -426,110 +559,6 @@ async def withdraw(
         reason_code=reason_code.value,
         told=[r.agency_code for r in referrals],
     )
-
-
-# --- custody events ----------------------------------------------------------------------------------------
-
-
-async def apply_custody_event(*, ctx: Context, event: CloudEvent) -> bool:
-    """Apply a custody event once and in the person's sequence; older ones are recorded and ignored."""
-    recorded = CustodyEventRecordedV1.model_validate(event.data)
-    custody = recorded.event
-    now = ctx.clock.now()
-    async with ctx.database.transaction() as session:
-        if not await first_delivery(session, event_id=event.id, event_type=event.type, now=now):
-            return False
-        person = await session.get(Person, custody.prison_number)
-        if person is None:
-            person = Person(prison_number=custody.prison_number, updated_at=now)
-        handover = (
-            await session.exec(
-                select(Handover)
-                .where(Handover.prison_number == custody.prison_number, Handover.state == "open")
-                .order_by(col(Handover.created_at).desc())
-                .with_for_update()  # answers to its referrals wait until this event is applied
-            )
-        ).first()
-        open_state = (
-            None if handover is None else OpenHandover(handover.release_date, handover.establishment_code)
-        )
-        decision = decide(custody, last_sequence=person.last_sequence, handover=open_state)
-        session.add(
-            CustodyEventRecord(
-                event_id=event.id,
-                custody_event_id=recorded.custody_event_id,
-                prison_number=custody.prison_number,
-                sequence=custody.sequence,
-                kind=custody.kind.value,
-                outcome=decision.outcome.value,
-                action=decision.action.value,
-                detail=decision.detail,
-                handover_id=handover.id if handover else None,
-                occurred_at=custody.occurred_at,
-                recorded_at=now,
-            )
-        )
-        if decision.outcome == Outcome.APPLIED:
-            person.last_sequence, person.establishment_code, person.updated_at = (
-                custody.sequence,
-                custody.establishment_code,
-                now,
-            )
-            if handover is not None:
-                await _carry_out(session, ctx, handover, decision, recorded, event.correlationid)
-        session.add(person)
-    log.info(
-        "custody_event.recorded",
-        kind=custody.kind.value,
-        sequence=custody.sequence,
-        outcome=decision.outcome.value,
-        action=decision.action.value,
-    )
-    return decision.action != Action.NONE
-
-
-async def _carry_out(
-    session: AsyncSession,
-    ctx: Context,
-    handover: Handover,
-    decision: Decision,
-    recorded: CustodyEventRecordedV1,
-    correlation_id: str | None,
-) -> None:
-    custody = recorded.event
-    notice = ReleaseNoticeV1.model_validate_json(handover.notice)
-    if decision.action == Action.AMEND_RELEASE_DATE:
-        assert custody.release_date is not None
-        changed = notice.model_copy(
-            update={"release": notice.release.model_copy(update={"date": custody.release_date})}
-        )
-        await amend(session, ctx, handover, changed, decision.detail, correlation_id)
-    elif decision.action == Action.MOVE_ESTABLISHMENT:
-        update: dict[str, object] = {"establishment_code": custody.establishment_code}
-        if custody.prison_contact is not None:
-            update["prison_contact"] = custody.prison_contact
-        await amend(session, ctx, handover, notice.model_copy(update=update), decision.detail, correlation_id)
-    elif decision.action == Action.WITHDRAW:
-        await withdraw(
-            session,
-            ctx,
-            handover,
-            WithdrawalReason.RELEASE_CANCELLED,
-            decision.detail,
-            "withdrawn",
-            correlation_id,
-        )
-    elif decision.action == Action.CLOSE_RECALLED:
-        await withdraw(
-            session, ctx, handover, WithdrawalReason.RECALLED, decision.detail, "closed", correlation_id
-        )
-    elif decision.action == Action.MARK_RELEASED:
-        handover.state, handover.state_reason, handover.updated_at = (
-            "released",
-            decision.detail,
-            ctx.clock.now(),
-        )
-        session.add(handover)
 
 
 # --- reading -------------------------------------------------------------------------------------------

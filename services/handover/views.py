@@ -49,6 +49,7 @@ def release_facts(
                 r.report_at,
                 r.delivery_status,
                 r.delivery_detail,
+                r.invalidated_reason,
             )
             for r in referrals
             if r.referral_kind != ReferralKind.NOTIFICATION

@@ -38,11 +38,13 @@ from services.notifier.escalation_rules import (
     Deadlines,
     Due,
     answer_counts,
+    awaits_answer_again,
     deadlines,
     is_referral,
     one_message_per_deadline,
     outstanding_item,
     release_facts,
+    withdrawn_from_agency,
 )
 from services.notifier.models import Delivery, Escalation, HandoverFact, ReferralWatch
 from services.notifier.notices import notice_delivery
@@ -85,7 +87,10 @@ async def watch_if_referral(session: AsyncSession, *, delivery: Delivery, agency
     """Start the watch of a referral just delivered (in the transaction that records the delivery)."""
     if delivery.handover_id is None:
         return
-    if not is_referral(agency_kind=agency_kind, webhook_type=delivery.event_type, payload=json.loads(delivery.payload)):
+    payload = json.loads(delivery.payload)
+    if await _rearm_or_settle(session, delivery=delivery, agency_kind=agency_kind, payload=payload, now=now):
+        return
+    if not is_referral(agency_kind=agency_kind, webhook_type=delivery.event_type, payload=payload):
         return
     key = {"handover_id": delivery.handover_id, "agency_code": delivery.agency_code}
     await insert_ignore(session, ReferralWatch, {**key, "agency_kind": agency_kind, "subject": delivery.subject,
@@ -95,6 +100,27 @@ async def watch_if_referral(session: AsyncSession, *, delivery: Delivery, agency
         col(ReferralWatch.agency_code) == delivery.agency_code,
         col(ReferralWatch.delivered_at).is_(None),
     ).values(delivered_at=now, agency_kind=agency_kind, subject=delivery.subject))
+
+
+async def _rearm_or_settle(
+    session: AsyncSession, *, delivery: Delivery, agency_kind: str, payload: dict[str, object], now: datetime
+) -> bool:
+    """An amended entry that invalidates the agency's answer watches the referral again from this delivery (its
+    deadlines escalate again); an entry withdrawing the agency's part settles the watch. True when handled."""
+    where = (col(ReferralWatch.handover_id) == delivery.handover_id,
+             col(ReferralWatch.agency_code) == delivery.agency_code)
+    if withdrawn_from_agency(payload):
+        await session.exec(update(ReferralWatch).where(*where).values(settled=True))  # type: ignore[call-overload]
+        return True
+    if not awaits_answer_again(payload):
+        return False
+    key = {"handover_id": delivery.handover_id, "agency_code": delivery.agency_code}
+    await insert_ignore(session, ReferralWatch, {**key, "agency_kind": agency_kind, "subject": delivery.subject,
+                                                 "delivered_at": now})
+    await session.exec(update(ReferralWatch).where(*where).values(  # type: ignore[call-overload]
+        delivered_at=now, answered_at=None, answer=None, settled=False, agency_kind=agency_kind))
+    log.info("referral.watch_rearmed", handover_id=delivery.handover_id, agency=delivery.agency_code)
+    return True
 
 
 async def record_answer(*, database: Database, event: CloudEvent, clock: Clock) -> None:

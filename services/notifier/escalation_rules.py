@@ -63,6 +63,22 @@ def is_referral(*, agency_kind: str, webhook_type: str, payload: dict[str, Any])
     return agency_kind == AgencyKind.GP_PRACTICE and gp_registration_requested(payload)
 
 
+def entry_of(payload: dict[str, Any]) -> dict[str, Any]:
+    data = payload.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def awaits_answer_again(payload: dict[str, Any]) -> bool:
+    """An amended entry that names an answer of the agency the change invalidated: it must answer again, so
+    its referral is watched again from this delivery."""
+    return bool(entry_of(payload).get("invalidated"))
+
+
+def withdrawn_from_agency(payload: dict[str, Any]) -> bool:
+    """An entry withdrawing the agency's part (e.g. the address moved out of its area): nothing to answer."""
+    return entry_of(payload).get("message") == "withdrawn"
+
+
 def answer_counts(answer: str) -> bool:
     return answer in ANSWERS_THAT_COUNT
 

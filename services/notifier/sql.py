@@ -14,5 +14,7 @@ async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: di
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    result = await session.exec(insert.values(**values).on_conflict_do_nothing())  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.
+    statement = insert.values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.first() is not None

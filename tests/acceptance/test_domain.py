@@ -257,7 +257,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
         item.agency_code for item in webhooks(system, handover_id, "handover.pack.amended")
     }
 
-    # A late, older event is recorded and ignored, with the reason.
+    # A late, older event is placed in sequence order: a later one decided the date, so it changes nothing.
     late = custody_event(
         notice["prison_number"],
         "release_date_changed",
@@ -276,7 +276,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
         ),
         what="the late event in the custody-event log",
     )
-    assert logged[0]["outcome"] == "stale" and "older" in logged[0]["detail"]
+    assert logged[0]["outcome"] == "superseded" and "sequence 5 decided the release date" in logged[0]["detail"]
 
     # Readiness done, in the departure lounge too; the agencies' worklists.
     final = handover(system, handover_id)

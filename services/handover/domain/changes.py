@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.handover import Change, HandoverPack
 
 _NESTED = ("release", "gp_practice", "contacts")
@@ -10,8 +12,16 @@ _IGNORED = ("distribution_list",)
 
 def pack_changes(before: HandoverPack, after: HandoverPack) -> list[Change]:
     """Changed sections (and fields of the release, GP and contacts sections), before and after, as JSON."""
-    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return section_changes(before.model_dump(mode="json"), after.model_dump(mode="json"))
+
+
+def section_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """The changes between two sets of sections as JSON (a whole pack, or what one agency receives of it);
+    a section that went away is a change to None."""
     changes: list[Change] = []
+    for section in old:
+        if section not in new and section not in _IGNORED and old[section] is not None:
+            changes.append(Change(section=section, before=old[section], after=None))
     for section in new:
         if section in _IGNORED or old.get(section) == new[section]:
             continue

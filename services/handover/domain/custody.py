@@ -1,8 +1,20 @@
-"""What a custody event does to a person's handover (issue 4 item 4). Pure.
+"""What a custody event does to a person's case, decided in the person's sequence order whatever the arrival
+order. Pure.
 
-A person's events are applied in their per-person sequence, once: an event whose sequence is not above the
-last applied one is recorded and ignored, with the reason (a repeat, or one that arrived after a later one).
-Gaps are allowed: the sending system numbers every event of the person, and not all of them concern us.
+The prison's system numbers every event of a person; prisons send late and out of order, so an event is
+placed where its sequence puts it among the events already applied to the case:
+
+- in order (above every applied one): it takes effect on the case as it stands;
+- late, and a later applied event already decided the same thing (the release date, or where the person is):
+  ``superseded`` (the later event stands, as it would had they arrived in order);
+- late, and nothing later decided the same thing: it takes effect (the case ends as in sequence order);
+- a late cancellation or recall ends the case; the later events it overrides are re-classified;
+- no open case: a date change, transfer or reception is ``held`` and applied, in sequence order, when the
+  person's next notice opens a case (an event that arrived before its notice); a date change after a
+  cancellation is ``needs_new_notice`` (a cancelled release is not reinstated by a date: the prison is told);
+  an event older than the one that ended the last case is ``superseded``;
+- a sequence already in the log is a ``duplicate``.
+Nothing is discarded silently: every event gets an outcome and the reason in the custody-event log.
 """
 
 from __future__ import annotations
@@ -17,7 +29,10 @@ from contracts.custody import CustodyEventKind, CustodyEventV1, ReleasedReason
 class Outcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
-    STALE = "stale"
+    HELD = "held"
+    SUPERSEDED = "superseded"
+    NEEDS_NEW_NOTICE = "needs_new_notice"
+    STALE = "stale"  # rows written before events were re-decided in sequence order; never written now
 
 
 class Action(StrEnum):
@@ -27,6 +42,15 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     CLOSE_RECALLED = "close_recalled"
     MARK_RELEASED = "mark_released"
+    ASK_FOR_NEW_NOTICE = "ask_for_new_notice"
+
+
+class Decides(StrEnum):
+    """What about a case an event kind decides: a later event deciding the same thing overrides it."""
+
+    RELEASE_DATE = "the release date"
+    WHERE = "where the person is"
+    END = "the end of the case"
 
 
 @dataclass(frozen=True)
@@ -36,28 +60,131 @@ class OpenHandover:
 
 
 @dataclass(frozen=True)
+class Applied:
+    """An event already applied to the open case."""
+
+    sequence: int
+    decides: Decides | None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How the person's latest case ended, when none is open."""
+
+    state: str
+    sequence: int | None = None  # the custody event that ended it, if one did
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class History:
+    """What the log says about the person: every sequence already recorded, the open case and what was applied
+    to it, or how the last case ended."""
+
+    seen: frozenset[int] = frozenset()
+    handover: OpenHandover | None = None
+    applied: tuple[Applied, ...] = ()
+    ended: Ended | None = None
+    earlier_case_until: int | None = None  # the highest sequence logged against an earlier case of the person
+
+
+@dataclass(frozen=True)
 class Decision:
     outcome: Outcome
     action: Action
     detail: str
+    overrides: tuple[int, ...] = ()  # later events of the case that a late cancellation or recall overrides
 
 
-def decide(event: CustodyEventV1, *, last_sequence: int | None, handover: OpenHandover | None) -> Decision:
-    if last_sequence is not None and event.sequence == last_sequence:
-        return Decision(Outcome.DUPLICATE, Action.NONE, f"sequence {event.sequence} was already applied")
-    if last_sequence is not None and event.sequence < last_sequence:
+HOLDABLE = frozenset(
+    {CustodyEventKind.RELEASE_DATE_CHANGED, CustodyEventKind.TRANSFER, CustodyEventKind.RECEPTION}
+)
+
+
+def decides(event: CustodyEventV1) -> Decides | None:
+    kind = event.kind
+    if kind == CustodyEventKind.RELEASE_DATE_CHANGED:
+        return Decides.RELEASE_DATE
+    if kind in (CustodyEventKind.TRANSFER, CustodyEventKind.RECEPTION):
+        return Decides.WHERE
+    if kind == CustodyEventKind.RELEASED and event.reason == ReleasedReason.TEMPORARY_ABSENCE:
+        return None
+    return Decides.END
+
+
+def decide(event: CustodyEventV1, history: History) -> Decision:
+    sequence = event.sequence
+    if sequence in history.seen:
+        return Decision(Outcome.DUPLICATE, Action.NONE, f"sequence {sequence} is already in the log")
+    if history.handover is None:
+        return _without_open_case(event, history.ended)
+    if history.earlier_case_until is not None and sequence < history.earlier_case_until:
         return Decision(
-            Outcome.STALE,
+            Outcome.SUPERSEDED,
             Action.NONE,
-            f"sequence {event.sequence} is older than the last applied ({last_sequence}): "
-            "recorded, not applied",
+            f"older than sequence {history.earlier_case_until} of an earlier case of the person: recorded, the "
+            "open case is unchanged",
         )
-    return Decision(Outcome.APPLIED, *_effect(event, handover))
+    later = sorted(a.sequence for a in history.applied if a.sequence > sequence)
+    if not later:
+        return Decision(Outcome.APPLIED, *_effect(event, history.handover))
+    arrived = f"arrived after sequence {later[-1]}, placed before {later[0]}: "
+    what = decides(event)
+    if what == Decides.END and event.kind != CustodyEventKind.RELEASED:
+        action, detail = _effect(event, history.handover)
+        return Decision(
+            Outcome.APPLIED, action, arrived + detail + f"; it overrides the later sequence(s) {later}",
+            overrides=tuple(later),
+        )
+    deciders = [a.sequence for a in history.applied if a.sequence > sequence and a.decides == what]
+    if what is not None and deciders:
+        return Decision(
+            Outcome.SUPERSEDED,
+            Action.NONE,
+            arrived + f"sequence {deciders[-1]} decided {what.value} since: recorded, the case is unchanged",
+        )
+    action, detail = _effect(event, history.handover)
+    because = f"nothing later decided {what.value}: " if what else ""
+    return Decision(Outcome.APPLIED, action, arrived + because + detail)
 
 
-def _effect(event: CustodyEventV1, handover: OpenHandover | None) -> tuple[Action, str]:
-    if handover is None:
-        return Action.NONE, "no open handover for the person: recorded only"
+def _without_open_case(event: CustodyEventV1, ended: Ended | None) -> Decision:
+    if ended is not None and ended.sequence is not None and event.sequence < ended.sequence:
+        return Decision(
+            Outcome.SUPERSEDED,
+            Action.NONE,
+            f"older than sequence {ended.sequence}, which {ended.state} the case: recorded, the case is unchanged",
+        )
+    if ended is not None and ended.cancelled and event.kind == CustodyEventKind.RELEASE_DATE_CHANGED:
+        assert event.release_date is not None
+        return Decision(
+            Outcome.NEEDS_NEW_NOTICE,
+            Action.ASK_FOR_NEW_NOTICE,
+            f"release date changed to {event.release_date.isoformat()} after the release was cancelled: a "
+            "cancelled release is not reinstated by a date change; prison healthcare is asked for a new notice",
+        )
+    if event.kind in HOLDABLE:
+        return Decision(
+            Outcome.HELD,
+            Action.NONE,
+            "no open handover: held, and applied in sequence order when the person's next notice arrives",
+        )
+    return Decision(Outcome.APPLIED, Action.NONE, "no open handover for the person: recorded only")
+
+
+def reclassified(kind: CustodyEventKind, ended_by: int, state: str) -> tuple[Outcome, str]:
+    """What became of an applied event that a late cancellation or recall (``ended_by``) overrides."""
+    if kind == CustodyEventKind.RELEASE_DATE_CHANGED and state == "withdrawn":
+        return Outcome.NEEDS_NEW_NOTICE, (
+            f"applied on arrival; sequence {ended_by} (a cancellation) arrived late and comes before it: "
+            "a cancelled release is not reinstated by a date change; prison healthcare is asked for a new notice"
+        )
+    return Outcome.SUPERSEDED, (
+        f"applied on arrival; sequence {ended_by} arrived late, comes before it and {state} the case"
+    )
+
+
+def _effect(event: CustodyEventV1, handover: OpenHandover) -> tuple[Action, str]:
     kind = event.kind
     if kind == CustodyEventKind.RELEASE_DATE_CHANGED:
         assert event.release_date is not None

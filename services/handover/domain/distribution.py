@@ -12,11 +12,12 @@ from contracts.handover import (
     DistributionEntry,
     DistributionListItem,
     HandoverPack,
+    Invalidation,
     MessageKind,
     ReferralKind,
 )
-from services.handover.domain.changes import visible_to
-from services.handover.domain.minimise import section_names, sections_for
+from services.handover.domain.changes import section_changes, visible_to
+from services.handover.domain.minimise import SECTIONS_BY_KIND, section_names, sections_for
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ def entry(
     pack: HandoverPack,
     note: str | None = None,
     changes: Iterable[Change] = (),
+    invalidated: Iterable[Invalidation] = (),
 ) -> DistributionEntry:
     sections = sections_for(recipient.agency_kind, pack)
     if message == "withdrawn":  # enough to find the case, nothing more
@@ -53,7 +55,8 @@ def entry(
         referral_id=recipient.referral_id,
         referral_kind=recipient.referral_kind,
         note=note,
-        changes=visible_to(list(changes), set(sections.model_dump(exclude_none=True))),
+        changes=visible_to(list(changes), set(SECTIONS_BY_KIND[recipient.agency_kind])),
+        invalidated=list(invalidated),
         pack=sections,
     )
 
@@ -70,3 +73,11 @@ def distribution_list(recipients: Iterable[Recipient], pack: HandoverPack) -> li
         )
         for r in recipients
     ]
+
+
+def changes_for(kind: AgencyKind, before: HandoverPack, after: HandoverPack) -> list[Change]:
+    """What changed in the sections an agency of ``kind`` receives (a derived section such as probation's risk
+    flags included): empty when its part of the pack is the same, so it is told nothing."""
+    old = sections_for(kind, before).model_dump(mode="json", exclude_none=True)
+    new = sections_for(kind, after).model_dump(mode="json", exclude_none=True)
+    return section_changes(old, new)

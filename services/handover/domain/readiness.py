@@ -3,7 +3,7 @@
 A section is at risk when it is not done and the release is within the at-risk window (48 h by default),
 or when it is blocked whatever the date: every agency asked has rejected (escalated), none covers the area,
 a mental-health referral is withheld for want of consent, or the referral never reached its agency (the
-notifier failed or dead-lettered its delivery).
+notifier failed or dead-lettered its delivery). An answer that a change invalidated says so in the detail.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class ReferralFacts:
     report_at: datetime | None = None
     delivery: str | None = None  # the notifier's last word on the webhook: delivered, failed, dead_lettered
     delivery_detail: str | None = None
+    invalidated: str | None = None  # why its earlier answer no longer holds (it is asked again)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,9 @@ def _referral_item(kind: ReferralKind, facts: ReleaseFacts) -> tuple[bool, str, 
     if undelivered and len(undelivered) == len(live):
         why = undelivered[0].delivery_detail or undelivered[0].delivery
         return False, f"the referral never reached the agency ({why}): it cannot answer", True
+    asked_again = [r.invalidated for r in live if r.invalidated and r.status == ReferralStatus.REQUESTED]
+    if asked_again:
+        return False, f"{asked_again[0]}; awaiting the agency's new answer", False
     return False, "awaiting the agency's answer", False
 
 

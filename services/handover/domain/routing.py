@@ -212,3 +212,11 @@ def next_candidate(
     """The next eligible agency after a rejection, skipping every agency already asked."""
     found = candidates(kind, area, directory, age=age, exclude=tried)
     return found[0] if found else None
+
+
+def moved_out_of_area(current: AgencyRecord | None, area: Area, fresh: Routed | None) -> bool:
+    """After the release address changed: the agency of a live referral no longer covers the new area and
+    routing now names another agency (a registered practice, chosen by the person, stays where it is)."""
+    if fresh is None or current is None or fresh.agency.code == current.code:
+        return False
+    return not (current.covers_district(area.postcode_district) or current.covers_authority(area.local_authority))

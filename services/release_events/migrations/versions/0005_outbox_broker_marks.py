@@ -2,7 +2,7 @@
 republish what a broker lost (see ARCHITECTURE.md, Messaging guarantees).
 
 Revision ID: 0005_outbox_broker_marks
-Revises: 0003_security
+Revises: 0004_custody_register
 """
 
 from services.common.migration_ops import add_outbox_broker_marks, drop_outbox_broker_marks
