@@ -28,6 +28,7 @@ from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import add_to_outbox
+from services.common.ssrf import check_webhook_url
 from services.common.topics import DIRECTORY_EVENTS
 from services.handover.domain.directory import AgencyRecord, PreviousSecret, WebhookEndpoint
 from services.handover.models import DirectoryAgency
@@ -65,6 +66,9 @@ def read_directory_files(path: Path) -> list[AgencyRecord]:
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:
         raise ValueError(f"agency codes appear more than once in the directory: {', '.join(duplicates)}")
+    for agency in agencies:
+        if agency.webhook is not None:
+            check_webhook_url(agency.webhook.url)  # SSRF: the same rule as the admin API's
     return agencies
 
 
