@@ -55,7 +55,6 @@ class LiveDirectory(Directory):
     """The directory as the notifier's database holds it now; :meth:`refresh` re-reads it."""
 
     _known: set[str] = PrivateAttr(default_factory=set)
-    _loaded: asyncio.Event = PrivateAttr(default_factory=asyncio.Event)
 
     async def refresh(self, database: Database) -> None:
         async with database.session() as session:
@@ -63,7 +62,6 @@ class LiveDirectory(Directory):
         usable = [agency for agency in (endpoint_of(row.record) for row in rows) if agency is not None]
         self.agencies = sorted(usable, key=lambda agency: agency.code)
         self._known = {row.code for row in rows}
-        self._loaded.set()
 
     def knows(self, code: str) -> bool:
         """Whether the directory has any entry for ``code`` (with an endpoint or not)."""
