@@ -98,10 +98,15 @@ async def checked_url(url: str, field: str) -> str:
 
 
 async def entry_from_put(body: AgencyPut, existing: AgencyRecord | None, store: Path) -> AgencyRecord:
-    """The directory entry a PUT asks for. Without a new secret the current one is kept; previous secrets are
-    kept unless given, and dropped when the secret is replaced outright (rotation is its own operation)."""
+    """The directory entry a PUT asks for. Without ``webhook`` the current endpoint is kept (a routing-only PUT
+    never cuts an agency off by omission; ``"webhook": null`` removes it). Without a new secret the current one is
+    kept; previous secrets are kept unless given, and dropped when the secret is replaced outright (rotation is
+    its own operation)."""
     fields = body.model_dump(exclude={"webhook"})
     given = body.webhook
+    if "webhook" not in body.model_fields_set:
+        kept = existing.webhook if existing is not None else None
+        return AgencyRecord.model_validate({**fields, "webhook": kept.model_dump() if kept else None})
     if given is None:
         return AgencyRecord.model_validate({**fields, "webhook": None})
     url = await checked_url(given.url, "webhook.url")

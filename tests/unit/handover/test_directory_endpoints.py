@@ -128,3 +128,15 @@ async def test_a_put_without_a_new_secret_keeps_the_current_one_and_a_new_endpoi
     with pytest.raises(Problem) as refused:
         await entry_from_put(put_body(), None, tmp_path)
     assert refused.value.status == 422
+
+
+@pytest.mark.hazard("H49")
+async def test_a_routing_only_put_keeps_the_endpoint_and_only_an_explicit_null_removes_it(tmp_path: Path) -> None:
+    existing = AgencyRecord.model_validate({"code": "A99009", "kind": "gp_practice", "name": "Practice",
+                                            "webhook": endpoint().model_dump()})
+    routing = {"code": "A99009", "kind": "gp_practice", "name": "Practice",
+               "coverage": {"postcode_districts": ["NE30"]}}
+    kept = await entry_from_put(AgencyPut.model_validate(routing), existing, tmp_path)
+    assert kept.webhook == existing.webhook and kept.coverage.postcode_districts == ["NE30"]
+    removed = await entry_from_put(AgencyPut.model_validate({**routing, "webhook": None}), existing, tmp_path)
+    assert removed.webhook is None
