@@ -36,6 +36,7 @@ class EventType(StrEnum):
     DELIVERY_SUCCEEDED = "uk.nhs.ttg.delivery.succeeded"
     DELIVERY_FAILED = "uk.nhs.ttg.delivery.failed"
     DELIVERY_DEAD_LETTERED = "uk.nhs.ttg.delivery.dead-lettered"
+    DIRECTORY_AGENCY_CHANGED = "uk.nhs.ttg.directory.agency.changed"
 
 
 def schema_uri(name: str, version: str) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from contracts.answers import ReferralAnsweredV1
 from contracts.custody import CustodyEventRecordedV1, CustodyEventV1
 from contracts.delivery import DELIVERY_CONTRACTS
+from contracts.directory import DirectoryAgencyChangedV1
 from contracts.envelope import CloudEvent
 from contracts.handover import (
     DistributionEntry,
@@ -42,6 +43,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "webhook-distribution-entry.v1": DistributionEntry,
     "referral-answered.v1": ReferralAnsweredV1,
     **DELIVERY_CONTRACTS,
+    "directory-agency-changed.v1": DirectoryAgencyChangedV1,
 }
 
 

@@ -118,6 +118,8 @@ class Stack:
             prefix + "CREDENTIALS_PATH": str(self.credentials_path),
             "TTG_NOTIFIER_DIRECTORY_PATH": str(self.config.directory_path),
             "TTG_HANDOVER_DIRECTORY_PATH": str(self.config.directory_path),
+            # Webhook secrets given to the directory admin API: written by handover, read by the notifier.
+            "TTG_HANDOVER_SECRET_STORE_PATH": str(self.config.data_dir / "secrets"),
         }
         if self.config.local_webhooks:
             env.setdefault("TTG_WEBHOOKS_ALLOW_HTTP", "true")

@@ -13,7 +13,11 @@ log = structlog.get_logger(__name__)
 CUSTODY_EVENTS = "custody.events.v1"
 HANDOVER_EVENTS = "handover.events.v1"
 DELIVERY_EVENTS = "delivery.events.v1"
-ALL_TOPICS = (CUSTODY_EVENTS, HANDOVER_EVENTS, DELIVERY_EVENTS)
+# Keyed by agency code, not prison number: each record is an agency's whole current entry, so the topic is
+# compacted (the last record per agency is kept for ever) and a new consumer rebuilds the directory from it.
+DIRECTORY_EVENTS = "directory.events.v1"
+ALL_TOPICS = (CUSTODY_EVENTS, HANDOVER_EVENTS, DELIVERY_EVENTS, DIRECTORY_EVENTS)
+TOPIC_CONFIGS: dict[str, dict[str, str]] = {DIRECTORY_EVENTS: {"cleanup.policy": "compact"}}
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -33,7 +37,13 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: i
             if missing:
                 try:
                     await admin.create_topics(
-                        [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
+                        [
+                            NewTopic(
+                                name, num_partitions=partitions, replication_factor=1,
+                                topic_configs=TOPIC_CONFIGS.get(name, {}),
+                            )
+                            for name in missing
+                        ]
                     )
                 except TopicAlreadyExistsError:
                     pass

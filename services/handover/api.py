@@ -1,4 +1,4 @@
-"""HTTP API of handover: handovers, answers to referrals, readiness, worklists and the routing directory.
+"""HTTP API of handover: handovers, answers to referrals, readiness, worklists and the directory of services.
 Routes parse and answer; the work is in :mod:`service`, :mod:`answers`, :mod:`views` and :mod:`directory`."""
 
 from __future__ import annotations
@@ -25,8 +25,15 @@ from services.common.auth import (
 from services.common.credentials import Scope
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
-from services.common.strict import unknown_fields
 from services.handover import answers, directory, paging, service, views
+from services.handover.directory_input import (
+    AgencyPut,
+    SecretRotation,
+    entry_from_put,
+    invalid,
+    new_secret_ref,
+    refuse_unknown,
+)
 from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.readiness import ReleaseReadiness
 from services.handover.domain.referrals import AnswerRefused
@@ -421,17 +428,33 @@ async def establishment_releases(
     ]
 
 
-# --- the routing directory (admin) -----------------------------------------------------------------------
+# --- the directory of services (admin) --------------------------------------------------------------------
 
 
 class AgencyPublic(AgencyRecord):
-    source: str
+    source: str = Field(description="file (seeded from the directory files) or api (set through this API)")
+    revision: int = Field(description="Grows with every change; GET /v1/endpoints of the notifier shows the one "
+                          "it delivers with")
+
+    @classmethod
+    def of(cls, entry: directory.Entry) -> AgencyPublic:
+        return cls(**entry.agency.model_dump(), source=entry.source, revision=entry.revision)
+
+
+def directory_context(request: Request) -> directory.DirectoryContext:
+    settings: HandoverSettings = request.app.state.settings
+    return directory.DirectoryContext(
+        database=request.app.state.database,
+        clock=request.app.state.clock,
+        source=settings.source,
+        secret_store=settings.secret_store_path,
+    )
 
 
 @router.get("/directory/agencies", response_model=list[AgencyPublic])
 async def list_agencies(caller: DirectoryAdmin, request: Request) -> list[AgencyPublic]:
     found = await directory.all_agencies(database=request.app.state.database)
-    return [AgencyPublic(**agency.model_dump(), source=source) for agency, source in found]
+    return [AgencyPublic.of(entry) for entry in found]
 
 
 @router.get("/directory/agencies/{code}", response_model=AgencyPublic)
@@ -439,47 +462,66 @@ async def get_agency(code: str, caller: DirectoryAdmin, request: Request) -> Age
     found = await directory.get_agency(database=request.app.state.database, code=code)
     if found is None:
         raise Problem(404, "Not found", "No agency has this code.", "not-found")
-    return AgencyPublic(**found[0].model_dump(), source=found[1])
+    return AgencyPublic.of(found)
 
 
 @router.put("/directory/agencies/{code}", response_model=AgencyPublic)
 async def put_agency(
-    code: str, body: AgencyRecord, caller: DirectoryAdmin, request: Request, response: Response
+    code: str, body: AgencyPut, caller: DirectoryAdmin, request: Request, response: Response
 ) -> AgencyPublic:
-    """Create or replace an agency's routing entry; from then on the admin API, not the file, owns it.
-    Endpoints (webhook url and secret) are not set here: the notifier's directory holds them."""
-    unknown = unknown_fields(AgencyRecord, await request.json())
-    if unknown:
-        names = [".".join(map(str, loc)) for loc in unknown]
-        raise Problem(
-            422,
-            "Invalid request",
-            f"These fields are not part of an agency's routing entry: {', '.join(names)}.",
-            "validation",
-            errors=[
-                {"field": n, "pointer": "#/" + n.replace(".", "/"), "detail": "unknown field"} for n in names
-            ],
-        )
+    """Create or replace an agency, its endpoint included (the URL is checked against SSRF; a secret given is
+    kept in the secret store and only its reference is published). The notifier follows without a restart."""
+    refuse_unknown(AgencyPut, await request.json())
     if body.code != code:
-        raise Problem(
-            422,
-            "Invalid request",
-            "The body's code differs from the path's.",
-            "validation",
-            errors=[{"field": "code", "pointer": "#/code", "detail": "must equal the code in the path"}],
-        )
-    created = await directory.put_agency(
-        database=request.app.state.database, agency=body, clock=request.app.state.clock, actor=caller
+        raise invalid("code", "must equal the code in the path")
+    ctx = directory_context(request)
+    existing = await directory.get_agency(database=ctx.database, code=code)
+    entry = await entry_from_put(body, existing.agency if existing else None, ctx.secret_store)
+    created, revision = await directory.put_agency(
+        ctx=ctx, agency=entry, actor=caller, correlation_id=request.state.correlation_id
     )
+    request.app.state.relay.wake()
     response.status_code = 201 if created else 200
-    return AgencyPublic(**body.model_dump(), source="api")
+    return AgencyPublic.of(directory.Entry(entry, "api", revision))
+
+
+@router.post("/directory/agencies/{code}/secret", response_model=AgencyPublic)
+async def rotate_agency_secret(
+    code: str, body: SecretRotation, caller: DirectoryAdmin, request: Request
+) -> AgencyPublic:
+    """Rotate an endpoint's signing secret: the new one signs from now on, the current one next to it until
+    the overlap ends, so the agency can switch its verification whenever it likes."""
+    ctx = directory_context(request)
+    existing = await directory.get_agency(database=ctx.database, code=code)
+    if existing is None:
+        raise Problem(404, "Not found", "No agency has this code.", "not-found")
+    if existing.agency.webhook is None:
+        raise Problem(409, "No endpoint", "This agency has no webhook endpoint whose secret could be rotated.",
+                      "no-endpoint")
+    ref = new_secret_ref(secret=body.secret, secret_ref=body.secret_ref, code=existing.agency.code,
+                         store=ctx.secret_store, field="")
+    if ref is None:
+        raise invalid("secret", "give the new secret (or its secret_ref)")
+    try:
+        rotated = await directory.rotate_secret(
+            ctx=ctx, code=code, new_ref=ref, overlap_seconds=body.overlap_seconds, actor=caller,
+            correlation_id=request.state.correlation_id,
+        )
+    except directory.NoEndpoint:
+        rotated = None
+    if rotated is None:  # removed or changed since it was read
+        raise Problem(409, "Conflict", "The agency changed while its secret was being rotated; try again.",
+                      "conflict")
+    request.app.state.relay.wake()
+    return AgencyPublic.of(rotated)
 
 
 @router.delete("/directory/agencies/{code}", status_code=204)
 async def delete_agency(code: str, caller: DirectoryAdmin, request: Request) -> Response:
-    """Deactivate an agency: it receives no new referrals; existing ones keep it."""
+    """Deactivate an agency: it is routed no new referrals; existing ones keep it (see the README)."""
     if not await directory.deactivate_agency(
-        database=request.app.state.database, code=code, clock=request.app.state.clock, actor=caller
+        ctx=directory_context(request), code=code, actor=caller, correlation_id=request.state.correlation_id
     ):
         raise Problem(404, "Not found", "No agency has this code.", "not-found")
+    request.app.state.relay.wake()
     return Response(status_code=204)

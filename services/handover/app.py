@@ -14,7 +14,7 @@ from services.common.runtime import serve
 from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
 from services.handover import corrections, custody_events, deliveries, service
 from services.handover.api import router
-from services.handover.directory import read_directory_files, sync_from_files
+from services.handover.directory import DirectoryContext, read_directory_files, seed_from_files
 from services.handover.settings import HandoverSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -47,7 +47,12 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
             runtime.relay.wake()
 
     async def run_consumer() -> None:
-        await sync_from_files(database=runtime.database, path=settings.directory_path, clock=runtime.clock)
+        directory = DirectoryContext(
+            database=runtime.database, clock=runtime.clock, source=settings.source,
+            secret_store=settings.secret_store_path,
+        )
+        if await seed_from_files(ctx=directory, path=settings.directory_path):
+            runtime.relay.wake()
         consumer = EventConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             topics=[CUSTODY_EVENTS],

@@ -1,34 +1,50 @@
-"""The routing directory of handover: loaded from ``deploy/directory/*.yaml`` at start, kept in the database,
-managed through the admin API.
+"""The directory of services: kept in handover's database, managed through the admin API, seeded from
+``deploy/directory/*.yaml`` when it is empty.
 
-The YAML files are shared with the notifier, which reads the ``webhook`` of each agency; handover ignores it.
-At start every file agency is written, except those changed since through the admin API (``source = api``),
-which the API owns from then on. Deleting through the API deactivates: referrals already made keep
-their agency.
+Every change (created, replaced, deactivated, secret rotated) publishes the agency's whole entry as
+``directory.agency.changed`` on ``directory.events.v1`` through the outbox, in the same transaction as the
+change, so the notifier's copy follows without a restart. Secrets given as ``literal:`` in a seed file are moved
+into the secret store first: only references are stored and published. Deleting through the API deactivates:
+referrals already made keep their agency.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 import yaml
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contracts.directory import DIRECTORY_AGENCY_CHANGED_SCHEMA, DirectoryAgencyChangedV1
+from contracts.envelope import EventType, new_event
 from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
-from services.handover.domain.directory import AgencyRecord
+from services.common.outbox import add_to_outbox
+from services.common.ssrf import check_webhook_url
+from services.common.topics import DIRECTORY_EVENTS
+from services.handover.domain.directory import AgencyRecord, PreviousSecret, WebhookEndpoint
 from services.handover.models import DirectoryAgency
+from services.handover.secret_store import store_secret
 
 log = structlog.get_logger(__name__)
 
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class DirectoryContext:
+    database: Database
+    clock: Clock
+    source: str  # CloudEvents source of the change events
+    secret_store: Path
 
 
 def _expand(text: str) -> str:
@@ -50,30 +66,104 @@ def read_directory_files(path: Path) -> list[AgencyRecord]:
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:
         raise ValueError(f"agency codes appear more than once in the directory: {', '.join(duplicates)}")
+    for agency in agencies:
+        if agency.webhook is not None:
+            check_webhook_url(agency.webhook.url)  # SSRF: the same rule as the admin API's
     return agencies
 
 
-async def sync_from_files(*, database: Database, path: Path, clock: Clock) -> int:
-    """Write the file agencies (not those the admin API has taken over); returns how many were written."""
-    agencies = read_directory_files(path)
-    written = 0
-    for agency in agencies:
-        try:
-            async with database.transaction() as session:
-                row = await session.get(DirectoryAgency, agency.code)
-                if row is not None and row.source == "api":
-                    continue
-                row = row or DirectoryAgency(
-                    code=agency.code, kind=agency.kind.value, record="", source="file", updated_at=clock.now()
-                )
-                row.kind, row.record, row.active = agency.kind.value, agency.model_dump_json(), agency.active
-                row.updated_at = clock.now()
+def _stored_ref(ref: str, code: str, store: Path) -> str:
+    scheme, _, value = ref.partition(":")
+    return store_secret(store, code, value) if scheme == "literal" else ref
+
+
+def without_literals(agency: AgencyRecord, store: Path) -> AgencyRecord:
+    """The agency with every ``literal:`` secret moved into the secret store (seed files only carry them)."""
+    webhook = agency.webhook
+    if webhook is None:
+        return agency
+    moved = webhook.model_copy(
+        update={
+            "secret_ref": _stored_ref(webhook.secret_ref, agency.code, store),
+            "previous_secrets": [
+                PreviousSecret(secret_ref=_stored_ref(old.secret_ref, agency.code, store), until=old.until)
+                for old in webhook.previous_secrets
+            ],
+        }
+    )
+    return agency.model_copy(update={"webhook": moved})
+
+
+def _announce(session: AsyncSession, ctx: DirectoryContext, row: DirectoryAgency, correlation_id: str | None) -> None:
+    """Stage the agency's whole current entry for ``directory.events.v1`` (call after changing ``row``)."""
+    record = AgencyRecord.model_validate_json(row.record)
+    data = DirectoryAgencyChangedV1.model_validate(
+        {**record.model_dump(mode="json"), "revision": row.revision, "changed_at": row.updated_at}
+    )
+    event = new_event(
+        type=EventType.DIRECTORY_AGENCY_CHANGED,
+        source=ctx.source,
+        subject=row.code,
+        dataschema=DIRECTORY_AGENCY_CHANGED_SCHEMA,
+        data=data,
+        correlation_id=correlation_id,
+        time=row.updated_at,
+    )
+    add_to_outbox(session, topic=DIRECTORY_EVENTS, event=event, clock=ctx.clock)
+
+
+def _write(row: DirectoryAgency, agency: AgencyRecord, source: str, ctx: DirectoryContext) -> None:
+    row.kind, row.record, row.active = agency.kind.value, agency.model_dump_json(), agency.active
+    row.source, row.updated_at, row.revision = source, ctx.clock.now(), row.revision + 1
+
+
+async def seed_from_files(*, ctx: DirectoryContext, path: Path) -> int:
+    """Seed an empty directory from the files (one transaction: replicas starting together seed it once);
+    a directory that holds anything is left as it is. Returns how many agencies were seeded."""
+    async with ctx.database.session() as session:
+        present = (await session.exec(select(func.count()).select_from(DirectoryAgency))).one()
+    if present:
+        return await _announce_upgraded(ctx=ctx, path=path)
+    agencies = [without_literals(agency, ctx.secret_store) for agency in read_directory_files(path)]
+    try:
+        async with ctx.database.transaction() as session:
+            if (await session.exec(select(func.count()).select_from(DirectoryAgency))).one():
+                return 0
+            for agency in agencies:
+                row = DirectoryAgency(code=agency.code, kind="", record="", source="file", updated_at=ctx.clock.now())
+                _write(row, agency, "file", ctx)
                 session.add(row)
-                written += 1
-        except IntegrityError:  # another replica wrote it at the same moment
-            continue
-    log.info("directory.synced", agencies=written, path=str(path))
-    return written
+                _announce(session, ctx, row, None)
+    except IntegrityError:  # another replica seeded it at the same moment
+        return 0
+    log.info("directory.seeded", agencies=len(agencies), path=str(path))
+    return len(agencies)
+
+
+async def _announce_upgraded(*, ctx: DirectoryContext, path: Path) -> int:
+    """Agencies stored before the directory held endpoints (revision 0) take their endpoint from the files
+    once, and are announced, so that the notifier learns them; nothing else is read from the files."""
+    async with ctx.database.session() as session:
+        silent = (await session.exec(select(DirectoryAgency).where(col(DirectoryAgency.revision) == 0))).all()
+    if not silent:
+        return 0
+    files = {agency.code: agency for agency in read_directory_files(path)}
+    announced = 0
+    async with ctx.database.transaction() as session:
+        for row in silent:
+            current = await session.get(DirectoryAgency, row.code)
+            if current is None or current.revision != 0:
+                continue
+            record = AgencyRecord.model_validate_json(current.record)
+            seed = files.get(current.code)
+            if record.webhook is None and seed is not None and seed.webhook is not None:
+                record = without_literals(record.model_copy(update={"webhook": seed.webhook}), ctx.secret_store)
+            _write(current, record, current.source, ctx)
+            session.add(current)
+            _announce(session, ctx, current, None)
+            announced += 1
+    log.info("directory.upgraded", agencies=announced)
+    return announced
 
 
 async def active_agencies(*, database: Database) -> list[AgencyRecord]:
@@ -84,16 +174,27 @@ async def active_agencies(*, database: Database) -> list[AgencyRecord]:
     return [AgencyRecord.model_validate_json(row.record) for row in rows]
 
 
-async def all_agencies(*, database: Database) -> list[tuple[AgencyRecord, str]]:
+@dataclass(frozen=True)
+class Entry:
+    agency: AgencyRecord
+    source: str  # file (seeded) or api
+    revision: int
+
+
+def _entry(row: DirectoryAgency) -> Entry:
+    return Entry(AgencyRecord.model_validate_json(row.record), row.source, row.revision)
+
+
+async def all_agencies(*, database: Database) -> list[Entry]:
     async with database.session() as session:
         rows = (await session.exec(select(DirectoryAgency).order_by(col(DirectoryAgency.code)))).all()
-    return [(AgencyRecord.model_validate_json(row.record), row.source) for row in rows]
+    return [_entry(row) for row in rows]
 
 
-async def get_agency(*, database: Database, code: str) -> tuple[AgencyRecord, str] | None:
+async def get_agency(*, database: Database, code: str) -> Entry | None:
     async with database.session() as session:
         row = await session.get(DirectoryAgency, code)
-    return None if row is None else (AgencyRecord.model_validate_json(row.record), row.source)
+    return None if row is None else _entry(row)
 
 
 async def _audit(
@@ -105,36 +206,63 @@ async def _audit(
     await audit.record(session, entry, clock.now())
 
 
-async def put_agency(*, database: Database, agency: AgencyRecord, clock: Clock, actor: Any = None) -> bool:
-    """Create or replace an agency through the admin API; True when it was created. Audited."""
-    async with database.transaction() as session:
+async def put_agency(
+    *, ctx: DirectoryContext, agency: AgencyRecord, actor: Any = None, correlation_id: str | None = None
+) -> tuple[bool, int]:
+    """Create or replace an agency through the admin API and announce it; (created?, revision). Audited."""
+    async with ctx.database.transaction() as session:
         row = await session.get(DirectoryAgency, agency.code)
         created = row is None
-        row = row or DirectoryAgency(
-            code=agency.code, kind="", record="", source="api", updated_at=clock.now()
-        )
-        row.kind, row.record, row.active = agency.kind.value, agency.model_dump_json(), agency.active
-        row.source, row.updated_at = "api", clock.now()
+        row = row or DirectoryAgency(code=agency.code, kind="", record="", source="api", updated_at=ctx.clock.now())
+        _write(row, agency, "api", ctx)
         session.add(row)
-        await _audit(session, actor, "directory.agency_put", agency.code, clock, {"created": created})
-    log.info("directory.agency_put", agency=agency.code, created=created)
-    return created
+        _announce(session, ctx, row, correlation_id)
+        details = {"created": created, "active": agency.active, "endpoint": agency.webhook is not None}
+        await _audit(session, actor, "directory.agency_put", agency.code, ctx.clock, details)
+    log.info("directory.agency_put", agency=agency.code, created=created, revision=row.revision)
+    return created, row.revision
 
 
-async def deactivate_agency(*, database: Database, code: str, clock: Clock, actor: Any = None) -> bool:
+async def deactivate_agency(
+    *, ctx: DirectoryContext, code: str, actor: Any = None, correlation_id: str | None = None
+) -> bool:
     """Deactivate an agency through the admin API; False when there is none with this code. Audited."""
-    async with database.transaction() as session:
+    async with ctx.database.transaction() as session:
         row = await session.get(DirectoryAgency, code)
         if row is None:
             return False
         record = AgencyRecord.model_validate_json(row.record).model_copy(update={"active": False})
-        row.record, row.active, row.source, row.updated_at = (
-            record.model_dump_json(),
-            False,
-            "api",
-            clock.now(),
-        )
+        _write(row, record, "api", ctx)
         session.add(row)
-        await _audit(session, actor, "directory.agency_deactivated", code, clock, {})
+        _announce(session, ctx, row, correlation_id)
+        await _audit(session, actor, "directory.agency_deactivated", code, ctx.clock, {})
     log.info("directory.agency_deactivated", agency=code)
     return True
+
+
+class NoEndpoint(LookupError):
+    """The agency has no webhook endpoint whose secret could be rotated."""
+
+
+async def rotate_secret(
+    *, ctx: DirectoryContext, code: str, new_ref: str, overlap_seconds: float, actor: Any = None,
+    correlation_id: str | None = None,
+) -> Entry | None:
+    """Sign with ``new_ref`` from now on, the current secret next to it for ``overlap_seconds``; None when no
+    agency has this code, :class:`NoEndpoint` when it has no endpoint. Audited (the references, never a secret)."""
+    async with ctx.database.transaction() as session:
+        row = await session.get(DirectoryAgency, code)
+        if row is None:
+            return None
+        record = AgencyRecord.model_validate_json(row.record)
+        if record.webhook is None:
+            raise NoEndpoint(code)
+        webhook: WebhookEndpoint = record.webhook.rotated(new_ref, now=ctx.clock.now(), overlap_seconds=overlap_seconds)
+        record = record.model_copy(update={"webhook": webhook})
+        _write(row, record, "api", ctx)
+        session.add(row)
+        _announce(session, ctx, row, correlation_id)
+        details = {"overlap_seconds": overlap_seconds, "signing_secrets": len(webhook.secret_refs())}
+        await _audit(session, actor, "directory.secret_rotated", code, ctx.clock, details)
+    log.info("directory.secret_rotated", agency=code, revision=row.revision)
+    return Entry(record, "api", row.revision)

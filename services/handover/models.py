@@ -147,6 +147,7 @@ class DirectoryAgency(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=20)
     kind: str = Field(max_length=40)
     record: str = Field(sa_column=Column(Text, nullable=False))
-    source: str = Field(max_length=20, description="file (from deploy/directory) or api (admin API)")
+    source: str = Field(max_length=20, description="file (seeded from deploy/directory) or api (admin API)")
     active: bool = True
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    revision: int = Field(default=0, description="Grows with every change; carried by directory.agency.changed")

@@ -19,7 +19,12 @@ class HandoverSettings(ServiceSettings):
     consumer_group: str = Field("handover", description="Kafka consumer group of the custody-event consumer")
     directory_path: Path = Field(
         Path("deploy/directory"),
-        description="Directory of services (YAML file or folder) loaded into the routing directory at start",
+        description="Directory of services (YAML file or folder) that seeds the directory when it is empty",
+    )
+    secret_store_path: Path = Field(
+        Path("var/secrets"),
+        description="Secret store of webhook secrets given to the directory admin API (or as literal: in the seed "
+        "files): one 0600 file per secret, named by file: references; the notifier must be able to read it",
     )
     at_risk_hours: float = Field(
         48.0, gt=0, description="A section not done this close to release is at risk"

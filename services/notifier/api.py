@@ -163,6 +163,7 @@ class EndpointPublic(BaseModel):
     failing_since: datetime | None = None
     last_success_at: datetime | None = None
     owner_contact: str | None = None
+    revision: int = Field(0, description="The directory revision of the entry the notifier delivers with")
 
 
 @router.get("/endpoints", response_model=list[EndpointPublic])
@@ -178,7 +179,7 @@ async def list_endpoints(
         if agency.webhook.paused:
             known.update(status="paused", reason="paused in the directory")
         result.append(EndpointPublic(agency_code=agency.code, name=agency.name, kind=agency.kind.value,
-                                     owner_contact=agency.owner, **known))
+                                     owner_contact=agency.owner, revision=agency.revision, **known))
     return result
 
 

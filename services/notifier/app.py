@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
 from contracts.envelope import CloudEvent, EventType
@@ -14,15 +15,17 @@ from services.common.consumer import EventConsumer, Handler
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
-from services.common.topics import HANDOVER_EVENTS
+from services.common.topics import DIRECTORY_EVENTS, HANDOVER_EVENTS
 from services.notifier import escalation, service
 from services.notifier.api import router
 from services.notifier.clock import notifier_clock
-from services.notifier.directory import Directory, load_directory
+from services.notifier.directory_sync import LiveDirectory, apply_change, keep_fresh
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.escalation_rules import Deadlines
-from services.notifier.routing import WEBHOOK_EVENT_TYPES
+from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution
 from services.notifier.settings import NotifierSettings
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Events whose distribution the notifier delivers (issued, amended, withdrawn, re-routed, escalated).
@@ -30,7 +33,32 @@ PACK_EVENTS = tuple(WEBHOOK_EVENT_TYPES)
 ESCALATION_SCAN_SECONDS = 1.0
 
 
-def start_workers(runtime: Runtime, settings: NotifierSettings, directory: Directory) -> None:
+def start_directory(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:
+    """Follow the directory of services: apply its change events, and re-read the copy every few moments."""
+
+    async def on_directory_change(event: CloudEvent) -> None:
+        if await apply_change(database=runtime.database, event=event, clock=runtime.clock):
+            await directory.refresh(runtime.database)
+
+    consumer = EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=[DIRECTORY_EVENTS],
+        group_id=f"{settings.consumer_group}-directory",
+        handlers={EventType.DIRECTORY_AGENCY_CHANGED.value: on_directory_change},
+        supported_major_versions={EventType.DIRECTORY_AGENCY_CHANGED.value: 1},
+        producer=runtime.producer,
+        batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    )
+    runtime.start("directory-events-consumer", consumer.run)
+    runtime.start(
+        "directory-refresh", lambda: keep_fresh(directory, runtime.database, settings.directory_refresh_seconds)
+    )
+
+
+def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:
+    start_directory(runtime, settings, directory)
     dispatcher = Dispatcher(
         database=runtime.database,
         directory=directory,
@@ -45,6 +73,9 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: Direc
     )
 
     async def on_pack_event(event: CloudEvent) -> None:
+        codes = [entry["agency_code"] for entry in distribution(event)]
+        if not await directory.wait_for(codes, database=runtime.database, timeout=settings.directory_wait_seconds):
+            log.warning("directory.agency_unknown", event_id=event.id)
         planned = await service.plan_deliveries(
             database=runtime.database, event=event, directory=directory, clock=runtime.clock
         )
@@ -83,16 +114,22 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: Direc
     runtime.start("escalation-scan", scan_for_escalations)
 
 
+async def boot(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:
+    """Read the directory copy before anything delivers with it, then start the workers."""
+    await directory.refresh(runtime.database)
+    start_workers(runtime, settings, directory)
+
+
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
-    directory = load_directory(settings.directory_path)  # a broken directory stops the service at start, loudly
+    directory = LiveDirectory(agencies=[])  # read from the database before the workers start
     clock = notifier_clock(settings)  # a test clock without its explicit switch stops it too
     app = make_app(
         title="Through-the-Gate notifier",
         settings=settings,
         migrations=MIGRATIONS,
         router=router,
-        start_workers=lambda runtime: start_workers(runtime, settings, directory),
+        start_workers=lambda runtime: runtime.start("boot", lambda: boot(runtime, settings, directory)),
         clock=clock,
     )
     app.state.directory = directory

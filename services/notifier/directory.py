@@ -1,8 +1,11 @@
-"""The directory of services: agencies, what they cover, how to reach them (the endpoint registry).
+"""The directory of services as the notifier uses it: agencies, what they cover, how to reach them.
 
-Loaded from YAML (one file, or every ``*.yaml`` in a folder). ``${VAR}`` and ``${VAR:-default}`` in values are taken
-from the environment, so one file serves every deployment. Secrets are named by reference, never logged:
-``env:NAME`` reads an environment variable; ``literal:whsec_...`` is for demo and test directories only.
+The one directory is handover's; the notifier keeps a copy fed by ``directory.agency.changed`` events
+(:mod:`services.notifier.directory_sync`) and reads it through :class:`Directory`. :func:`load_directory` reads the
+YAML form (one file, or every ``*.yaml`` in a folder; ``${VAR}`` and ``${VAR:-default}`` taken from the
+environment) for checks and tests. Secrets are named by reference, never logged: ``env:NAME`` reads an
+environment variable, ``file:/path`` a file (the directory's secret store, or one an operator manages);
+``literal:whsec_...`` is for demo and test files only and never reaches the directory events.
 
 Secret rotation: put the new secret in ``secret_ref`` and the old one under ``previous_secrets`` with the end of
 the overlap (``until``); while the overlap lasts every webhook carries both signatures, so a receiver can switch
@@ -36,6 +39,9 @@ class Coverage(BaseModel):
     local_authorities: list[str] = Field(default_factory=list)
 
 
+SECRET_REF = r"^(env|file|literal):.+$"
+
+
 def resolve_secret(secret_ref: str) -> SecretStr:
     scheme, _, value = secret_ref.partition(":")
     if scheme == "env":
@@ -43,6 +49,11 @@ def resolve_secret(secret_ref: str) -> SecretStr:
         if not found:
             raise LookupError(f"webhook secret variable {value} is not set")
         return SecretStr(found)
+    if scheme == "file":
+        try:
+            return SecretStr(Path(value).read_text().strip())
+        except OSError as error:
+            raise LookupError(f"webhook secret file cannot be read ({error.strerror})") from None
     return SecretStr(value)
 
 
@@ -51,7 +62,7 @@ class PreviousSecret(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    secret_ref: str = Field(pattern=r"^(env|literal):.+$")
+    secret_ref: str = Field(pattern=SECRET_REF)
     until: datetime
 
     @field_validator("until")
@@ -66,7 +77,7 @@ class Webhook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: HttpUrl
-    secret_ref: str = Field(pattern=r"^(env|literal):.+$")
+    secret_ref: str = Field(pattern=SECRET_REF)
     previous_secrets: list[PreviousSecret] = Field(default_factory=list)
     paused: bool = Field(False, description="Hold deliveries to this endpoint until resumed")
 
@@ -89,6 +100,8 @@ class Agency(BaseModel):
     owner_contact: str | None = Field(None, description="Who runs the endpoint; defaults to contact_email")
     coverage: Coverage = Field(default_factory=Coverage)
     establishments: list[str] = Field(default_factory=list, description="Prison codes (prison healthcare)")
+    active: bool = Field(True, description="False: deactivated; still delivered what it holds, never told anew")
+    revision: int = Field(0, description="The directory revision this entry comes from (0: a YAML file)")
     webhook: Webhook
 
     @property
@@ -107,13 +120,13 @@ class Directory(BaseModel):
         wanted = establishment_code.upper()
         return [
             agency for agency in self.agencies
-            if agency.kind == AgencyKind.PRISON_HEALTHCARE
+            if agency.kind == AgencyKind.PRISON_HEALTHCARE and agency.active
             and wanted in (code.upper() for code in agency.establishments)
         ]
 
     def reconnect_services(self, *, district: str | None, local_authority: str | None) -> list[Agency]:
         """RECONNECT services covering a postcode district or, failing that, a local authority."""
-        services = [agency for agency in self.agencies if agency.kind == AgencyKind.RECONNECT]
+        services = [agency for agency in self.agencies if agency.kind == AgencyKind.RECONNECT and agency.active]
         if district:
             found = [agency for agency in services if district.upper() in agency.coverage.postcode_districts]
             if found:

@@ -145,3 +145,14 @@ class Escalation(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     escalated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     told: str = Field(max_length=500, description="Comma-separated agency codes the escalation went to")
+
+
+class DirectoryEndpoint(SQLModel, table=True):
+    """The notifier's copy of one agency of the directory (``record``: the directory.agency.changed data)."""
+
+    __tablename__ = "directory_endpoint"
+
+    code: str = Field(primary_key=True, max_length=20)
+    revision: int = Field(description="The highest revision applied; older and repeated events are ignored")
+    record: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

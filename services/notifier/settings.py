@@ -19,7 +19,14 @@ class NotifierSettings(ServiceSettings):
     database_url: str = "sqlite:///var/notifier.db"
     source: str = Field("urn:ttg:notifier", description="CloudEvents source of the events it publishes")
     consumer_group: str = Field("notifier", description="Kafka consumer group of the handover-event consumer")
-    directory_path: Path = Field(Path("deploy/directory"), description="Directory of services: a YAML file or folder")
+    directory_refresh_seconds: float = Field(
+        1.0, gt=0, description="How often each replica re-reads its copy of the directory of services"
+    )
+    directory_wait_seconds: float = Field(
+        30.0, ge=0,
+        description="How long a pack naming an agency the directory copy does not know yet waits for the agency's "
+        "directory event before its deliveries are planned anyway (they then fail as 'not in the directory')",
+    )
     retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(STANDARD_WEBHOOKS_SCHEDULE),
         description="Delay before each attempt (the first is normally 0); after the last, the delivery is "

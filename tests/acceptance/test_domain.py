@@ -428,7 +428,7 @@ def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningS
             "application/problem+json"
         )
         with_webhook = client.put("/v1/directory/agencies/CMHT-NEW", json={**body, "webhook": {"url": "x"}})
-        assert with_webhook.status_code == 422 and with_webhook.json()["errors"][0]["field"] == "webhook"
+        assert with_webhook.status_code == 422 and with_webhook.json()["errors"][0]["field"] == "webhook.url"
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["source"] == "api"
         assert client.delete("/v1/directory/agencies/CMHT-NEW").status_code == 204
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["active"] is False

@@ -132,6 +132,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "directory": ("handover", "GET", "/v1/directory/agencies"),
     "directory agency": ("handover", "GET", "/v1/directory/agencies/{code}"),
     "directory put": ("handover", "PUT", "/v1/directory/agencies/{code}"),
+    "directory secret": ("handover", "POST", "/v1/directory/agencies/{code}/secret"),
     "directory delete": ("handover", "DELETE", "/v1/directory/agencies/{code}"),
     "audit handover": ("handover", "GET", "/v1/audit"),
     "deliveries": ("notifier", "GET", "/v1/deliveries"),
@@ -183,6 +184,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         directory:             401 401 403 403 403 403 403 403 403 200
         directory agency:      401 401 403 403 403 403 403 403 403 200
         directory put:         401 401 403 403 403 403 403 403 403 201
+        directory secret:      401 401 403 403 403 403 403 403 403 409
         directory delete:      401 401 403 403 403 403 403 403 403 204
         audit handover:        401 401 403 403 403 403 403 403 403 200
         deliveries:            401 401 200 200 200 200 200 200 200 200
@@ -215,6 +217,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         directory:             401 401 403 403 403 403 403 403 403 200
         directory agency:      401 401 403 403 403 403 403 403 403 200
         directory put:         401 401 403 403 403 403 403 403 403 201
+        directory secret:      401 401 403 403 403 403 403 403 403 409
         directory delete:      401 401 403 403 403 403 403 403 403 204
         audit handover:        401 401 403 403 403 403 403 403 403 200
         deliveries:            401 401 200 200 200 200 200 200 200 200
@@ -399,9 +402,10 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
             )
         case "directory agency":
             return Ask(path={"code": AGENCIES[area]["community_mental_health_team"]})
-        case "directory put" | "directory delete":
+        case "directory put" | "directory secret" | "directory delete":
             # A dedicated agency of this row (no coverage, so it routes nothing): the operator creates it
-            # (201), then deactivates it (204); no other test's routing changes.
+            # (201), gets past authorisation to rotating the secret it does not have (409: no endpoint), then
+            # deactivates it (204); no other test's routing changes.
             code = f"MATRIX-{area.upper()}"
             body = {
                 "code": code,
@@ -409,6 +413,8 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
                 "name": "Matrix test agency (fictitious)",
                 "coverage": {"postcode_districts": [], "local_authorities": []},
             }
+            if endpoint == "directory secret":
+                return Ask(path={"code": code}, body={"secret": "whsec_" + "bWF0cml4LXRlc3Qtc2VjcmV0LTI0LWJ5dGVzIQ=="})
             return Ask(path={"code": code}, body=body if endpoint == "directory put" else None)
         case "deliveries" | "escalations" | "referrals" | "delivery audit":
             return Ask(params={"handover_id": journey.handover_id})

@@ -1,10 +1,14 @@
-"""The routing part of the directory of services, as plain data: who an agency is, where it works,
-whom it takes.
+"""The directory of services as plain data: who an agency is, where it works, whom it takes, and how to reach
+it (its webhook endpoint: URL, the reference of its signing secret, secrets being rotated out).
 
-Webhook endpoints and secrets are not here: they belong to the notifier, which only delivers.
+Handover keeps the one directory; the notifier receives every change as an event and delivers with it.
+Secrets are named by reference (``env:NAME`` or ``file:/path``), never carried; ``literal:`` references are read
+from seed files only and are moved into the secret store before anything is stored or published.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -47,8 +51,49 @@ class Eligibility(BaseModel):
     referral_kinds: list[ReferralKind] | None = None
 
 
+class PreviousSecret(BaseModel):
+    """A secret being rotated out: it still signs, next to the current one, until ``until``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_ref: str = Field(pattern=r"^(env|file|literal):.+$", max_length=500)
+    until: datetime
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("until needs a timezone (e.g. 2026-11-30T12:00:00Z)")
+        return value
+
+
+class WebhookEndpoint(BaseModel):
+    """Where and how the notifier reaches an agency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(min_length=1, max_length=2000)
+    secret_ref: str = Field(pattern=r"^(env|file|literal):.+$", max_length=500)
+    previous_secrets: list[PreviousSecret] = Field(default_factory=list, max_length=10)
+    paused: bool = Field(False, description="Hold deliveries to this endpoint until resumed")
+
+    def rotated(self, new_ref: str, *, now: datetime, overlap_seconds: float) -> WebhookEndpoint:
+        """The endpoint signing with ``new_ref``; the current secret keeps signing next to it for the overlap.
+        No overlap means "only the new secret from now on" (a leaked secret): every older one stops at once.
+        Secrets whose overlap is over are dropped."""
+        if overlap_seconds <= 0:
+            return self.model_copy(update={"secret_ref": new_ref, "previous_secrets": []})
+        until = now + timedelta(seconds=overlap_seconds)
+        still = [old for old in self.previous_secrets if old.until > now and old.secret_ref != new_ref]
+        previous = [PreviousSecret(secret_ref=self.secret_ref, until=until), *still]
+        return self.model_copy(update={"secret_ref": new_ref, "previous_secrets": previous[:10]})
+
+    def secret_refs(self) -> list[str]:
+        return [self.secret_ref, *(old.secret_ref for old in self.previous_secrets)]
+
+
 class AgencyRecord(BaseModel):
-    """One agency of the directory (YAML entry or admin API body; ``webhook`` and unknown keys ignored)."""
+    """One agency of the directory (YAML entry or admin API body; unknown keys ignored)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -64,6 +109,8 @@ class AgencyRecord(BaseModel):
     eligibility: Eligibility = Field(default_factory=Eligibility)
     priority: int = Field(default=100, ge=0, le=10_000, description="Lower is asked first among equals")
     active: bool = True
+    owner_contact: str | None = Field(default=None, max_length=200, description="Who runs the endpoint")
+    webhook: WebhookEndpoint | None = Field(default=None, description="None: the agency has no endpoint")
 
     def accepts(self, kind: ReferralKind) -> bool:
         allowed = ACCEPTS_BY_KIND[self.kind]

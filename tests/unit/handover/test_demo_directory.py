@@ -15,7 +15,11 @@ from services.notifier.directory import load_directory
 DEMO = Path(__file__).parents[3] / "deploy" / "directory"
 
 
-def test_every_area_has_every_kind_and_every_establishment_its_prison_healthcare() -> None:
+def test_every_area_has_every_kind_and_every_establishment_its_prison_healthcare(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_HTTP", "true")  # the demo directory points at a local receiver
+    monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
     agencies = read_directory_files(DEMO)
     for authority in ("County Durham", "Middlesbrough", "Birmingham"):
         kinds = {a.kind for a in agencies if a.covers_authority(authority)}
