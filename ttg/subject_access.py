@@ -52,6 +52,7 @@ NO_PERSON_DATA: dict[str, str] = {
     "idempotency_key": "a client's key and the first answer to it (a notice id and status), no identifier",
     "directory_agency": "agencies and the areas they cover",
     "endpoint_state": "the state of an agency's webhook endpoint",
+    "directory_endpoint": "the notifier's copy of the directory: agencies, their endpoints and secret references",
     "outbox_broker": "the cluster id of the broker the outbox relay last published to",
     "outbox_partition": "how far the outbox relay wrote on each topic partition",
 }
