@@ -20,6 +20,7 @@ from services.common.auth import (
     acts_for_establishment,
     ensure_establishment,
     ensure_may_submit_for,
+    not_found,
 )
 from services.common.credentials import Role
 from services.common.problems import PROBLEM_JSON, Problem
@@ -342,8 +343,8 @@ async def get_custody_event_status(
     )
     if found is None:
         raise Problem(404, "Not found", "No custody event has this id.", "not-found")
-    if caller.role != Role.OPERATOR:
-        ensure_establishment(caller, found.establishment_code, "custody event")
+    if caller.role != Role.OPERATOR and not any(acts_for_establishment(caller, code) for code in found.establishments):
+        raise not_found("custody event")
     await audit_read(request, caller, "custody_event.read", "custody_event", resource_id=custody_event_id)
     return CustodyEventStatusView(
         custody_event_id=found.custody_event_id,

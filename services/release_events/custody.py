@@ -141,6 +141,12 @@ class CustodyEventStatus:
     received_at: datetime
     published_at: datetime | None
     establishment_code: str
+    reported_by: str
+
+    @property
+    def establishments(self) -> frozenset[str]:
+        """Who may read it: where it happened and who reported it (a transfer's sender and receiver)."""
+        return frozenset({self.establishment_code, self.reported_by})
 
 
 async def custody_event_status(*, database: Database, custody_event_id: str) -> CustodyEventStatus | None:
@@ -153,6 +159,7 @@ async def custody_event_status(*, database: Database, custody_event_id: str) -> 
                 select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id)
             )
         ).first()
+    reported_by = as_rule_input(CustodyEventV1.model_validate_json(row.body)).reporter
     return CustodyEventStatus(
-        row.id, row.sequence, row.kind, row.received_at, published_at, row.establishment_code
+        row.id, row.sequence, row.kind, row.received_at, published_at, row.establishment_code, reported_by
     )

@@ -495,7 +495,8 @@ def test_a_new_notice_for_a_person_with_an_open_handover_supersedes_it(system: R
     notice = release_notice(random.Random(), place="durham")
     first = open_handover(system, notice)["handover_id"]
     wait_for_webhooks(system, first, "handover.pack.issued", DURHAM_FIRST)
-    corrected = {**notice, "release": {**notice["release"], "type": "end_of_sentence"}}
+    other_type = "parole" if notice["release"]["type"] != "parole" else "end_of_sentence"
+    corrected = {**notice, "release": {**notice["release"], "type": other_type}}  # the same again: a duplicate
     second = open_handover(system, corrected)["handover_id"]
     withdrawn = wait_for_webhooks(system, first, "handover.pack.withdrawn", DURHAM_FIRST)
     assert all("superseded" in data["note"] for data in withdrawn.values())
