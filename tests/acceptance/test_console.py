@@ -1,0 +1,327 @@
+"""The console in a real browser: headless Chromium (Debian's) driven by Playwright, the whole system underneath
+on real parts. Every page is checked with axe-core (WCAG 2.2 A and AA) and at 320 px wide, and screenshotted
+into var/screenshots/ (left behind by the run, not committed)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from services.common.credentials import Role
+from tests.conftest import BACKENDS, require_backend
+from tests.support.polling import eventually
+from tests.support.system import RunningSystem, start_system, stop_system
+from ttg.personas import Persona, Provisioned, provision_personas
+from ttg.synthetic import release_notice
+
+pytestmark = pytest.mark.acceptance
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+AXE = ROOT / "services" / "console" / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+PEOPLE = (
+    Persona("hc.dmi", "Priya Shah", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.bmi", "Jon Price", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Persona("cmht.durham", "Tom Reilly", "CMHT-DUR", Role.AGENCY, (), enrolled=False),
+    Persona("hc.guessed", "Kim Lowe", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.idle", "Ali Khan", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+)
+
+
+@dataclass
+class Console:
+    system: RunningSystem
+    url: str
+    people: dict[str, Provisioned]
+    clock_file: Path
+    backend: str
+
+    def move_clock(self, seconds: float) -> None:
+        self.clock_file.write_text(f"{seconds}\n")
+
+    def offset(self) -> float:
+        text = self.clock_file.read_text().strip() if self.clock_file.exists() else ""
+        return float(text or 0)
+
+    def code(self, secret: str) -> str:
+        return pyotp.TOTP(secret).at(time.time() + self.offset())
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    backend: str = request.param
+    require_backend(backend)
+    tmp = tmp_path_factory.mktemp(f"console-{backend}")
+    clock_file = tmp / "console-clock"
+    running = start_system(tmp, backend, console=True,
+                           extra_env={"TTG_CONSOLE_TEST_CLOCK": "1", "TTG_CONSOLE_TEST_CLOCK_FILE": str(clock_file)})
+    try:
+        people = {made.persona.user_id: made
+                  for made in provision_personas(running.stack.database_url("console"), PEOPLE)}
+        yield Console(running, running.stack.url("console"), people, clock_file, backend)
+    finally:
+        stop_system(running)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def new_context(browser: Browser) -> BrowserContext:
+    # axe-core is injected as a script tag; the console's own CSP (rightly) refuses inline scripts.
+    return browser.new_context(bypass_csp=True, viewport={"width": 1024, "height": 900})
+
+
+def check_page(page: Page, console: Console, name: str) -> None:
+    """axe-core finds no WCAG 2.2 A/AA violation; nothing scrolls sideways at 320 px; screenshots at both widths."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async (tags) => (await axe.run(document, {runOnly: {type: "tag", values: tags}})).violations
+             .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))""",
+        WCAG,
+    )
+    assert violations == [], f"{name}: {violations}"
+    page.screenshot(path=str(SCREENSHOTS / f"{console.backend}-{name}.png"), full_page=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 700})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(SCREENSHOTS / f"{console.backend}-{name}-320.png"), full_page=True)
+    assert width <= 320, f"{name} scrolls sideways at 320 px ({width} px wide)"
+    if size:
+        page.set_viewport_size(size)
+
+
+def sign_in(page: Page, console: Console, user_id: str, *, check: bool = False) -> None:
+    """Password, then the security code; a person without an authenticator app enrols one from the QR page."""
+    page.goto(console.url + "/")
+    expect(page).to_have_url(console.url + "/sign-in")
+    if check:
+        check_page(page, console, "sign-in")
+    page.get_by_label("User ID").fill(user_id)
+    page.get_by_label("Password").fill(console.people[user_id].password)
+    page.get_by_role("button", name="Continue").click()
+    secret = console.people[user_id].totp_secret
+    if not secret:
+        expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
+        expect(page.locator(".ttg-qr svg")).to_be_visible()
+        if check:
+            check_page(page, console, "enrol")
+        secret = page.locator("#totp-secret").inner_text().strip()
+        page.get_by_label("Security code").fill(console.code(secret))
+        page.get_by_role("button", name="Continue").click()
+    else:
+        expect(page.get_by_role("heading", level=1)).to_have_text("Enter your security code")
+        if check:
+            check_page(page, console, "security-code")
+        page.get_by_label("Security code").fill(console.code(secret))
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Sign out")).to_be_visible()
+
+
+def notice_audit(console: Console, prison_number: str) -> list[dict[str, Any]]:
+    with console.system.client("release_events", "operator") as http:
+        records = http.get("/v1/audit", params={"subject": prison_number}).json()
+    return [record for record in records if record["action"] == "notice.submitted"]
+
+
+def fill_notice(page: Page, notice: dict[str, Any], nhs_number: str) -> None:
+    born, leaves = date.fromisoformat(notice["date_of_birth"]), date.fromisoformat(notice["release"]["date"])
+    address = notice["release"]["destination"]["address"]
+    page.get_by_label("Prison number").fill(notice["prison_number"])
+    page.get_by_label("NHS number (optional)").fill(nhs_number)
+    page.get_by_label("First name").fill(notice["given_name"])
+    page.get_by_label("Last name").fill(notice["family_name"])
+    for prefix, day in (("date_of_birth", born), ("release_date", leaves)):
+        page.locator(f"#{prefix}-day").fill(str(day.day))
+        page.locator(f"#{prefix}-month").fill(str(day.month))
+        page.locator(f"#{prefix}-year").fill(str(day.year))
+    page.get_by_label("Type of release").select_option("conditional")
+    page.get_by_label("Address line 1").fill(address["lines"][0])
+    page.get_by_label("Town or city").fill(address["town"])
+    page.get_by_label("Postcode").fill(address["postcode"])
+    page.get_by_label("Mental-health referral").select_option("routine")
+    page.locator("#mh_consent").check()  # "Yes"
+    page.get_by_label("Your phone number").fill("0191 000 0000")
+
+
+def durham_person(days_ahead: int = 5) -> dict[str, Any]:
+    notice = release_notice(place="durham")
+    notice["release"]["date"] = (datetime.now(UTC).date() + timedelta(days=days_ahead)).isoformat()
+    return notice
+
+
+def wrong_check_digit(nhs_number: str) -> str:
+    return nhs_number[:9] + str((int(nhs_number[9]) + 1) % 10)
+
+
+@pytest.mark.hazard("H61", "H62")
+def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept_it(
+    console: Console, browser: Browser
+) -> None:
+    notice = durham_person()
+    prison = new_context(browser)
+    lounge = prison.new_page()
+    sign_in(lounge, console, "hc.dmi", check=True)
+    expect(lounge.get_by_role("heading", level=1)).to_have_text("Departure lounge")
+    check_page(lounge, console, "lounge")
+
+    # A bad NHS number: the error summary names the field and links to it; nothing is sent or stored.
+    lounge.get_by_role("link", name="New release notice").first.click()
+    check_page(lounge, console, "notice-form")
+    fill_notice(lounge, notice, wrong_check_digit(notice["nhs_number"]))
+    lounge.get_by_role("button", name="Send release notice").click()
+    assert lounge.title().startswith("Error: ")
+    summary = lounge.locator(".nhsuk-error-summary")
+    expect(summary).to_contain_text("NHS number")
+    link = summary.get_by_role("link", name="NHS number", exact=False)
+    assert link.get_attribute("href") == "#nhs_number"
+    check_page(lounge, console, "notice-form-error")
+    link.click()
+    expect(lounge.locator("#nhs_number")).to_be_focused()
+    assert notice_audit(console, notice["prison_number"]) == []
+
+    # Corrected: sent as this person, and the lounge shows the release with its items pending.
+    lounge.get_by_label("NHS number (optional)").fill(notice["nhs_number"])
+    lounge.get_by_role("button", name="Send release notice").click()
+    expect(lounge.get_by_text("Release notice sent")).to_be_visible()
+    [record] = eventually(lambda: notice_audit(console, notice["prison_number"]), what="the notice's audit record")
+    assert (record["actor"], record["actor_organisation"]) == ("hc.dmi@console", "DMI-HC")
+    card = lounge.locator(".ttg-release", has_text=notice["family_name"])
+    eventually(lambda: (lounge.reload(), card.count())[1] == 1, timeout=30, what="the release in the lounge")
+    mental_health = card.locator("[data-item=mental_health_referral]")
+    expect(mental_health).to_have_attribute("data-status", "pending")
+    handover_id = card.get_attribute("data-handover-id")
+
+    # The mental-health team: enrols its authenticator app, sees only its sections, accepts with an appointment.
+    team = new_context(browser)
+    inbox = team.new_page()
+    sign_in(inbox, console, "cmht.durham", check=True)
+    check_page(inbox, console, "inbox")
+    inbox.get_by_role("link", name=f"{notice['given_name']} {notice['family_name']}").first.click()
+    check_page(inbox, console, "referral")
+    sections = set(inbox.locator("[data-section]").evaluate_all("nodes => nodes.map(n => n.dataset.section)"))
+    with console.system.client("handover", "cmht-dur") as http:
+        [item] = [i for i in http.get("/v1/agencies/CMHT-DUR/handovers").json() if i["handover_id"] == handover_id]
+    assert sections == {name for name, value in item["sent"]["pack"].items() if value} - {"patient_demographics"}
+    assert "mental_health" in sections and "reporting_instructions" not in sections, sections
+    inbox.locator("#answer-2").check()  # accepted
+    appointment = date.fromisoformat(notice["release"]["date"]) + timedelta(days=2)
+    inbox.locator("#appt_date-day").fill(str(appointment.day))
+    inbox.locator("#appt_date-month").fill(str(appointment.month))
+    inbox.locator("#appt_date-year").fill(str(appointment.year))
+    inbox.get_by_label("Time of the first appointment (for example 14:30)").fill("10:30")
+    inbox.get_by_label("Where the first appointment is").fill("Durham community hub, room 2")
+    inbox.get_by_role("button", name="Send answer").click()
+    expect(inbox.get_by_text("Your answer was sent: accepted")).to_be_visible()
+
+    # The prison's lounge, never reloaded since, shows mental health done.
+    expect(mental_health).to_have_attribute("data-status", "done", timeout=30_000)
+    lounge.goto(f"{console.url}/releases/{handover_id}")
+    expect(lounge.locator(".ttg-timeline")).to_contain_text("CMHT-DUR accepted")
+    check_page(lounge, console, "person")
+    team.close()
+    prison.close()
+
+
+def submit_as_dmi(console: Console) -> tuple[dict[str, Any], str]:
+    notice = durham_person(days_ahead=9)
+    with console.system.client("release_events", "prison-dmi") as http:
+        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
+                              ).raise_for_status().json()["notice_id"]
+    with console.system.client("handover", "prison-dmi") as http:
+        found = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+                           what="the handover")
+    return notice, found[0]["handover_id"]
+
+
+@pytest.mark.hazard("H63", "H64")
+def test_another_organisation_gets_page_not_found_and_forms_without_their_token_are_refused(
+    console: Console, browser: Browser
+) -> None:
+    notice, handover_id = submit_as_dmi(console)
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "hc.bmi")
+    answer = page.goto(f"{console.url}/releases/{handover_id}")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    expect(page.locator("main")).not_to_contain_text(notice["family_name"])
+    check_page(page, console, "page-not-found")
+
+    forged = page.request.post(f"{console.url}/notices/new", form={"prison_number": "A1234BC"})
+    assert forged.status == 403
+    assert "This form has expired" in forged.text()
+    page.goto(f"{console.url}/notices/new")
+    check_page(page, console, "notice-form-bmi")
+    context.close()
+
+
+@pytest.mark.hazard("H65")
+def test_repeated_wrong_passwords_are_throttled(console: Console, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(f"{console.url}/sign-in")
+    for _ in range(5):
+        page.get_by_label("User ID").fill("hc.guessed")
+        page.get_by_label("Password").fill("not-the-password")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator(".nhsuk-error-summary")).to_contain_text("not right")
+    page.get_by_label("User ID").fill("hc.guessed")
+    page.get_by_label("Password").fill(console.people["hc.guessed"].password)  # right, but too late
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("Too many failed attempts")
+    assert page.title().startswith("Error: ")
+    check_page(page, console, "sign-in-throttled")
+    context.close()
+
+
+@pytest.mark.hazard("H66")
+def test_a_session_idle_past_the_timeout_is_signed_out(console: Console, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "hc.idle")
+    try:
+        console.move_clock(29 * 60)
+        page.goto(f"{console.url}/lounge")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Departure lounge")  # 29 min: still signed in
+        console.move_clock(29 * 60 + 31 * 60)
+        page.goto(f"{console.url}/lounge")
+        expect(page).to_have_url(f"{console.url}/sign-in?timed_out=true")
+        expect(page.get_by_text("You were signed out")).to_be_visible()
+        check_page(page, console, "signed-out-idle")
+    finally:
+        console.move_clock(0)
+        context.close()
+
+
+def test_the_console_answers_only_over_its_pages(console: Console) -> None:
+    """No API docs or OpenAPI on the console; pages are never cached; its cookies are HttpOnly and SameSite."""
+    for path in ("/docs", "/openapi.json"):
+        assert httpx.get(console.url + path).status_code == 404
+    page = httpx.get(console.url + "/sign-in")
+    assert page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
