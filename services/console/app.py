@@ -22,7 +22,7 @@ from services.common.runtime import install_correlation_ids, serve
 from services.console.backend import Backend, NotFound, ServiceError
 from services.console.clock import console_clock
 from services.console.identity import home_of
-from services.console.pages import auth, inbox, lounge, notices
+from services.console.pages import auth, desk, inbox, lounge, notices, summary
 from services.console.settings import FRONTEND, ConsoleSettings
 from services.console.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render, session_of
 
@@ -129,6 +129,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(lounge.router)
     app.include_router(notices.router)
     app.include_router(inbox.router)
+    app.include_router(desk.router)
+    app.include_router(summary.router)
     return app
 
 

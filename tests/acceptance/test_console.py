@@ -16,6 +16,7 @@ import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from pypdf import PdfReader
 
 from services.common.credentials import Role
 from tests.conftest import BACKENDS, require_backend
@@ -40,6 +41,9 @@ PEOPLE = (
     Persona("cmht.durham", "Tom Reilly", "CMHT-DUR", Role.AGENCY, (), enrolled=False),
     Persona("hc.guessed", "Kim Lowe", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
     Persona("hc.idle", "Ali Khan", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.print", "Jo Bell", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("probation.durham", "Sam Carter", "PDU-DUR", Role.PROBATION),
+    Persona("operator", "Lee Morgan", "TTG-OPS", Role.OPERATOR),
 )
 
 
@@ -325,3 +329,84 @@ def test_the_console_answers_only_over_its_pages(console: Console) -> None:
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def referral_of(console: Console, client: str, agency: str, handover_id: str) -> dict[str, Any]:
+    with console.system.client("handover", client) as http:
+        found = eventually(lambda: [i for i in http.get(f"/v1/agencies/{agency}/handovers").json()
+                                    if i["handover_id"] == handover_id], what=f"the referral to {agency}")
+    return found[0]
+
+
+@pytest.mark.hazard("H61")
+def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_person_needs(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    notice, handover_id = submit_as_dmi(console)
+    released = date.fromisoformat(notice["release"]["date"])
+    appointment = datetime.combine(released + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=11)
+    mental_health = referral_of(console, "cmht-dur", "CMHT-DUR", handover_id)
+    with console.system.client("handover", "cmht-dur") as http:
+        http.post(mental_health["answer_url"], json={"answer": "accepted", "first_appointment": {
+            "at": appointment.isoformat(), "place": "Durham wellbeing centre"}}).raise_for_status()
+
+    # Probation confirms the reporting instructions through its form.
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "probation.durham")
+    reporting = referral_of(console, "probation-dur", "PDU-DUR", handover_id)
+    page.goto(f"{console.url}/inbox/{reporting['referral_id']}")
+    check_page(page, console, "probation-referral")
+    shown = page.locator("[data-section]").evaluate_all("nodes => nodes.map(n => n.dataset.section)")
+    assert "mental_health" not in shown and "medications" not in shown, shown
+    page.locator("#answer-2").check()  # confirm
+    page.get_by_label("Probation office").fill("Durham probation office, Old Elvet")
+    report = released + timedelta(days=1)
+    page.locator("#report_date-day").fill(str(report.day))
+    page.locator("#report_date-month").fill(str(report.month))
+    page.locator("#report_date-year").fill(str(report.year))
+    page.get_by_label("Time the person reports (for example 10:00)").fill("09:30")
+    page.get_by_role("button", name="Send answer").click()
+    expect(page.get_by_text("Your answer was sent: confirmed")).to_be_visible()
+    context.close()
+
+    # Prison healthcare prints the person's summary: GP, appointment, each medicine with its run-out day, reporting.
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "hc.print")
+    page.goto(f"{console.url}/releases/{handover_id}/summary")
+    check_page(page, console, "release-day-summary")
+    pdf = tmp_path / "summary.pdf"
+    page.pdf(path=str(pdf))
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(str(pdf)).pages)
+    assert "Durham wellbeing centre" in text and "11:00" in text
+    for medicine in notice["medications"]:
+        runs_out = released + timedelta(days=medicine["supply_days_given"])
+        assert medicine["name"] in text and f"{runs_out.day} {runs_out:%B %Y}" in text, (medicine["name"], text)
+    assert "Durham probation office, Old Elvet" in text and "09:30" in text
+    assert "NHS 111" in text  # who to call in a crisis
+    assert "GP" in text and ("register you" in text or "Your GP practice is" in text)
+    for secret in (*notice["mental_health"]["diagnoses"], notice["nhs_number"], "self harm", "Sign out"):
+        assert secret not in text, secret
+    context.close()
+
+
+def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Console, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "operator")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deliveries and endpoints")
+    check_page(page, console, "operator-desk")
+    card = page.locator("[data-agency-code='SMS-BHM']")
+    card.get_by_role("button", name="Pause SMS-BHM").click()
+    expect(page.get_by_text("Done: paused")).to_be_visible()
+    with console.system.client("notifier", "operator") as http:
+        states = {e["agency_code"]: e["status"] for e in http.get("/v1/endpoints").json()}
+    assert states["SMS-BHM"] == "paused"
+    page.locator("[data-agency-code='SMS-BHM']").get_by_role("button", name="Resume SMS-BHM").click()
+    expect(page.get_by_text("Done: resumed")).to_be_visible()
+    with console.system.client("notifier", "operator") as http:
+        assert {e["agency_code"]: e["status"] for e in http.get("/v1/endpoints").json()}["SMS-BHM"] == "active"
+        actors = {record["actor"] for record in http.get("/v1/delivery-audit").json()}
+    assert "operator@console" in actors
+    context.close()
