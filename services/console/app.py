@@ -22,7 +22,7 @@ from services.common.runtime import install_correlation_ids, serve
 from services.console.backend import Backend, NotFound, ServiceError
 from services.console.clock import console_clock
 from services.console.identity import home_of
-from services.console.pages import auth, desk, inbox, lounge, notices, summary
+from services.console.pages import auth, custody, desk, inbox, lounge, notices, summary
 from services.console.settings import FRONTEND, ConsoleSettings
 from services.console.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render, session_of
 
@@ -125,12 +125,18 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         account = await accounts.get(database_of(request), found.user_id)
         return redirect(home_of(account.role) if account else "/sign-in")
 
+    @app.get("/accessibility", include_in_schema=False)
+    async def accessibility(request: Request) -> HTMLResponse:
+        await session_of(request)
+        return await render(request, "accessibility.jinja", {"title": "Accessibility statement"})
+
     app.include_router(auth.router)
     app.include_router(lounge.router)
     app.include_router(notices.router)
     app.include_router(inbox.router)
     app.include_router(desk.router)
     app.include_router(summary.router)
+    app.include_router(custody.router)
     return app
 
 

@@ -74,7 +74,12 @@ def _plain(value: object) -> str:
     return str(value).replace("_", " ") if value is not None else ""
 
 
+def _as_radio(item: dict[str, object]) -> dict[str, object]:
+    return {"value": item["value"], "text": item["text"], "checked": item["selected"]}
+
+
 environment.filters["plain"] = _plain
+environment.filters["as_radio"] = _as_radio
 environment.globals.update(errorList=_error_list, release_types_items=_release_types_items)
 
 

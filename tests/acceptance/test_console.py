@@ -274,6 +274,9 @@ def test_another_organisation_gets_page_not_found_and_forms_without_their_token_
     expect(page.locator("main")).not_to_contain_text(notice["family_name"])
     check_page(page, console, "page-not-found")
 
+    page.get_by_role("link", name="Accessibility statement").click()
+    check_page(page, console, "accessibility")
+
     forged = page.request.post(f"{console.url}/notices/new", form={"prison_number": "A1234BC"})
     assert forged.status == 403
     assert "This form has expired" in forged.text()
@@ -351,8 +354,8 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
             "at": appointment.isoformat(), "place": "Durham wellbeing centre"}}).raise_for_status()
 
     # Probation confirms the reporting instructions through its form.
-    context = new_context(browser)
-    page = context.new_page()
+    probation_context = new_context(browser)
+    page = probation = probation_context.new_page()
     sign_in(page, console, "probation.durham")
     reporting = referral_of(console, "probation-dur", "PDU-DUR", handover_id)
     page.goto(f"{console.url}/inbox/{reporting['referral_id']}")
@@ -368,7 +371,6 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
     page.get_by_label("Time the person reports (for example 10:00)").fill("09:30")
     page.get_by_role("button", name="Send answer").click()
     expect(page.get_by_text("Your answer was sent: confirmed")).to_be_visible()
-    context.close()
 
     # Prison healthcare prints the person's summary: GP, appointment, each medicine with its run-out day, reporting.
     context = new_context(browser)
@@ -388,7 +390,27 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
     assert "GP" in text and ("register you" in text or "Your GP practice is" in text)
     for secret in (*notice["mental_health"]["diagnoses"], notice["nhs_number"], "self harm", "Sign out"):
         assert secret not in text, secret
+
+    # The prison moves the release date past the confirmed report time: probation's inbox asks to confirm again.
+    page.goto(f"{console.url}/releases/{handover_id}")
+    page.get_by_role("link", name="Record a custody event").click()
+    check_page(page, console, "custody-event-form")
+    page.get_by_label("The release date has changed").check()
+    later = released + timedelta(days=10)
+    page.locator("#release_date-day").fill(str(later.day))
+    page.locator("#release_date-month").fill(str(later.month))
+    page.locator("#release_date-year").fill(str(later.year))
+    page.get_by_role("button", name="Record custody event").click()
+    expect(page.get_by_text("Custody event recorded")).to_be_visible()
     context.close()
+
+    card = probation.locator(f".ttg-release[data-referral-id='{reporting['referral_id']}']")
+    eventually(lambda: (probation.goto(f"{console.url}/inbox"), card.locator(".ttg-reconfirm").count())[1] == 1,
+               timeout=30, what="probation's inbox to ask for the confirmation again")
+    check_page(probation, console, "probation-inbox-reconfirm")
+    probation.goto(f"{console.url}/inbox/{reporting['referral_id']}")
+    expect(probation.get_by_role("heading", name="Confirm the reporting instructions again")).to_be_visible()
+    probation_context.close()
 
 
 def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Console, browser: Browser) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.console.backend import ServiceError
-from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
+from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, clock_of, needs_role, redirect, render
 
 router = APIRouter()
 Agency = Annotated[Viewer, needs_role("agency", "probation")]
@@ -21,10 +21,27 @@ FIELD_OF = {"first_appointment": "appt_date-day", "reason_code": "reason_code", 
             "answer": "answer"}
 
 
+def needs_reconfirming(item: dict[str, Any]) -> bool:
+    """Reporting instructions confirmed once, then made stale by a change (the service drops instructions that
+    fall before the new release date from what it sends): probation must confirm again."""
+    return (item["referral_kind"] == "reporting_instructions" and item["status"] == "accepted"
+            and not item["sent"].get("pack", {}).get("reporting_instructions"))
+
+
+def _annotated(item: dict[str, Any], today: date) -> dict[str, Any]:
+    # The service escalates an unanswered referral 24 hours before the release day: answer by the day before.
+    answer_by = date.fromisoformat(item["release_date"]) - timedelta(days=1)
+    return item | {
+        "answer_by": answer_by, "overdue": item["status"] in ("requested", "received") and today > answer_by,
+        "reconfirm": needs_reconfirming(item), "changed": [c.get("section") for c in item["sent"].get("changes", [])],
+    }
+
+
 async def _worklist(request: Request, viewer: Viewer) -> list[dict[str, Any]]:
     code = viewer.account.organisation
-    return await backend_of(request).get_json(viewer.person, "handover",  # type: ignore[no-any-return]
-                                              f"/v1/agencies/{code}/handovers")
+    items = await backend_of(request).get_json(viewer.person, "handover", f"/v1/agencies/{code}/handovers")
+    today = clock_of(request).now().date()
+    return [_annotated(item, today) for item in items]
 
 
 @router.get("/inbox", response_class=HTMLResponse)

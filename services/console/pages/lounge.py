@@ -77,7 +77,9 @@ async def lounge_fragment(
 
 
 @router.get("/releases/{handover_id}", response_class=HTMLResponse)
-async def person(request: Request, viewer: PrisonHealthcare, handover_id: str) -> HTMLResponse:
+async def person(
+    request: Request, viewer: PrisonHealthcare, handover_id: str, recorded: Annotated[str, Query(max_length=30)] = ""
+) -> HTMLResponse:
     backend = backend_of(request)
     if len(handover_id) > 64:
         raise PageNotFound()
@@ -93,7 +95,7 @@ async def person(request: Request, viewer: PrisonHealthcare, handover_id: str) -
     return await render(request, "person.jinja", {
         "title": f"{pack['patient_demographics']['given_name']} {pack['patient_demographics']['family_name']}",
         "navigation": NAVIGATION, "handover": handover, "pack": pack, "deliveries": deliveries,
-        "timeline": timeline(handover, deliveries, custody),
+        "timeline": timeline(handover, deliveries, custody), "recorded": recorded,
     })
 
 
