@@ -4,6 +4,7 @@ into var/screenshots/ (left behind by the run, not committed)."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,8 +20,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from pypdf import PdfReader
 
 from services.common.credentials import Role
+from services.notifier.clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
+from tests.support.receiver import Behaviour
 from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.personas import Persona, Provisioned, provision_personas
 from ttg.synthetic import release_notice
@@ -44,6 +47,7 @@ PEOPLE = (
     Persona("hc.print", "Jo Bell", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
     Persona("probation.durham", "Sam Carter", "PDU-DUR", Role.PROBATION),
     Persona("operator", "Lee Morgan", "TTG-OPS", Role.OPERATOR),
+    Persona("operator.replay", "Dee Shaw", "TTG-OPS", Role.OPERATOR),
 )
 
 
@@ -54,6 +58,7 @@ class Console:
     people: dict[str, Provisioned]
     clock_file: Path
     backend: str
+    notifier_clock: Path
 
     def move_clock(self, seconds: float) -> None:
         self.clock_file.write_text(f"{seconds}\n")
@@ -72,12 +77,17 @@ def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     require_backend(backend)
     tmp = tmp_path_factory.mktemp(f"console-{backend}")
     clock_file = tmp / "console-clock"
-    running = start_system(tmp, backend, console=True,
-                           extra_env={"TTG_CONSOLE_TEST_CLOCK": "1", "TTG_CONSOLE_TEST_CLOCK_FILE": str(clock_file)})
+    extra_env = {
+        "TTG_CONSOLE_TEST_CLOCK": "1", "TTG_CONSOLE_TEST_CLOCK_FILE": str(clock_file),
+        # Two delivery rounds then dead-lettered, on a clock the test moves: an operator has something to replay.
+        "TTG_NOTIFIER_TEST_CLOCK": "1", "TTG_NOTIFIER_TEST_CLOCK_FILE": str(tmp / "notifier-clock"),
+        "TTG_NOTIFIER_RETRY_SCHEDULE_SECONDS": json.dumps([0, 60]), "TTG_NOTIFIER_DISPATCH_IDLE_SECONDS": "0.2",
+    }
+    running = start_system(tmp, backend, console=True, extra_env=extra_env)
     try:
         people = {made.persona.user_id: made
                   for made in provision_personas(running.stack.database_url("console"), PEOPLE)}
-        yield Console(running, running.stack.url("console"), people, clock_file, backend)
+        yield Console(running, running.stack.url("console"), people, clock_file, backend, tmp / "notifier-clock")
     finally:
         stop_system(running)
 
@@ -431,4 +441,46 @@ def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Conso
         assert {e["agency_code"]: e["status"] for e in http.get("/v1/endpoints").json()}["SMS-BHM"] == "active"
         actors = {record["actor"] for record in http.get("/v1/delivery-audit").json()}
     assert "operator@console" in actors
+    context.close()
+
+
+def delivery_to(console: Console, agency: str, handover_id: str) -> dict[str, Any] | None:
+    with console.system.client("notifier", "operator") as http:
+        found = http.get("/v1/deliveries", params={"handover_id": handover_id}).json()
+    return next((item for item in found if item["agency_code"] == agency), None)
+
+
+def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
+    console: Console, browser: Browser
+) -> None:
+    console.system.receiver.behave("SMS-BHM", Behaviour(statuses=[500, 500, 204]))
+    notice = release_notice(place="birmingham", substance_misuse=True)
+    with console.system.client("release_events", "prison-bmi") as http:
+        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
+                              ).raise_for_status().json()["notice_id"]
+    with console.system.client("handover", "prison-bmi") as http:
+        handover_id = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+                                 what="the handover")[0]["handover_id"]
+    first = eventually(lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["attempt_count"] >= 1 and d,
+                       what="the first failed attempt")
+    write_offset(console.notifier_clock, 120)  # past the last round of the schedule
+    eventually(lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["status"] == "dead_lettered",
+               what="the delivery to be dead-lettered")
+
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "operator.replay")
+    card = page.locator(f"[data-webhook-id='{first['webhook_id']}']")
+    expect(card).to_contain_text("SMS-BHM")
+    check_page(page, console, "operator-desk-dead-letter")
+    card.get_by_role("button", name="Replay delivery").click()
+    expect(page.get_by_text("Done: replayed")).to_be_visible()
+    delivered = eventually(lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["status"] == "delivered"
+                           and d, what="the replayed delivery to arrive")
+    assert delivered["replays"] == 1
+    page.reload()
+    expect(page.locator(f"[data-webhook-id='{first['webhook_id']}']")).to_have_count(0)
+    with console.system.client("notifier", "operator") as http:
+        audit = http.get("/v1/delivery-audit", params={"webhook_id": first["webhook_id"]}).json()
+    assert any(r["action"] == "delivery_replayed" and r["actor"] == "operator.replay@console" for r in audit), audit
     context.close()
