@@ -252,6 +252,12 @@ def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept
 
     # The prison's lounge, never reloaded since, shows mental health done.
     expect(mental_health).to_have_attribute("data-status", "done", timeout=30_000)
+
+    # Searchable by prison number or name.
+    lounge.goto(f"{console.url}/lounge?q={notice['prison_number']}&days=7")
+    expect(lounge.locator(".ttg-release")).to_have_count(1)
+    lounge.goto(f"{console.url}/lounge?q=Nobody+Atall&days=28")
+    expect(lounge.get_by_text("No releases in this period")).to_be_visible()
     lounge.goto(f"{console.url}/releases/{handover_id}")
     expect(lounge.locator(".ttg-timeline")).to_contain_text("CMHT-DUR accepted")
     check_page(lounge, console, "person")

@@ -89,6 +89,8 @@ def event_from_form(form: dict[str, str], *, handover: dict[str, Any], sequence:
         CustodyEventV1.model_validate(event)
     except ValidationError as invalid:
         for error in invalid.errors():
+            if not error["loc"] and errors:
+                continue  # a rule about the whole event, already named by the field that broke it
             field = FIELDS.get(str(error["loc"][0]) if error["loc"] else "kind", "kind")
             errors.setdefault(field, MESSAGES[field])
     return (None, errors) if errors else (event, {})
