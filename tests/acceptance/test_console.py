@@ -447,6 +447,16 @@ def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Conso
         assert {e["agency_code"]: e["status"] for e in http.get("/v1/endpoints").json()}["SMS-BHM"] == "active"
         actors = {record["actor"] for record in http.get("/v1/delivery-audit").json()}
     assert "operator@console" in actors
+
+    # People's accounts: the throttled account shows as locked; disabling one signs it out of the console.
+    page.get_by_role("link", name="People's accounts").first.click()
+    check_page(page, console, "operator-people")
+    person = page.locator("[data-user-id='hc.idle']")
+    person.get_by_role("button", name="Disable hc.idle").click()
+    expect(page.get_by_text("Done: hc.idle disabled")).to_be_visible()
+    expect(page.locator("[data-user-id='hc.idle']")).to_contain_text("Disabled")
+    page.locator("[data-user-id='hc.idle']").get_by_role("button", name="Enable hc.idle").click()
+    expect(page.locator("[data-user-id='hc.idle']")).to_contain_text("Active")
     context.close()
 
 

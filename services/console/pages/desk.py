@@ -13,7 +13,9 @@ from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, 
 
 router = APIRouter()
 Operator = Annotated[Viewer, needs_role("operator")]
-NAVIGATION = [{"href": "/desk", "text": "Deliveries and endpoints"}]
+NAVIGATION = [
+    {"href": "/desk", "text": "Deliveries and endpoints"}, {"href": "/desk/people", "text": "People's accounts"}
+]
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
