@@ -44,9 +44,11 @@ async def start(database: Database, *, user_id: str, stage: str, now: datetime, 
 
 
 async def current(
-    database: Database, token: str | None, *, now: datetime, lifetimes: Lifetimes
+    database: Database, token: str | None, *, now: datetime, lifetimes: Lifetimes, touch: bool = True
 ) -> ConsoleSession | None:
-    """The live session of a cookie, touched now; None (and the row gone) when it is missing or timed out."""
+    """The live session of a cookie, touched now (unless ``touch`` is false: a page refreshing itself in the
+    background is not the person using it, and must not keep an unattended screen signed in); None (and the row
+    gone) when it is missing or timed out."""
     if not token or len(token) > 100:
         return None
     async with database.transaction() as session:
@@ -56,8 +58,9 @@ async def current(
         if now - found.last_seen_at > lifetimes.idle or now - found.created_at > lifetimes.longest:
             await session.delete(found)
             return None
-        found.last_seen_at = now
-        session.add(found)
+        if touch:
+            found.last_seen_at = now
+            session.add(found)
         return found
 
 

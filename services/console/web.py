@@ -23,6 +23,7 @@ from services.console.settings import ConsoleSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANONYMOUS_CSRF_COOKIE = "ttg_console_csrf"
+BACKGROUND_HEADER = "X-TTG-Background"  # sent by the page's own refresh: does not count as the person's activity
 
 environment = Environment(
     loader=ChoiceLoader([FileSystemLoader(TEMPLATES), PackageLoader("nhsuk_frontend_jinja")]),
@@ -143,7 +144,7 @@ async def session_of(request: Request) -> ConsoleSession | None:
     if not hasattr(request.state, "console_session"):
         request.state.console_session = await sessions.current(
             database_of(request), request.cookies.get(sessions.COOKIE), now=clock_of(request).now(),
-            lifetimes=lifetimes(settings_of(request)),
+            lifetimes=lifetimes(settings_of(request)), touch=request.headers.get(BACKGROUND_HEADER) != "1",
         )
     return request.state.console_session  # type: ignore[no-any-return]
 

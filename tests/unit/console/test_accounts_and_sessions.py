@@ -88,3 +88,14 @@ async def test_a_session_ends_after_the_idle_timeout_and_each_use_extends_it(dat
     assert await sessions.current(database, token, now=NOW + timedelta(minutes=58), lifetimes=lifetimes)
     assert await sessions.current(database, token, now=NOW + timedelta(minutes=89), lifetimes=lifetimes) is None
     assert await sessions.current(database, token, now=NOW + timedelta(minutes=90), lifetimes=lifetimes) is None
+
+
+@pytest.mark.hazard("H66")
+async def test_a_background_refresh_does_not_hold_off_the_idle_timeout(database: Database) -> None:
+    lifetimes = sessions.Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
+    token = await sessions.start(database, user_id="nurse", stage="signed_in", now=NOW)
+    for minutes in (10, 20, 29):  # the lounge refreshing itself on an unattended screen
+        assert await sessions.current(database, token, now=NOW + timedelta(minutes=minutes), lifetimes=lifetimes,
+                                      touch=False)
+    assert await sessions.current(database, token, now=NOW + timedelta(minutes=31), lifetimes=lifetimes,
+                                  touch=False) is None
