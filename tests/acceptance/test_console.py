@@ -17,6 +17,7 @@ import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
 from services.common.credentials import Role
@@ -120,6 +121,10 @@ def check_page(page: Page, console: Console, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{console.backend}-{name}.png"), full_page=True)
     size = page.viewport_size
     page.set_viewport_size({"width": 320, "height": 700})
+    try:  # the header's script re-lays its menu out after a resize: give the layout a moment to settle
+        page.wait_for_function("document.documentElement.scrollWidth <= 320", timeout=5_000)
+    except PlaywrightTimeout:
+        pass
     width = page.evaluate("document.documentElement.scrollWidth")
     page.screenshot(path=str(SCREENSHOTS / f"{console.backend}-{name}-320.png"), full_page=True)
     assert width <= 320, f"{name} scrolls sideways at 320 px ({width} px wide)"
