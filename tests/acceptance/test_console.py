@@ -94,7 +94,9 @@ def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(console: Console) -> Iterator[Browser]:
+    """Chromium for one system: started after it and stopped before it, because Playwright's synchronous API
+    keeps an event loop running while the browser lives, and starting a system runs its own (asyncio.run)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     with sync_playwright() as playwright:
