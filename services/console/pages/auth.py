@@ -59,8 +59,9 @@ async def sign_in(
                 now=clock_of(request).now(),
             )
         except accounts.SignInRefused as refused:
+            wait = round(settings_of(request).sign_in_lockout_minutes)
             errors["user_id"] = (
-                "Too many failed attempts. Wait 15 minutes, then try again, or ask your administrator"
+                f"Too many failed attempts. Wait {wait} minutes, then try again, or ask your administrator"
                 if refused.locked else "The user ID or password is not right"
             )
         else:
