@@ -19,6 +19,7 @@ contracts_app = typer.Typer(help="Event contracts: JSON Schema export and drift 
 app.add_typer(contracts_app, name="contracts")
 register_security_commands(app)  # credentials, audit, subject-access (ttg/cli_security.py)
 __import__("ttg.cli_deliveries").cli_deliveries.register(app)  # ttg dead-letters ..., ttg endpoints ...
+__import__("ttg.cli_users").cli_users.register(app)  # ttg users create|reset|disable|enable|list|code
 
 
 @app.command()
@@ -31,19 +32,22 @@ def up(
     partitions: int = 6,
     demo: Annotated[bool, typer.Option(help="Run the demo journey once the system is up")] = True,
 ) -> None:
-    """Start the broker, the three services and the demo receiver; run the demo; stay up until Ctrl-C."""
+    """Start the broker, the three services, the console and the demo receiver; run the demo; stay up."""
     from ttg.demo import run_demo
-    from ttg.stack import DEMO_CLIENTS, Stack, StackConfig, provision
+    from ttg.personas import provision_personas
+    from ttg.stack import CONSOLE, DEMO_CLIENTS, Stack, StackConfig, provision
 
     config = StackConfig(
         data_dir=data_dir.resolve(),
         directory_path=directory.resolve(),
         database_base_url=database_url,
-        ports={"release_events": 8001, "handover": 8002, "notifier": 8003},
+        ports={"release_events": 8001, "handover": 8002, "notifier": 8003, CONSOLE: 8000},
         partitions=partitions,
         demo_receiver_port=8009,
+        console=True,
     )
     stack = Stack(config)
+    people = provision_personas(stack.database_url(CONSOLE))
     keys = provision(stack.credentials_path, DEMO_CLIENTS)
     demo_keys = config.data_dir / DEMO_KEYS_FILE
     demo_keys.write_text(json.dumps(keys, indent=2))
@@ -66,6 +70,13 @@ def up(
                 echo=typer.echo,
             )
             typer.echo(f"What each agency received, signatures verified: {stack.url('demo_receiver')}/received")
+        typer.echo("")
+        typer.echo(f"The console: open {stack.url(CONSOLE)} and sign in as one of these demo people")
+        typer.echo("(add the TOTP key to an authenticator app, or get the current code with "
+                   "`./run users code <user id>`):")
+        for made in people:
+            typer.echo(f"  {made.persona.user_id:<17} password {made.password:<18} TOTP key {made.totp_secret}  "
+                       f"({made.persona.what})")
         typer.echo("Up. Ctrl-C stops everything.")
         stopping = False
 

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings
 
 from services.common.settings import ServiceSettings
 from services.common.ssrf import WebhookTargetPolicy
+from services.console.settings import ConsoleSettings
 from services.handover.settings import HandoverSettings
 from services.notifier.settings import NotifierSettings
 from services.release_events.settings import ReleaseEventsSettings
@@ -17,6 +18,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "release_events": ReleaseEventsSettings,
     "handover": HandoverSettings,
     "notifier": NotifierSettings,
+    "console": ConsoleSettings,
     "webhook targets (services that load the directory)": WebhookTargetPolicy,
 }
 

@@ -18,6 +18,7 @@ from services.common import credentials
 from ttg.broker import EmbeddedBroker, free_port
 
 SERVICES = ("release_events", "handover", "notifier")
+CONSOLE = "console"  # the fourth process: pages for people, started when StackConfig.console is set
 
 
 def database_url_for(service: str, *, base_url: str | None, data_dir: Path, suffix: str = "") -> str:
@@ -40,6 +41,7 @@ class StackConfig:
     log_level: str = "INFO"
     credentials_path: Path | None = None  # default: <data_dir>/credentials.json
     local_webhooks: bool = True  # http and 127.0.0.1 webhook targets allowed (local runs and tests only)
+    console: bool = False  # also start the console (ttg up, the console's acceptance tests)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Client:
     role: credentials.Role
     establishments: tuple[str, ...] = ()
 
+
+CONSOLE_CLIENT = Client("console", "TTG-CONSOLE", credentials.Role.CONSOLE)
 
 DEMO_CLIENTS = (
     Client("demo-prison-healthcare", "HMPPS-HC", credentials.Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
@@ -84,7 +88,8 @@ class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.broker = EmbeddedBroker(partitions=config.partitions, log_path=config.data_dir / "logs" / "broker.log")
-        self.ports = {name: config.ports.get(name) or free_port() for name in SERVICES}
+        self.services = SERVICES + ((CONSOLE,) if config.console else ())
+        self.ports = {name: config.ports.get(name) or free_port() for name in self.services}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.credentials_path = config.credentials_path or config.data_dir / "credentials.json"
 
@@ -101,6 +106,18 @@ class Stack:
             service, base_url=self.config.database_base_url, data_dir=self.config.data_dir,
             suffix=self.config.database_suffix,
         )
+
+    def console_env(self, api_key: str) -> dict[str, str]:
+        """The console reaches the services over HTTP with its own credential; it needs no broker."""
+        return {
+            **os.environ,
+            **self.config.extra_env,
+            "TTG_CONSOLE_PORT": str(self.ports[CONSOLE]),
+            "TTG_CONSOLE_DATABASE_URL": self.database_url(CONSOLE),
+            "TTG_CONSOLE_LOG_LEVEL": self.config.log_level,
+            "TTG_CONSOLE_API_KEY": api_key,
+            **{f"TTG_CONSOLE_{name.upper()}_URL": self.url(name) for name in SERVICES},
+        }
 
     def service_env(self, service: str) -> dict[str, str]:
         prefix = f"TTG_{service.upper()}_"
@@ -137,6 +154,8 @@ class Stack:
                 self._spawn("demo_receiver", "ttg.demo_receiver", self.service_env("notifier"))
             for service in SERVICES:
                 self.start_service(service)
+            if self.config.console:
+                self.start_service(CONSOLE)
             for name in self.processes:
                 self.wait_healthy(name, timeout)
         except BaseException:
@@ -145,6 +164,10 @@ class Stack:
         return self
 
     def start_service(self, service: str) -> None:
+        if service == CONSOLE:
+            key = provision(self.credentials_path, [CONSOLE_CLIENT])[CONSOLE_CLIENT.client_id]
+            self._spawn(service, "services.console", self.console_env(key))
+            return
         self._spawn(service, f"services.{service}", self.service_env(service))
 
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:

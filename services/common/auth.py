@@ -18,6 +18,9 @@ probation          its delivery unit code  as an agency (probation sections only
                                            instructions of its own cases only
 operator           nothing                 manage the directory and dead letters, read deliveries (no
                                            clinical content) and the audit trail; never reads packs
+console            nothing                 nothing by itself; with a signed ``X-TTG-On-Behalf-Of`` header it
+                                           is the person named there, with the rules of that person's role
+                                           and organisation (:mod:`services.common.delegation`)
 =================  ======================  ================================================================
 
 Answers, statuses and what they disclose:
@@ -55,7 +58,8 @@ import structlog
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
-from services.common.credentials import Credential, Role, Scope, StoreCache, verify
+from services.common import delegation
+from services.common.credentials import ROLE_SCOPES, Credential, Role, Scope, StoreCache, verify
 from services.common.problems import Problem
 from services.common.ratelimit import RateLimiter
 
@@ -77,6 +81,7 @@ class Principal:
     role: Role
     scopes: frozenset[Scope]
     establishments: frozenset[str]
+    person: str | None = None  # the person the console acts for (client_id then names them too)
 
     @classmethod
     def of(cls, credential: Credential) -> Principal:
@@ -148,6 +153,9 @@ async def current_principal(
         _limit(request, _address(request))  # guessing keys is pointless, but flooding with them is not free
         raise _unauthenticated("The API key is unknown, revoked or expired.")
     principal = Principal.of(credential)
+    assertion = request.headers.get(delegation.HEADER)
+    if assertion is not None:
+        principal = _acting_for(assertion, credential, credentials.credentials)
     request.state.principal = principal
     structlog.contextvars.bind_contextvars(client_id=principal.client_id)
     _limit(request, f"client:{principal.client_id}")
@@ -158,6 +166,26 @@ async def current_principal(
             403, "Forbidden", f"This client may not do this (needs {', '.join(missing)}).", "forbidden"
         )
     return principal
+
+
+def _acting_for(assertion: str, credential: Credential, presented_key: str) -> Principal:
+    """The person the console acts for, with the rules of their organisation's API key (see delegation)."""
+    try:
+        person = delegation.verify(assertion, credential=credential, presented_key=presented_key,
+                                   now=datetime.now(UTC))
+    except delegation.DelegationRefused as refused:
+        log.warning("auth.delegation_refused", reason=refused.reason)
+        if refused.forbidden:
+            raise Problem(403, "Forbidden", "This client may not act on behalf of people.", "forbidden") from None
+        raise _unauthenticated("The on-behalf-of assertion is invalid or expired.") from None
+    return Principal(
+        client_id=f"{person.user_id}@{credential.client_id}",
+        organisation=person.organisation,
+        role=person.role,
+        scopes=ROLE_SCOPES[person.role],
+        establishments=frozenset(person.establishments),
+        person=person.user_id,
+    )
 
 
 def _needs(*scopes: Scope) -> object:

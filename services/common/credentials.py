@@ -45,6 +45,7 @@ class Role(StrEnum):
     AGENCY = "agency"
     PROBATION = "probation"
     OPERATOR = "operator"
+    CONSOLE = "console"  # the console: acts for the people signed in to it (services.common.delegation)
 
 
 class Scope(StrEnum):
@@ -59,6 +60,7 @@ class Scope(StrEnum):
     DEAD_LETTERS_MANAGE = "dead-letters:manage"
     DIRECTORY_MANAGE = "directory:manage"
     AUDIT_READ = "audit:read"
+    ACT_ON_BEHALF = "act-on-behalf"
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
@@ -85,6 +87,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.NOTICES_READ,
         }
     ),
+    Role.CONSOLE: frozenset({Scope.ACT_ON_BEHALF}),
 }
 
 

@@ -144,7 +144,8 @@ class RunningSystem:
 
 
 def start_system(
-    tmp: Path, backend: str, extra_env: dict[str, str] | None = None, agencies: list[dict[str, Any]] | None = None
+    tmp: Path, backend: str, extra_env: dict[str, str] | None = None, agencies: list[dict[str, Any]] | None = None,
+    console: bool = False,
 ) -> RunningSystem:
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"
@@ -157,6 +158,7 @@ def start_system(
         partitions=3,
         extra_env=extra_env or {},
         log_level="DEBUG",
+        console=console,
     )
     stack = Stack(config)
     api_keys = provision(stack.credentials_path, TEST_CLIENTS + agency_clients(agencies or TEST_AGENCIES))
@@ -200,5 +202,5 @@ def drop_database(url: str) -> None:
 
 
 def drop_test_databases(stack: Stack) -> None:
-    for service in ("release_events", "handover", "notifier"):
+    for service in stack.services:
         drop_database(stack.database_url(service))

@@ -1,0 +1,53 @@
+"""The custody-event and answer forms: what a person enters becomes what the API takes, or named problems."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.console.pages.custody import event_from_form
+from services.console.pages.inbox import answer_from_form, needs_reconfirming
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+HANDOVER = {"pack": {"patient_demographics": {"prison_number": "A1234BC"},
+                     "release": {"establishment_code": "DMI", "date": "2026-12-10"}}}
+
+
+def test_a_release_date_change_carries_the_new_date_and_the_next_sequence() -> None:
+    event, errors = event_from_form(
+        {"kind": "release_date_changed", "release_date[day]": "20", "release_date[month]": "12",
+         "release_date[year]": "2026"}, handover=HANDOVER, sequence=4, now=NOW)
+    assert errors == {}
+    assert event is not None
+    assert (event["release_date"], event["sequence"], event["establishment_code"]) == ("2026-12-20", 4, "DMI")
+
+
+def test_missing_pieces_are_named_by_their_field() -> None:
+    assert event_from_form({"kind": "release_date_changed"}, handover=HANDOVER, sequence=1, now=NOW)[1] == {
+        "release_date-day": "Enter the new release date"}
+    assert list(event_from_form({"kind": "transfer", "to_establishment": "x1"}, handover=HANDOVER, sequence=1,
+                                now=NOW)[1]) == ["to_establishment"]
+    assert list(event_from_form({}, handover=HANDOVER, sequence=1, now=NOW)[1]) == ["kind"]
+
+
+def test_a_transfer_names_both_prisons() -> None:
+    event, _ = event_from_form({"kind": "transfer", "to_establishment": "hhi"}, handover=HANDOVER, sequence=2, now=NOW)
+    assert event is not None and (event["from_establishment_code"], event["establishment_code"]) == ("DMI", "HHI")
+
+
+def test_an_acceptance_needs_a_time_and_place_and_probation_may_only_confirm() -> None:
+    body, errors = answer_from_form({"answer": "accepted"}, probation=False)
+    assert body is None and list(errors) == ["appt_date-day", "appt_place"]
+    body, errors = answer_from_form(
+        {"answer": "accepted", "appt_date[day]": "12", "appt_date[month]": "12", "appt_date[year]": "2026",
+         "appt_time": "10:30", "appt_place": "Hub"}, probation=False)
+    assert errors == {} and body == {"answer": "accepted",
+                                     "first_appointment": {"at": "2026-12-12T10:30:00+00:00", "place": "Hub"}}
+    assert answer_from_form({"answer": "accepted"}, probation=True)[1] == {"answer": "Select your answer"}
+    assert list(answer_from_form({"answer": "rejected"}, probation=False)[1]) == ["reason_code"]
+
+
+def test_confirmed_instructions_dropped_by_a_change_need_confirming_again() -> None:
+    item = {"referral_kind": "reporting_instructions", "status": "accepted", "sent": {"pack": {}}}
+    assert needs_reconfirming(item)
+    assert not needs_reconfirming(item | {"sent": {"pack": {"reporting_instructions": {"office": "x"}}}})
+    assert not needs_reconfirming(item | {"status": "requested"})
