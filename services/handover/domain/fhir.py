@@ -155,7 +155,7 @@ def bundle(reading: Reading) -> dict[str, Any]:
         "id": b.id("composition"),
         "meta": {"profile": [UK_CORE + "Composition"], "versionId": str(reading.version)},
         "identifier": {"system": HANDOVER_ID, "value": f"{reading.handover_id}/{reading.version}"},
-        "status": "final",
+        "status": "final" if reading.version == 1 else "amended",  # R4: changed after it was first final
         "type": {"coding": [{"system": SNOMED, "code": "373942005", "display": "Discharge summary"}],
                  "text": "Prison release continuity-of-care handover"},
         "subject": patient,

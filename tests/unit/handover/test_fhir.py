@@ -86,6 +86,9 @@ def test_the_same_version_always_gives_the_same_bundle() -> None:
     assert first == again
     other_version = Reading(**{**whole(pack).__dict__, "version": 3})
     assert bundle(other_version)["id"] != bundle(whole(pack))["id"]
+    assert bundle(whole(pack))["entry"][0]["resource"]["status"] == "amended"  # version 2
+    first = Reading(**{**whole(pack).__dict__, "version": 1})
+    assert bundle(first)["entry"][0]["resource"]["status"] == "final"
 
 
 @pytest.mark.hazard("H68")
