@@ -13,6 +13,7 @@ can read), never the secret itself.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -33,6 +34,9 @@ class WebhookEndpointV1(ContractModel):
     secret_ref: str = Field(pattern=SECRET_REF_PATTERN, description="Where the current signing secret is")
     previous_secrets: list[PreviousSecretV1] = Field(default_factory=list)
     paused: bool = Field(default=False, description="Deliveries held until an operator resumes the endpoint")
+    format: Literal["json", "fhir"] = Field(
+        default="json", description="fhir: each message's data also carries the pack as a FHIR R4 Bundle (`fhir`)"
+    )
 
 
 class CoverageV1(ContractModel):

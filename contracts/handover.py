@@ -222,6 +222,10 @@ class DistributionEntry(ContractModel):
         default_factory=list, description="Answers of this agency the change no longer fits: answer again"
     )
     pack: AgencySections
+    fhir: dict[str, Any] | None = Field(
+        default=None,
+        description="For an agency whose webhook format is fhir: the same sections as a FHIR R4 document Bundle",
+    )
 
 
 class HandoverPackIssuedV1(ContractModel):

@@ -27,6 +27,7 @@ from services.handover.directory import active_agencies
 from services.handover.domain.distribution import Recipient, entry
 from services.handover.domain.referrals import AnswerFacts, AnswerRefused, ReferralStatus, next_status
 from services.handover.domain.routing import age_on, area_of, next_candidate, prison_healthcare_of
+from services.handover.fhir_webhooks import with_fhir
 from services.handover.messages import publish
 from services.handover.models import Handover, HandoverVersion, Referral, ReferralAnswer
 from services.handover.service import Context, new_referral, referrals_of
@@ -340,7 +341,7 @@ async def _reroute(
             outcome=outcome,
             routed_at=now,
             reason=why,
-            distribution=entries,
+            distribution=await with_fhir(session, entries, at=now),
         ),
         subject=handover.prison_number,
         source=ctx.source,

@@ -15,6 +15,7 @@ from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
 from services.handover import corrections, custody_events, deliveries, service
 from services.handover.api import router
 from services.handover.directory import DirectoryContext, read_directory_files, seed_from_files
+from services.handover.fhir_api import router as fhir_router
 from services.handover.settings import HandoverSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -97,13 +98,15 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
 def create_app(settings: HandoverSettings | None = None) -> FastAPI:
     settings = settings or HandoverSettings()
     read_directory_files(settings.directory_path)  # a broken directory stops the service at start, loudly
-    return make_app(
+    app = make_app(
         title="Through-the-Gate handover",
         settings=settings,
         migrations=MIGRATIONS,
         router=router,
         start_workers=lambda runtime: start_workers(runtime, settings),
     )
+    app.include_router(fhir_router)  # the pack as FHIR R4, read and audited as the JSON pack
+    return app
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from services.handover.domain.custody import (
 from services.handover.domain.distribution import Recipient, entry
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.domain.routing import prison_healthcare_of
+from services.handover.fhir_webhooks import with_fhir
 from services.handover.messages import publish
 from services.handover.models import CustodyEventRecord, Handover, HandoverVersion, Person
 from services.handover.service import Context, amend, new_referral, withdraw
@@ -296,7 +297,7 @@ async def _ask_for_new_notice(
             withdrawn_at=now,
             reason_code=WithdrawalReason.NEW_NOTICE_NEEDED,
             reason=note,
-            distribution=[sent],
+            distribution=await with_fhir(session, [sent], at=now),
         ),
         subject=handover.prison_number,
         source=ctx.source,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -32,6 +32,7 @@ class WebhookInput(BaseModel):
         default=None, max_length=10, description="Secrets still signing until their `until` (default: kept)"
     )
     paused: bool = False
+    format: Literal["json", "fhir"] = "json"
 
 
 class AgencyPut(AgencyRecord):
@@ -126,5 +127,6 @@ async def entry_from_put(body: AgencyPut, existing: AgencyRecord | None, store: 
         previous = given.previous_secrets
     else:
         previous = before.previous_secrets if before is not None and before.secret_ref == ref else []
-    webhook = WebhookEndpoint(url=url, secret_ref=ref, previous_secrets=previous, paused=given.paused)
+    webhook = WebhookEndpoint(url=url, secret_ref=ref, previous_secrets=previous, paused=given.paused,
+                              format=given.format)
     return AgencyRecord.model_validate({**fields, "webhook": webhook.model_dump()})

@@ -42,9 +42,10 @@ def disclosure(caller: Principal, view: HandoverView) -> Disclosed | None:
 
 
 async def read_as(
-    caller: Principal, views: list[HandoverView], request: Request, *, single: bool
+    caller: Principal, views: list[HandoverView], request: Request, *, single: bool, form: str = "json"
 ) -> list[Disclosed]:
-    """What ``caller`` may see of ``views``, each read (or refusal, for a single read) audited."""
+    """What ``caller`` may see of ``views``, each read (or refusal, for a single read) audited with the form
+    it was read in (``json``, ``fhir``)."""
     state = request.app.state
     shown: list[Disclosed] = []
     async with state.database.transaction() as session:
@@ -63,7 +64,11 @@ async def read_as(
                     subject=prison_number,
                     outcome="ok" if seen is not None else "denied",
                     correlation_id=request.state.correlation_id,
-                    details={"version": view.version, "sections": seen.sections} if seen is not None else {},
+                    details=(
+                        {"version": view.version, "sections": seen.sections, "format": form}
+                        if seen is not None
+                        else {"format": form}
+                    ),
                 ),
                 state.clock.now(),
             )

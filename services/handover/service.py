@@ -47,6 +47,7 @@ from services.handover.domain.routing import (
     prison_healthcare_of,
     route,
 )
+from services.handover.fhir_webhooks import with_fhir
 from services.handover.messages import publish
 from services.handover.models import CustodyEventRecord, Handover, HandoverVersion, Person, Referral
 
@@ -224,7 +225,7 @@ async def issue_version(
                 notice_id=handover.notice_id,
                 issued_at=now,
                 pack=pack,
-                distribution=entries,
+                distribution=await with_fhir(session, entries, at=now),
             ),
             subject=handover.prison_number,
             source=ctx.source,
@@ -244,7 +245,7 @@ async def issue_version(
                 reason=reason,
                 changes=changes or [],
                 pack=pack,
-                distribution=entries,
+                distribution=await with_fhir(session, entries, at=now),
             ),
             subject=handover.prison_number,
             source=ctx.source,
@@ -544,7 +545,7 @@ async def withdraw(
             withdrawn_at=now,
             reason_code=reason_code,
             reason=reason,
-            distribution=entries,
+            distribution=await with_fhir(session, entries, at=now),
         ),
         subject=handover.prison_number,
         source=ctx.source,

@@ -22,6 +22,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
@@ -80,6 +81,9 @@ class Webhook(BaseModel):
     secret_ref: str = Field(pattern=SECRET_REF)
     previous_secrets: list[PreviousSecret] = Field(default_factory=list)
     paused: bool = Field(False, description="Hold deliveries to this endpoint until resumed")
+    format: Literal["json", "fhir"] = Field(
+        "json", description="fhir: handover adds a FHIR Bundle to the agency's entries; sent as they are"
+    )
 
     def secret(self) -> SecretStr:
         """The current signing secret."""

@@ -123,6 +123,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "custody event status": ("release_events", "GET", "/v1/custody-events/{custody_event_id}"),
     "audit release_events": ("release_events", "GET", "/v1/audit"),
     "handover": ("handover", "GET", "/v1/handovers/{handover_id}"),
+    "handover fhir": ("handover", "GET", "/v1/handovers/{handover_id}/fhir"),
     "handovers of notice": ("handover", "GET", "/v1/handovers"),
     "custody log": ("handover", "GET", "/v1/people/{prison_number}/custody-events"),
     "answer": ("handover", "POST", ANSWERS),
@@ -175,6 +176,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         custody event status:  401 401 200 404 403 403 403 403 403 200
         audit release_events:  401 401 403 403 403 403 403 403 403 200
         handover:              401 401 200 404 200 200 200 404 404 403
+        handover fhir:         401 401 200 404 200 200 200 404 404 403
         handovers of notice:   401 401 200 200 200 200 200 200 200 403
         custody log:           401 401 200 404 403 403 403 403 403 403
         answer:                401 401 403 403 422 422 422 404 404 403
@@ -208,6 +210,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         custody event status:  401 401 404 200 403 403 403 403 403 200
         audit release_events:  401 401 403 403 403 403 403 403 403 200
         handover:              401 401 404 200 404 404 404 200 200 403
+        handover fhir:         401 401 404 200 404 404 404 200 200 403
         handovers of notice:   401 401 200 200 200 200 200 200 200 403
         custody log:           401 401 404 200 403 403 403 403 403 403
         answer:                401 401 403 403 404 404 404 422 422 403
@@ -369,7 +372,7 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
             return Ask(body=custody_event_of_someone_else(area))
         case "custody event status":
             return Ask(path={"custody_event_id": res.custody_event_id})
-        case "handover":
+        case "handover" | "handover fhir":  # the pack as JSON and as a FHIR Bundle: the same readers
             return Ask(path={"handover_id": journey.handover_id})
         case "handovers of notice":  # everyone with the scope gets 200, and a list of only what it may see
             return Ask(params={"notice_id": journey.notice_id})
@@ -514,6 +517,11 @@ def check_content(
         sections = expected_sections(system, journey, caller)
         assert set(found["pack"]) == sections == set(found["sections"]), caller
         assert found["pack"]["patient_demographics"]["nhs_number"] == journey.notice["nhs_number"]
+    if endpoint == "handover fhir":  # the Bundle's sections are the JSON pack's for this caller, and no more
+        composition = found["entry"][0]["resource"]
+        codes = {section["code"]["coding"][0]["code"] for section in composition["section"]}
+        assert codes - {"referrals"} == expected_sections(system, journey, caller), caller
+        assert journey.notice["nhs_number"] in text
     if endpoint == "handovers of notice":
         visible = caller in VISIBLE_HANDOVERS[area]
         assert len(found) == (1 if visible else 0), f"{caller} sees {len(found)} handovers"
@@ -568,7 +576,7 @@ def check_content(
         assert all(item["handover_id"] == journey.handover_id for item in found)
 
 
-@pytest.mark.hazard("H01", "H03", "H20", "H46")
+@pytest.mark.hazard("H01", "H03", "H20", "H46", "H69")
 @pytest.mark.parametrize("area", ["dmi", "bmi"])
 def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
     system: RunningSystem, journeys: dict[str, Journey], resources: dict[str, AreaResources], area: str

@@ -9,6 +9,7 @@ from seed files only and are moved into the secret store before anything is stor
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -76,6 +77,7 @@ class WebhookEndpoint(BaseModel):
     secret_ref: str = Field(pattern=r"^(env|file|literal):.+$", max_length=500)
     previous_secrets: list[PreviousSecret] = Field(default_factory=list, max_length=10)
     paused: bool = Field(False, description="Hold deliveries to this endpoint until resumed")
+    format: Literal["json", "fhir"] = Field("json", description="fhir: messages also carry a FHIR R4 Bundle")
 
     def rotated(self, new_ref: str, *, now: datetime, overlap_seconds: float) -> WebhookEndpoint:
         """The endpoint signing with ``new_ref``; the current secret keeps signing next to it for the overlap.
