@@ -22,10 +22,17 @@ FIELD_OF = {"first_appointment": "appt_date-day", "reason_code": "reason_code", 
 
 
 def needs_reconfirming(item: dict[str, Any]) -> bool:
-    """Reporting instructions confirmed once, then made stale by a change (the service drops instructions that
-    fall before the new release date from what it sends): probation must confirm again."""
-    return (item["referral_kind"] == "reporting_instructions" and item["status"] == "accepted"
-            and not item["sent"].get("pack", {}).get("reporting_instructions"))
+    """Reporting instructions confirmed once, then made invalid by a change: the amended entry names the
+    confirmation it invalidates (``invalidated``) and the referral awaits an answer again, so probation must
+    confirm again. (An older pack that merely dropped stale instructions is read the same way.)"""
+    if item["referral_kind"] != "reporting_instructions":
+        return False
+    sent = item["sent"]
+    invalidated = any(entry.get("item") == "reporting_instructions_confirmation"
+                      for entry in sent.get("invalidated") or [])
+    awaiting = item["status"] in ("requested", "received")
+    return (invalidated and awaiting) or (item["status"] == "accepted" and not sent.get("pack", {}).get(
+        "reporting_instructions"))
 
 
 def _annotated(item: dict[str, Any], today: date) -> dict[str, Any]:
