@@ -51,3 +51,15 @@ def test_confirmed_instructions_dropped_by_a_change_need_confirming_again() -> N
     assert needs_reconfirming(item)
     assert not needs_reconfirming(item | {"sent": {"pack": {"reporting_instructions": {"office": "x"}}}})
     assert not needs_reconfirming(item | {"status": "requested"})
+
+
+def test_a_confirmation_the_amended_entry_invalidates_needs_confirming_again() -> None:
+    invalidated = {"item": "reporting_instructions_confirmation", "reason": "the release date moved"}
+    item = {"referral_kind": "reporting_instructions", "status": "requested",
+            "sent": {"pack": {}, "invalidated": [invalidated]}}
+    assert needs_reconfirming(item)
+    assert not needs_reconfirming(item | {"status": "accepted", "sent": {"pack": {"reporting_instructions": {}},
+                                                                         "invalidated": [invalidated]}})
+    assert not needs_reconfirming(item | {"referral_kind": "mental_health"})
+    assert not needs_reconfirming(item | {"sent": {"pack": {}, "invalidated": [
+        {"item": "first_appointment", "reason": "x"}]}})
