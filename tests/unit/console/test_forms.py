@@ -58,8 +58,8 @@ def test_a_confirmation_the_amended_entry_invalidates_needs_confirming_again() -
     item = {"referral_kind": "reporting_instructions", "status": "requested",
             "sent": {"pack": {}, "invalidated": [invalidated]}}
     assert needs_reconfirming(item)
-    assert not needs_reconfirming(item | {"status": "accepted", "sent": {"pack": {"reporting_instructions": {}},
-                                                                         "invalidated": [invalidated]}})
+    answered = {"pack": {"reporting_instructions": {"office": "x"}}, "invalidated": [invalidated]}
+    assert not needs_reconfirming(item | {"status": "accepted", "sent": answered})
     assert not needs_reconfirming(item | {"referral_kind": "mental_health"})
     assert not needs_reconfirming(item | {"sent": {"pack": {}, "invalidated": [
         {"item": "first_appointment", "reason": "x"}]}})
