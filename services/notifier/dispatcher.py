@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from services.common.clock import Clock, SystemClock
 from services.common.db import Database
+from services.common.metrics import DELIVERIES, WEBHOOK_DEAD_LETTERS
 from services.notifier import endpoints, service
 from services.notifier.breaker import CircuitBreaker
 from services.notifier.directory import Agency, Directory
@@ -40,6 +41,13 @@ IN_PROCESS_TRIES = 3
 TRANSIENT = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 Attempts = list[tuple[datetime, service.AttemptResult]]
+# How a round ended, as the deliveries metric names it: a pending delivery after a round is a retry scheduled.
+OUTCOME_LABELS = {
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.PENDING: "retry_scheduled",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.DEAD_LETTERED: "dead_lettered",
+}
 
 
 class _Endpoint:
@@ -275,5 +283,8 @@ class Dispatcher:
             source=self._settings.source,
             effects=effects,
         )
+        DELIVERIES.labels(OUTCOME_LABELS[status], delivery.agency_code).inc()
+        if status == DeliveryStatus.DEAD_LETTERED:
+            WEBHOOK_DEAD_LETTERS.labels(delivery.agency_code).inc()
         if status != DeliveryStatus.PENDING and self._on_final:
             self._on_final()
