@@ -48,6 +48,7 @@ def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+@pytest.mark.hazard("H70", "H72")
 def test_metrics_count_the_journey_without_personal_data(system: RunningSystem) -> None:
     _, before = scrape(system, "release_events")
     _, notifier_before = scrape(system, "notifier")
@@ -91,6 +92,7 @@ def test_metrics_count_the_journey_without_personal_data(system: RunningSystem) 
         assert notice["family_name"] not in metrics_text
 
 
+@pytest.mark.hazard("H71")
 def test_readiness_is_apart_from_liveness_and_ready_when_all_is_up(system: RunningSystem) -> None:
     for service in SERVICES:
         with system.client(service, as_client=None) as client:
@@ -146,6 +148,7 @@ def readyz(system: RunningSystem, service: str) -> httpx.Response:
         return client.get("/readyz")
 
 
+@pytest.mark.hazard("H71")
 def test_readiness_answers_503_naming_the_database_while_it_is_down(system: RunningSystem) -> None:
     with database_away(system, "release_events"):
         down = eventually(lambda: (r := readyz(system, "release_events")).status_code == 503 and r,

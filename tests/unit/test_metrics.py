@@ -48,6 +48,7 @@ def timed_app() -> FastAPI:
     return app
 
 
+@pytest.mark.hazard("H70")
 async def test_requests_are_labelled_by_route_template_never_by_the_path() -> None:
     labels = {"method": "GET", "route": "/v1/people/{person_id}", "status": "200"}
     missing = {"method": "GET", "route": "unmatched", "status": "404"}
@@ -63,6 +64,7 @@ async def test_requests_are_labelled_by_route_template_never_by_the_path() -> No
     assert b"9990001234" not in generate_latest(REGISTRY)
 
 
+@pytest.mark.hazard("H72")
 async def test_the_outbox_backlog_counts_unpublished_rows_only(database: tuple[Database, str]) -> None:
     db, _ = database
     async with db.transaction() as session:
@@ -84,6 +86,7 @@ async def test_the_outbox_backlog_counts_unpublished_rows_only(database: tuple[D
     assert sample("ttg_outbox_backlog", service="release_events") == 2
 
 
+@pytest.mark.hazard("H71")
 async def test_a_moved_sqlite_file_is_not_ready_though_pooled_connections_still_answer(
     database: tuple[Database, str], tmp_path: Path
 ) -> None:
@@ -108,6 +111,7 @@ async def test_a_database_without_the_service_schema_is_not_ready(tmp_path: Path
     assert not check.ok and "did not answer" in check.detail
 
 
+@pytest.mark.hazard("H71")
 async def test_a_broker_that_is_not_there_is_not_ready() -> None:
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
         sock.bind(("127.0.0.1", 0))

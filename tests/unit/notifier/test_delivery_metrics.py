@@ -17,6 +17,7 @@ def count(**labels: str) -> float:
     return REGISTRY.get_sample_value(DELIVERIES, labels) or 0.0
 
 
+@pytest.mark.hazard("H72")
 @pytest.mark.parametrize(("status", "outcome"), [(204, "delivered"), (503, "retry_scheduled"), (422, "failed")])
 async def test_each_outcome_is_counted_for_its_agency(
     database: Database, directory: Directory, status: int, outcome: str  # noqa: F811
