@@ -42,6 +42,8 @@ class Runtime:
     relay: OutboxRelay
     clock: Clock
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Run, in order, before the background tasks are cancelled at stop: work in flight finishes cleanly.
+    before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self.tasks.append(asyncio.create_task(supervise(name, run), name=name))
@@ -82,6 +84,11 @@ async def service_runtime(
     try:
         yield runtime
     finally:
+        for stop in runtime.before_stop:
+            try:
+                await stop()
+            except Exception:
+                log.exception("service.stop_step_failed")
         for task in runtime.tasks:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)

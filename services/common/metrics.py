@@ -66,7 +66,8 @@ async def record_lag(consumer: AIOKafkaConsumer, group: str) -> None:
         if highwater is None:
             continue
         try:
-            position = await asyncio.wait_for(consumer.position(partition), 0.5)
+            async with asyncio.timeout(0.5):
+                position = await consumer.position(partition)
         except Exception:  # noqa: BLE001 - a position not known yet (rebalancing) leaves the last value
             continue
         CONSUMER_LAG.labels(group, partition.topic, str(partition.partition)).set(max(0, highwater - position))
@@ -109,9 +110,8 @@ class RequestMetrics:
 
 async def outbox_backlog(database: Database, timeout: float) -> int:
     async with database.session() as session:
-        result = await asyncio.wait_for(
-            session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL")), timeout
-        )
+        async with asyncio.timeout(timeout):
+            result = await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
         return int(result.scalar_one())
 
 

@@ -34,7 +34,8 @@ async def check_database(database: Database, database_url: str, timeout: float) 
             return Check("database", False, "the SQLite database file is missing")
     try:
         async with database.session() as session:
-            await asyncio.wait_for(session.execute(text("SELECT count(*) FROM alembic_version")), timeout)
+            async with asyncio.timeout(timeout):
+                await session.execute(text("SELECT count(*) FROM alembic_version"))
     except Exception as error:  # noqa: BLE001 - any failure means not ready; the type says which
         return Check("database", False, f"the database did not answer ({type(error).__name__})")
     return Check("database", True, "ok")
@@ -42,7 +43,8 @@ async def check_database(database: Database, database_url: str, timeout: float) 
 
 async def check_broker(probe: BrokerProbe, timeout: float) -> Check:
     try:
-        await asyncio.wait_for(probe.cluster_id(), timeout)
+        async with asyncio.timeout(timeout):
+            await probe.cluster_id()
     except Exception as error:  # noqa: BLE001 - as above
         return Check("broker", False, f"the Kafka broker did not answer ({type(error).__name__})")
     return Check("broker", True, "ok")

@@ -114,7 +114,12 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
     )
     runtime.start("handover-events-consumer", consumer.run)
     runtime.start("webhook-dispatcher", dispatcher.run)
+    runtime.before_stop.append(lambda: drain(dispatcher, settings.shutdown_drain_seconds))
     runtime.start("escalation-scan", scan_for_escalations)
+
+
+async def drain(dispatcher: Dispatcher, timeout: float) -> None:
+    await dispatcher.drain(timeout)
 
 
 async def boot(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
+import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +23,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from tests.acceptance.test_skeleton import DURHAM_RECIPIENTS, submit, wait_for_handover, wait_until_delivered
+from tests.acceptance.test_skeleton import (
+    DURHAM_RECIPIENTS,
+    submit,
+    wait_for_handover,
+    wait_until_delivered,
+)
 from tests.support.polling import eventually
+from tests.support.receiver import Behaviour
 from tests.support.system import POSTGRES_URL, RunningSystem
 from ttg.synthetic import release_notice
 
@@ -118,6 +127,50 @@ def test_docs_use_only_local_assets(system: RunningSystem) -> None:
                 assert len(served.content) > 1000, asset
             assert urls == ["/openapi.json"]
             assert "cdn" not in page.text.lower()
+
+
+def answers_health(system: RunningSystem, service: str) -> bool:
+    try:
+        return httpx.get(system.stack.url(service) + "/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_stopping_notifier_lets_the_webhook_in_flight_be_answered_and_recorded(system: RunningSystem) -> None:
+    answer = threading.Event()
+    system.receiver.behave("PDU-DUR", Behaviour(hang_until=answer))
+    notifier = system.stack.processes["notifier"]
+    try:
+        response = submit(system, release_notice(random.Random(), place="durham"), key=str(uuid.uuid4()))
+        assert response.status_code == 202, response.text
+        handover_id = wait_for_handover(system, response.json()["notice_id"])["handover_id"]
+        [in_flight] = eventually(
+            lambda: [item for item in system.receiver.for_handover(handover_id) if item.agency_code == "PDU-DUR"],
+            what="the probation webhook in flight",
+        )
+        stopping = threading.Thread(target=system.stack.stop_service, args=("notifier",))
+        stopping.start()
+        eventually(lambda: not answers_health(system, "notifier"), what="the notifier to begin stopping")
+        with pytest.raises(subprocess.TimeoutExpired):
+            notifier.wait(timeout=1.0)  # it does not exit while the webhook is unanswered
+    finally:
+        answer.set()
+        system.receiver.behave("PDU-DUR", Behaviour())
+    stopping.join(timeout=30)
+    # uvicorn ends by raising the signal it caught again: -SIGTERM is a clean stop, -SIGKILL the stack giving up.
+    assert notifier.returncode in (0, -signal.SIGTERM), f"the notifier was killed ({notifier.returncode})"
+    webhook_id = in_flight.headers["webhook-id"]
+    assert [item.status for item in system.receiver.answered("PDU-DUR") if item.webhook_id == webhook_id] == [204]
+
+    system.stack.start_service("notifier")
+    system.stack.wait_healthy("notifier")
+    # Recorded before the stop: delivered at once after the restart, not sent again when a lease runs out.
+    deliveries = wait_until_delivered(system, handover_id, DURHAM_RECIPIENTS)
+    [probation] = [item for item in deliveries if item["agency_code"] == "PDU-DUR"]
+    assert probation["webhook_id"] == webhook_id and probation["attempt_count"] == 1
+    assert [item for item in system.receiver.to("PDU-DUR") if item.headers["webhook-id"] == webhook_id] == [
+        in_flight
+    ]
 
 
 @contextmanager
