@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from contracts.envelope import CloudEvent, major_version
 from services.common.broker_probe import BrokerProbe
+from services.common.metrics import CONSUMER_DEAD_LETTERS, record_lag
 from services.common.topics import dead_letter_topic
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,7 @@ class EventConsumer:
                         await self._process(record)
                 if batch:
                     await consumer.commit()
+                await record_lag(consumer, self._group_id)
         finally:
             await _stop(consumer)
 
@@ -171,6 +173,7 @@ class EventConsumer:
         await self._producer.send_and_wait(
             dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
+        CONSUMER_DEAD_LETTERS.labels(record.topic).inc()
         log.warning(
             "consumer.dead_lettered",
             topic=record.topic,

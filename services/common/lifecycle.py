@@ -12,7 +12,9 @@ from pathlib import Path
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from services.common.audit_api import router as audit_router
 from services.common.broker_probe import BrokerProbe
@@ -20,9 +22,11 @@ from services.common.clock import Clock, SystemClock
 from services.common.consumer import start_producer
 from services.common.db import Database
 from services.common.hardening import InputGuard
+from services.common.metrics import RequestMetrics, metrics_response
 from services.common.migrations import upgrade
 from services.common.outbox_relay import OutboxRelay
-from services.common.problems import install_problem_handlers
+from services.common.problems import install_problem_handlers, problem_response
+from services.common.readiness import readiness
 from services.common.runtime import install_body_limit, install_correlation_ids, supervise
 from services.common.settings import ServiceSettings
 from services.common.topics import ALL_TOPICS, ensure_topics
@@ -38,6 +42,8 @@ class Runtime:
     relay: OutboxRelay
     clock: Clock
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Run, in order, before the background tasks are cancelled at stop: work in flight finishes cleanly.
+    before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self.tasks.append(asyncio.create_task(supervise(name, run), name=name))
@@ -70,14 +76,23 @@ async def service_runtime(
     app.state.relay = relay
     app.state.clock = runtime_clock
     app.state.runtime = runtime
+    app.state.readiness_probe = readiness_probe = BrokerProbe(
+        settings.kafka_bootstrap_servers, timeout=settings.readiness_timeout_seconds
+    )
     runtime.start("outbox-relay", relay.run)
     log.info("service.started", port=settings.port)
     try:
         yield runtime
     finally:
+        for stop in runtime.before_stop:
+            try:
+                await stop()
+            except Exception:
+                log.exception("service.stop_step_failed")
         for task in runtime.tasks:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await readiness_probe.close()
         await producer.stop()
         await database.dispose()
         log.info("service.stopped")
@@ -93,7 +108,9 @@ def make_app(
     max_body_bytes: int = 256 * 1024,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: problem details, correlation ids, body limit, health, and its workers."""
+    """A service's FastAPI app: problem details, correlation ids, body limit, liveness, readiness, metrics,
+    documentation served from local assets (no CDN), and its workers."""
+    service = migrations.parent.name
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,11 +119,13 @@ def make_app(
                 start_workers(runtime)
             yield
 
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc files shipped in its package.
+    app = FastAPIOffline(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(InputGuard, max_body_bytes=max_body_bytes)  # innermost: its answers carry correlation ids
     install_correlation_ids(app)
     install_body_limit(app, max_body_bytes)
+    app.add_middleware(RequestMetrics)  # outermost: it times what every other layer answers
     app.include_router(router)
     app.include_router(audit_router)
 
@@ -114,5 +133,24 @@ def make_app(
     async def healthz() -> dict[str, str | int]:
         # The pid lets a launcher tell its own process from another one already holding the port.
         return {"status": "ok", "pid": os.getpid()}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        checks = await readiness(
+            request.app.state.database, settings.database_url, request.app.state.readiness_probe,
+            settings.readiness_timeout_seconds,
+        )
+        report = {check.name: check.detail for check in checks}
+        down = [check.name for check in checks if not check.ok]
+        if down:
+            detail = "; ".join(f"{check.name}: {check.detail}" for check in checks if not check.ok)
+            return problem_response(503, "Not ready", detail, "not-ready", request.url.path, down=down, checks=report)
+        return JSONResponse({"status": "ready", "checks": report})
+
+    if settings.metrics_enabled:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics(request: Request) -> Response:
+            return await metrics_response(request, service, settings.readiness_timeout_seconds)
 
     return app

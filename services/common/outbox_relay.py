@@ -101,8 +101,12 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if published < self._batch_size:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+                    # arrives as the event is set (a last outcome waking the relay at stop), and the loop
+                    # would outlive the process's stop.
                     try:
-                        await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_seconds)
+                        async with asyncio.timeout(self._idle_seconds):
+                            await self._wakeup.wait()
                     except TimeoutError:
                         pass
                     self._wakeup.clear()

@@ -46,3 +46,12 @@ class ServiceSettings(BaseSettings):
     )
     rate_limit_per_second: float = Field(20.0, gt=0, description="Requests per second an API client may make")
     rate_limit_burst: int = Field(200, ge=1, description="Requests an API client may make at once (a burst)")
+    readiness_timeout_seconds: float = Field(
+        2.0, gt=0, description="How long /readyz (and a /metrics scrape) waits for the database and the broker"
+    )
+    metrics_enabled: bool = Field(
+        True,
+        description="Serve Prometheus metrics at /metrics, unauthenticated like /healthz: counts, route templates "
+        "and agency codes only, no personal data; block the path at the ingress if the port is reachable "
+        "from outside the service network",
+    )

@@ -14,6 +14,7 @@ from contracts.envelope import CloudEvent, EventType
 from services.common.consumer import EventConsumer, Handler
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
+from services.common.metrics import ESCALATIONS
 from services.common.runtime import serve
 from services.common.topics import DIRECTORY_EVENTS, HANDOVER_EVENTS
 from services.notifier import escalation, service
@@ -88,10 +89,12 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
 
     async def scan_for_escalations() -> None:
         while True:
-            if await escalation.escalate_due(
+            escalated = await escalation.escalate_due(
                 database=runtime.database, directory=directory, clock=runtime.clock, rules=rules,
                 source=settings.source,
-            ):
+            )
+            if escalated:
+                ESCALATIONS.inc(escalated)
                 dispatcher.wake()
                 runtime.relay.wake()
             await asyncio.sleep(ESCALATION_SCAN_SECONDS)
@@ -111,7 +114,12 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
     )
     runtime.start("handover-events-consumer", consumer.run)
     runtime.start("webhook-dispatcher", dispatcher.run)
+    runtime.before_stop.append(lambda: drain(dispatcher, settings.shutdown_drain_seconds))
     runtime.start("escalation-scan", scan_for_escalations)
+
+
+async def drain(dispatcher: Dispatcher, timeout: float) -> None:
+    await dispatcher.drain(timeout)
 
 
 async def boot(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:

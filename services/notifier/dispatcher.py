@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from services.common.clock import Clock, SystemClock
 from services.common.db import Database
+from services.common.metrics import DELIVERIES, WEBHOOK_DEAD_LETTERS
 from services.notifier import endpoints, service
 from services.notifier.breaker import CircuitBreaker
 from services.notifier.directory import Agency, Directory
@@ -40,6 +41,13 @@ IN_PROCESS_TRIES = 3
 TRANSIENT = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 Attempts = list[tuple[datetime, service.AttemptResult]]
+# How a round ended, as the deliveries metric names it: a pending delivery after a round is a retry scheduled.
+OUTCOME_LABELS = {
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.PENDING: "retry_scheduled",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.DEAD_LETTERED: "dead_lettered",
+}
 
 
 class _Endpoint:
@@ -82,6 +90,7 @@ class Dispatcher:
         self._states: dict[str, EndpointState] = {}
         self._wakeup = asyncio.Event()
         self._on_final = on_final
+        self._stopping = False
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -90,8 +99,11 @@ class Dispatcher:
         try:
             while True:
                 await self.dispatch_once()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that arrives as
+                # the event is set, and the loop would outlive the process's stop.
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.dispatch_idle_seconds)
+                    async with asyncio.timeout(self._settings.dispatch_idle_seconds):
+                        await self._wakeup.wait()
                 except TimeoutError:
                     pass
                 self._wakeup.clear()
@@ -102,13 +114,31 @@ class Dispatcher:
             for endpoint in self._endpoints.values():
                 await endpoint.client.aclose()
 
+    async def drain(self, timeout: float) -> int:
+        """Stop claiming, and wait up to ``timeout`` seconds for the rounds in flight to be answered and
+        recorded; returns how many were still in flight (they are cancelled with the process). A round cut
+        short leaves its delivery leased: another replica, or this one after a restart, sends it again under
+        the same webhook-id once the lease ends, so a stop neither loses nor doubles a webhook the receiver
+        de-duplicates; draining spares the receiver that repeat and the person the delay."""
+        self._stopping = True
+        pending = set(self._tasks)
+        if pending:
+            log.info("dispatcher.draining", in_flight=len(pending))
+            _, pending = await asyncio.wait(pending, timeout=timeout)
+        if pending:
+            log.warning("dispatcher.drain_incomplete", in_flight=len(pending))
+        return len(pending)
+
     async def settle(self) -> None:
         """Wait for the rounds in flight to finish (tests, and a clean stop)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def dispatch_once(self) -> int:
-        """Claim what is due (within each endpoint's room) and start sending it; returns how many started."""
+        """Claim what is due (within each endpoint's room) and start sending it; returns how many started
+        (none once the dispatcher is draining for a stop)."""
+        if self._stopping:
+            return 0
         self._states = await endpoints.states(database=self._database)
         now = self._clock.now()
         held = {agency.code for agency in self._directory.agencies if agency.webhook.paused}
@@ -275,5 +305,8 @@ class Dispatcher:
             source=self._settings.source,
             effects=effects,
         )
+        DELIVERIES.labels(OUTCOME_LABELS[status], delivery.agency_code).inc()
+        if status == DeliveryStatus.DEAD_LETTERED:
+            WEBHOOK_DEAD_LETTERS.labels(delivery.agency_code).inc()
         if status != DeliveryStatus.PENDING and self._on_final:
             self._on_final()

@@ -37,6 +37,12 @@ class NotifierSettings(ServiceSettings):
     dispatch_batch_size: int = Field(200, description="Most due deliveries claimed in one round")
     dispatch_idle_seconds: float = Field(0.5, gt=0, description="How long the dispatcher sleeps when nothing is due")
     lease_seconds: float = Field(120.0, description="How long a claimed delivery is reserved for its sender")
+    shutdown_drain_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On stop, how long the notifier waits for webhooks in flight to be answered and recorded "
+        "before it cancels them (a cancelled one is sent again, under the same webhook-id, when its lease ends)",
+    )
     breaker_failure_threshold: int = Field(
         5, ge=1, description="Consecutive failed attempts that open an endpoint's circuit breaker"
     )

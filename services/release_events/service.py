@@ -28,6 +28,7 @@ from contracts.release_notice import (
 from services.common import audit
 from services.common.clock import Clock
 from services.common.db import Database
+from services.common.metrics import RELEASE_NOTICES
 from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.topics import CUSTODY_EVENTS
 from services.release_events import register
@@ -146,6 +147,7 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
         earlier = await _earlier_answer(session, submission, now)
         if earlier:
             log.info("release_notice.replayed", notice_id=earlier.body.get("notice_id"))
+            RELEASE_NOTICES.labels("replayed").inc()
             return earlier
     notice_id = str(uuid.uuid4())
     data = ReleaseNoticeSubmittedV1(notice_id=notice_id, received_at=now, notice=submission.notice)
@@ -208,6 +210,7 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
                 )
     except _Duplicate as duplicate:
         log.info("release_notice.duplicate", notice_id=duplicate.answer.body["notice_id"])
+        RELEASE_NOTICES.labels("duplicate").inc()
         return duplicate.answer
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as it did.
@@ -222,6 +225,7 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
         event_id=event.id,
         establishment=submission.notice.establishment_code,
     )
+    RELEASE_NOTICES.labels("accepted").inc()
     return answer
 
 
