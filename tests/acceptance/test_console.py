@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
+from contracts.release_notice import ReleaseNoticeV1
 from services.common.credentials import Role
 from services.notifier.clock import write_offset
 from tests.conftest import BACKENDS, require_backend
@@ -507,3 +508,83 @@ def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
         audit = http.get("/v1/delivery-audit", params={"webhook_id": first["webhook_id"]}).json()
     assert any(r["action"] == "delivery_replayed" and r["actor"] == "operator.replay@console" for r in audit), audit
     context.close()
+
+
+def current_notice(console: Console, notice_id: str) -> dict[str, Any]:
+    with console.system.client("release_events", "prison-dmi") as http:
+        return http.get(f"/v1/release-notices/{notice_id}", params={"include": "notice"}).raise_for_status().json()
+
+
+@pytest.mark.hazard("H73")
+def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_correction(
+    console: Console, browser: Browser
+) -> None:
+    # "I sent Durham's notice with the wrong surname. I open the person, correct it, and say why."
+    notice, handover_id = submit_as_dmi(console)
+    with console.system.client("handover", "prison-dmi") as http:
+        notice_id = http.get(f"/v1/handovers/{handover_id}").json()["notice_id"]
+    prison = new_context(browser)
+    page = prison.new_page()
+    sign_in(page, console, "hc.dmi")
+    page.goto(f"{console.url}/releases/{handover_id}")
+    page.get_by_role("link", name="Correct this notice").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Correct this notice")
+    expect(page.get_by_label("Last name")).to_have_value(notice["family_name"])
+    expect(page.get_by_label("Postcode")).to_have_value(notice["release"]["destination"]["address"]["postcode"])
+    check_page(page, console, "correct-notice")
+
+    # Without a reason: the error summary names it and nothing is sent.
+    page.get_by_label("Last name").fill("Corrected-Surname")
+    page.get_by_role("button", name="Send correction").click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary.get_by_role("link", name="Enter why the notice is corrected", exact=False)).to_have_attribute(
+        "href", "#reason")
+    check_page(page, console, "correct-notice-error")
+    assert current_notice(console, notice_id)["revision"] == 1
+
+    page.get_by_label("Why is the notice corrected?").fill("Surname was misspelt")
+    page.get_by_role("button", name="Send correction").click()
+    expect(page.get_by_role("heading", name="Correction sent")).to_be_visible()
+    expect(page).to_have_url(f"{console.url}/releases/{handover_id}?corrected=sent")
+    check_page(page, console, "person-corrected")
+    corrected = current_notice(console, notice_id)
+    assert corrected["revision"] == 2
+    # Only the name changed: medicines, allergies and the address's local authority are carried over unchanged.
+    assert corrected["notice"]["family_name"] == "Corrected-Surname"
+    def normal(body: dict[str, Any]) -> dict[str, Any]:
+        whole = ReleaseNoticeV1.model_validate(body).model_dump(mode="json")
+        return {key: value for key, value in whole.items() if key not in ("family_name", "prison_contact")}
+
+    assert normal(corrected["notice"]) == normal(notice)
+    with console.system.client("release_events", "operator") as http:  # operators never get clinical content
+        assert http.get(f"/v1/release-notices/{notice_id}", params={"include": "notice"}).json()["notice"] is None
+    with console.system.client("handover", "prison-dmi") as http:
+        eventually(lambda: http.get(f"/v1/handovers/{handover_id}").json()["pack"]["patient_demographics"][
+            "family_name"] == "Corrected-Surname", timeout=30, what="the corrected pack")
+
+    # "While I had the form open, a colleague sent a new notice for the same person: mine is refused, I'm told why."
+    page.goto(f"{console.url}/releases/{handover_id}/correct")
+    later = {**corrected["notice"], "release": {**notice["release"],
+                                                "date": (date.fromisoformat(notice["release"]["date"])
+                                                         + timedelta(days=3)).isoformat()}}
+    with console.system.client("release_events", "prison-dmi") as http:
+        http.post("/v1/release-notices", json=later, headers={"Idempotency-Key": str(uuid.uuid4())}
+                  ).raise_for_status()
+    page.get_by_label("First name").fill("Changed")
+    page.get_by_label("Why is the notice corrected?").fill("First name too")
+    page.get_by_role("button", name="Send correction").click()
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("A later notice for this person replaced this one")
+    assert current_notice(console, notice_id)["notice"]["given_name"] == notice["given_name"]
+    check_page(page, console, "correct-notice-superseded")
+
+    # Another prison's healthcare gets "Page not found"; a correction without the form's token is refused.
+    other = new_context(browser)
+    stranger = other.new_page()
+    sign_in(stranger, console, "hc.bmi")
+    answer = stranger.goto(f"{console.url}/releases/{handover_id}/correct")
+    assert answer is not None and answer.status == 404
+    expect(stranger.locator("main")).not_to_contain_text("Corrected-Surname")
+    forged = page.request.post(f"{console.url}/releases/{handover_id}/correct", form={"reason": "x"})
+    assert forged.status == 403
+    other.close()
+    prison.close()

@@ -78,7 +78,8 @@ async def lounge_fragment(
 
 @router.get("/releases/{handover_id}", response_class=HTMLResponse)
 async def person(
-    request: Request, viewer: PrisonHealthcare, handover_id: str, recorded: Annotated[str, Query(max_length=30)] = ""
+    request: Request, viewer: PrisonHealthcare, handover_id: str, recorded: Annotated[str, Query(max_length=30)] = "",
+    corrected: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
     backend = backend_of(request)
     if len(handover_id) > 64:
@@ -96,6 +97,7 @@ async def person(
         "title": f"{pack['patient_demographics']['given_name']} {pack['patient_demographics']['family_name']}",
         "navigation": NAVIGATION, "handover": handover, "pack": pack, "deliveries": deliveries,
         "timeline": timeline(handover, deliveries, custody), "recorded": recorded,
+        "corrected": corrected,
     })
 
 
