@@ -588,3 +588,50 @@ def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_co
     assert forged.status == 403
     other.close()
     prison.close()
+
+
+@pytest.mark.hazard("H74")
+def test_a_person_released_today_moves_to_recently_released_with_the_readiness_they_left_with(
+    console: Console, browser: Browser
+) -> None:
+    # "Casey leaves today. I record the release; Casey leaves the list of releases to come and is under
+    # Recently released, with what was ready and what was not."
+    notice = durham_person(days_ahead=0)
+    with console.system.client("release_events", "prison-dmi") as http:
+        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
+                              ).raise_for_status().json()["notice_id"]
+    with console.system.client("handover", "prison-dmi") as http:
+        [opened] = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+                              what="the handover")
+    handover_id = opened["handover_id"]
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "hc.dmi")
+    page.goto(f"{console.url}/releases/{handover_id}")
+    page.get_by_role("link", name="Record a custody event").click()
+    page.get_by_label("The person has been released").check()
+    page.get_by_role("button", name="Record custody event").click()
+    expect(page.get_by_text("Custody event recorded: released")).to_be_visible()
+    with console.system.client("handover", "prison-dmi") as http:
+        eventually(lambda: http.get(f"/v1/handovers/{handover_id}").json()["state"] == "released", timeout=30,
+                   what="the release applied")
+
+    page.goto(f"{console.url}/lounge?days=7&q={notice['prison_number']}")
+    expect(page.get_by_text("No releases in this period")).to_be_visible()
+    page.get_by_role("link", name="Recently released (last 14 days)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Recently released")
+    card = page.locator(".ttg-release", has_text=notice["family_name"])
+    expect(card).to_have_count(1)
+    expect(card).to_have_attribute("data-handover-id", handover_id)
+    expect(card.locator("[data-item=medication]")).to_have_count(1)
+    check_page(page, console, "recently-released")
+    # Only the establishment's own: Birmingham's healthcare does not see Durham's released person.
+    other = new_context(browser)
+    stranger = other.new_page()
+    sign_in(stranger, console, "hc.bmi")
+    stranger.goto(f"{console.url}/lounge?view=released")
+    expect(stranger.locator("main")).not_to_contain_text(notice["family_name"])
+    answer = stranger.goto(f"{console.url}/lounge?view=released&establishment=DMI")
+    assert answer is not None and answer.status == 404
+    other.close()
+    context.close()
