@@ -635,3 +635,88 @@ def test_a_person_released_today_moves_to_recently_released_with_the_readiness_t
     assert answer is not None and answer.status == 404
     other.close()
     context.close()
+
+
+def operator_get(console: Console, service: str, path: str) -> Any:
+    with console.system.client(service, "operator") as http:
+        return http.get(path).raise_for_status().json()
+
+
+@pytest.mark.hazard("H75")
+def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations(
+    console: Console, browser: Browser
+) -> None:
+    # "A new substance-misuse service joins. I add it with its endpoint; an unsafe address is refused and I'm told
+    # why; I fix it, later change its area and rotate its secret, which I never see again."
+    receiver_url = next(a["webhook"]["url"] for a in operator_get(console, "handover", "/v1/directory/agencies")
+                        if a.get("webhook"))
+    secret, rotated = ("whsec_" + uuid.uuid4().hex + uuid.uuid4().hex[:8] for _ in range(2))
+    code = f"SMS-T{uuid.uuid4().hex[:4].upper()}"
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "operator")
+    page.get_by_role("link", name="Directory of services").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directory of services")
+    check_page(page, console, "directory")
+    page.get_by_role("link", name="Add an agency").click()
+    check_page(page, console, "agency-form")
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_label("Name", exact=True).fill("Test Recovery Service")
+    page.get_by_label("Kind of agency").select_option("substance_misuse_service")
+    page.get_by_label("Postcode districts covered").fill("ZZ9")
+    page.get_by_label("Endpoint web address (optional)").fill("ftp://example.org/hook")
+    page.get_by_label("Signing secret").fill(secret)
+    page.get_by_role("button", name="Save agency").click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_contain_text("ftp")
+    assert summary.get_by_role("link").first.get_attribute("href") == "#url"
+    expect(page.get_by_label("Signing secret")).to_have_value("")  # a secret is never sent back to the page
+    check_page(page, console, "agency-form-refused")
+    with console.system.client("handover", "operator") as http:
+        assert http.get(f"/v1/directory/agencies/{code}").status_code == 404
+
+    page.get_by_label("Endpoint web address (optional)").fill(receiver_url)
+    page.get_by_label("Signing secret").fill(secret)
+    page.get_by_role("button", name="Save agency").click()
+    expect(page.get_by_text(f"Done: {code} saved")).to_be_visible()
+    card = page.locator(f".ttg-agency[data-agency-code='{code}']")
+    expect(card).to_contain_text("ZZ9")
+    stored = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
+    assert stored["webhook"]["url"] == receiver_url and secret not in json.dumps(stored)
+
+    card.get_by_role("link", name="Change").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Test Recovery Service")
+    page.get_by_label("Postcode districts covered").fill("ZZ9 ZZ8")
+    page.get_by_role("button", name="Save agency").click()
+    expect(page.get_by_text(f"Done: {code} saved")).to_be_visible()
+    changed = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
+    assert changed["coverage"]["postcode_districts"] == ["ZZ9", "ZZ8"]
+    assert changed["webhook"]["secret_ref"] == stored["webhook"]["secret_ref"]  # the secret kept as it was
+
+    card.get_by_role("link", name="Rotate the secret").click()
+    check_page(page, console, "agency-secret")
+    page.get_by_label("New signing secret").fill(rotated)
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_text(f"Done: {code} secret rotated")).to_be_visible()
+    assert rotated not in page.content()
+    after = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
+    assert after["webhook"]["secret_ref"] != stored["webhook"]["secret_ref"]
+    assert [old["secret_ref"] for old in after["webhook"]["previous_secrets"]] == [stored["webhook"]["secret_ref"]]
+
+    known = [item["id"] for item in operator_get(console, "notifier", "/v1/escalations")]
+    page.get_by_role("link", name="Escalations").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Escalations")
+    shown = page.locator(".ttg-escalation").evaluate_all("nodes => nodes.map(n => n.dataset.escalationId)")
+    assert set(known) <= set(shown)
+    check_page(page, console, "escalations")
+
+    forged = page.request.post(f"{console.url}/desk/directory/{code}/secret", form={"secret": rotated})
+    assert forged.status == 403
+    prison = new_context(browser)
+    stranger = prison.new_page()
+    sign_in(stranger, console, "hc.dmi")
+    for path in ("/desk/directory", f"/desk/directory/{code}", "/desk/escalations"):
+        answer = stranger.goto(console.url + path)
+        assert answer is not None and answer.status == 404, path
+    prison.close()
+    context.close()
