@@ -50,6 +50,14 @@ PEOPLE = (
     Persona("probation.durham", "Sam Carter", "PDU-DUR", Role.PROBATION),
     Persona("operator", "Lee Morgan", "TTG-OPS", Role.OPERATOR),
     Persona("operator.replay", "Dee Shaw", "TTG-OPS", Role.OPERATOR),
+    # One person per test that signs in (a security code is accepted once, so two sign-ins of one person in the
+    # same 30 seconds would be refused as a replay).
+    Persona("hc.corrects", "Ruth Ellis", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.leaving", "Omar Aziz", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.bmi.corrects", "Nia Jones", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Persona("hc.bmi.leaving", "Ben Hart", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Persona("operator.directory", "Kay Finch", "TTG-OPS", Role.OPERATOR),
+    Persona("hc.not.operator", "Ivy Moss", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
 )
 
 
@@ -525,7 +533,7 @@ def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_co
         notice_id = http.get(f"/v1/handovers/{handover_id}").json()["notice_id"]
     prison = new_context(browser)
     page = prison.new_page()
-    sign_in(page, console, "hc.dmi")
+    sign_in(page, console, "hc.corrects")
     page.goto(f"{console.url}/releases/{handover_id}")
     page.get_by_role("link", name="Correct this notice").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Correct this notice")
@@ -580,7 +588,7 @@ def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_co
     # Another prison's healthcare gets "Page not found"; a correction without the form's token is refused.
     other = new_context(browser)
     stranger = other.new_page()
-    sign_in(stranger, console, "hc.bmi")
+    sign_in(stranger, console, "hc.bmi.corrects")
     answer = stranger.goto(f"{console.url}/releases/{handover_id}/correct")
     assert answer is not None and answer.status == 404
     expect(stranger.locator("main")).not_to_contain_text("Corrected-Surname")
@@ -606,7 +614,7 @@ def test_a_person_released_today_moves_to_recently_released_with_the_readiness_t
     handover_id = opened["handover_id"]
     context = new_context(browser)
     page = context.new_page()
-    sign_in(page, console, "hc.dmi")
+    sign_in(page, console, "hc.leaving")
     page.goto(f"{console.url}/releases/{handover_id}")
     page.get_by_role("link", name="Record a custody event").click()
     page.get_by_label("The person has been released").check()
@@ -628,7 +636,7 @@ def test_a_person_released_today_moves_to_recently_released_with_the_readiness_t
     # Only the establishment's own: Birmingham's healthcare does not see Durham's released person.
     other = new_context(browser)
     stranger = other.new_page()
-    sign_in(stranger, console, "hc.bmi")
+    sign_in(stranger, console, "hc.bmi.leaving")
     stranger.goto(f"{console.url}/lounge?view=released")
     expect(stranger.locator("main")).not_to_contain_text(notice["family_name"])
     answer = stranger.goto(f"{console.url}/lounge?view=released&establishment=DMI")
@@ -654,7 +662,7 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
     code = f"SMS-T{uuid.uuid4().hex[:4].upper()}"
     context = new_context(browser)
     page = context.new_page()
-    sign_in(page, console, "operator")
+    sign_in(page, console, "operator.directory")
     page.get_by_role("link", name="Directory of services").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Directory of services")
     check_page(page, console, "directory")
@@ -714,7 +722,7 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
     assert forged.status == 403
     prison = new_context(browser)
     stranger = prison.new_page()
-    sign_in(stranger, console, "hc.dmi")
+    sign_in(stranger, console, "hc.not.operator")
     for path in ("/desk/directory", f"/desk/directory/{code}", "/desk/escalations"):
         answer = stranger.goto(console.url + path)
         assert answer is not None and answer.status == 404, path
