@@ -135,3 +135,80 @@ def errors_from_problem(problem: dict[str, Any]) -> dict[str, str]:
         field = _located(tuple(part for part in pointer.split("/") if part and not part.isdigit()))
         found.setdefault(field, MESSAGES.get(field, str(error.get("detail", "Check this answer"))))
     return found
+
+
+# --- correcting a notice -------------------------------------------------------------------------------------
+
+# What the correction form edits; everything else of the current notice (medicines, allergies, substance misuse,
+# reporting instructions, the navigator, legal information) is carried over as it is, never dropped.
+CORRECTED_KEYS = ("nhs_number", "given_name", "family_name", "date_of_birth", "registered_gp", "mental_health")
+
+
+def form_values_of(notice: dict[str, Any]) -> dict[str, str]:
+    """The correction form prefilled from the current notice (the inverse of :func:`notice_from_form`)."""
+    values: dict[str, str] = {
+        key: str(notice.get(key) or "") for key in ("prison_number", "nhs_number", "given_name", "family_name",
+                                                    "establishment_code")
+    }
+    for prefix, day in (("date_of_birth", notice.get("date_of_birth")), ("release_date", notice["release"]["date"])):
+        if day:
+            parsed = date.fromisoformat(str(day))
+            values |= {f"{prefix}[day]": str(parsed.day), f"{prefix}[month]": str(parsed.month),
+                       f"{prefix}[year]": str(parsed.year)}
+    values["release_type"] = str(notice["release"].get("type") or "")
+    destination = notice["release"].get("destination") or {}
+    values["destination"] = str(destination.get("kind") or "address")
+    address = destination.get("address") or {}
+    lines = list(address.get("lines") or [])
+    values |= {"address_line_1": lines[0] if lines else "", "address_line_2": " ".join(lines[1:]),
+               "town": str(address.get("town") or ""), "postcode": str(address.get("postcode") or ""),
+               "last_known_local_authority": str(destination.get("last_known_local_authority") or "")}
+    values["registered_gp"] = str((notice.get("registered_gp") or {}).get("ods_code") or "")
+    mental_health = notice.get("mental_health") or {}
+    values["mh_urgency"] = str(mental_health.get("urgency") or "")
+    values["mh_consent"] = {True: "yes", False: "no"}.get(mental_health.get("consent_to_share"), "")
+    values["mh_summary"] = str(mental_health.get("summary") or "")
+    values["contact_phone"] = str((notice.get("prison_contact") or {}).get("phone") or "")
+    return values
+
+
+def _destination(current: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The form's destination, keeping what the form does not show (an address's local authority, which routes
+    the pack) only while the address itself is unchanged: a new address must not keep the old area."""
+    if current.get("kind") != edited.get("kind") or edited.get("kind") != "address":
+        return edited
+    old, new = current.get("address") or {}, edited.get("address") or {}
+    same = all(old.get(key) == new.get(key) for key in ("lines", "town", "postcode"))
+    return {**edited, "address": {**old, **new} if same else new}
+
+
+def corrected_notice(current: dict[str, Any], form: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """(the whole corrected notice, no errors) or (None, message per form field).
+
+    The person and the establishment are the current notice's whatever the form says (a correction keeps them);
+    the fields the form holds replace the current ones, the rest is carried over unchanged."""
+    form = {**form, "prison_number": str(current["prison_number"]),
+            "establishment_code": str(current["establishment_code"])}
+    contact = {key: value for key, value in (current.get("prison_contact") or {}).items() if key != "phone"}
+    edited, errors = notice_from_form({k: v for k, v in form.items() if not k.startswith("med_")}, contact=contact)
+    if edited is None:
+        return None, errors
+    notice = {key: value for key, value in current.items() if key not in CORRECTED_KEYS}
+    notice |= {key: edited[key] for key in CORRECTED_KEYS if key in edited}
+    notice["release"] = {**current["release"], **edited["release"],
+                         "destination": _destination(current["release"].get("destination") or {},
+                                                     edited["release"]["destination"])}
+    notice["prison_contact"] = edited["prison_contact"]
+    if "mental_health" in edited and current.get("mental_health"):
+        notice["mental_health"] = {**current["mental_health"], **edited["mental_health"]}
+    try:
+        ReleaseNoticeV1.model_validate(notice)
+    except ValidationError as invalid:
+        for error in invalid.errors():
+            if error["loc"][:1] == ("reporting_instructions",):
+                errors.setdefault("release_date-day", "Enter a release date on or before the reporting date")
+                continue
+            field = _located(error["loc"])
+            errors.setdefault(field, MESSAGES.get(field, error["msg"]))
+        return None, {field: errors[field] for field in sorted(errors, key=_rank)}
+    return notice, {}

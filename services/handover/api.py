@@ -4,7 +4,7 @@ Routes parse and answer; the work is in :mod:`service`, :mod:`answers`, :mod:`vi
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -377,14 +377,22 @@ async def establishment_releases(
     q: Annotated[
         str | None, Query(min_length=1, max_length=50, description="Start of a prison number, or words of a name")
     ] = None,
+    state: Annotated[Literal["open", "released"], Query(
+        description="open (default): releases still to happen; released: people already released, by their "
+                    "release date (default window: the last 14 days and today)")] = "open",
 ) -> list[DeparturePublic]:
     """Upcoming releases of an establishment with their readiness (the "departure lounge" as data), by date
     then prison number, a page at a time (`limit`, default 100, at most 500; the next page is in the `Link`
-    header). Default window: today and the next 14 days. Only for the establishment's own prison healthcare."""
+    header). Default window: today and the next 14 days. With ``state=released``, those already released
+    and the readiness they left with. Only for the establishment's own prison healthcare."""
     ensure_establishment(caller, code.upper(), "establishment")
     now = request.app.state.clock.now()
-    start = from_ or now.date()
-    end = to or start + timedelta(days=14)
+    if state == "released":
+        end = to or now.date()
+        start = from_ or end - timedelta(days=14)
+    else:
+        start = from_ or now.date()
+        end = to or start + timedelta(days=14)
     if end < start:
         raise Problem(
             422,
@@ -404,10 +412,12 @@ async def establishment_releases(
         limit=limit,
         after=paging.decode(cursor) if cursor else None,
         search=q,
+        state=state,
     )
     if page.after is not None:
         following = request.url.include_query_params(
-            **{"from": start.isoformat(), "to": end.isoformat(), "limit": limit, "cursor": paging.encode(page.after)}
+            **{"from": start.isoformat(), "to": end.isoformat(), "limit": limit, "cursor": paging.encode(page.after),
+               "state": state}
         )
         response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     await audit_read(request, caller, "releases.read", "establishment", resource_id=code.upper(),

@@ -111,13 +111,15 @@ async def departures(
     limit: int = 100,
     after: tuple[date, str, str] | None = None,
     search: str | None = None,
+    state: str = "open",
 ) -> LoungePage:
     """Open releases of an establishment in a window, by date then prison number, ``limit`` at a time after
     ``after`` (keyset paging, so a page costs the same wherever it is). ``search`` matches the start of a
-    prison number, or words of the person's name."""
+    prison number, or words of the person's name. ``state="released"`` gives those already released instead (the
+    lounge's "recently released", with the readiness they left with)."""
     query = (
         select(Handover)
-        .where(Handover.establishment_code == establishment_code, Handover.state == "open")
+        .where(Handover.establishment_code == establishment_code, Handover.state == state)
         .where(col(Handover.release_date) >= start, col(Handover.release_date) <= end)
         .order_by(col(Handover.release_date), col(Handover.prison_number), col(Handover.id))
     )

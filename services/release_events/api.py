@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.custody import CustodyEventKind, CustodyEventV1
 from contracts.release_notice import ReleaseNoticeAmendmentV1, ReleaseNoticeV1
@@ -108,6 +109,9 @@ class NoticeStatusView(BaseModel):
     version: int | None = None
     pack_state: str | None = None
     deliveries: list[DeliveryView] = []
+    notice: dict[str, Any] | None = Field(
+        default=None, description="The current revision's whole notice, with `include=notice`, for the "
+        "establishment's own prison healthcare only (operators never get clinical content)")
 
 
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -234,10 +238,13 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/release-notices/{notice_id}", response_model=NoticeStatusView, responses=READ_RESPONSES)
 async def get_release_notice_status(
-    notice_id: Annotated[str, Path(max_length=36)], caller: NoticeReader, request: Request
+    notice_id: Annotated[str, Path(max_length=36)], caller: NoticeReader, request: Request,
+    include: Annotated[str | None, Query(pattern="^notice$", description="`notice`: add the whole current "
+                                         "notice (the establishment's prison healthcare only)")] = None,
 ) -> NoticeStatusView:
     """Where a notice is, to the end: accepted (stored), published (handed to the broker), pack_issued (the
-    handover and its pack version), withdrawn; each agency's delivery state; its corrections."""
+    handover and its pack version), withdrawn; each agency's delivery state; its corrections. With
+    ``include=notice`` the establishment's prison healthcare also gets the current notice, to correct it."""
     database = request.app.state.database
     status = await service.notice_status(database=database, notice_id=notice_id)
     if status is None:
@@ -272,6 +279,7 @@ async def get_release_notice_status(
                          updated_at=item.updated_at.isoformat())
             for item in deliveries
         ],
+        notice=json.loads(status.body) if include == "notice" and caller.role != Role.OPERATOR else None,
     )
 
 

@@ -82,6 +82,7 @@ class NoticeStatus:
     published_at: datetime | None
     revision: int = 1
     amendments: tuple[RevisionStatus, ...] = ()
+    body: str = ""  # the current revision's whole notice (JSON), for the establishment's own correction form
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -245,11 +246,13 @@ async def notice_status(*, database: Database, notice_id: str) -> NoticeStatus |
                 .order_by(col(NoticeRevision.revision))
             )
         ).all()
+        current = next((row.body for row, _ in revisions if row.revision == notice.revision), notice.body)
         return NoticeStatus(
             notice_id=notice.id, establishment_code=notice.establishment_code, received_at=notice.received_at,
             published_at=published_at, revision=notice.revision,
             amendments=tuple(RevisionStatus(row.amendment_id, row.revision, row.received_at, published)
                              for row, published in revisions),
+            body=current,
         )
 
 

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
+from contracts.release_notice import ReleaseNoticeV1
 from services.common.credentials import Role
 from services.notifier.clock import write_offset
 from tests.conftest import BACKENDS, require_backend
@@ -49,6 +50,14 @@ PEOPLE = (
     Persona("probation.durham", "Sam Carter", "PDU-DUR", Role.PROBATION),
     Persona("operator", "Lee Morgan", "TTG-OPS", Role.OPERATOR),
     Persona("operator.replay", "Dee Shaw", "TTG-OPS", Role.OPERATOR),
+    # One person per test that signs in (a security code is accepted once, so two sign-ins of one person in the
+    # same 30 seconds would be refused as a replay).
+    Persona("hc.corrects", "Ruth Ellis", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.leaving", "Omar Aziz", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.bmi.corrects", "Nia Jones", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Persona("hc.bmi.leaving", "Ben Hart", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+    Persona("operator.directory", "Kay Finch", "TTG-OPS", Role.OPERATOR),
+    Persona("hc.not.operator", "Ivy Moss", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
 )
 
 
@@ -506,4 +515,216 @@ def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
     with console.system.client("notifier", "operator") as http:
         audit = http.get("/v1/delivery-audit", params={"webhook_id": first["webhook_id"]}).json()
     assert any(r["action"] == "delivery_replayed" and r["actor"] == "operator.replay@console" for r in audit), audit
+    context.close()
+
+
+def current_notice(console: Console, notice_id: str) -> dict[str, Any]:
+    with console.system.client("release_events", "prison-dmi") as http:
+        return http.get(f"/v1/release-notices/{notice_id}", params={"include": "notice"}).raise_for_status().json()
+
+
+@pytest.mark.hazard("H73")
+def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_correction(
+    console: Console, browser: Browser
+) -> None:
+    # "I sent Durham's notice with the wrong surname. I open the person, correct it, and say why."
+    notice, handover_id = submit_as_dmi(console)
+    with console.system.client("handover", "prison-dmi") as http:
+        notice_id = http.get(f"/v1/handovers/{handover_id}").json()["notice_id"]
+    prison = new_context(browser)
+    page = prison.new_page()
+    sign_in(page, console, "hc.corrects")
+    page.goto(f"{console.url}/releases/{handover_id}")
+    page.get_by_role("link", name="Correct this notice").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Correct this notice")
+    expect(page.get_by_label("Last name")).to_have_value(notice["family_name"])
+    expect(page.get_by_label("Postcode")).to_have_value(notice["release"]["destination"]["address"]["postcode"])
+    check_page(page, console, "correct-notice")
+
+    # Without a reason: the error summary names it and nothing is sent.
+    page.get_by_label("Last name").fill("Corrected-Surname")
+    page.get_by_role("button", name="Send correction").click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary.get_by_role("link", name="Enter why the notice is corrected", exact=False)).to_have_attribute(
+        "href", "#reason")
+    check_page(page, console, "correct-notice-error")
+    assert current_notice(console, notice_id)["revision"] == 1
+
+    page.get_by_label("Why is the notice corrected?").fill("Surname was misspelt")
+    page.get_by_role("button", name="Send correction").click()
+    expect(page.get_by_role("heading", name="Correction sent")).to_be_visible()
+    expect(page).to_have_url(f"{console.url}/releases/{handover_id}?corrected=sent")
+    check_page(page, console, "person-corrected")
+    corrected = current_notice(console, notice_id)
+    assert corrected["revision"] == 2
+    # Only the name changed: medicines, allergies and the address's local authority are carried over unchanged.
+    assert corrected["notice"]["family_name"] == "Corrected-Surname"
+    def normal(body: dict[str, Any]) -> dict[str, Any]:
+        whole = ReleaseNoticeV1.model_validate(body).model_dump(mode="json")
+        return {key: value for key, value in whole.items() if key not in ("family_name", "prison_contact")}
+
+    assert normal(corrected["notice"]) == normal(notice)
+    with console.system.client("release_events", "operator") as http:  # operators never get clinical content
+        assert http.get(f"/v1/release-notices/{notice_id}", params={"include": "notice"}).json()["notice"] is None
+    with console.system.client("handover", "prison-dmi") as http:
+        eventually(lambda: http.get(f"/v1/handovers/{handover_id}").json()["pack"]["patient_demographics"][
+            "family_name"] == "Corrected-Surname", timeout=30, what="the corrected pack")
+
+    # "While I had the form open, a colleague sent a new notice for the same person: mine is refused, I'm told why."
+    page.goto(f"{console.url}/releases/{handover_id}/correct")
+    later = {**corrected["notice"], "release": {**notice["release"],
+                                                "date": (date.fromisoformat(notice["release"]["date"])
+                                                         + timedelta(days=3)).isoformat()}}
+    with console.system.client("release_events", "prison-dmi") as http:
+        http.post("/v1/release-notices", json=later, headers={"Idempotency-Key": str(uuid.uuid4())}
+                  ).raise_for_status()
+    page.get_by_label("First name").fill("Changed")
+    page.get_by_label("Why is the notice corrected?").fill("First name too")
+    page.get_by_role("button", name="Send correction").click()
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("A later notice for this person replaced this one")
+    assert current_notice(console, notice_id)["notice"]["given_name"] == notice["given_name"]
+    check_page(page, console, "correct-notice-superseded")
+
+    # Another prison's healthcare gets "Page not found"; a correction without the form's token is refused.
+    other = new_context(browser)
+    stranger = other.new_page()
+    sign_in(stranger, console, "hc.bmi.corrects")
+    answer = stranger.goto(f"{console.url}/releases/{handover_id}/correct")
+    assert answer is not None and answer.status == 404
+    expect(stranger.locator("main")).not_to_contain_text("Corrected-Surname")
+    forged = page.request.post(f"{console.url}/releases/{handover_id}/correct", form={"reason": "x"})
+    assert forged.status == 403
+    other.close()
+    prison.close()
+
+
+@pytest.mark.hazard("H74")
+def test_a_person_released_today_moves_to_recently_released_with_the_readiness_they_left_with(
+    console: Console, browser: Browser
+) -> None:
+    # "Casey leaves today. I record the release; Casey leaves the list of releases to come and is under
+    # Recently released, with what was ready and what was not."
+    notice = durham_person(days_ahead=0)
+    with console.system.client("release_events", "prison-dmi") as http:
+        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
+                              ).raise_for_status().json()["notice_id"]
+    with console.system.client("handover", "prison-dmi") as http:
+        [opened] = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+                              what="the handover")
+    handover_id = opened["handover_id"]
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "hc.leaving")
+    page.goto(f"{console.url}/releases/{handover_id}")
+    page.get_by_role("link", name="Record a custody event").click()
+    page.get_by_label("The person has been released").check()
+    page.get_by_role("button", name="Record custody event").click()
+    expect(page.get_by_text("Custody event recorded: released")).to_be_visible()
+    with console.system.client("handover", "prison-dmi") as http:
+        eventually(lambda: http.get(f"/v1/handovers/{handover_id}").json()["state"] == "released", timeout=30,
+                   what="the release applied")
+
+    page.goto(f"{console.url}/lounge?days=7&q={notice['prison_number']}")
+    expect(page.get_by_text("No releases in this period")).to_be_visible()
+    page.get_by_role("link", name="Recently released (last 14 days)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Recently released")
+    card = page.locator(".ttg-release", has_text=notice["family_name"])
+    expect(card).to_have_count(1)
+    expect(card).to_have_attribute("data-handover-id", handover_id)
+    expect(card.locator("[data-item=medication]")).to_have_count(1)
+    check_page(page, console, "recently-released")
+    # Only the establishment's own: Birmingham's healthcare does not see Durham's released person.
+    other = new_context(browser)
+    stranger = other.new_page()
+    sign_in(stranger, console, "hc.bmi.leaving")
+    stranger.goto(f"{console.url}/lounge?view=released")
+    expect(stranger.locator("main")).not_to_contain_text(notice["family_name"])
+    answer = stranger.goto(f"{console.url}/lounge?view=released&establishment=DMI")
+    assert answer is not None and answer.status == 404
+    other.close()
+    context.close()
+
+
+def operator_get(console: Console, service: str, path: str) -> Any:
+    with console.system.client(service, "operator") as http:
+        return http.get(path).raise_for_status().json()
+
+
+@pytest.mark.hazard("H75")
+def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations(
+    console: Console, browser: Browser
+) -> None:
+    # "A new substance-misuse service joins. I add it with its endpoint; an unsafe address is refused and I'm told
+    # why; I fix it, later change its area and rotate its secret, which I never see again."
+    receiver_url = next(a["webhook"]["url"] for a in operator_get(console, "handover", "/v1/directory/agencies")
+                        if a.get("webhook"))
+    secret, rotated = ("whsec_" + uuid.uuid4().hex + uuid.uuid4().hex[:8] for _ in range(2))
+    code = f"SMS-T{uuid.uuid4().hex[:4].upper()}"
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "operator.directory")
+    page.get_by_role("link", name="Directory of services").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directory of services")
+    check_page(page, console, "directory")
+    page.get_by_role("link", name="Add an agency").click()
+    check_page(page, console, "agency-form")
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_label("Name", exact=True).fill("Test Recovery Service")
+    page.get_by_label("Kind of agency").select_option("substance_misuse_service")
+    page.get_by_label("Postcode districts covered").fill("ZZ9")
+    page.get_by_label("Endpoint web address (optional)").fill("ftp://example.org/hook")
+    page.get_by_label("Signing secret").fill(secret)
+    page.get_by_role("button", name="Save agency").click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_contain_text("ftp")
+    assert summary.get_by_role("link").first.get_attribute("href") == "#url"
+    expect(page.get_by_label("Signing secret")).to_have_value("")  # a secret is never sent back to the page
+    check_page(page, console, "agency-form-refused")
+    with console.system.client("handover", "operator") as http:
+        assert http.get(f"/v1/directory/agencies/{code}").status_code == 404
+
+    page.get_by_label("Endpoint web address (optional)").fill(receiver_url)
+    page.get_by_label("Signing secret").fill(secret)
+    page.get_by_role("button", name="Save agency").click()
+    expect(page.get_by_text(f"Done: {code} saved")).to_be_visible()
+    card = page.locator(f".ttg-agency[data-agency-code='{code}']")
+    expect(card).to_contain_text("ZZ9")
+    stored = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
+    assert stored["webhook"]["url"] == receiver_url and secret not in json.dumps(stored)
+
+    card.get_by_role("link", name="Change").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Test Recovery Service")
+    page.get_by_label("Postcode districts covered").fill("ZZ9 ZZ8")
+    page.get_by_role("button", name="Save agency").click()
+    expect(page.get_by_text(f"Done: {code} saved")).to_be_visible()
+    changed = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
+    assert changed["coverage"]["postcode_districts"] == ["ZZ9", "ZZ8"]
+    assert changed["webhook"]["secret_ref"] == stored["webhook"]["secret_ref"]  # the secret kept as it was
+
+    card.get_by_role("link", name="Rotate the secret").click()
+    check_page(page, console, "agency-secret")
+    page.get_by_label("New signing secret").fill(rotated)
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_text(f"Done: {code} secret rotated")).to_be_visible()
+    assert rotated not in page.content()
+    after = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
+    assert after["webhook"]["secret_ref"] != stored["webhook"]["secret_ref"]
+    assert [old["secret_ref"] for old in after["webhook"]["previous_secrets"]] == [stored["webhook"]["secret_ref"]]
+
+    known = [item["id"] for item in operator_get(console, "notifier", "/v1/escalations")]
+    page.get_by_role("link", name="Escalations").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Escalations")
+    shown = page.locator(".ttg-escalation").evaluate_all("nodes => nodes.map(n => n.dataset.escalationId)")
+    assert set(known) <= set(shown)
+    check_page(page, console, "escalations")
+
+    forged = page.request.post(f"{console.url}/desk/directory/{code}/secret", form={"secret": rotated})
+    assert forged.status == 403
+    prison = new_context(browser)
+    stranger = prison.new_page()
+    sign_in(stranger, console, "hc.not.operator")
+    for path in ("/desk/directory", f"/desk/directory/{code}", "/desk/escalations"):
+        answer = stranger.goto(console.url + path)
+        assert answer is not None and answer.status == 404, path
+    prison.close()
     context.close()

@@ -502,3 +502,29 @@ def test_a_new_notice_for_a_person_with_an_open_handover_supersedes_it(system: R
     assert all("superseded" in data["note"] for data in withdrawn.values())
     wait_for_webhooks(system, second, "handover.pack.issued", DURHAM_FIRST)
     assert handover(system, first)["state"] == "withdrawn" and handover(system, second)["state"] == "open"
+
+
+@pytest.mark.hazard("H74")
+def test_the_lounge_lists_people_already_released_only_when_asked(system: RunningSystem) -> None:
+    """``state=released``: the people released in the last 14 days with the readiness they left with; the
+    default list (still to be released) no longer shows them; another prison's healthcare still gets 404."""
+    today = datetime.now(UTC).date()
+    notice = release_notice(place="durham", release_in_days=0, today=today)
+    opened = open_handover(system, notice)
+    released = custody_event(notice["prison_number"], "released", sequence=1, reason="released")
+    assert post(system, "release_events", "/v1/custody-events", released).status_code == 202
+    eventually(lambda: handover(system, opened["handover_id"])["state"] == "released", what="the release applied")
+
+    gone = get(system, "handover", "/v1/establishments/DMI/releases", state="released")
+    [mine] = [item for item in gone if item["handover_id"] == opened["handover_id"]]
+    assert mine["prison_number"] == notice["prison_number"] and mine["readiness"]["items"]
+    still_to_go = get(system, "handover", "/v1/establishments/DMI/releases",
+                      **{"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()})
+    assert all(item["handover_id"] != opened["handover_id"] for item in still_to_go)
+    long_ago = get(system, "handover", "/v1/establishments/DMI/releases", state="released",
+                   **{"from": (today - timedelta(days=30)).isoformat(), "to": (today - timedelta(days=20)).isoformat()})
+    assert all(item["handover_id"] != opened["handover_id"] for item in long_ago)
+    with system.client("handover", "prison-bmi") as other:
+        assert other.get("/v1/establishments/DMI/releases", params={"state": "released"}).status_code == 404
+    with system.client("handover", "prison-dmi") as own:
+        assert own.get("/v1/establishments/DMI/releases", params={"state": "closed"}).status_code == 422

@@ -14,7 +14,8 @@ from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, 
 router = APIRouter()
 Operator = Annotated[Viewer, needs_role("operator")]
 NAVIGATION = [
-    {"href": "/desk", "text": "Deliveries and endpoints"}, {"href": "/desk/people", "text": "People's accounts"}
+    {"href": "/desk", "text": "Deliveries and endpoints"}, {"href": "/desk/escalations", "text": "Escalations"},
+    {"href": "/desk/directory", "text": "Directory of services"}, {"href": "/desk/people", "text": "People's accounts"},
 ]
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

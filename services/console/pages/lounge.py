@@ -16,6 +16,8 @@ from services.console.web import PageNotFound, Viewer, backend_of, clock_of, nee
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
 WINDOWS = (7, 14, 28)
+RECENT_DAYS = 14
+VIEWS = ("upcoming", "released")
 ORDER = {"at_risk": 0, "pending": 1}
 NAVIGATION = [{"href": "/lounge", "text": "Departure lounge"}, {"href": "/notices/new", "text": "New release notice"}]
 
@@ -26,11 +28,16 @@ def _matches(release: dict[str, Any], q: str) -> bool:
     return not wanted or wanted in name or wanted == release["prison_number"].lower()
 
 
-async def _releases(request: Request, viewer: Viewer, establishment: str, days: int, q: str) -> list[dict[str, Any]]:
+async def _releases(request: Request, viewer: Viewer, establishment: str, days: int, q: str,
+                    view: str = "upcoming") -> list[dict[str, Any]]:
     today = clock_of(request).now().date()
     found: list[dict[str, Any]] = []
     codes = [establishment] if establishment else list(viewer.account.establishment_codes)
     params: dict[str, str] = {"from": today.isoformat(), "to": (today + timedelta(days=days)).isoformat()}
+    if view == "released":
+        # Released already, by release date: the last 14 days, and later dates for anyone let go early.
+        params = {"state": "released", "from": (today - timedelta(days=RECENT_DAYS)).isoformat(),
+                  "to": (today + timedelta(days=max(WINDOWS))).isoformat()}
     if q.strip():
         params["q"] = q.strip()  # the service may search (newer handover); filtered here as well in case not
     for code in codes:
@@ -38,6 +45,8 @@ async def _releases(request: Request, viewer: Viewer, establishment: str, days: 
                                                     params=params)
         items = answer.get("items", []) if isinstance(answer, dict) else answer
         found.extend(release | {"establishment_code": code} for release in items if _matches(release, q))
+    if view == "released":  # most recent first, with the readiness they left with
+        return sorted(found, key=lambda r: (r["release_date"], r["family_name"]), reverse=True)
     return sorted(found, key=lambda r: (ORDER.get(r["readiness"]["status"], 2), r["release_date"],
                                         r["family_name"]))
 
@@ -50,17 +59,18 @@ def _window(days: int) -> int:
 async def lounge(
     request: Request, viewer: PrisonHealthcare, days: int = 14,
     establishment: Annotated[str, Query(max_length=3)] = "", q: Annotated[str, Query(max_length=100)] = "",
-    sent: Annotated[str, Query(max_length=36)] = "",
+    sent: Annotated[str, Query(max_length=36)] = "", view: Annotated[str, Query(max_length=10)] = "upcoming",
 ) -> HTMLResponse:
     if establishment and establishment not in viewer.account.establishment_codes:
         raise PageNotFound()
-    days = _window(days)
-    releases = await _releases(request, viewer, establishment, days, q)
+    days, view = _window(days), view if view in VIEWS else "upcoming"
+    releases = await _releases(request, viewer, establishment, days, q, view)
     return await render(request, "lounge.jinja", {
-        "title": "Departure lounge", "navigation": NAVIGATION, "releases": releases, "days": days, "q": q,
+        "title": "Recently released" if view == "released" else "Departure lounge", "navigation": NAVIGATION,
+        "releases": releases, "days": days, "q": q, "view": view, "recent_days": RECENT_DAYS,
         "establishment": establishment, "establishments": viewer.account.establishment_codes,
         "windows": WINDOWS, "sent": sent,
-        "query": urlencode({"days": days, "establishment": establishment, "q": q}),
+        "query": urlencode({"days": days, "establishment": establishment, "q": q, "view": view}),
     })
 
 
@@ -68,17 +78,20 @@ async def lounge(
 async def lounge_fragment(
     request: Request, viewer: PrisonHealthcare, days: int = 14,
     establishment: Annotated[str, Query(max_length=3)] = "", q: Annotated[str, Query(max_length=100)] = "",
+    view: Annotated[str, Query(max_length=10)] = "upcoming",
 ) -> HTMLResponse:
     """The list alone, for the page's script to refresh it in place (the page works without it)."""
     if establishment and establishment not in viewer.account.establishment_codes:
         raise PageNotFound()
-    releases = await _releases(request, viewer, establishment, _window(days), q)
+    releases = await _releases(request, viewer, establishment, _window(days), q,
+                               view if view in VIEWS else "upcoming")
     return await render(request, "_releases.jinja", {"releases": releases})
 
 
 @router.get("/releases/{handover_id}", response_class=HTMLResponse)
 async def person(
-    request: Request, viewer: PrisonHealthcare, handover_id: str, recorded: Annotated[str, Query(max_length=30)] = ""
+    request: Request, viewer: PrisonHealthcare, handover_id: str, recorded: Annotated[str, Query(max_length=30)] = "",
+    corrected: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
     backend = backend_of(request)
     if len(handover_id) > 64:
@@ -96,6 +109,7 @@ async def person(
         "title": f"{pack['patient_demographics']['given_name']} {pack['patient_demographics']['family_name']}",
         "navigation": NAVIGATION, "handover": handover, "pack": pack, "deliveries": deliveries,
         "timeline": timeline(handover, deliveries, custody), "recorded": recorded,
+        "corrected": corrected,
     })
 
 
