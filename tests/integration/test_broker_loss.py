@@ -154,7 +154,7 @@ async def test_a_topic_deleted_and_created_again_is_refilled_from_the_outbox(
     events = [ping(f"A{n:04d}BC", n) for n in range(9)]
     await stage(database, events)
     producer = await start_producer(broker.bootstrap_servers)
-    relay = make_relay(database, producer, broker, check_seconds=0.01)
+    relay = make_relay(database, producer, broker, check_seconds=0.0)  # the marks are checked at every batch
     try:
         await publish_all(relay)
         admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
@@ -165,7 +165,6 @@ async def test_a_topic_deleted_and_created_again_is_refilled_from_the_outbox(
             await admin.close()
         await ensure_topics(broker.bootstrap_servers, [TOPIC], partitions=3)
         assert await published_ids(broker.bootstrap_servers) == []
-        await asyncio.sleep(0.02)  # let the relay's high-water-mark check fall due (check_seconds=0.01)
         await publish_all(relay)
     finally:
         await producer.stop()
@@ -215,7 +214,7 @@ async def test_a_running_consumer_reads_the_new_broker_from_the_start_and_applie
                     pass
                 if later.id in applied:
                     break
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # poll, within the deadline above
             while len(seen) < 21:  # every event read once more from the new broker (10 + 10 + 1)
                 await asyncio.sleep(0.05)
     finally:
