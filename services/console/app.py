@@ -22,7 +22,19 @@ from services.common.runtime import install_correlation_ids, serve
 from services.console.backend import Backend, NotFound, ServiceError
 from services.console.clock import console_clock
 from services.console.identity import home_of
-from services.console.pages import auth, corrections, custody, desk, directory, inbox, lounge, notices, people, summary
+from services.console.pages import (
+    auth,
+    corrections,
+    custody,
+    desk,
+    directory,
+    inbox,
+    lounge,
+    notices,
+    people,
+    replays,
+    summary,
+)
 from services.console.settings import FRONTEND, ConsoleSettings
 from services.console.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render, session_of
 
@@ -135,6 +147,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(notices.router)
     app.include_router(inbox.router)
     app.include_router(desk.router)
+    app.include_router(replays.router)
     app.include_router(summary.router)
     app.include_router(custody.router)
     app.include_router(corrections.router)

@@ -50,6 +50,7 @@ PEOPLE = (
     Persona("probation.durham", "Sam Carter", "PDU-DUR", Role.PROBATION),
     Persona("operator", "Lee Morgan", "TTG-OPS", Role.OPERATOR),
     Persona("operator.replay", "Dee Shaw", "TTG-OPS", Role.OPERATOR),
+    Persona("operator.replay.all", "Max Rowe", "TTG-OPS", Role.OPERATOR),
     # One person per test that signs in (a security code is accepted once, so two sign-ins of one person in the
     # same 30 seconds would be refused as a replay).
     Persona("hc.corrects", "Ruth Ellis", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
@@ -515,6 +516,70 @@ def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
     with console.system.client("notifier", "operator") as http:
         audit = http.get("/v1/delivery-audit", params={"webhook_id": first["webhook_id"]}).json()
     assert any(r["action"] == "delivery_replayed" and r["actor"] == "operator.replay@console" for r in audit), audit
+    context.close()
+
+
+def handover_of_new_notice(console: Console, client: str, notice: dict[str, Any]) -> str:
+    with console.system.client("release_events", client) as http:
+        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
+                              ).raise_for_status().json()["notice_id"]
+    with console.system.client("handover", client) as http:
+        return eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+                          what="the handover")[0]["handover_id"]
+
+
+@pytest.mark.hazard("H76")
+def test_an_operator_replays_all_of_an_agencys_failed_deliveries_and_watches_them_arrive(
+    console: Console, browser: Browser
+) -> None:
+    """Two deliveries to one agency dead-letter; the operator re-sends all of that agency's failed deliveries and
+    the page counts them in as they arrive (refreshing itself; a Refresh link works without the script)."""
+    console.system.receiver.behave("A99002", Behaviour(statuses=[500]))
+    handover_ids = [handover_of_new_notice(console, "prison-hhi", release_notice(place="teesside"))
+                    for _ in range(2)]
+    for handover_id in handover_ids:
+        eventually(lambda h=handover_id: (d := delivery_to(console, "A99002", h)) and d["attempt_count"] >= 1,
+                   what="the first failed attempt")
+    now = float(console.notifier_clock.read_text() or 0) if console.notifier_clock.exists() else 0.0
+    write_offset(console.notifier_clock, now + 120)  # past the last round of the schedule
+    dead = [eventually(lambda h=handover_id: (d := delivery_to(console, "A99002", h)) and d["status"] == "dead_lettered"
+                       and d, what="the delivery to be dead-lettered") for handover_id in handover_ids]
+    # The endpoint works again, but refuses the first one re-sent for good (a 4xx): the page must not hide it.
+    console.system.receiver.behave("A99002", Behaviour(statuses=[400, 204]))
+
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "operator.replay.all")
+    page.get_by_role("button", name="Re-send failed deliveries").click()  # no agency chosen: refused, named
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("Select the agency")
+    page.get_by_label("Agency").select_option("A99002")
+    page.get_by_role("button", name="Re-send failed deliveries").click()
+    expect(page.get_by_role("heading", name="Re-sending deliveries to A99002")).to_be_visible()
+    for delivery in dead:
+        expect(page.locator(f"[data-webhook-id='{delivery['webhook_id']}']")).to_have_count(1)
+    # No reload: the page's script brings the progress in as the notifier sends.
+    expect(page.locator("#replay-count")).to_have_text("1 of 2 re-sent deliveries delivered", timeout=30_000)
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("did not arrive", timeout=30_000)
+    refused = page.locator("[data-status='failed']")
+    expect(refused).to_have_count(1)
+    check_page(page, console, "operator-desk-replay-progress-failed")
+
+    page.get_by_role("link", name="Deliveries and endpoints").first.click()  # once more, for the one refused
+    page.get_by_label("Agency").select_option("A99002")
+    page.get_by_role("button", name="Re-send failed deliveries").click()
+    expect(page.locator("#replay-count")).to_have_text("1 of 1 re-sent deliveries delivered", timeout=30_000)
+    expect(page.locator(".nhsuk-error-summary")).to_have_count(0)
+    check_page(page, console, "operator-desk-replay-progress")
+    page.get_by_role("link", name="Refresh").click()  # the same progress without the script
+    expect(page.locator("#replay-count")).to_have_text("1 of 1 re-sent deliveries delivered")
+    replays = sorted(delivery_to(console, "A99002", handover_id)["replays"]  # type: ignore[index]
+                     for handover_id in handover_ids)
+    assert replays == [1, 2], replays
+    assert all(delivery_to(console, "A99002", h)["status"] == "delivered" for h in handover_ids)  # type: ignore[index]
+    page.goto(console.url + "/desk")  # nothing left to re-send: said so, nothing re-sent
+    page.get_by_label("Agency").select_option("A99002")
+    page.get_by_role("button", name="Re-send failed deliveries").click()
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("A99002 has no failed deliveries to re-send")
     context.close()
 
 

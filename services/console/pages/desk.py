@@ -4,7 +4,7 @@ Operators see delivery metadata only (the notifier never gives them clinical con
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -22,13 +22,22 @@ _CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 @router.get("/desk", response_class=HTMLResponse)
 async def desk(request: Request, viewer: Operator, done: str = "") -> HTMLResponse:
+    return await desk_page(request, viewer, done=done[:60])
+
+
+async def desk_page(request: Request, viewer: Viewer, *, done: str = "", errors: dict[str, str] | None = None,
+                    status_code: int = 200) -> HTMLResponse:
+    """The desk as it stands, with what was just done or what went wrong (shown in an error summary)."""
     backend = backend_of(request)
-    dead = await backend.get_json(viewer.person, "notifier", "/v1/dead-letters")
+    dead: list[dict[str, Any]] = await backend.get_json(viewer.person, "notifier", "/v1/dead-letters")
     endpoints = await backend.get_json(viewer.person, "notifier", "/v1/endpoints")
+    failing: dict[str, int] = {}
+    for delivery in dead:
+        failing[delivery["agency_code"]] = failing.get(delivery["agency_code"], 0) + 1
     return await render(request, "desk.jinja", {
         "title": "Deliveries and endpoints", "navigation": NAVIGATION, "dead_letters": dead,
-        "endpoints": endpoints, "done": done[:60],
-    })
+        "endpoints": endpoints, "done": done, "errors": errors or {}, "failing": failing,
+    }, status_code=status_code)
 
 
 def _checked(value: str) -> str:
