@@ -216,7 +216,7 @@ async def test_a_running_consumer_reads_the_new_broker_from_the_start_and_applie
                     break
                 await asyncio.sleep(0.1)  # poll, within the deadline above
             while len(seen) < 21:  # every event read once more from the new broker (10 + 10 + 1)
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # poll, within the deadline above
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
