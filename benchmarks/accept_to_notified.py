@@ -45,8 +45,11 @@ async def submit_all(base_url: str, key: str, rate: float, seconds: float) -> di
             await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
             notice = release_notice(rng, place="durham")
             sent[notice["prison_number"]] = time.monotonic()
-            tasks.append(asyncio.create_task(client.post(
-                "/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})))
+            tasks.append(
+                asyncio.create_task(
+                    client.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+                )
+            )
         for response in await asyncio.gather(*tasks):
             response.raise_for_status()
     return sent
@@ -73,8 +76,9 @@ def main() -> None:
         system = start_system(Path(tmp), args.backend)
         try:
             began = time.monotonic()
-            sent = asyncio.run(submit_all(system.stack.url("release_events"), system.api_keys["prison-all"],
-                                          args.rate, args.seconds))
+            sent = asyncio.run(
+                submit_all(system.stack.url("release_events"), system.api_keys["prison-all"], args.rate, args.seconds)
+            )
             submitted = time.monotonic() - began
             deadline = time.monotonic() + args.drain
             while time.monotonic() < deadline:

@@ -45,10 +45,17 @@ async def fill(settings: HandoverSettings, database: Database, releases: int) ->
         body = release_notice(rng, place="durham", establishment="DMI")
         notice = ReleaseNoticeV1.model_validate(body)
         day = notice.release.date.isoformat()
-        data = ReleaseNoticeSubmittedV1(notice_id=str(rng.getrandbits(64)), received_at=datetime.now(UTC),
-                                        notice=notice)
-        event = new_event(type=EventType.RELEASE_NOTICE_SUBMITTED, source="bench", subject=notice.prison_number,
-                          dataschema=RELEASE_NOTICE_SUBMITTED_SCHEMA, data=data, correlation_id=None)
+        data = ReleaseNoticeSubmittedV1(
+            notice_id=str(rng.getrandbits(64)), received_at=datetime.now(UTC), notice=notice
+        )
+        event = new_event(
+            type=EventType.RELEASE_NOTICE_SUBMITTED,
+            source="bench",
+            subject=notice.prison_number,
+            dataschema=RELEASE_NOTICE_SUBMITTED_SCHEMA,
+            data=data,
+            correlation_id=None,
+        )
         await service.open_handover(ctx=ctx, event=event)
     return day
 
@@ -56,10 +63,15 @@ async def fill(settings: HandoverSettings, database: Database, releases: int) ->
 async def main(releases: int, all_pages: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="lounge-"))
     store = folder / "credentials.json"
-    key = credentials.create(store, client_id="dmi", organisation="DMI", role=credentials.Role.PRISON_HEALTHCARE,
-                             establishments=["DMI"])
-    settings = HandoverSettings(database_url=f"sqlite:///{folder}/handover.db", credentials_path=store,
-                                rate_limit_per_second=1000, rate_limit_burst=1000)
+    key = credentials.create(
+        store, client_id="dmi", organisation="DMI", role=credentials.Role.PRISON_HEALTHCARE, establishments=["DMI"]
+    )
+    settings = HandoverSettings(
+        database_url=f"sqlite:///{folder}/handover.db",
+        credentials_path=store,
+        rate_limit_per_second=1000,
+        rate_limit_burst=1000,
+    )
     upgrade(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
     started = time.perf_counter()
@@ -70,8 +82,12 @@ async def main(releases: int, all_pages: bool) -> None:
     app.include_router(router)
     app.state.settings, app.state.database, app.state.clock = settings, database, SystemClock()
     window = {"from": day, "to": day}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
-                                 headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
+    ) as client:
         url: str | None = "/v1/establishments/DMI/releases"
         params: dict[str, str] | None = window
         pages = total_bytes = total_items = 0
@@ -84,13 +100,17 @@ async def main(releases: int, all_pages: bool) -> None:
             total_bytes += len(answer.content)
             total_items += len(answer.json())
             if pages == 1:
-                print(f"first page: {len(answer.json())} releases, {len(answer.content) / 1e6:.2f} MB, "
-                      f"{time.perf_counter() - begun:.2f} s")
+                print(
+                    f"first page: {len(answer.json())} releases, {len(answer.content) / 1e6:.2f} MB, "
+                    f"{time.perf_counter() - begun:.2f} s"
+                )
             url = answer.links.get("next", {}).get("url") if all_pages else None
             params = None
         if all_pages:
-            print(f"all pages: {pages} pages, {total_items} releases, {total_bytes / 1e6:.2f} MB, "
-                  f"{time.perf_counter() - started:.2f} s")
+            print(
+                f"all pages: {pages} pages, {total_items} releases, {total_bytes / 1e6:.2f} MB, "
+                f"{time.perf_counter() - started:.2f} s"
+            )
     await database.dispose()
 
 

@@ -55,20 +55,12 @@ class CustodyEventV1(ContractModel):
     nhs_number: NhsNumber | None = None
     sequence: int = Field(ge=1, le=2**53, description="Per-person sequence of the sending system, increasing")
     kind: CustodyEventKind
-    reason: str | None = Field(
-        default=None, max_length=40, description="reception and released: HMPPS reason"
-    )
-    establishment_code: EstablishmentCode = Field(
-        description="Where the person is (for transfer: the new one)"
-    )
+    reason: str | None = Field(default=None, max_length=40, description="reception and released: HMPPS reason")
+    establishment_code: EstablishmentCode = Field(description="Where the person is (for transfer: the new one)")
     occurred_at: datetime
     release_date: date | None = Field(default=None, description="release_date_changed: the new date")
-    from_establishment_code: EstablishmentCode | None = Field(
-        default=None, description="transfer: the old one"
-    )
-    prison_contact: PrisonContact | None = Field(
-        default=None, description="transfer: the new healthcare contact"
-    )
+    from_establishment_code: EstablishmentCode | None = Field(default=None, description="transfer: the old one")
+    prison_contact: PrisonContact | None = Field(default=None, description="transfer: the new healthcare contact")
     detail: LongText | None = Field(default=None, description="Free text, e.g. why a release was cancelled")
 
     @model_validator(mode="after")
@@ -77,9 +69,7 @@ class CustodyEventV1(ContractModel):
         if allowed is None and self.reason is not None:
             raise ValueError(f"a {self.kind.value} event takes no reason")
         if allowed is not None and self.reason not in allowed:
-            raise ValueError(
-                f"reason of a {self.kind.value} event must be one of: {', '.join(sorted(allowed))}"
-            )
+            raise ValueError(f"reason of a {self.kind.value} event must be one of: {', '.join(sorted(allowed))}")
         if self.kind == CustodyEventKind.RELEASE_DATE_CHANGED and self.release_date is None:
             raise ValueError("a release_date_changed event needs release_date")
         if self.kind != CustodyEventKind.RELEASE_DATE_CHANGED and self.release_date is not None:

@@ -83,7 +83,8 @@ class ReferralEscalatedV1(ContractModel):
     escalated_at: datetime
     told: list[str] = Field(description="Agency codes the escalation was sent to")
     outstanding: list[OutstandingReferral] = Field(
-        default_factory=list, description="Every referral unanswered at this deadline, with its agency and item")
+        default_factory=list, description="Every referral unanswered at this deadline, with its agency and item"
+    )
 
 
 DELIVERY_CONTRACTS: dict[str, type[ContractModel]] = {

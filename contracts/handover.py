@@ -212,9 +212,7 @@ class DistributionEntry(ContractModel):
     agency_kind: AgencyKind
     agency_name: str
     reason: str = Field(description="Why this agency was chosen")
-    referral_id: str | None = Field(
-        default=None, description="Answer it at /v1/agencies/{code}/referrals/{id}"
-    )
+    referral_id: str | None = Field(default=None, description="Answer it at /v1/agencies/{code}/referrals/{id}")
     referral_kind: ReferralKind
     note: str | None = None
     changes: list[Change] = Field(default_factory=list)

@@ -182,12 +182,20 @@ class MentalHealthActStatus(StrEnum):
 
 
 # Section 117 aftercare follows detention under ss.3, 37, 45A, 47 or 48 (and the orders that follow them).
-SECTION_117_QUALIFYING = frozenset({
-    MentalHealthActStatus.SECTION_3, MentalHealthActStatus.SECTION_37, MentalHealthActStatus.SECTION_37_41,
-    MentalHealthActStatus.SECTION_45A, MentalHealthActStatus.SECTION_47, MentalHealthActStatus.SECTION_47_49,
-    MentalHealthActStatus.SECTION_48, MentalHealthActStatus.SECTION_48_49,
-    MentalHealthActStatus.COMMUNITY_TREATMENT_ORDER, MentalHealthActStatus.CONDITIONAL_DISCHARGE,
-})
+SECTION_117_QUALIFYING = frozenset(
+    {
+        MentalHealthActStatus.SECTION_3,
+        MentalHealthActStatus.SECTION_37,
+        MentalHealthActStatus.SECTION_37_41,
+        MentalHealthActStatus.SECTION_45A,
+        MentalHealthActStatus.SECTION_47,
+        MentalHealthActStatus.SECTION_47_49,
+        MentalHealthActStatus.SECTION_48,
+        MentalHealthActStatus.SECTION_48_49,
+        MentalHealthActStatus.COMMUNITY_TREATMENT_ORDER,
+        MentalHealthActStatus.CONDITIONAL_DISCHARGE,
+    }
+)
 
 
 class LegalInformation(ContractModel):

@@ -144,7 +144,6 @@ class HazardPlugin:
             terminalreporter.write_line(f"  {problem}", red=True)
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hazards", "hazard log")
     group.addoption(

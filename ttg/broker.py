@@ -49,8 +49,18 @@ class EmbeddedBroker:
         self.cluster_id = f"ttg-embedded-{uuid.uuid4().hex[:12]}"
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/", "--cluster-id", self.cluster_id],
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--cluster-id",
+                self.cluster_id,
+            ],
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -72,11 +72,14 @@ def up(
             typer.echo(f"What each agency received, signatures verified: {stack.url('demo_receiver')}/received")
         typer.echo("")
         typer.echo(f"The console: open {stack.url(CONSOLE)} and sign in as one of these demo people")
-        typer.echo("(add the TOTP key to an authenticator app, or get the current code with "
-                   "`./run users code <user id>`):")
+        typer.echo(
+            "(add the TOTP key to an authenticator app, or get the current code with `./run users code <user id>`):"
+        )
         for made in people:
-            typer.echo(f"  {made.persona.user_id:<17} password {made.password:<18} TOTP key {made.totp_secret}  "
-                       f"({made.persona.what})")
+            typer.echo(
+                f"  {made.persona.user_id:<17} password {made.password:<18} TOTP key {made.totp_secret}  "
+                f"({made.persona.what})"
+            )
         typer.echo("Up. Ctrl-C stops everything.")
         stopping = False
 
@@ -113,10 +116,15 @@ def demo_command(
     if not api_key and made_by_up.exists():
         api_key = json.loads(made_by_up.read_text())["demo-prison-healthcare"]
     if not api_key:
-        raise typer.BadParameter("give --api-key or TTG_API_KEY: `ttg up` prints the demo keys",
-                                 param_hint="api-key")
-    run_demo(release_events_url=release_events_url, handover_url=handover_url, notifier_url=notifier_url,
-             api_key=api_key, place=place, echo=typer.echo)
+        raise typer.BadParameter("give --api-key or TTG_API_KEY: `ttg up` prints the demo keys", param_hint="api-key")
+    run_demo(
+        release_events_url=release_events_url,
+        handover_url=handover_url,
+        notifier_url=notifier_url,
+        api_key=api_key,
+        place=place,
+        echo=typer.echo,
+    )
 
 
 @contracts_app.command("export")

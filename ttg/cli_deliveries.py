@@ -23,8 +23,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-dead_letters_app = typer.Typer(help="Deliveries that failed for good or whose retry schedule was spent: list and "
-                               "replay", no_args_is_help=True)
+dead_letters_app = typer.Typer(
+    help="Deliveries that failed for good or whose retry schedule was spent: list and replay", no_args_is_help=True
+)
 endpoints_app = typer.Typer(help="Agency endpoints: state, pause, resume", no_args_is_help=True)
 
 NotifierUrl = Annotated[str, typer.Option(envvar="TTG_NOTIFIER_URL", help="Base URL of the notifier")]
@@ -107,9 +108,11 @@ def list_dead_letters(
     if not found:
         typer.echo("No dead letters.")
     for item in found:
-        typer.echo(f"{item['webhook_id']}  {item['agency_code']:<16} {item['event_type']:<24} {item['status']:<13} "
-                   f"attempts={item['attempt_count']} replays={item['replays']} at={item['finished_at']}  "
-                   f"{item['last_error'] or ''}")
+        typer.echo(
+            f"{item['webhook_id']}  {item['agency_code']:<16} {item['event_type']:<24} {item['status']:<13} "
+            f"attempts={item['attempt_count']} replays={item['replays']} at={item['finished_at']}  "
+            f"{item['last_error'] or ''}"
+        )
 
 
 @dead_letters_app.command("replay")
@@ -139,8 +142,7 @@ def replay(
 def list_endpoints(notifier_url: NotifierUrl = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Every endpoint with its state."""
     for item in _call("GET", f"{notifier_url}/v1/endpoints", api_key):
-        typer.echo(f"{item['agency_code']:<16} {item['status']:<9} {item['kind']:<30} "
-                   f"{item.get('reason') or ''}")
+        typer.echo(f"{item['agency_code']:<16} {item['status']:<9} {item['kind']:<30} {item.get('reason') or ''}")
 
 
 @endpoints_app.command("resume")
@@ -152,8 +154,12 @@ def resume(
 ) -> None:
     """Resume a paused endpoint (or enable one disabled by 410 Gone); its held deliveries go at once. Lists what
     did not arrive and waits; ``--resend`` sends it again with its original webhook-ids."""
-    result = _call("POST", f"{notifier_url}/v1/endpoints/{agency_code}/resume", api_key,
-                   params={"resend": "true"} if resend else None)
+    result = _call(
+        "POST",
+        f"{notifier_url}/v1/endpoints/{agency_code}/resume",
+        api_key,
+        params={"resend": "true"} if resend else None,
+    )
     typer.echo(f"{result['agency_code']} is {result['status']}")
     if result.get("resent"):
         typer.echo(f"Sent again {len(result['resent'])}: {' '.join(result['resent'])}")
@@ -161,8 +167,9 @@ def resume(
     if waiting:
         typer.echo(f"{len(waiting)} waiting (failed or dead-lettered); send them with --resend:")
         for item in waiting:
-            typer.echo(f"  {item['webhook_id']}  {item['event_type']:<24} {item['status']:<13} "
-                       f"{item['last_error'] or ''}")
+            typer.echo(
+                f"  {item['webhook_id']}  {item['event_type']:<24} {item['status']:<13} {item['last_error'] or ''}"
+            )
 
 
 @endpoints_app.command("pause")

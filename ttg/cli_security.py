@@ -19,17 +19,11 @@ from services.common import audit, credentials
 from services.common.db import sync_url
 from ttg import subject_access
 
-credentials_app = typer.Typer(
-    help="API credentials of client organisations (hashed keys)", no_args_is_help=True
-)
+credentials_app = typer.Typer(help="API credentials of client organisations (hashed keys)", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail of each service", no_args_is_help=True)
-subject_access_app = typer.Typer(
-    help="Subject-access requests: everything held about one person", no_args_is_help=True
-)
+subject_access_app = typer.Typer(help="Subject-access requests: everything held about one person", no_args_is_help=True)
 
-StoreOption = Annotated[
-    Path, typer.Option("--store", envvar="TTG_CREDENTIALS_PATH", help="Credential store file")
-]
+StoreOption = Annotated[Path, typer.Option("--store", envvar="TTG_CREDENTIALS_PATH", help="Credential store file")]
 
 
 def register(app: typer.Typer) -> None:
@@ -46,16 +40,12 @@ def _fail(message: str) -> typer.Exit:
 @credentials_app.command("create")
 def create_credential(
     client_id: Annotated[str, typer.Option(help="Unique id of the client, e.g. dmi-healthcare")],
-    organisation: Annotated[
-        str, typer.Option(help="Organisation code: ODS code, PDU code, or HMPPS/NHS body")
-    ],
+    organisation: Annotated[str, typer.Option(help="Organisation code: ODS code, PDU code, or HMPPS/NHS body")],
     role: Annotated[credentials.Role, typer.Option(help="What the client is")],
     establishment: Annotated[
         list[str] | None, typer.Option(help="Prison healthcare: an establishment it acts for (repeat)")
     ] = None,
-    scope: Annotated[
-        list[credentials.Scope] | None, typer.Option(help="Narrow to these scopes (repeat)")
-    ] = None,
+    scope: Annotated[list[credentials.Scope] | None, typer.Option(help="Narrow to these scopes (repeat)")] = None,
     store: StoreOption = Path("var/credentials.json"),
     as_json: Annotated[bool, typer.Option("--json", help="Print {client_id, api_key} as JSON")] = False,
 ) -> None:
@@ -169,9 +159,7 @@ def export_subject_access(
         typer.Option(help="service=URL of each service database (release_events, handover, notifier)"),
     ],
     operator: Annotated[str, typer.Option(help="Who runs the export (recorded in each audit trail)")],
-    prison_number: Annotated[
-        list[str] | None, typer.Option(help="The person's prison number (repeat)")
-    ] = None,
+    prison_number: Annotated[list[str] | None, typer.Option(help="The person's prison number (repeat)")] = None,
     nhs_number: Annotated[str | None, typer.Option(help="The person's NHS number")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the export here (default: stdout)")] = None,
 ) -> None:
@@ -211,8 +199,11 @@ def export_subject_access(
                     "not_searched": found[service]["not_searched"],
                 }
                 if found[service]["not_searched"]:
-                    typer.echo(f"{service}: tables not searched (no rule reaches them): "
-                               f"{', '.join(found[service]['not_searched'])}", err=True)
+                    typer.echo(
+                        f"{service}: tables not searched (no rule reaches them): "
+                        f"{', '.join(found[service]['not_searched'])}",
+                        err=True,
+                    )
                 for person in sorted(people):
                     audit.append_on(
                         connection,

@@ -55,15 +55,27 @@ def create(
     email: Annotated[str, typer.Option(help="Work e-mail address")],
     organisation: Annotated[str, typer.Option(help="Organisation code (ODS, PDU, establishment healthcare)")],
     role: Annotated[Role, typer.Option(help="prison_healthcare, agency, probation or operator")],
-    establishment: Annotated[list[str] | None, typer.Option(help="Prison healthcare: an establishment (repeat)")]
-    = None,
+    establishment: Annotated[
+        list[str] | None, typer.Option(help="Prison healthcare: an establishment (repeat)")
+    ] = None,
     database_url: DatabaseOption = "sqlite:///var/console.db",
 ) -> None:
     """Create an account and print its first password (shown once); the person enrols a second factor."""
     password = accounts.new_password()
-    _run(database_url, lambda db: accounts.create(
-        db, user_id=user_id, display_name=name, email=email, organisation=organisation, role=role,
-        establishments=list(establishment or []), password=password, now=datetime.now(UTC)))
+    _run(
+        database_url,
+        lambda db: accounts.create(
+            db,
+            user_id=user_id,
+            display_name=name,
+            email=email,
+            organisation=organisation,
+            role=role,
+            establishments=list(establishment or []),
+            password=password,
+            now=datetime.now(UTC),
+        ),
+    )
     typer.echo(f"Created {user_id}. Password (shown once): {password}")
 
 
@@ -75,8 +87,12 @@ def reset(
 ) -> None:
     """A new password (printed once); unlocks the account and signs out every session of it."""
     password = accounts.new_password()
-    _run(database_url, lambda db: accounts.reset(db, user_id=user_id, password=password,
-                                                 reset_second_factor=second_factor, now=datetime.now(UTC)))
+    _run(
+        database_url,
+        lambda db: accounts.reset(
+            db, user_id=user_id, password=password, reset_second_factor=second_factor, now=datetime.now(UTC)
+        ),
+    )
     typer.echo(f"Reset {user_id}. New password (shown once): {password}")
 
 
@@ -99,8 +115,10 @@ def list_users(database_url: DatabaseOption = "sqlite:///var/console.db") -> Non
     for account in _run(database_url, accounts.all_accounts):
         state = "disabled" if account.disabled_at else "active"
         factor = "totp" if account.totp_secret else "not enrolled"
-        typer.echo(f"{account.user_id:<20} {account.organisation:<14} {account.role:<18} "
-                   f"{account.establishments or '-':<12} {factor:<13} {state}")
+        typer.echo(
+            f"{account.user_id:<20} {account.organisation:<14} {account.role:<18} "
+            f"{account.establishments or '-':<12} {factor:<13} {state}"
+        )
 
 
 @users_app.command("code")

@@ -27,14 +27,22 @@ def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: 
         time.sleep(interval)
 
 
-def run_demo(*, release_events_url: str, handover_url: str, notifier_url: str, api_key: str,
-             place: str = "durham", timeout: float = 60.0,
-             echo: Callable[[str], Any] = print) -> dict[str, Any]:
+def run_demo(
+    *,
+    release_events_url: str,
+    handover_url: str,
+    notifier_url: str,
+    api_key: str,
+    place: str = "durham",
+    timeout: float = 60.0,
+    echo: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     """The journey as prison healthcare sees it; ``api_key`` is a prison healthcare credential."""
     auth = {"Authorization": f"Bearer {api_key}"}
     notice = release_notice(place=place)
     response = httpx.post(
-        f"{release_events_url}/v1/release-notices", json=notice,
+        f"{release_events_url}/v1/release-notices",
+        json=notice,
         headers={"Idempotency-Key": str(uuid.uuid4()), **auth},
     )
     response.raise_for_status()
@@ -42,9 +50,7 @@ def run_demo(*, release_events_url: str, handover_url: str, notifier_url: str, a
     echo(f"1. Prison healthcare submitted a release notice: {response.status_code}, notice {notice_id}")
 
     def handover() -> dict[str, Any] | None:
-        found = httpx.get(
-            f"{handover_url}/v1/handovers", params={"notice_id": notice_id}, headers=auth
-        ).json()
+        found = httpx.get(f"{handover_url}/v1/handovers", params={"notice_id": notice_id}, headers=auth).json()
         return found[0] if found else None
 
     pack = poll(handover, timeout=timeout, what="the handover pack")
@@ -60,6 +66,8 @@ def run_demo(*, release_events_url: str, handover_url: str, notifier_url: str, a
     done = poll(deliveries, timeout=timeout, what="the deliveries to finish")
     echo("3. Deliveries:")
     for item in done:
-        echo(f"   {item['agency_code']:<16} {item['status']:<10} attempts={item['attempt_count']} "
-             f"webhook-id={item['webhook_id']}")
+        echo(
+            f"   {item['agency_code']:<16} {item['status']:<10} attempts={item['attempt_count']} "
+            f"webhook-id={item['webhook_id']}"
+        )
     return {"notice_id": notice_id, "handover": pack, "deliveries": done}

@@ -58,14 +58,22 @@ async def _provision(database_url: str, personas: tuple[Persona, ...]) -> list[P
             if existing is None:
                 secret = accounts.new_totp_secret() if persona.enrolled else ""
                 await accounts.create(
-                    database, user_id=persona.user_id, display_name=persona.display_name,
-                    email=f"{persona.user_id}@example.org", organisation=persona.organisation, role=persona.role,
-                    establishments=list(persona.establishments), password=password, now=now, totp_secret=secret or None,
+                    database,
+                    user_id=persona.user_id,
+                    display_name=persona.display_name,
+                    email=f"{persona.user_id}@example.org",
+                    organisation=persona.organisation,
+                    role=persona.role,
+                    establishments=list(persona.establishments),
+                    password=password,
+                    now=now,
+                    totp_secret=secret or None,
                     demo=True,
                 )
             else:
-                await accounts.reset(database, user_id=persona.user_id, password=password,
-                                     reset_second_factor=False, now=now)
+                await accounts.reset(
+                    database, user_id=persona.user_id, password=password, reset_second_factor=False, now=now
+                )
                 secret = (await accounts.get(database, persona.user_id)).totp_secret or ""  # type: ignore[union-attr]
             made.append(Provisioned(persona, password, secret))
     finally:

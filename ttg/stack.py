@@ -73,12 +73,13 @@ def provision(path: Path, clients: tuple[Client, ...] | list[Client]) -> dict[st
     for client in clients:
         existing = credentials.read_store(path).by_client(client.client_id)
         if existing is not None and existing.revoked_at is None:
-            keys[client.client_id] = credentials.rotate(
-                path, client_id=client.client_id, overlap=timedelta(0)
-            )
+            keys[client.client_id] = credentials.rotate(path, client_id=client.client_id, overlap=timedelta(0))
         else:
             keys[client.client_id] = credentials.create(
-                path, client_id=client.client_id, organisation=client.organisation, role=client.role,
+                path,
+                client_id=client.client_id,
+                organisation=client.organisation,
+                role=client.role,
                 establishments=list(client.establishments),
             )
     return keys
@@ -103,7 +104,9 @@ class Stack:
 
     def database_url(self, service: str) -> str:
         return database_url_for(
-            service, base_url=self.config.database_base_url, data_dir=self.config.data_dir,
+            service,
+            base_url=self.config.database_base_url,
+            data_dir=self.config.data_dir,
             suffix=self.config.database_suffix,
         )
 
@@ -187,9 +190,7 @@ class Stack:
                 answer = httpx.get(self.url(name) + "/healthz", timeout=1.0)
                 if answer.status_code == 200:
                     if answer.json().get("pid") != process.pid:
-                        raise RuntimeError(
-                            f"another process answers on {self.url(name)}: is another `ttg up` running?"
-                        )
+                        raise RuntimeError(f"another process answers on {self.url(name)}: is another `ttg up` running?")
                     return
             except (httpx.HTTPError, ValueError):
                 pass

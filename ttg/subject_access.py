@@ -120,8 +120,9 @@ def _select(connection: sa.Connection, table: sa.Table, plan: Plan, keys: Keys) 
     conditions += [table.c[c].in_(every_id) for c in plan.resources if every_id]
     named = sorted(set().union(*(keys[link] for link in DETAIL_LINKS)))
     if plan.resources:  # the audit trail: list reads that named one of the person's ids
-        conditions += [table.c[c].contains(value, autoescape=True)
-                       for c in DETAIL_COLUMNS if c in table.c for value in named]
+        conditions += [
+            table.c[c].contains(value, autoescape=True) for c in DETAIL_COLUMNS if c in table.c for value in named
+        ]
     if not conditions:
         return []
     order = list(table.primary_key.columns) or list(table.columns)[:1]
@@ -153,6 +154,5 @@ def gather(connections: dict[str, sa.Connection], people: set[str]) -> dict[str,
                 held[service][table.name] = rows
                 grew = _harvest(table.name, rows, keys) or grew
     return {
-        service: {"tables": held[service], "not_searched": unsearchable(tables[service])}
-        for service in connections
+        service: {"tables": held[service], "not_searched": unsearchable(tables[service])} for service in connections
     }

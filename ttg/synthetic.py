@@ -17,10 +17,13 @@ GIVEN_NAMES = ["Alex", "Jordan", "Sam", "Casey", "Robin", "Jamie", "Morgan", "Ta
 FAMILY_NAMES = ["Testperson", "Fictional", "Madeup", "Sampleton", "Exampleby", "Dummyfield", "Placeholder"]
 PLACES = {
     "durham": {"town": "Durham", "districts": ["DH1", "DH2"], "establishment": "DMI", "authority": "County Durham"},
-    "teesside": {"town": "Middlesbrough", "districts": ["TS1", "TS3"], "establishment": "HHI",
-                 "authority": "Middlesbrough"},
-    "birmingham": {"town": "Birmingham", "districts": ["B5", "B12"], "establishment": "BMI",
-                   "authority": "Birmingham"},
+    "teesside": {
+        "town": "Middlesbrough",
+        "districts": ["TS1", "TS3"],
+        "establishment": "HHI",
+        "authority": "Middlesbrough",
+    },
+    "birmingham": {"town": "Birmingham", "districts": ["B5", "B12"], "establishment": "BMI", "authority": "Birmingham"},
 }
 
 
@@ -96,13 +99,24 @@ def release_notice(
         },
         "medications": [
             {
-                "name": "Sertraline", "strength": "100 mg", "dose": "one tablet", "frequency": "once daily",
-                "route": "oral", "indication": "depression", "supply_days_given": 7,
+                "name": "Sertraline",
+                "strength": "100 mg",
+                "dose": "one tablet",
+                "frequency": "once daily",
+                "route": "oral",
+                "indication": "depression",
+                "supply_days_given": 7,
             },
             {
-                "name": "Methadone oral solution", "strength": "1 mg/ml", "dose": "60 ml", "frequency": "once daily",
-                "route": "oral", "indication": "opioid dependence", "supply_days_given": 1,
-                "controlled_drug": True, "opioid_substitution": True,
+                "name": "Methadone oral solution",
+                "strength": "1 mg/ml",
+                "dose": "60 ml",
+                "frequency": "once daily",
+                "route": "oral",
+                "indication": "opioid dependence",
+                "supply_days_given": 1,
+                "controlled_drug": True,
+                "opioid_substitution": True,
             },
         ],
         "allergies": [{"substance": "Penicillin", "reaction": "rash"}],
@@ -117,8 +131,10 @@ def release_notice(
             "consent_to_share": consent_to_share,
         },
         "prison_contact": {
-            "name": "Healthcare Administrator", "role": "Prison healthcare discharge coordinator",
-            "phone": "0300 000 0000", "email": f"healthcare.{establishment.lower()}@example.org",
+            "name": "Healthcare Administrator",
+            "role": "Prison healthcare discharge coordinator",
+            "phone": "0300 000 0000",
+            "email": f"healthcare.{establishment.lower()}@example.org",
         },
     }
     if supply_days is not None:
@@ -126,20 +142,27 @@ def release_notice(
             item["supply_days_given"] = supply_days
     if substance_misuse or full:
         notice["substance_misuse"] = {
-            "substances": ["Heroin", "Crack cocaine"], "current_treatment": "Methadone maintenance",
-            "treatment_dose": "60 ml daily", "last_dose_given": f"{release_date.isoformat()}T08:00:00Z",
+            "substances": ["Heroin", "Crack cocaine"],
+            "current_treatment": "Methadone maintenance",
+            "treatment_dose": "60 ml daily",
+            "last_dose_given": f"{release_date.isoformat()}T08:00:00Z",
             "consent_to_refer": True,
         }
     if full:
         notice["reporting_instructions"] = {
             "office": f"{where['town']} Probation Office (fictitious)",
-            "report_at": f"{release_date.isoformat()}T14:00:00Z", "practitioner": "Duty officer",
+            "report_at": f"{release_date.isoformat()}T14:00:00Z",
+            "practitioner": "Duty officer",
         }
-        notice["reconnect_navigator"] = {"name": "Navigator Example", "organisation": "RECONNECT (fictitious)",
-                                         "phone": "0300 000 0001"}
+        notice["reconnect_navigator"] = {
+            "name": "Navigator Example",
+            "organisation": "RECONNECT (fictitious)",
+            "phone": "0300 000 0001",
+        }
         notice["legal_information"] = {
             "licence_conditions": ["Reside at the approved address", "Attend appointments with the mental-health team"],
-            "mental_health_act_status": "section_47_49", "section_117_aftercare": True,
+            "mental_health_act_status": "section_47_49",
+            "section_117_aftercare": True,
         }
     return notice
 
@@ -156,6 +179,10 @@ def custody_event(
     from datetime import UTC, datetime
 
     return {
-        "prison_number": prison_number, "sequence": sequence, "kind": kind,
-        "establishment_code": establishment_code, "occurred_at": datetime.now(UTC).isoformat(), **fields,
+        "prison_number": prison_number,
+        "sequence": sequence,
+        "kind": kind,
+        "establishment_code": establishment_code,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        **fields,
     }

@@ -19,9 +19,7 @@ _REFUSAL = "audit records are append-only"
 def create_audit_trail() -> None:
     op.create_table(
         "audit_record",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("record_id", sa.String(36), nullable=False, unique=True),
         sa.Column("at", UtcDateTime, nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),

@@ -162,17 +162,14 @@ async def current_principal(
     missing = sorted(scope for scope in security_scopes.scopes if scope not in principal.scopes)
     if missing:
         log.info("auth.forbidden", missing_scopes=missing)
-        raise Problem(
-            403, "Forbidden", f"This client may not do this (needs {', '.join(missing)}).", "forbidden"
-        )
+        raise Problem(403, "Forbidden", f"This client may not do this (needs {', '.join(missing)}).", "forbidden")
     return principal
 
 
 def _acting_for(assertion: str, credential: Credential, presented_key: str) -> Principal:
     """The person the console acts for, with the rules of their organisation's API key (see delegation)."""
     try:
-        person = delegation.verify(assertion, credential=credential, presented_key=presented_key,
-                                   now=datetime.now(UTC))
+        person = delegation.verify(assertion, credential=credential, presented_key=presented_key, now=datetime.now(UTC))
     except delegation.DelegationRefused as refused:
         log.warning("auth.delegation_refused", reason=refused.reason)
         if refused.forbidden:
@@ -220,9 +217,7 @@ def acts_for_establishment(caller: Principal, establishment_code: str) -> bool:
     return caller.role == Role.PRISON_HEALTHCARE and establishment_code in caller.establishments
 
 
-def ensure_may_submit_for(
-    caller: Principal, establishment_code: str, field: str = "establishment_code"
-) -> None:
+def ensure_may_submit_for(caller: Principal, establishment_code: str, field: str = "establishment_code") -> None:
     """A prison submits only for its own establishments (403 naming the field: the caller chose the value)."""
     if not acts_for_establishment(caller, establishment_code):
         raise Problem(
@@ -230,9 +225,7 @@ def ensure_may_submit_for(
             "Forbidden",
             f"This client may not submit for establishment {establishment_code}.",
             "forbidden-establishment",
-            errors=[
-                {"field": field, "pointer": f"#/{field}", "detail": "not an establishment of this client"}
-            ],
+            errors=[{"field": field, "pointer": f"#/{field}", "detail": "not an establishment of this client"}],
         )
 
 
@@ -246,9 +239,7 @@ def is_addressee(caller: Principal, addressee_codes: set[str] | frozenset[str]) 
     return caller.role in (Role.AGENCY, Role.PROBATION) and caller.organisation in addressee_codes
 
 
-def ensure_addressee(
-    caller: Principal, addressee_codes: set[str] | frozenset[str], what: str = "resource"
-) -> None:
+def ensure_addressee(caller: Principal, addressee_codes: set[str] | frozenset[str], what: str = "resource") -> None:
     """Agencies and probation act only on what is addressed to them (others: 404)."""
     if not is_addressee(caller, addressee_codes):
         raise not_found(what)

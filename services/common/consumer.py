@@ -200,9 +200,7 @@ async def _stop(consumer: AIOKafkaConsumer) -> None:
 async def start_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     """A producer that waits for every replica; idempotence is off (Tansu rejects InitProducerId) and
     exactly-once effects come from the outbox and the inbox instead."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2)
     deadline = asyncio.get_running_loop().time() + 30
     while True:
         try:

@@ -104,9 +104,7 @@ class Credential(BaseModel):
     client_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
     organisation: str = Field(min_length=1, max_length=100, description="Organisation code: ODS, PDU, HMPPS")
     role: Role
-    establishments: list[str] = Field(
-        default_factory=list, description="Prison healthcare: its establishments"
-    )
+    establishments: list[str] = Field(default_factory=list, description="Prison healthcare: its establishments")
     scopes: list[Scope] = Field(default_factory=list)
     created_at: datetime
     revoked_at: datetime | None = None

@@ -133,8 +133,13 @@ def verify(assertion: str, *, credential: Credential, presented_key: str, now: d
     try:
         validate_binding(person.role, list(person.establishments))
         Credential.model_validate(  # the same establishment-code rules as an API key's
-            {"client_id": "x", "organisation": person.organisation, "role": person.role,
-             "establishments": list(person.establishments), "created_at": now}
+            {
+                "client_id": "x",
+                "organisation": person.organisation,
+                "role": person.role,
+                "establishments": list(person.establishments),
+                "created_at": now,
+            }
         )
     except (CredentialError, ValueError):
         raise DelegationRefused("bad binding") from None

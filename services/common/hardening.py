@@ -27,9 +27,7 @@ class InputGuard:
         path = scope.get("path", "")
         query: bytes = scope.get("query_string", b"")
         if "\x00" in path or b"\x00" in query or b"%00" in query.lower():
-            await self._refuse(
-                scope, send, 400, "NUL character", "The request contains a NUL character.", "nul"
-            )
+            await self._refuse(scope, send, 400, "NUL character", "The request contains a NUL character.", "nul")
             return
         chunks: list[bytes] = []
         size = 0
@@ -54,9 +52,7 @@ class InputGuard:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if b"\x00" in body or b"\\u0000" in body:
-            await self._refuse(
-                scope, send, 400, "NUL character", "The request body contains a NUL character.", "nul"
-            )
+            await self._refuse(scope, send, 400, "NUL character", "The request body contains a NUL character.", "nul")
             return
         sent = False
 

@@ -137,7 +137,9 @@ def make_app(
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
         checks = await readiness(
-            request.app.state.database, settings.database_url, request.app.state.readiness_probe,
+            request.app.state.database,
+            settings.database_url,
+            request.app.state.readiness_probe,
             settings.readiness_timeout_seconds,
         )
         report = {check.name: check.detail for check in checks}

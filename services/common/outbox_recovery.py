@@ -89,8 +89,12 @@ async def written_marks(session: AsyncSession) -> dict[TopicPartition, OutboxPar
 async def set_mark(session: AsyncSession, partition: TopicPartition, *, batch_from: int, written_until: int) -> None:
     mark = await session.get(OutboxPartition, (partition.topic, partition.partition))
     if mark is None:
-        mark = OutboxPartition(topic=partition.topic, kafka_partition=partition.partition,
-                               written_until=written_until, last_batch_from=batch_from)
+        mark = OutboxPartition(
+            topic=partition.topic,
+            kafka_partition=partition.partition,
+            written_until=written_until,
+            last_batch_from=batch_from,
+        )
     else:
         mark.written_until, mark.last_batch_from = written_until, batch_from
     session.add(mark)
@@ -120,8 +124,6 @@ async def take_back(
     ).all()
     if counts:
         await session.exec(
-            update(OutboxMessage).where(*conditions).values(
-                published_at=None, kafka_partition=None, kafka_offset=None
-            )
+            update(OutboxMessage).where(*conditions).values(published_at=None, kafka_partition=None, kafka_offset=None)
         )  # type: ignore[call-overload]
     return {topic: int(count) for topic, count in counts}

@@ -171,8 +171,13 @@ class OutboxRelay:
             if known is not None:
                 await forget_marks(session)
                 await self._ensure_topics(session)
-                taken.append(Republication("broker_replaced", await take_back(session, since=since),
-                                           {"previous_cluster_id": known, "cluster_id": current}))
+                taken.append(
+                    Republication(
+                        "broker_replaced",
+                        await take_back(session, since=since),
+                        {"previous_cluster_id": known, "cluster_id": current},
+                    )
+                )
         elif compare_marks:
             marks = await written_marks(session)
             ends = await self._probe.end_offsets(list(marks))
@@ -180,12 +185,18 @@ class OutboxRelay:
                 end = ends.get(partition)
                 if end is not None and end <= mark.last_batch_from:
                     await set_mark(session, partition, batch_from=end, written_until=end)
-                    taken.append(Republication(
-                        "partition_behind_outbox",
-                        await take_back(session, since=since, partition=partition, from_offset=end),
-                        {"topic": partition.topic, "partition": partition.partition,
-                         "written_until": mark.written_until, "high_water_mark": end},
-                    ))
+                    taken.append(
+                        Republication(
+                            "partition_behind_outbox",
+                            await take_back(session, since=since, partition=partition, from_offset=end),
+                            {
+                                "topic": partition.topic,
+                                "partition": partition.partition,
+                                "written_until": mark.written_until,
+                                "high_water_mark": end,
+                            },
+                        )
+                    )
         if compare_marks:
             self._marks_checked_at = asyncio.get_running_loop().time()
         for republication in taken:
@@ -219,8 +230,12 @@ class OutboxRelay:
                 republication = Republication(
                     "partition_offsets_went_back",
                     await take_back(session, since=now - self._replay_window, partition=partition),
-                    {"topic": partition.topic, "partition": partition.partition,
-                     "written_until": written, "offset": low},
+                    {
+                        "topic": partition.topic,
+                        "partition": partition.partition,
+                        "written_until": written,
+                        "offset": low,
+                    },
                 )
                 await self._report(session, republication)
             await set_mark(session, partition, batch_from=low, written_until=high + 1)
@@ -250,8 +265,12 @@ class OutboxRelay:
                 self._service,
                 action="outbox.republished",
                 resource_type="outbox",
-                details={"reason": republication.reason, "rows": republication.rows,
-                         "by_topic": republication.by_topic, **republication.details},
+                details={
+                    "reason": republication.reason,
+                    "rows": republication.rows,
+                    "by_topic": republication.by_topic,
+                    **republication.details,
+                },
             ),
             self._clock.now(),
         )

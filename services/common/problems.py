@@ -20,7 +20,12 @@ class Problem(Exception):
     """Raise from a route to answer with a problem document."""
 
     def __init__(
-        self, status: int, title: str, detail: str, kind: str, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        kind: str,
+        headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
@@ -33,8 +38,13 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, title: str, detail: str, kind: str, instance: str | None = None,
-    headers: dict[str, str] | None = None, **extensions: Any,
+    status: int,
+    title: str,
+    detail: str,
+    kind: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
     if instance:
@@ -71,7 +81,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
         return problem_response(
-            error.status, error.title, error.detail, error.kind, request.url.path, error.headers,
+            error.status,
+            error.title,
+            error.detail,
+            error.kind,
+            request.url.path,
+            error.headers,
             **error.extensions,
         )
 
@@ -85,17 +100,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = validation_errors(raw)
         fields = ", ".join(sorted({item["field"] for item in errors}))
         return problem_response(
-            422, "Invalid request", f"These fields are invalid: {fields}.", "validation", request.url.path,
+            422,
+            "Invalid request",
+            f"These fields are invalid: {fields}.",
+            "validation",
+            request.url.path,
             errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "HTTP error")
-        return problem_response(error.status_code, title, str(error.detail), f"http-{error.status_code}",
-                                request.url.path)
+        return problem_response(
+            error.status_code, title, str(error.detail), f"http-{error.status_code}", request.url.path
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _: Exception) -> JSONResponse:
-        return problem_response(500, "Internal error", "The server could not complete the request.",
-                                "internal", request.url.path)
+        return problem_response(
+            500, "Internal error", "The server could not complete the request.", "internal", request.url.path
+        )

@@ -59,6 +59,11 @@ def install_body_limit(app: FastAPI, max_bytes: int) -> None:
     async def _limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            return problem_response(413, "Request body too large", f"The body may be at most {max_bytes} bytes.",
-                                    "body-too-large", request.url.path)
+            return problem_response(
+                413,
+                "Request body too large",
+                f"The body may be at most {max_bytes} bytes.",
+                "body-too-large",
+                request.url.path,
+            )
         return await call_next(request)

@@ -62,18 +62,14 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )
 
 
-def check_webhook_url(
-    url: str, policy: WebhookTargetPolicy | None = None, resolve: Resolver = _resolve
-) -> str:
+def check_webhook_url(url: str, policy: WebhookTargetPolicy | None = None, resolve: Resolver = _resolve) -> str:
     """``url`` when the notifier may post to it; otherwise :class:`UnsafeWebhookUrl` saying why."""
     policy = policy or WebhookTargetPolicy()  # type: ignore[call-arg]
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise UnsafeWebhookUrl(f"webhook URL scheme {parts.scheme!r} is not allowed: use https")
     if parts.scheme == "http" and not policy.allow_http:
-        raise UnsafeWebhookUrl(
-            "webhook URL must use https (http only with TTG_WEBHOOKS_ALLOW_HTTP in local runs)"
-        )
+        raise UnsafeWebhookUrl("webhook URL must use https (http only with TTG_WEBHOOKS_ALLOW_HTTP in local runs)")
     if parts.username or parts.password:
         raise UnsafeWebhookUrl("webhook URL must not carry credentials")
     host = parts.hostname

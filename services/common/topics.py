@@ -39,7 +39,9 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: i
                     await admin.create_topics(
                         [
                             NewTopic(
-                                name, num_partitions=partitions, replication_factor=1,
+                                name,
+                                num_partitions=partitions,
+                                replication_factor=1,
                                 topic_configs=TOPIC_CONFIGS.get(name, {}),
                             )
                             for name in missing

@@ -59,8 +59,18 @@ def needs_second_factor(role: Role) -> bool:
 
 
 async def create(
-    database: Database, *, user_id: str, display_name: str, email: str, organisation: str, role: Role,
-    establishments: list[str], password: str, now: datetime, totp_secret: str | None = None, demo: bool = False,
+    database: Database,
+    *,
+    user_id: str,
+    display_name: str,
+    email: str,
+    organisation: str,
+    role: Role,
+    establishments: list[str],
+    password: str,
+    now: datetime,
+    totp_secret: str | None = None,
+    demo: bool = False,
 ) -> Account:
     """A new account; with ``totp_secret`` it is enrolled already (demo personas), else enrols at first sign-in."""
     if not _USER_ID.match(user_id):
@@ -75,9 +85,17 @@ async def create(
         raise AccountError(str(error)) from None
     _check_password(password)
     account = Account(
-        user_id=user_id, display_name=display_name, email=email, organisation=organisation, role=role.value,
-        establishments=",".join(establishments), password_hash=_hasher.hash(password), created_at=now, demo=demo,
-        totp_secret=totp_secret, totp_enrolled_at=now if totp_secret else None,
+        user_id=user_id,
+        display_name=display_name,
+        email=email,
+        organisation=organisation,
+        role=role.value,
+        establishments=",".join(establishments),
+        password_hash=_hasher.hash(password),
+        created_at=now,
+        demo=demo,
+        totp_secret=totp_secret,
+        totp_enrolled_at=now if totp_secret else None,
     )
     async with database.transaction() as session:
         if await session.get(Account, user_id) is not None:

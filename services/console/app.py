@@ -74,8 +74,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             await app.state.backend.close()
             await app.state.database.dispose()
 
-    app = FastAPI(title="Through-the-Gate console", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="Through-the-Gate console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -99,12 +98,20 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, error: CsrfRefused) -> HTMLResponse:
         log.warning("console.csrf_refused", path=request.url.path)
-        return await render(request, "error.jinja", {"title": "This form has expired",
-                            "message": "Nothing was saved. Go back, reload the page and try again."}, 403)
+        return await render(
+            request,
+            "error.jinja",
+            {"title": "This form has expired", "message": "Nothing was saved. Go back, reload the page and try again."},
+            403,
+        )
 
     async def _not_found(request: Request, _: Exception) -> HTMLResponse:
-        return await render(request, "error.jinja", {"title": "Page not found",
-                            "message": "If you typed the web address, check it is correct."}, 404)
+        return await render(
+            request,
+            "error.jinja",
+            {"title": "Page not found", "message": "If you typed the web address, check it is correct."},
+            404,
+        )
 
     app.add_exception_handler(PageNotFound, _not_found)
     app.add_exception_handler(NotFound, _not_found)
@@ -113,14 +120,22 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 404:
             return await _not_found(request, error)
-        return await render(request, "error.jinja", {"title": "Sorry, there is a problem with the service",
-                            "message": "Try again later."}, error.status_code)
+        return await render(
+            request,
+            "error.jinja",
+            {"title": "Sorry, there is a problem with the service", "message": "Try again later."},
+            error.status_code,
+        )
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, error: ServiceError) -> HTMLResponse:
         log.warning("console.service_error", status=error.status, type=error.problem.get("type"))
-        return await render(request, "error.jinja", {"title": "Sorry, there is a problem with the service",
-                            "message": "Nothing was changed. Try again later."}, 502)
+        return await render(
+            request,
+            "error.jinja",
+            {"title": "Sorry, there is a problem with the service", "message": "Nothing was changed. Try again later."},
+            502,
+        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str | int]:

@@ -57,9 +57,16 @@ class Backend:
         return headers
 
     async def call(
-        self, person: delegation.Person, service: str, method: str, path: str, *,
-        correlation_id: str | None = None, expect: tuple[int, ...] = (200,),
-        headers_extra: dict[str, str] | None = None, **kwargs: Any,
+        self,
+        person: delegation.Person,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        correlation_id: str | None = None,
+        expect: tuple[int, ...] = (200,),
+        headers_extra: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         """One call as ``person``; a status outside ``expect`` raises :class:`NotFound` or :class:`ServiceError`."""
         response = await self._clients[service].request(
@@ -80,5 +87,4 @@ class Backend:
 
 
 def person_of(user_id: str, organisation: str, role: str, establishments: tuple[str, ...]) -> delegation.Person:
-    return delegation.Person(user_id=user_id, organisation=organisation, role=Role(role),
-                             establishments=establishments)
+    return delegation.Person(user_id=user_id, organisation=organisation, role=Role(role), establishments=establishments)

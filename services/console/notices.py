@@ -39,16 +39,25 @@ ORDER = list(MESSAGES)
 
 # Where a contract field lives on the form.
 LOCATIONS = {
-    ("prison_number",): "prison_number", ("nhs_number",): "nhs_number", ("given_name",): "given_name",
-    ("family_name",): "family_name", ("date_of_birth",): "date_of_birth-day",
-    ("establishment_code",): "establishment_code", ("release", "date"): "release_date-day",
-    ("release", "type"): "release_type", ("release", "destination", "address", "lines"): "address_line_1",
-    ("release", "destination", "address", "town"): "town", ("release", "destination", "address", "postcode"):
-    "postcode", ("release", "destination"): "address_line_1",
+    ("prison_number",): "prison_number",
+    ("nhs_number",): "nhs_number",
+    ("given_name",): "given_name",
+    ("family_name",): "family_name",
+    ("date_of_birth",): "date_of_birth-day",
+    ("establishment_code",): "establishment_code",
+    ("release", "date"): "release_date-day",
+    ("release", "type"): "release_type",
+    ("release", "destination", "address", "lines"): "address_line_1",
+    ("release", "destination", "address", "town"): "town",
+    ("release", "destination", "address", "postcode"): "postcode",
+    ("release", "destination"): "address_line_1",
     ("release", "destination", "last_known_local_authority"): "last_known_local_authority",
-    ("registered_gp",): "registered_gp", ("mental_health", "urgency"): "mh_urgency",
-    ("mental_health", "consent_to_share"): "mh_consent", ("medications",): "med_name",
-    ("prison_contact",): "contact_phone", ("release",): "release_date-day",
+    ("registered_gp",): "registered_gp",
+    ("mental_health", "urgency"): "mh_urgency",
+    ("mental_health", "consent_to_share"): "mh_consent",
+    ("medications",): "med_name",
+    ("prison_contact",): "contact_phone",
+    ("release",): "release_date-day",
 }
 
 
@@ -64,8 +73,11 @@ def _located(loc: tuple[Any, ...]) -> str:
 
 def _date(form: dict[str, str], prefix: str) -> str | None:
     try:
-        return date(int(form.get(f"{prefix}[year]", "")), int(form.get(f"{prefix}[month]", "")),
-                    int(form.get(f"{prefix}[day]", ""))).isoformat()
+        return date(
+            int(form.get(f"{prefix}[year]", "")),
+            int(form.get(f"{prefix}[month]", "")),
+            int(form.get(f"{prefix}[day]", "")),
+        ).isoformat()
     except ValueError:
         return None
 
@@ -84,12 +96,20 @@ def notice_from_form(form: dict[str, str], *, contact: dict[str, str]) -> tuple[
     if leaves is None:
         errors["release_date-day"] = MESSAGES["release_date-day"]
     if form.get("destination") == "no_fixed_abode":
-        destination: dict[str, Any] = {"kind": "no_fixed_abode",
-                                       "last_known_local_authority": _text(form, "last_known_local_authority")}
+        destination: dict[str, Any] = {
+            "kind": "no_fixed_abode",
+            "last_known_local_authority": _text(form, "last_known_local_authority"),
+        }
     else:
         lines = [line for line in (_text(form, "address_line_1"), _text(form, "address_line_2")) if line]
-        destination = {"kind": "address", "address": {"lines": lines, "town": _text(form, "town"),
-                                                      "postcode": (_text(form, "postcode") or "").upper()}}
+        destination = {
+            "kind": "address",
+            "address": {
+                "lines": lines,
+                "town": _text(form, "town"),
+                "postcode": (_text(form, "postcode") or "").upper(),
+            },
+        }
     notice: dict[str, Any] = {
         "prison_number": (_text(form, "prison_number") or "").upper(),
         "nhs_number": (_text(form, "nhs_number") or "").replace(" ", "") or None,
@@ -103,15 +123,22 @@ def notice_from_form(form: dict[str, str], *, contact: dict[str, str]) -> tuple[
     if _text(form, "registered_gp"):
         notice["registered_gp"] = {"ods_code": (_text(form, "registered_gp") or "").upper()}
     if _text(form, "mh_urgency"):
-        notice["mental_health"] = {"urgency": _text(form, "mh_urgency"),
-                                   "consent_to_share": {"yes": True, "no": False}.get(form.get("mh_consent", "")),
-                                   "summary": _text(form, "mh_summary")}
+        notice["mental_health"] = {
+            "urgency": _text(form, "mh_urgency"),
+            "consent_to_share": {"yes": True, "no": False}.get(form.get("mh_consent", "")),
+            "summary": _text(form, "mh_summary"),
+        }
     if any(_text(form, name) for name in ("med_name", "med_strength", "med_dose", "med_supply_days")):
-        notice["medications"] = [{
-            "name": _text(form, "med_name"), "strength": _text(form, "med_strength"),
-            "dose": _text(form, "med_dose"), "frequency": _text(form, "med_frequency"),
-            "route": _text(form, "med_route"), "supply_days_given": _text(form, "med_supply_days"),
-        }]
+        notice["medications"] = [
+            {
+                "name": _text(form, "med_name"),
+                "strength": _text(form, "med_strength"),
+                "dose": _text(form, "med_dose"),
+                "frequency": _text(form, "med_frequency"),
+                "route": _text(form, "med_route"),
+                "supply_days_given": _text(form, "med_supply_days"),
+            }
+        ]
     try:
         ReleaseNoticeV1.model_validate(notice)
     except ValidationError as invalid:
@@ -147,22 +174,29 @@ CORRECTED_KEYS = ("nhs_number", "given_name", "family_name", "date_of_birth", "r
 def form_values_of(notice: dict[str, Any]) -> dict[str, str]:
     """The correction form prefilled from the current notice (the inverse of :func:`notice_from_form`)."""
     values: dict[str, str] = {
-        key: str(notice.get(key) or "") for key in ("prison_number", "nhs_number", "given_name", "family_name",
-                                                    "establishment_code")
+        key: str(notice.get(key) or "")
+        for key in ("prison_number", "nhs_number", "given_name", "family_name", "establishment_code")
     }
     for prefix, day in (("date_of_birth", notice.get("date_of_birth")), ("release_date", notice["release"]["date"])):
         if day:
             parsed = date.fromisoformat(str(day))
-            values |= {f"{prefix}[day]": str(parsed.day), f"{prefix}[month]": str(parsed.month),
-                       f"{prefix}[year]": str(parsed.year)}
+            values |= {
+                f"{prefix}[day]": str(parsed.day),
+                f"{prefix}[month]": str(parsed.month),
+                f"{prefix}[year]": str(parsed.year),
+            }
     values["release_type"] = str(notice["release"].get("type") or "")
     destination = notice["release"].get("destination") or {}
     values["destination"] = str(destination.get("kind") or "address")
     address = destination.get("address") or {}
     lines = list(address.get("lines") or [])
-    values |= {"address_line_1": lines[0] if lines else "", "address_line_2": " ".join(lines[1:]),
-               "town": str(address.get("town") or ""), "postcode": str(address.get("postcode") or ""),
-               "last_known_local_authority": str(destination.get("last_known_local_authority") or "")}
+    values |= {
+        "address_line_1": lines[0] if lines else "",
+        "address_line_2": " ".join(lines[1:]),
+        "town": str(address.get("town") or ""),
+        "postcode": str(address.get("postcode") or ""),
+        "last_known_local_authority": str(destination.get("last_known_local_authority") or ""),
+    }
     values["registered_gp"] = str((notice.get("registered_gp") or {}).get("ods_code") or "")
     mental_health = notice.get("mental_health") or {}
     values["mh_urgency"] = str(mental_health.get("urgency") or "")
@@ -187,17 +221,22 @@ def corrected_notice(current: dict[str, Any], form: dict[str, str]) -> tuple[dic
 
     The person and the establishment are the current notice's whatever the form says (a correction keeps them);
     the fields the form holds replace the current ones, the rest is carried over unchanged."""
-    form = {**form, "prison_number": str(current["prison_number"]),
-            "establishment_code": str(current["establishment_code"])}
+    form = {
+        **form,
+        "prison_number": str(current["prison_number"]),
+        "establishment_code": str(current["establishment_code"]),
+    }
     contact = {key: value for key, value in (current.get("prison_contact") or {}).items() if key != "phone"}
     edited, errors = notice_from_form({k: v for k, v in form.items() if not k.startswith("med_")}, contact=contact)
     if edited is None:
         return None, errors
     notice = {key: value for key, value in current.items() if key not in CORRECTED_KEYS}
     notice |= {key: edited[key] for key in CORRECTED_KEYS if key in edited}
-    notice["release"] = {**current["release"], **edited["release"],
-                         "destination": _destination(current["release"].get("destination") or {},
-                                                     edited["release"]["destination"])}
+    notice["release"] = {
+        **current["release"],
+        **edited["release"],
+        "destination": _destination(current["release"].get("destination") or {}, edited["release"]["destination"]),
+    }
     notice["prison_contact"] = edited["prison_contact"]
     if "mental_health" in edited and current.get("mental_health"):
         notice["mental_health"] = {**current["mental_health"], **edited["mental_health"]}

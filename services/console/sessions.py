@@ -38,8 +38,16 @@ async def start(database: Database, *, user_id: str, stage: str, now: datetime, 
     async with database.transaction() as session:
         if replaces:
             await session.exec(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(replaces)))  # type: ignore[call-overload]
-        session.add(ConsoleSession(token_hash=_hash(token), user_id=user_id, stage=stage,
-                                   csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now))
+        session.add(
+            ConsoleSession(
+                token_hash=_hash(token),
+                user_id=user_id,
+                stage=stage,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
     return token
 
 

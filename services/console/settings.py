@@ -34,7 +34,8 @@ class ConsoleSettings(BaseSettings):
     sign_in_lockout_minutes: float = Field(15.0, gt=0, description="How long a throttled account must wait")
     totp_issuer: str = Field("Through-the-Gate", description="Issuer shown in authenticator apps")
     assets_path: Path | None = Field(
-        None, description="node_modules folder holding nhsuk-frontend (default: the one `./run` fills with npm ci, "
+        None,
+        description="node_modules folder holding nhsuk-frontend (default: the one `./run` fills with npm ci, "
         "services/console/frontend/node_modules)",
     )
     test_clock: bool = Field(False, description="Tests only: read a time offset from test_clock_file")

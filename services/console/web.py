@@ -57,8 +57,11 @@ def _establishment_item(code: str, chosen: str) -> dict[str, object]:
     return {"value": code, "text": code, "selected": code == chosen}
 
 
-environment.filters.update(longdate=_longdate, shorttime=_shorttime, window_item=_window_item,
-                           establishment_item=_establishment_item)
+environment.filters.update(
+    longdate=_longdate, shorttime=_shorttime, window_item=_window_item, establishment_item=_establishment_item
+)
+
+
 def _release_types_items(types: list[tuple[str, str]], chosen: str) -> list[dict[str, object]]:
     return [{"value": value, "text": text, "selected": value == chosen} for value, text in types]
 
@@ -68,8 +71,9 @@ def _plain(value: object) -> str:
     if isinstance(value, list):
         return "; ".join(_plain(item) for item in value) or "None"
     if isinstance(value, dict):
-        return ", ".join(f"{key.replace('_', ' ')}: {_plain(item)}" for key, item in value.items()
-                         if item not in (None, [], ""))
+        return ", ".join(
+            f"{key.replace('_', ' ')}: {_plain(item)}" for key, item in value.items() if item not in (None, [], "")
+        )
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return str(value).replace("_", " ") if value is not None else ""
@@ -108,8 +112,9 @@ class Viewer:
 
     @property
     def person(self) -> Person:
-        return person_of(self.account.user_id, self.account.organisation, self.account.role,
-                         self.account.establishment_codes)
+        return person_of(
+            self.account.user_id, self.account.organisation, self.account.role, self.account.establishment_codes
+        )
 
     @property
     def role(self) -> str:
@@ -135,16 +140,20 @@ def backend_of(request: Request) -> Backend:
 def lifetimes(settings: ConsoleSettings) -> sessions.Lifetimes:
     from datetime import timedelta
 
-    return sessions.Lifetimes(idle=timedelta(minutes=settings.idle_timeout_minutes),
-                              longest=timedelta(hours=settings.session_max_hours))
+    return sessions.Lifetimes(
+        idle=timedelta(minutes=settings.idle_timeout_minutes), longest=timedelta(hours=settings.session_max_hours)
+    )
 
 
 async def session_of(request: Request) -> ConsoleSession | None:
     """The live session of this request (cached on it), or None."""
     if not hasattr(request.state, "console_session"):
         request.state.console_session = await sessions.current(
-            database_of(request), request.cookies.get(sessions.COOKIE), now=clock_of(request).now(),
-            lifetimes=lifetimes(settings_of(request)), touch=request.headers.get(BACKGROUND_HEADER) != "1",
+            database_of(request),
+            request.cookies.get(sessions.COOKIE),
+            now=clock_of(request).now(),
+            lifetimes=lifetimes(settings_of(request)),
+            touch=request.headers.get(BACKGROUND_HEADER) != "1",
         )
     return request.state.console_session  # type: ignore[no-any-return]
 
@@ -197,11 +206,13 @@ async def csrf_checked(request: Request, csrf_token: Annotated[str, Form()] = ""
 CsrfChecked = Depends(csrf_checked)
 
 
-async def render(request: Request, template: str, context: dict[str, Any] | None = None,
-                 status_code: int = 200) -> HTMLResponse:
+async def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     viewer = getattr(request.state, "viewer", None)
     response = templates.TemplateResponse(
-        request, template,
+        request,
+        template,
         {"viewer": viewer, "csrf_token": await csrf_token_of(request), **(context or {})},
         status_code=status_code,
     )
@@ -212,8 +223,14 @@ async def render(request: Request, template: str, context: dict[str, Any] | None
 def _set_anonymous_csrf(request: Request, response: HTMLResponse) -> None:
     token = getattr(request.state, "new_anonymous_csrf", None)
     if token:
-        response.set_cookie(ANONYMOUS_CSRF_COOKIE, token, httponly=True, samesite="lax",
-                            secure=settings_of(request).secure_cookies, path="/")
+        response.set_cookie(
+            ANONYMOUS_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=settings_of(request).secure_cookies,
+            path="/",
+        )
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -221,5 +238,6 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def set_session_cookie(request: Request, response: RedirectResponse | HTMLResponse, token: str) -> None:
-    response.set_cookie(sessions.COOKIE, token, httponly=True, samesite="lax",
-                        secure=settings_of(request).secure_cookies, path="/")
+    response.set_cookie(
+        sessions.COOKIE, token, httponly=True, samesite="lax", secure=settings_of(request).secure_cookies, path="/"
+    )

@@ -100,10 +100,7 @@ async def answer_referral(
             has_reporting_instructions=given.reporting_instructions is not None,
         )
         status = next_status(ReferralStatus(referral.status), facts, kind=kind)
-        if (
-            given.reporting_instructions
-            and given.reporting_instructions.report_at.date() < handover.release_date
-        ):
+        if given.reporting_instructions and given.reporting_instructions.report_at.date() < handover.release_date:
             raise AnswerRefused("report_at is before the release date", "reporting_instructions.report_at")
         _record(referral, status, given, now)
         session.add(referral)
@@ -158,8 +155,13 @@ async def answer_referral(
             "resource_id": referral.id,
             "subject": handover.prison_number,
             "correlation_id": correlation_id,
-            "details": {"answer": given.answer.value, "status": status.value, "handover_id": handover.id,
-                        "rerouted_to": rerouted, "escalated_to": escalated},
+            "details": {
+                "answer": given.answer.value,
+                "status": status.value,
+                "handover_id": handover.id,
+                "rerouted_to": rerouted,
+                "escalated_to": escalated,
+            },
         }
         entry = audit.AuditEntry.by(actor, **what) if actor else audit.AuditEntry.system("handover", **what)
         await audit.record(session, entry, now)
@@ -177,9 +179,7 @@ async def answer_referral(
 def _signature(given: AnswerIn) -> dict[str, Any]:
     return {
         "answer": given.answer.value,
-        "first_appointment": given.first_appointment.model_dump(mode="json")
-        if given.first_appointment
-        else None,
+        "first_appointment": given.first_appointment.model_dump(mode="json") if given.first_appointment else None,
         "reason_code": given.reason_code,
         "reason_text": given.reason_text,
         "attended": given.attended,
@@ -189,9 +189,7 @@ def _signature(given: AnswerIn) -> dict[str, Any]:
     }
 
 
-async def _same_as_last_answer(
-    session: AsyncSession, referral_id: str, given: AnswerIn
-) -> AnswerOutcome | None:
+async def _same_as_last_answer(session: AsyncSession, referral_id: str, given: AnswerIn) -> AnswerOutcome | None:
     """A retry of the last answer (same content) gets the first outcome again, and changes nothing."""
     last = (
         await session.exec(
@@ -205,9 +203,7 @@ async def _same_as_last_answer(
     outcome = json.loads(last.outcome)
     if outcome.get("given") != _signature(given):
         return None
-    return AnswerOutcome(
-        referral_id, outcome["status"], outcome["rerouted_to"], outcome["escalated_to"], replayed=True
-    )
+    return AnswerOutcome(referral_id, outcome["status"], outcome["rerouted_to"], outcome["escalated_to"], replayed=True)
 
 
 def _record(referral: Referral, status: ReferralStatus, given: AnswerIn, now: datetime) -> None:
@@ -290,10 +286,7 @@ async def _reroute(
             if agency.kind == AgencyKind.RECONNECT
             and agency.active
             and agency.code != rejected.agency_code
-            and (
-                agency.covers_district(area.postcode_district)
-                or agency.covers_authority(area.local_authority)
-            )
+            and (agency.covers_district(area.postcode_district) or agency.covers_authority(area.local_authority))
         ]
     referrals = [new_referral(handover.id, r, now) for r in recipients]
     recipients = [
@@ -356,6 +349,4 @@ reroute = _reroute  # for services.handover.deliveries: a referral that could no
 
 
 async def answers_of(session: AsyncSession, referral_id: str) -> list[ReferralAnswer]:
-    return list(
-        (await session.exec(select(ReferralAnswer).where(ReferralAnswer.referral_id == referral_id))).all()
-    )
+    return list((await session.exec(select(ReferralAnswer).where(ReferralAnswer.referral_id == referral_id))).all())

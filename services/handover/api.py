@@ -114,10 +114,7 @@ class HandoverPublic(BaseModel):
 def _readiness(readiness: ReleaseReadiness) -> ReadinessPublic:
     return ReadinessPublic(
         status=readiness.status.value,
-        items=[
-            ReadinessItemPublic(item=i.item.value, status=i.status.value, detail=i.detail)
-            for i in readiness.items
-        ],
+        items=[ReadinessItemPublic(item=i.item.value, status=i.status.value, detail=i.detail) for i in readiness.items],
     )
 
 
@@ -243,9 +240,7 @@ class AnswerPublic(BaseModel):
     escalated_to: list[str]
 
 
-@router.post(
-    "/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic, status_code=201
-)
+@router.post("/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic, status_code=201)
 async def answer_referral(
     agency_code: str,
     referral_id: str,
@@ -325,8 +320,14 @@ async def agency_worklist(agency_code: str, caller: HandoverReader, request: Req
     """What an agency has to act on: its open referrals, soonest release first. Only for the agency itself."""
     ensure_organisation(caller, agency_code, "agency")
     items = await views.worklist(database=request.app.state.database, agency_code=agency_code)
-    await audit_read(request, caller, "worklist.read", "agency", resource_id=agency_code,
-                     referral_ids=[item.referral.id for item in items])
+    await audit_read(
+        request,
+        caller,
+        "worklist.read",
+        "agency",
+        resource_id=agency_code,
+        referral_ids=[item.referral.id for item in items],
+    )
     return [
         WorkItemPublic(
             handover_id=item.handover.id,
@@ -362,7 +363,7 @@ LOUNGE_PAGE_MAX = 500
 @router.get(
     "/establishments/{code}/releases",
     response_model=list[DeparturePublic],
-    responses={200: {"description": "One page of releases; `Link: <...>; rel=\"next\"` names the next page"}},
+    responses={200: {"description": 'One page of releases; `Link: <...>; rel="next"` names the next page'}},
 )
 async def establishment_releases(
     code: str,
@@ -377,9 +378,13 @@ async def establishment_releases(
     q: Annotated[
         str | None, Query(min_length=1, max_length=50, description="Start of a prison number, or words of a name")
     ] = None,
-    state: Annotated[Literal["open", "released"], Query(
-        description="open (default): releases still to happen; released: people already released, by their "
-                    "release date (default window: the last 14 days and today)")] = "open",
+    state: Annotated[
+        Literal["open", "released"],
+        Query(
+            description="open (default): releases still to happen; released: people already released, by their "
+            "release date (default window: the last 14 days and today)"
+        ),
+    ] = "open",
 ) -> list[DeparturePublic]:
     """Upcoming releases of an establishment with their readiness (the "departure lounge" as data), by date
     then prison number, a page at a time (`limit`, default 100, at most 500; the next page is in the `Link`
@@ -416,12 +421,23 @@ async def establishment_releases(
     )
     if page.after is not None:
         following = request.url.include_query_params(
-            **{"from": start.isoformat(), "to": end.isoformat(), "limit": limit, "cursor": paging.encode(page.after),
-               "state": state}
+            **{
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "limit": limit,
+                "cursor": paging.encode(page.after),
+                "state": state,
+            }
         )
         response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
-    await audit_read(request, caller, "releases.read", "establishment", resource_id=code.upper(),
-                     handover_ids=[d.handover.id for d in page.departures])
+    await audit_read(
+        request,
+        caller,
+        "releases.read",
+        "establishment",
+        resource_id=code.upper(),
+        handover_ids=[d.handover.id for d in page.departures],
+    )
     return [
         DeparturePublic(
             handover_id=d.handover.id,
@@ -443,8 +459,9 @@ async def establishment_releases(
 
 class AgencyPublic(AgencyRecord):
     source: str = Field(description="file (seeded from the directory files) or api (set through this API)")
-    revision: int = Field(description="Grows with every change; GET /v1/endpoints of the notifier shows the one "
-                          "it delivers with")
+    revision: int = Field(
+        description="Grows with every change; GET /v1/endpoints of the notifier shows the one it delivers with"
+    )
 
     @classmethod
     def of(cls, entry: directory.Entry) -> AgencyPublic:
@@ -506,22 +523,27 @@ async def rotate_agency_secret(
     if existing is None:
         raise Problem(404, "Not found", "No agency has this code.", "not-found")
     if existing.agency.webhook is None:
-        raise Problem(409, "No endpoint", "This agency has no webhook endpoint whose secret could be rotated.",
-                      "no-endpoint")
-    ref = new_secret_ref(secret=body.secret, secret_ref=body.secret_ref, code=existing.agency.code,
-                         store=ctx.secret_store, field="")
+        raise Problem(
+            409, "No endpoint", "This agency has no webhook endpoint whose secret could be rotated.", "no-endpoint"
+        )
+    ref = new_secret_ref(
+        secret=body.secret, secret_ref=body.secret_ref, code=existing.agency.code, store=ctx.secret_store, field=""
+    )
     if ref is None:
         raise invalid("secret", "give the new secret (or its secret_ref)")
     try:
         rotated = await directory.rotate_secret(
-            ctx=ctx, code=code, new_ref=ref, overlap_seconds=body.overlap_seconds, actor=caller,
+            ctx=ctx,
+            code=code,
+            new_ref=ref,
+            overlap_seconds=body.overlap_seconds,
+            actor=caller,
             correlation_id=request.state.correlation_id,
         )
     except directory.NoEndpoint:
         rotated = None
     if rotated is None:  # removed or changed since it was read
-        raise Problem(409, "Conflict", "The agency changed while its secret was being rotated; try again.",
-                      "conflict")
+        raise Problem(409, "Conflict", "The agency changed while its secret was being rotated; try again.", "conflict")
     request.app.state.relay.wake()
     return AgencyPublic.of(rotated)
 

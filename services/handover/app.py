@@ -49,7 +49,9 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
 
     async def run_consumer() -> None:
         directory = DirectoryContext(
-            database=runtime.database, clock=runtime.clock, source=settings.source,
+            database=runtime.database,
+            clock=runtime.clock,
+            source=settings.source,
             secret_store=settings.secret_store_path,
         )
         if await seed_from_files(ctx=directory, path=settings.directory_path):

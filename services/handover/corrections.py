@@ -27,9 +27,7 @@ async def apply_notice_correction(*, ctx: Context, event: CloudEvent) -> bool:
         if not await first_delivery(session, event_id=event.id, event_type=event.type, now=now):
             return False
         handover = (
-            await session.exec(
-                select(Handover).where(Handover.notice_id == corrected.notice_id).with_for_update()
-            )
+            await session.exec(select(Handover).where(Handover.notice_id == corrected.notice_id).with_for_update())
         ).first()
         if handover is None:
             log.error("notice_correction.no_handover", notice_id=corrected.notice_id, revision=corrected.revision)

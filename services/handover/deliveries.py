@@ -50,46 +50,72 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
         handover = await session.get(Handover, outcome.handover_id, with_for_update=True)
         if handover is None:
             return False
-        referrals = (await session.exec(
-            select(Referral)
-            .where(col(Referral.handover_id) == outcome.handover_id)
-            .where(col(Referral.agency_code) == outcome.agency_code)
-            .where(col(Referral.status).in_([status.value for status in OPEN]))
-            .order_by(col(Referral.created_at), col(Referral.id))
-        )).all()
+        referrals = (
+            await session.exec(
+                select(Referral)
+                .where(col(Referral.handover_id) == outcome.handover_id)
+                .where(col(Referral.agency_code) == outcome.agency_code)
+                .where(col(Referral.status).in_([status.value for status in OPEN]))
+                .order_by(col(Referral.created_at), col(Referral.id))
+            )
+        ).all()
         for referral in referrals:
             previous = referral.delivery_status
             referral.delivery_status = outcome.status
-            referral.delivery_detail = (None if outcome.status == "delivered"
-                                        else (outcome.reason or outcome.status)[:500])
+            referral.delivery_detail = (
+                None if outcome.status == "delivered" else (outcome.reason or outcome.status)[:500]
+            )
             session.add(referral)
             verdict = undelivered_verdict(
-                delivery_status=outcome.status, webhook_type=outcome.event_type or "handover.pack.issued",
-                referral_kind=ReferralKind(referral.referral_kind), referral_status=ReferralStatus(referral.status),
-                previous_delivery_status=previous, handover_state=handover.state,
+                delivery_status=outcome.status,
+                webhook_type=outcome.event_type or "handover.pack.issued",
+                referral_kind=ReferralKind(referral.referral_kind),
+                referral_status=ReferralStatus(referral.status),
+                previous_delivery_status=previous,
+                handover_state=handover.state,
             )
             if verdict != Verdict.ROUTE_ON:
                 continue
             cause = undelivered_cause(outcome.agency_code, outcome.status, outcome.reason)
             rerouted, escalated = await answers.reroute(
-                session, ctx, handover, referral, directory, event.correlationid, cause=cause)
+                session, ctx, handover, referral, directory, event.correlationid, cause=cause
+            )
             if rerouted is not None:  # the next agency's referral replaces it
                 referral.status, referral.updated_at = ReferralStatus.CANCELLED.value, now
                 referral.reason_code, referral.reason_text = UNDELIVERABLE, f"{cause}; re-routed to {rerouted}"
                 session.add(referral)
-            await audit.record(session, audit.AuditEntry.system(
-                "handover", action="referral.undelivered", resource_type="referral", resource_id=referral.id,
-                subject=handover.prison_number, correlation_id=event.correlationid,
-                details={"handover_id": handover.id, "agency_code": outcome.agency_code,
-                         "webhook_id": outcome.webhook_id, "delivery": outcome.status,
-                         "rerouted_to": rerouted, "escalated_to": escalated},
-            ), now)
+            await audit.record(
+                session,
+                audit.AuditEntry.system(
+                    "handover",
+                    action="referral.undelivered",
+                    resource_type="referral",
+                    resource_id=referral.id,
+                    subject=handover.prison_number,
+                    correlation_id=event.correlationid,
+                    details={
+                        "handover_id": handover.id,
+                        "agency_code": outcome.agency_code,
+                        "webhook_id": outcome.webhook_id,
+                        "delivery": outcome.status,
+                        "rerouted_to": rerouted,
+                        "escalated_to": escalated,
+                    },
+                ),
+                now,
+            )
             routed.append((referral.id, rerouted, escalated))
-    log.info("referral.delivery_recorded", handover_id=outcome.handover_id, agency=outcome.agency_code,
-             delivery=outcome.status, referrals=len(referrals))
+    log.info(
+        "referral.delivery_recorded",
+        handover_id=outcome.handover_id,
+        agency=outcome.agency_code,
+        delivery=outcome.status,
+        referrals=len(referrals),
+    )
     for referral_id, rerouted, escalated in routed:
-        log.warning("referral.undelivered_routed_on", referral_id=referral_id, rerouted_to=rerouted,
-                    escalated_to=escalated)
+        log.warning(
+            "referral.undelivered_routed_on", referral_id=referral_id, rerouted_to=rerouted, escalated_to=escalated
+        )
     return bool(referrals)
 
 

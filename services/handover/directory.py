@@ -168,9 +168,7 @@ async def _announce_upgraded(*, ctx: DirectoryContext, path: Path) -> int:
 
 async def active_agencies(*, database: Database) -> list[AgencyRecord]:
     async with database.session() as session:
-        rows = (
-            await session.exec(select(DirectoryAgency).where(col(DirectoryAgency.active).is_(True)))
-        ).all()
+        rows = (await session.exec(select(DirectoryAgency).where(col(DirectoryAgency.active).is_(True)))).all()
     return [AgencyRecord.model_validate_json(row.record) for row in rows]
 
 
@@ -245,7 +243,12 @@ class NoEndpoint(LookupError):
 
 
 async def rotate_secret(
-    *, ctx: DirectoryContext, code: str, new_ref: str, overlap_seconds: float, actor: Any = None,
+    *,
+    ctx: DirectoryContext,
+    code: str,
+    new_ref: str,
+    overlap_seconds: float,
+    actor: Any = None,
     correlation_id: str | None = None,
 ) -> Entry | None:
     """Sign with ``new_ref`` from now on, the current secret next to it for ``overlap_seconds``; None when no

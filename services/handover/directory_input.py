@@ -47,7 +47,9 @@ class SecretRotation(BaseModel):
     secret: SecretStr | None = Field(default=None, description="The new whsec_... secret (stored, never returned)")
     secret_ref: str | None = Field(default=None, max_length=500, description="Or where it is: env:NAME, file:/path")
     overlap_seconds: int = Field(
-        default=24 * 3600, ge=0, le=MAX_OVERLAP_SECONDS,
+        default=24 * 3600,
+        ge=0,
+        le=MAX_OVERLAP_SECONDS,
         description="How long the current secret keeps signing next to the new one (0: it stops at once)",
     )
 
@@ -75,6 +77,7 @@ def new_secret_ref(
     *, secret: SecretStr | None, secret_ref: str | None, code: str, store: Path, field: str
 ) -> str | None:
     """The reference of the secret given (stored first) or named; None when neither is given."""
+
     def at(leaf: str) -> str:
         return f"{field}.{leaf}" if field else leaf
 
@@ -117,8 +120,7 @@ async def entry_from_put(body: AgencyPut, existing: AgencyRecord | None, store: 
         except BadSecret as error:
             raise invalid(f"webhook.previous_secrets.{index}.secret_ref", str(error)) from None
     before: WebhookEndpoint | None = existing.webhook if existing else None
-    ref = new_secret_ref(secret=given.secret, secret_ref=given.secret_ref, code=body.code, store=store,
-                         field="webhook")
+    ref = new_secret_ref(secret=given.secret, secret_ref=given.secret_ref, code=body.code, store=store, field="webhook")
     if ref is None:
         if before is None:
             raise invalid("webhook.secret", "a new endpoint needs a secret (or a secret_ref)")
@@ -127,6 +129,7 @@ async def entry_from_put(body: AgencyPut, existing: AgencyRecord | None, store: 
         previous = given.previous_secrets
     else:
         previous = before.previous_secrets if before is not None and before.secret_ref == ref else []
-    webhook = WebhookEndpoint(url=url, secret_ref=ref, previous_secrets=previous, paused=given.paused,
-                              format=given.format)
+    webhook = WebhookEndpoint(
+        url=url, secret_ref=ref, previous_secrets=previous, paused=given.paused, format=given.format
+    )
     return AgencyRecord.model_validate({**fields, "webhook": webhook.model_dump()})

@@ -27,7 +27,7 @@ def check_secret(secret: str) -> None:
     if not secret.startswith(PREFIX):
         raise BadSecret("a webhook secret starts with whsec_ followed by base64 (Standard Webhooks)")
     try:
-        raw = base64.b64decode(secret[len(PREFIX):], validate=True)
+        raw = base64.b64decode(secret[len(PREFIX) :], validate=True)
     except (binascii.Error, ValueError) as error:
         raise BadSecret("the part of the secret after whsec_ is not base64") from error
     if not 24 <= len(raw) <= 64:

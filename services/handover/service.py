@@ -152,11 +152,7 @@ def plan_from_referrals(
     routed: list[Routed] = []
     for referral in referrals:
         agency = by_code.get(referral.agency_code)
-        if (
-            referral.status in OPEN
-            and agency is not None
-            and referral.referral_kind != ReferralKind.NOTIFICATION
-        ):
+        if referral.status in OPEN and agency is not None and referral.referral_kind != ReferralKind.NOTIFICATION:
             routed.append(Routed(ReferralKind(referral.referral_kind), agency, referral.reason))
     kinds = {item.kind for item in routed}
     routed += [item for item in fresh.routed if item.kind not in kinds]
@@ -292,9 +288,7 @@ async def open_handover(*, ctx: Context, event: CloudEvent) -> bool:
             return False
         for previous in (
             await session.exec(
-                select(Handover).where(
-                    Handover.prison_number == notice.prison_number, Handover.state == "open"
-                )
+                select(Handover).where(Handover.prison_number == notice.prison_number, Handover.state == "open")
             )
         ).all():
             await withdraw(

@@ -26,9 +26,7 @@ class HandoverSettings(ServiceSettings):
         description="Secret store of webhook secrets given to the directory admin API (or as literal: in the seed "
         "files): one 0600 file per secret, named by file: references; the notifier must be able to read it",
     )
-    at_risk_hours: float = Field(
-        48.0, gt=0, description="A section not done this close to release is at risk"
-    )
+    at_risk_hours: float = Field(48.0, gt=0, description="A section not done this close to release is at risk")
     gp_registration_days: int = Field(
         3,
         ge=0,

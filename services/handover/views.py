@@ -68,9 +68,7 @@ def readiness_of(
     at_risk_hours: float,
     registration_days: int,
 ) -> ReleaseReadiness:
-    return assess(
-        release_facts(notice, pack, referrals, registration_days), now=now, at_risk_hours=at_risk_hours
-    )
+    return assess(release_facts(notice, pack, referrals, registration_days), now=now, at_risk_hours=at_risk_hours)
 
 
 @dataclass(frozen=True)

@@ -73,17 +73,27 @@ class DeliveryPublic(BaseModel):
 def _public(delivery: Delivery, attempts: list[DeliveryAttempt] | None = None) -> DeliveryPublic:
     return DeliveryPublic(
         **delivery.model_dump(include=set(DeliveryPublic.model_fields) - {"attempts"}),
-        attempts=[AttemptPublic(**attempt.model_dump(include=set(AttemptPublic.model_fields)))
-                  for attempt in attempts or []],
+        attempts=[
+            AttemptPublic(**attempt.model_dump(include=set(AttemptPublic.model_fields))) for attempt in attempts or []
+        ],
     )
 
 
 async def _audit_read(request: Request, caller: Principal, deliveries: list[Delivery], resource_id: str) -> None:
     if deliveries:
-        await append(request.app.state.database, AuditEntry.by(
-            caller, action="deliveries.read", resource_type="handover", resource_id=resource_id,
-            subject=deliveries[0].subject, details={"webhook_ids": [d.webhook_id for d in deliveries]},
-            correlation_id=request.state.correlation_id), request.app.state.clock.now())
+        await append(
+            request.app.state.database,
+            AuditEntry.by(
+                caller,
+                action="deliveries.read",
+                resource_type="handover",
+                resource_id=resource_id,
+                subject=deliveries[0].subject,
+                details={"webhook_ids": [d.webhook_id for d in deliveries]},
+                correlation_id=request.state.correlation_id,
+            ),
+            request.app.state.clock.now(),
+        )
 
 
 @router.get("/deliveries", response_model=list[DeliveryPublic])
@@ -140,16 +150,21 @@ async def replay_one(
     """Send one failed or dead-lettered delivery again, same webhook-id, in its place in the person's order."""
     replayed = await dead_letters.replay(database=database, clock=clock, actor=actor, webhook_id=webhook_id)
     if not replayed:
-        raise Problem(404, "Not found", f"No failed or dead-lettered delivery has webhook id {webhook_id}.",
-                      "dead-letter-not-found")
+        raise Problem(
+            404,
+            "Not found",
+            f"No failed or dead-lettered delivery has webhook id {webhook_id}.",
+            "dead-letter-not-found",
+        )
     return Replayed(replayed=replayed)
 
 
 @router.post("/dead-letters/replay", response_model=Replayed, status_code=202)
 async def replay_endpoint(database: DatabaseDep, clock: ClockDep, actor: ActorDep, body: ReplayRequest) -> Replayed:
     """Replay every dead letter of one endpoint (since a time, if given)."""
-    replayed = await dead_letters.replay(database=database, clock=clock, actor=actor, agency_code=body.agency_code,
-                                         since=body.since)
+    replayed = await dead_letters.replay(
+        database=database, clock=clock, actor=actor, agency_code=body.agency_code, since=body.since
+    )
     return Replayed(replayed=replayed)
 
 
@@ -178,8 +193,16 @@ async def list_endpoints(
         known: dict[str, Any] = state.model_dump(exclude={"agency_code"}) if state else {"status": "active"}
         if agency.webhook.paused:
             known.update(status="paused", reason="paused in the directory")
-        result.append(EndpointPublic(agency_code=agency.code, name=agency.name, kind=agency.kind.value,
-                                     owner_contact=agency.owner, revision=agency.revision, **known))
+        result.append(
+            EndpointPublic(
+                agency_code=agency.code,
+                name=agency.name,
+                kind=agency.kind.value,
+                owner_contact=agency.owner,
+                revision=agency.revision,
+                **known,
+            )
+        )
     return result
 
 
@@ -189,7 +212,8 @@ class EndpointChanged(BaseModel):
     waiting: list[DeliveryPublic] = Field(
         default_factory=list,
         description="Deliveries to this endpoint that did not arrive (failed or dead-lettered), oldest first: "
-        "resume with resend=true to send them again, in order, with their original webhook-ids")
+        "resume with resend=true to send them again, in order, with their original webhook-ids",
+    )
     resent: list[str] = Field(default_factory=list, description="Webhook ids put back on the schedule")
 
 
@@ -200,7 +224,10 @@ def _known(directory: Directory, agency_code: str) -> None:
 
 @router.post("/endpoints/{agency_code}/resume", response_model=EndpointChanged)
 async def resume_endpoint(
-    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    directory: DirectoryDep,
+    actor: ActorDep,
     agency_code: Annotated[str, Path(max_length=20)],
     resend: Annotated[bool, Query(description="Also send again what failed or was dead-lettered")] = False,
 ) -> EndpointChanged:
@@ -208,21 +235,29 @@ async def resume_endpoint(
     lists what did not arrive and waits for it (``waiting``); with ``resend=true`` those are replayed too."""
     _known(directory, agency_code)
     status = await endpoints.reactivate(database=database, clock=clock, agency_code=agency_code, actor=actor)
-    resent = (await dead_letters.replay(database=database, clock=clock, actor=actor, agency_code=agency_code)
-              if resend else [])
+    resent = (
+        await dead_letters.replay(database=database, clock=clock, actor=actor, agency_code=agency_code)
+        if resend
+        else []
+    )
     waiting = await dead_letters.list_dead_letters(database=database, agency_code=agency_code)
-    return EndpointChanged(agency_code=agency_code, status=status, waiting=[_public(item) for item in waiting],
-                           resent=resent)
+    return EndpointChanged(
+        agency_code=agency_code, status=status, waiting=[_public(item) for item in waiting], resent=resent
+    )
 
 
 @router.post("/endpoints/{agency_code}/pause", response_model=EndpointChanged)
 async def pause_endpoint(
-    database: DatabaseDep, clock: ClockDep, directory: DirectoryDep, actor: ActorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    directory: DirectoryDep,
+    actor: ActorDep,
     agency_code: Annotated[str, Path(max_length=20)],
 ) -> EndpointChanged:
     _known(directory, agency_code)
-    status = await endpoints.reactivate(database=database, clock=clock, agency_code=agency_code, actor=actor,
-                                        pause=True)
+    status = await endpoints.reactivate(
+        database=database, clock=clock, agency_code=agency_code, actor=actor, pause=True
+    )
     return EndpointChanged(agency_code=agency_code, status=status)
 
 
@@ -241,7 +276,9 @@ class EscalationPublic(BaseModel):
 
 @router.get("/escalations", response_model=list[EscalationPublic])
 async def list_escalations(
-    caller: DeliveriesReader, request: Request, database: DatabaseDep,
+    caller: DeliveriesReader,
+    request: Request,
+    database: DatabaseDep,
     handover_id: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[EscalationPublic]:
@@ -254,23 +291,37 @@ async def list_escalations(
         if handover_id is not None:
             fact = await escalation.handover_fact(database=database, handover_id=handover_id)
             if fact is None or fact.establishment_code not in establishments:
-                raise Problem(404, "Not found", f"No handover {handover_id} of this client's establishments.",
-                              "handover-not-found")
+                raise Problem(
+                    404,
+                    "Not found",
+                    f"No handover {handover_id} of this client's establishments.",
+                    "handover-not-found",
+                )
     elif caller.role != Role.OPERATOR:
         raise Problem(403, "Forbidden", "Escalations are read by prison healthcare and operators.", "forbidden")
-    found = await escalation.escalations_with_facts(database=database, handover_id=handover_id,
-                                                    establishments=establishments, limit=limit)
-    await audit_read(
-        request, caller, "escalations.read", "escalation", resource_id=handover_id or "list",
-        subject=found[0][1].subject if handover_id and found and found[0][1] else None,
-        escalations=[item.id for item, _ in found][:100], count=len(found),
+    found = await escalation.escalations_with_facts(
+        database=database, handover_id=handover_id, establishments=establishments, limit=limit
     )
-    return [EscalationPublic(
-        **item.model_dump(exclude={"told"}), told=[c for c in item.told.split(",") if c],
-        establishment_code=fact.establishment_code if fact else None,
-        prison_number=fact.subject if fact else None,
-        release_date=fact.release_date if fact else None,
-    ) for item, fact in found]
+    await audit_read(
+        request,
+        caller,
+        "escalations.read",
+        "escalation",
+        resource_id=handover_id or "list",
+        subject=found[0][1].subject if handover_id and found and found[0][1] else None,
+        escalations=[item.id for item, _ in found][:100],
+        count=len(found),
+    )
+    return [
+        EscalationPublic(
+            **item.model_dump(exclude={"told"}),
+            told=[c for c in item.told.split(",") if c],
+            establishment_code=fact.establishment_code if fact else None,
+            prison_number=fact.subject if fact else None,
+            release_date=fact.release_date if fact else None,
+        )
+        for item, fact in found
+    ]
 
 
 class ReferralPublic(BaseModel):
@@ -313,8 +364,16 @@ async def delivery_audit(
 ) -> list[AuditPublic]:
     """What was done to deliveries and endpoints, by whom, oldest first: the operator's view of the
     notifier's part of the audit trail (the hash-chained trail itself is ``GET /v1/audit``)."""
-    found = await dead_letters.audit_trail(database=database, webhook_id=webhook_id, agency_code=agency_code,
-                                           handover_id=handover_id)
-    await audit_read(request, caller, "delivery_audit.read", "delivery_audit", resource_id=handover_id or webhook_id,
-                     agency_code=agency_code, records=len(found))
+    found = await dead_letters.audit_trail(
+        database=database, webhook_id=webhook_id, agency_code=agency_code, handover_id=handover_id
+    )
+    await audit_read(
+        request,
+        caller,
+        "delivery_audit.read",
+        "delivery_audit",
+        resource_id=handover_id or webhook_id,
+        agency_code=agency_code,
+        records=len(found),
+    )
     return [AuditPublic(**item.model_dump(exclude={"id"})) for item in found]

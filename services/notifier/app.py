@@ -90,7 +90,10 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
     async def scan_for_escalations() -> None:
         while True:
             escalated = await escalation.escalate_due(
-                database=runtime.database, directory=directory, clock=runtime.clock, rules=rules,
+                database=runtime.database,
+                directory=directory,
+                clock=runtime.clock,
+                rules=rules,
                 source=settings.source,
             )
             if escalated:

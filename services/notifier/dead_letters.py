@@ -38,7 +38,12 @@ async def list_dead_letters(
 
 
 async def replay(
-    *, database: Database, clock: Clock, actor: Actor, webhook_id: str | None = None, agency_code: str | None = None,
+    *,
+    database: Database,
+    clock: Clock,
+    actor: Actor,
+    webhook_id: str | None = None,
+    agency_code: str | None = None,
     since: datetime | None = None,
 ) -> list[str]:
     """Put failed or dead-lettered deliveries back on the schedule, in their order; returns the webhook ids."""
@@ -61,22 +66,39 @@ async def replay(
                 update(Delivery)
                 .where(col(Delivery.seq) == delivery.seq)
                 .where(Delivery.status == was)
-                .values(status=DeliveryStatus.PENDING, rounds=0, next_attempt_at=now, lease_expires_at=None,
-                        finished_at=None, replays=replays + 1)
+                .values(
+                    status=DeliveryStatus.PENDING,
+                    rounds=0,
+                    next_attempt_at=now,
+                    lease_expires_at=None,
+                    finished_at=None,
+                    replays=replays + 1,
+                )
             )
             if changed.rowcount:
                 replayed.append(delivery.webhook_id)
-                await audit(session, action="delivery_replayed", actor=actor, now=now,
-                            agency_code=delivery.agency_code, subject=delivery.subject,
-                            webhook_id=delivery.webhook_id, handover_id=delivery.handover_id,
-                            detail=f"replay {replays + 1}; was {was}: {last_error}")
+                await audit(
+                    session,
+                    action="delivery_replayed",
+                    actor=actor,
+                    now=now,
+                    agency_code=delivery.agency_code,
+                    subject=delivery.subject,
+                    webhook_id=delivery.webhook_id,
+                    handover_id=delivery.handover_id,
+                    detail=f"replay {replays + 1}; was {was}: {last_error}",
+                )
     log.info("dead_letters.replayed", count=len(replayed), agency=agency_code)
     return replayed
 
 
 async def audit_trail(
-    *, database: Database, webhook_id: str | None = None, agency_code: str | None = None,
-    handover_id: str | None = None, limit: int = 500,
+    *,
+    database: Database,
+    webhook_id: str | None = None,
+    agency_code: str | None = None,
+    handover_id: str | None = None,
+    limit: int = 500,
 ) -> list[DeliveryAudit]:
     query = select(DeliveryAudit)
     if webhook_id:

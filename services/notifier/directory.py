@@ -123,8 +123,10 @@ class Directory(BaseModel):
         """The healthcare team(s) of a prison: who is told when something about its people goes wrong."""
         wanted = establishment_code.upper()
         return [
-            agency for agency in self.agencies
-            if agency.kind == AgencyKind.PRISON_HEALTHCARE and agency.active
+            agency
+            for agency in self.agencies
+            if agency.kind == AgencyKind.PRISON_HEALTHCARE
+            and agency.active
             and wanted in (code.upper() for code in agency.establishments)
         ]
 
@@ -137,7 +139,8 @@ class Directory(BaseModel):
                 return found
         authority = (local_authority or "").casefold()
         return [
-            agency for agency in services
+            agency
+            for agency in services
             if authority and authority in (name.casefold() for name in agency.coverage.local_authorities)
         ]
 

@@ -73,7 +73,12 @@ class _Endpoint:
 
 class Dispatcher:
     def __init__(
-        self, *, database: Database, directory: Directory, settings: NotifierSettings, clock: Clock,
+        self,
+        *,
+        database: Database,
+        directory: Directory,
+        settings: NotifierSettings,
+        clock: Clock,
         on_final: Callable[[], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -186,8 +191,9 @@ class Dispatcher:
                 return
             state = self._states.get(agency.code)
             if state is not None and state.status == EndpointStatus.DISABLED:
-                await self._finish(delivery, [], DeliveryStatus.FAILED, None,
-                                   f"endpoint disabled: {state.reason or 'by an operator'}")
+                await self._finish(
+                    delivery, [], DeliveryStatus.FAILED, None, f"endpoint disabled: {state.reason or 'by an operator'}"
+                )
                 return
             attempts, retry_after = await self._attempt(endpoint, agency, delivery)
             await self._conclude(delivery, agency, endpoint, attempts, retry_after)
@@ -200,9 +206,7 @@ class Dispatcher:
             structlog.contextvars.unbind_contextvars("webhook_id", "correlation_id", "agency")
             self.wake()
 
-    async def _attempt(
-        self, endpoint: _Endpoint, agency: Agency, delivery: Delivery
-    ) -> tuple[Attempts, float | None]:
+    async def _attempt(self, endpoint: _Endpoint, agency: Agency, delivery: Delivery) -> tuple[Attempts, float | None]:
         """One round: a POST, retried in-process (tenacity) only when the connection itself failed."""
         attempts: Attempts = []
         retry_after: float | None = None
@@ -230,15 +234,26 @@ class Dispatcher:
                             str(agency.webhook.url), content=delivery.payload.encode(), headers=headers
                         )
                     except httpx.TransportError as error:
-                        attempts.append((at, service.AttemptResult(
-                            None, int((time.perf_counter() - started) * 1000), type(error).__name__, None)))
+                        attempts.append(
+                            (
+                                at,
+                                service.AttemptResult(
+                                    None, int((time.perf_counter() - started) * 1000), type(error).__name__, None
+                                ),
+                            )
+                        )
                         raise
-                    attempts.append((at, service.AttemptResult(
-                        response.status_code,
-                        int((time.perf_counter() - started) * 1000),
-                        None,
-                        response.text[:EXCERPT] or None,
-                    )))
+                    attempts.append(
+                        (
+                            at,
+                            service.AttemptResult(
+                                response.status_code,
+                                int((time.perf_counter() - started) * 1000),
+                                None,
+                                response.text[:EXCERPT] or None,
+                            ),
+                        )
+                    )
                     retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall.now())
         except httpx.TransportError:
             pass
@@ -252,15 +267,27 @@ class Dispatcher:
         now = self._clock.now()
         if outcome.verdict == Verdict.DELIVERED:
             endpoint.breaker.succeeded()
-            await self._finish(delivery, attempts, DeliveryStatus.DELIVERED, None, None,
-                               service.RoundEffects(EndpointEffect.SUCCESS, agency.kind.value))
+            await self._finish(
+                delivery,
+                attempts,
+                DeliveryStatus.DELIVERED,
+                None,
+                None,
+                service.RoundEffects(EndpointEffect.SUCCESS, agency.kind.value),
+            )
             log.info("delivery.delivered", attempts=delivery.attempt_count + len(attempts))
             return
         reason = last.error or f"HTTP {last.status_code}"
         if outcome.verdict == Verdict.ENDPOINT_GONE:
             endpoint.breaker.failed(now)
-            await self._finish(delivery, attempts, DeliveryStatus.FAILED, None, f"endpoint gone: {reason}",
-                               service.RoundEffects(EndpointEffect.GONE))
+            await self._finish(
+                delivery,
+                attempts,
+                DeliveryStatus.FAILED,
+                None,
+                f"endpoint gone: {reason}",
+                service.RoundEffects(EndpointEffect.GONE),
+            )
             log.warning("delivery.endpoint_gone")
             return
         if outcome.verdict == Verdict.PERMANENT_FAILURE:
@@ -272,17 +299,25 @@ class Dispatcher:
         delay = next_delay(delivery.rounds + 1, self._settings.retry_schedule_seconds, outcome.retry_after_seconds)
         effects = service.RoundEffects(EndpointEffect.FAILURE)
         if delay is None:
-            await self._finish(delivery, attempts, DeliveryStatus.DEAD_LETTERED, None,
-                               f"schedule exhausted: {reason}", effects)
+            await self._finish(
+                delivery, attempts, DeliveryStatus.DEAD_LETTERED, None, f"schedule exhausted: {reason}", effects
+            )
             log.warning("delivery.dead_lettered", reason=reason)
         else:
             due = now + timedelta(seconds=delay)
             await self._finish(delivery, attempts, DeliveryStatus.PENDING, due, reason, effects)
             log.info("delivery.retry_scheduled", reason=reason, in_seconds=round(delay, 1))
-        if await endpoints.pause_if_failing_too_long(
-            database=self._database, directory=self._directory, clock=self._clock, agency_code=agency.code,
-            after_seconds=self._settings.pause_after_failing_seconds, source=self._settings.source,
-        ) and self._on_final:
+        if (
+            await endpoints.pause_if_failing_too_long(
+                database=self._database,
+                directory=self._directory,
+                clock=self._clock,
+                agency_code=agency.code,
+                after_seconds=self._settings.pause_after_failing_seconds,
+                source=self._settings.source,
+            )
+            and self._on_final
+        ):
             self._on_final()
 
     async def _finish(

@@ -59,16 +59,32 @@ async def _ensure(session: AsyncSession, agency_code: str, now: datetime) -> Non
 
 
 async def audit(
-    session: AsyncSession, *, action: str, actor: Actor, now: datetime, agency_code: str | None = None,
-    webhook_id: str | None = None, handover_id: str | None = None, detail: str | None = None,
+    session: AsyncSession,
+    *,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    agency_code: str | None = None,
+    webhook_id: str | None = None,
+    handover_id: str | None = None,
+    detail: str | None = None,
     subject: str | None = None,
 ) -> None:
     """Record what was done to a delivery or an endpoint, in the same transaction as the change: a row of the
     delivery-level view (``delivery_audit``) and a record of the service's hash-chained audit trail.
     ``actor`` is the authenticated operator, or a name (``NOTIFIER`` for the notifier's own decisions)."""
     name = actor if isinstance(actor, str) else actor.client_id
-    session.add(DeliveryAudit(at=now, action=action, actor=name, agency_code=agency_code, webhook_id=webhook_id,
-                              handover_id=handover_id, detail=detail[:1000] if detail else None))
+    session.add(
+        DeliveryAudit(
+            at=now,
+            action=action,
+            actor=name,
+            agency_code=agency_code,
+            webhook_id=webhook_id,
+            handover_id=handover_id,
+            detail=detail[:1000] if detail else None,
+        )
+    )
     what = {
         "action": f"notifier.{action}",
         "resource_type": "delivery" if webhook_id else "endpoint",
@@ -76,8 +92,11 @@ async def audit(
         "subject": subject,
         "details": {"agency_code": agency_code, "handover_id": handover_id, "detail": detail},
     }
-    entry = (common_audit.AuditEntry.system(name, **what) if isinstance(actor, str)
-             else common_audit.AuditEntry.by(actor, **what))
+    entry = (
+        common_audit.AuditEntry.system(name, **what)
+        if isinstance(actor, str)
+        else common_audit.AuditEntry.by(actor, **what)
+    )
     await common_audit.record(session, entry, now)
 
 
@@ -88,18 +107,41 @@ async def apply_effect(
     await _ensure(session, agency_code, now)
     where = col(EndpointState.agency_code) == agency_code
     if effect == EndpointEffect.SUCCESS:
-        await session.exec(update(EndpointState).where(where).values(  # type: ignore[call-overload]
-            failing_since=None, last_success_at=now))
+        await session.exec(
+            update(EndpointState)
+            .where(where)
+            .values(  # type: ignore[call-overload]
+                failing_since=None, last_success_at=now
+            )
+        )
     elif effect == EndpointEffect.FAILURE:
-        await session.exec(update(EndpointState).where(where).where(  # type: ignore[call-overload]
-            col(EndpointState.failing_since).is_(None)).values(failing_since=now))
+        await session.exec(
+            update(EndpointState)
+            .where(where)
+            .where(  # type: ignore[call-overload]
+                col(EndpointState.failing_since).is_(None)
+            )
+            .values(failing_since=now)
+        )
     else:
-        changed = await session.exec(update(EndpointState).where(where).where(  # type: ignore[call-overload]
-            EndpointState.status != EndpointStatus.DISABLED).values(
-            status=EndpointStatus.DISABLED, reason="the endpoint answered 410 Gone", changed_at=now))
+        changed = await session.exec(
+            update(EndpointState)
+            .where(where)
+            .where(  # type: ignore[call-overload]
+                EndpointState.status != EndpointStatus.DISABLED
+            )
+            .values(status=EndpointStatus.DISABLED, reason="the endpoint answered 410 Gone", changed_at=now)
+        )
         if changed.rowcount:
-            await audit(session, action="endpoint_disabled", actor=NOTIFIER, now=now, agency_code=agency_code,
-                  webhook_id=webhook_id, detail="410 Gone")
+            await audit(
+                session,
+                action="endpoint_disabled",
+                actor=NOTIFIER,
+                now=now,
+                agency_code=agency_code,
+                webhook_id=webhook_id,
+                detail="410 Gone",
+            )
             log.warning("endpoint.disabled", agency=agency_code, reason="410 Gone")
 
 
@@ -126,21 +168,31 @@ async def pause_if_failing_too_long(
             return False
         state = await session.get(EndpointState, agency_code)
         assert state is not None and state.failing_since is not None
-        pending = (await session.exec(
-            select(func.count()).select_from(Delivery)
-            .where(Delivery.agency_code == agency_code).where(Delivery.status == DeliveryStatus.PENDING)
-        )).one()
-        waiting = (await session.exec(
-            select(HandoverFact.establishment_code, HandoverFact.subject, HandoverFact.handover_id)
-            .join(Delivery, col(Delivery.handover_id) == col(HandoverFact.handover_id))
-            .where(Delivery.agency_code == agency_code)
-            .where(or_(  # still waiting, or given up on while this run of failures lasted
-                Delivery.status == DeliveryStatus.PENDING,
-                and_(Delivery.status == DeliveryStatus.DEAD_LETTERED,
-                     col(Delivery.finished_at) >= state.failing_since),
-            ))
-            .distinct()
-        )).all()
+        pending = (
+            await session.exec(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.agency_code == agency_code)
+                .where(Delivery.status == DeliveryStatus.PENDING)
+            )
+        ).one()
+        waiting = (
+            await session.exec(
+                select(HandoverFact.establishment_code, HandoverFact.subject, HandoverFact.handover_id)
+                .join(Delivery, col(Delivery.handover_id) == col(HandoverFact.handover_id))
+                .where(Delivery.agency_code == agency_code)
+                .where(
+                    or_(  # still waiting, or given up on while this run of failures lasted
+                        Delivery.status == DeliveryStatus.PENDING,
+                        and_(
+                            Delivery.status == DeliveryStatus.DEAD_LETTERED,
+                            col(Delivery.finished_at) >= state.failing_since,
+                        ),
+                    )
+                )
+                .distinct()
+            )
+        ).all()
         agency = directory.by_code(agency_code)
         event_id = str(uuid.uuid4())
         told: set[str] = set()
@@ -149,35 +201,61 @@ async def pause_if_failing_too_long(
                 if contact.code == agency_code:
                     continue
                 told.add(establishment or "")
-                session.add(notice_delivery(
-                    agency=contact,
-                    webhook_type="endpoint.paused",
-                    source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
-                    subject=subject, handover_id=handover_id,
-                    data={"agency_code": agency_code, "agency_name": agency.name if agency else None,
-                          "handover_id": handover_id, "failing_since": state.failing_since.isoformat(),
-                          "paused_at": now.isoformat()},
-                    correlation_id=None, now=now,
-                ))
+                session.add(
+                    notice_delivery(
+                        agency=contact,
+                        webhook_type="endpoint.paused",
+                        source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
+                        subject=subject,
+                        handover_id=handover_id,
+                        data={
+                            "agency_code": agency_code,
+                            "agency_name": agency.name if agency else None,
+                            "handover_id": handover_id,
+                            "failing_since": state.failing_since.isoformat(),
+                            "paused_at": now.isoformat(),
+                        },
+                        correlation_id=None,
+                        now=now,
+                    )
+                )
         paused = EndpointPausedV1(
-            agency_code=agency_code, reason="failing for too long", failing_since=state.failing_since, paused_at=now,
-            owner_contact=agency.owner if agency else None, pending_deliveries=int(pending),
+            agency_code=agency_code,
+            reason="failing for too long",
+            failing_since=state.failing_since,
+            paused_at=now,
+            owner_contact=agency.owner if agency else None,
+            pending_deliveries=int(pending),
             establishments_told=sorted(told),
         )
-        add_to_outbox(session, topic=DELIVERY_EVENTS, clock=clock, event=CloudEvent(
-            id=event_id, source=source, type=DeliveryEventType.ENDPOINT_PAUSED.value, time=now,
-            subject=agency_code, partitionkey=agency_code, dataschema=ENDPOINT_PAUSED_SCHEMA,
-            data=paused.model_dump(mode="json", exclude_none=True),
-        ))
-        await audit(session, action="endpoint_paused", actor=NOTIFIER, now=now, agency_code=agency_code,
-              detail=f"failing since {state.failing_since.isoformat()}; {pending} pending; told {sorted(told)}")
+        add_to_outbox(
+            session,
+            topic=DELIVERY_EVENTS,
+            clock=clock,
+            event=CloudEvent(
+                id=event_id,
+                source=source,
+                type=DeliveryEventType.ENDPOINT_PAUSED.value,
+                time=now,
+                subject=agency_code,
+                partitionkey=agency_code,
+                dataschema=ENDPOINT_PAUSED_SCHEMA,
+                data=paused.model_dump(mode="json", exclude_none=True),
+            ),
+        )
+        await audit(
+            session,
+            action="endpoint_paused",
+            actor=NOTIFIER,
+            now=now,
+            agency_code=agency_code,
+            detail=f"failing since {state.failing_since.isoformat()}; {pending} pending; told {sorted(told)}",
+        )
     log.warning("endpoint.paused", agency=agency_code, pending=int(pending), establishments_told=sorted(told))
     return True
 
 
-async def reactivate(
-    *, database: Database, clock: Clock, agency_code: str, actor: Actor, pause: bool = False
-) -> str:
+async def reactivate(*, database: Database, clock: Clock, agency_code: str, actor: Actor, pause: bool = False) -> str:
     """Resume a paused endpoint or enable a disabled one (or, with ``pause``, pause it by hand); audited."""
     now = clock.now()
     async with database.transaction() as session:
@@ -192,8 +270,11 @@ async def reactivate(
         if not pause:
             state.failing_since = None
         session.add(state)
-        action = "endpoint_paused" if pause else ("endpoint_enabled" if before == EndpointStatus.DISABLED
-                                                  else "endpoint_resumed")
+        action = (
+            "endpoint_paused"
+            if pause
+            else ("endpoint_enabled" if before == EndpointStatus.DISABLED else "endpoint_resumed")
+        )
         await audit(session, action=action, actor=actor, now=now, agency_code=agency_code, detail=f"was {before}")
     log.info("endpoint." + action.removeprefix("endpoint_"), agency=agency_code)
     return target.value

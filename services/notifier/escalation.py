@@ -79,8 +79,13 @@ async def remember_handover(*, database: Database, event: CloudEvent, clock: Clo
             changes = {key: value for key, value in values.items() if value is not None}
             if withdrawn:
                 changes["withdrawn"] = True
-            await session.exec(update(HandoverFact).where(  # type: ignore[call-overload]
-                col(HandoverFact.handover_id) == handover_id).values(**changes))
+            await session.exec(
+                update(HandoverFact)
+                .where(  # type: ignore[call-overload]
+                    col(HandoverFact.handover_id) == handover_id
+                )
+                .values(**changes)
+            )
 
 
 async def watch_if_referral(session: AsyncSession, *, delivery: Delivery, agency_kind: str, now: datetime) -> None:
@@ -93,13 +98,18 @@ async def watch_if_referral(session: AsyncSession, *, delivery: Delivery, agency
     if not is_referral(agency_kind=agency_kind, webhook_type=delivery.event_type, payload=payload):
         return
     key = {"handover_id": delivery.handover_id, "agency_code": delivery.agency_code}
-    await insert_ignore(session, ReferralWatch, {**key, "agency_kind": agency_kind, "subject": delivery.subject,
-                                                 "delivered_at": now})
-    await session.exec(update(ReferralWatch).where(  # type: ignore[call-overload]
-        col(ReferralWatch.handover_id) == delivery.handover_id,
-        col(ReferralWatch.agency_code) == delivery.agency_code,
-        col(ReferralWatch.delivered_at).is_(None),
-    ).values(delivered_at=now, agency_kind=agency_kind, subject=delivery.subject))
+    await insert_ignore(
+        session, ReferralWatch, {**key, "agency_kind": agency_kind, "subject": delivery.subject, "delivered_at": now}
+    )
+    await session.exec(
+        update(ReferralWatch)
+        .where(  # type: ignore[call-overload]
+            col(ReferralWatch.handover_id) == delivery.handover_id,
+            col(ReferralWatch.agency_code) == delivery.agency_code,
+            col(ReferralWatch.delivered_at).is_(None),
+        )
+        .values(delivered_at=now, agency_kind=agency_kind, subject=delivery.subject)
+    )
 
 
 async def _rearm_or_settle(
@@ -107,18 +117,26 @@ async def _rearm_or_settle(
 ) -> bool:
     """An amended entry that invalidates the agency's answer watches the referral again from this delivery (its
     deadlines escalate again); an entry withdrawing the agency's part settles the watch. True when handled."""
-    where = (col(ReferralWatch.handover_id) == delivery.handover_id,
-             col(ReferralWatch.agency_code) == delivery.agency_code)
+    where = (
+        col(ReferralWatch.handover_id) == delivery.handover_id,
+        col(ReferralWatch.agency_code) == delivery.agency_code,
+    )
     if withdrawn_from_agency(payload):
         await session.exec(update(ReferralWatch).where(*where).values(settled=True))  # type: ignore[call-overload]
         return True
     if not awaits_answer_again(payload):
         return False
     key = {"handover_id": delivery.handover_id, "agency_code": delivery.agency_code}
-    await insert_ignore(session, ReferralWatch, {**key, "agency_kind": agency_kind, "subject": delivery.subject,
-                                                 "delivered_at": now})
-    await session.exec(update(ReferralWatch).where(*where).values(  # type: ignore[call-overload]
-        delivered_at=now, answered_at=None, answer=None, settled=False, agency_kind=agency_kind))
+    await insert_ignore(
+        session, ReferralWatch, {**key, "agency_kind": agency_kind, "subject": delivery.subject, "delivered_at": now}
+    )
+    await session.exec(
+        update(ReferralWatch)
+        .where(*where)
+        .values(  # type: ignore[call-overload]
+            delivered_at=now, answered_at=None, answer=None, settled=False, agency_kind=agency_kind
+        )
+    )
     log.info("referral.watch_rearmed", handover_id=delivery.handover_id, agency=delivery.agency_code)
     return True
 
@@ -131,20 +149,28 @@ async def record_answer(*, database: Database, event: CloudEvent, clock: Clock) 
         return
     async with database.transaction() as session:
         key = {"handover_id": answered.handover_id, "agency_code": answered.agency_code}
-        await insert_ignore(session, ReferralWatch, {**key, "subject": event.subject,
-                                                     "answered_at": answered.answered_at,
-                                                     "answer": answered.answer.value})
-        await session.exec(update(ReferralWatch).where(  # type: ignore[call-overload]
-            col(ReferralWatch.handover_id) == answered.handover_id,
-            col(ReferralWatch.agency_code) == answered.agency_code,
-            col(ReferralWatch.answered_at).is_(None),
-        ).values(answered_at=answered.answered_at, answer=answered.answer.value))
-    log.info("referral.answered", handover_id=answered.handover_id, agency=answered.agency_code,
-             answer=answered.answer.value)
+        await insert_ignore(
+            session,
+            ReferralWatch,
+            {**key, "subject": event.subject, "answered_at": answered.answered_at, "answer": answered.answer.value},
+        )
+        await session.exec(
+            update(ReferralWatch)
+            .where(  # type: ignore[call-overload]
+                col(ReferralWatch.handover_id) == answered.handover_id,
+                col(ReferralWatch.agency_code) == answered.agency_code,
+                col(ReferralWatch.answered_at).is_(None),
+            )
+            .values(answered_at=answered.answered_at, answer=answered.answer.value)
+        )
+    log.info(
+        "referral.answered", handover_id=answered.handover_id, agency=answered.agency_code, answer=answered.answer.value
+    )
 
 
-def _contacts(directory: Directory, facts: HandoverFact | None, watch: ReferralWatch,
-              handover_agencies: list[str]) -> list[Agency]:
+def _contacts(
+    directory: Directory, facts: HandoverFact | None, watch: ReferralWatch, handover_agencies: list[str]
+) -> list[Agency]:
     """Who is told: the prison healthcare team of the establishment and the area's RECONNECT service."""
     found: dict[str, Agency] = {}
     if facts is not None and facts.establishment_code:
@@ -171,23 +197,38 @@ async def escalate_due(
     now = clock.now()
     release_by = (now + rules.before_release + timedelta(days=2)).date()
     async with database.session() as session:
-        rows = (await session.exec(
-            select(ReferralWatch, HandoverFact)
-            .join(HandoverFact, col(HandoverFact.handover_id) == col(ReferralWatch.handover_id), isouter=True)
-            .where(col(ReferralWatch.settled).is_(False))
-            .where(col(ReferralWatch.delivered_at).is_not(None))
-            .where(col(ReferralWatch.answered_at).is_(None))
-            .where(or_(
-                col(ReferralWatch.delivered_at) <= now - rules.after_delivery,
-                col(HandoverFact.release_date) <= release_by,
-                col(HandoverFact.withdrawn).is_(True),
-            ))
-            .order_by(col(ReferralWatch.id))
-            .limit(limit)
-        )).all()
-        done = {(item.handover_id, item.agency_code, item.deadline) for item in (await session.exec(
-            select(Escalation).where(col(Escalation.handover_id).in_({watch.handover_id for watch, _ in rows}))
-        )).all()} if rows else set()
+        rows = (
+            await session.exec(
+                select(ReferralWatch, HandoverFact)
+                .join(HandoverFact, col(HandoverFact.handover_id) == col(ReferralWatch.handover_id), isouter=True)
+                .where(col(ReferralWatch.settled).is_(False))
+                .where(col(ReferralWatch.delivered_at).is_not(None))
+                .where(col(ReferralWatch.answered_at).is_(None))
+                .where(
+                    or_(
+                        col(ReferralWatch.delivered_at) <= now - rules.after_delivery,
+                        col(HandoverFact.release_date) <= release_by,
+                        col(HandoverFact.withdrawn).is_(True),
+                    )
+                )
+                .order_by(col(ReferralWatch.id))
+                .limit(limit)
+            )
+        ).all()
+        done = (
+            {
+                (item.handover_id, item.agency_code, item.deadline)
+                for item in (
+                    await session.exec(
+                        select(Escalation).where(
+                            col(Escalation.handover_id).in_({watch.handover_id for watch, _ in rows})
+                        )
+                    )
+                ).all()
+            }
+            if rows
+            else set()
+        )
     found: list[Due] = []
     watches: dict[tuple[str, str], tuple[ReferralWatch, HandoverFact | None]] = {}
     settle: list[ReferralWatch] = []
@@ -210,8 +251,14 @@ async def escalate_due(
             settle.append(watch)
     made = 0
     for (_, deadline), group in one_message_per_deadline(found).items():
-        made += await _escalate(database=database, directory=directory, clock=clock, source=source,
-                                deadline=deadline, due=[(watches[(d.handover_id, d.agency_code)], d) for d in group])
+        made += await _escalate(
+            database=database,
+            directory=directory,
+            clock=clock,
+            source=source,
+            deadline=deadline,
+            due=[(watches[(d.handover_id, d.agency_code)], d) for d in group],
+        )
     for watch in settle:
         await _settle(database, watch)
     return made
@@ -219,12 +266,22 @@ async def escalate_due(
 
 async def _settle(database: Database, watch: ReferralWatch) -> None:
     async with database.transaction() as session:
-        await session.exec(update(ReferralWatch).where(  # type: ignore[call-overload]
-            col(ReferralWatch.id) == watch.id).values(settled=True))
+        await session.exec(
+            update(ReferralWatch)
+            .where(  # type: ignore[call-overload]
+                col(ReferralWatch.id) == watch.id
+            )
+            .values(settled=True)
+        )
 
 
 async def _escalate(
-    *, database: Database, directory: Directory, clock: Clock, source: str, deadline: EscalationDeadline,
+    *,
+    database: Database,
+    directory: Directory,
+    clock: Clock,
+    source: str,
+    deadline: EscalationDeadline,
     due: list[tuple[tuple[ReferralWatch, HandoverFact | None], Due]],
 ) -> int:
     """One message about one handover at one deadline, to each contact, naming every referral outstanding;
@@ -238,86 +295,154 @@ async def _escalate(
     try:
         async with database.transaction() as session:
             for (watch, _), item in due:
-                if await insert_ignore(session, Escalation, {
-                    "id": str(uuid.uuid4()), "handover_id": watch.handover_id, "agency_code": watch.agency_code,
-                    "deadline": deadline.value, "due_at": item.due_at, "escalated_at": now, "told": "",
-                }):
+                if await insert_ignore(
+                    session,
+                    Escalation,
+                    {
+                        "id": str(uuid.uuid4()),
+                        "handover_id": watch.handover_id,
+                        "agency_code": watch.agency_code,
+                        "deadline": deadline.value,
+                        "due_at": item.due_at,
+                        "escalated_at": now,
+                        "told": "",
+                    },
+                ):
                     outstanding.append((watch, item))
             if not outstanding:
                 return 0  # another replica escalated them first
-            handover_agencies = list((await session.exec(
-                select(Delivery.agency_code).where(Delivery.handover_id == handover_id).distinct()
-            )).all())
+            handover_agencies = list(
+                (
+                    await session.exec(
+                        select(Delivery.agency_code).where(Delivery.handover_id == handover_id).distinct()
+                    )
+                ).all()
+            )
             contacts = _contacts(directory, facts, first_watch, handover_agencies)
             told = sorted(agency.code for agency in contacts)
             lead, lead_due = outstanding[0]
             assert lead.delivered_at is not None
             escalated = ReferralEscalatedV1(
-                escalation_id=message_id, handover_id=handover_id, agency_code=lead.agency_code,
-                agency_kind=lead.agency_kind or "unknown", deadline=deadline,
+                escalation_id=message_id,
+                handover_id=handover_id,
+                agency_code=lead.agency_code,
+                agency_kind=lead.agency_kind or "unknown",
+                deadline=deadline,
                 due_at=min(item.due_at for _, item in outstanding),
                 delivered_at=min(watch.delivered_at for watch, _ in outstanding if watch.delivered_at),
-                release_date=facts.release_date if facts else None, escalated_at=now, told=told,
-                outstanding=[OutstandingReferral(
-                    agency_code=watch.agency_code, agency_kind=watch.agency_kind or "unknown",
-                    item=outstanding_item(watch.agency_kind), delivered_at=watch.delivered_at or now,
-                    due_at=item.due_at,
-                ) for watch, item in outstanding],
+                release_date=facts.release_date if facts else None,
+                escalated_at=now,
+                told=told,
+                outstanding=[
+                    OutstandingReferral(
+                        agency_code=watch.agency_code,
+                        agency_kind=watch.agency_kind or "unknown",
+                        item=outstanding_item(watch.agency_kind),
+                        delivered_at=watch.delivered_at or now,
+                        due_at=item.due_at,
+                    )
+                    for watch, item in outstanding
+                ],
             )
             subject = lead.subject or (facts.subject if facts else "") or ""
             data = escalated.model_dump(mode="json", exclude_none=True)
             for agency in contacts:
-                session.add(notice_delivery(
-                    agency=agency, webhook_type=ESCALATION_WEBHOOK_TYPE, source_event_id=message_id,
-                    subject=subject, handover_id=handover_id, data={**data, "prison_number": subject},
-                    correlation_id=None, now=now,
-                ))
+                session.add(
+                    notice_delivery(
+                        agency=agency,
+                        webhook_type=ESCALATION_WEBHOOK_TYPE,
+                        source_event_id=message_id,
+                        subject=subject,
+                        handover_id=handover_id,
+                        data={**data, "prison_number": subject},
+                        correlation_id=None,
+                        now=now,
+                    )
+                )
             codes = [watch.agency_code for watch, _ in outstanding]
-            await session.exec(update(Escalation).where(  # type: ignore[call-overload]
-                col(Escalation.handover_id) == handover_id, col(Escalation.deadline) == deadline.value,
-                col(Escalation.agency_code).in_(codes)).values(told=",".join(told)[:500]))
-            add_to_outbox(session, topic=DELIVERY_EVENTS, clock=clock, event=CloudEvent(
-                id=message_id, source=source, type=DeliveryEventType.REFERRAL_ESCALATED.value, time=now,
-                subject=subject or None, partitionkey=subject or None, dataschema=REFERRAL_ESCALATED_SCHEMA,
-                data=data,
-            ))
+            await session.exec(
+                update(Escalation)
+                .where(  # type: ignore[call-overload]
+                    col(Escalation.handover_id) == handover_id,
+                    col(Escalation.deadline) == deadline.value,
+                    col(Escalation.agency_code).in_(codes),
+                )
+                .values(told=",".join(told)[:500])
+            )
+            add_to_outbox(
+                session,
+                topic=DELIVERY_EVENTS,
+                clock=clock,
+                event=CloudEvent(
+                    id=message_id,
+                    source=source,
+                    type=DeliveryEventType.REFERRAL_ESCALATED.value,
+                    time=now,
+                    subject=subject or None,
+                    partitionkey=subject or None,
+                    dataschema=REFERRAL_ESCALATED_SCHEMA,
+                    data=data,
+                ),
+            )
             for watch, item in outstanding:
                 await endpoints.audit(
-                    session, action="referral_escalated", actor=endpoints.NOTIFIER, now=now,
-                    agency_code=watch.agency_code, handover_id=handover_id, subject=subject or None,
+                    session,
+                    action="referral_escalated",
+                    actor=endpoints.NOTIFIER,
+                    now=now,
+                    agency_code=watch.agency_code,
+                    handover_id=handover_id,
+                    subject=subject or None,
                     detail=f"{deadline.value} deadline {item.due_at.isoformat()}; told {told}; message {message_id}",
                 )
     except IntegrityError:
         return 0
     if not contacts:
         log.error("escalation.nobody_to_tell", handover_id=handover_id, agencies=codes)
-    log.warning("referral.escalated", handover_id=handover_id, agencies=codes, deadline=deadline.value, told=told,
-                lead_due=lead_due.due_at.isoformat())
+    log.warning(
+        "referral.escalated",
+        handover_id=handover_id,
+        agencies=codes,
+        deadline=deadline.value,
+        told=told,
+        lead_due=lead_due.due_at.isoformat(),
+    )
     return len(outstanding)
 
 
 async def escalations_of(*, database: Database, handover_id: str) -> list[Escalation]:
     async with database.session() as session:
-        return list((await session.exec(
-            select(Escalation).where(Escalation.handover_id == handover_id).order_by(col(Escalation.escalated_at))
-        )).all())
+        return list(
+            (
+                await session.exec(
+                    select(Escalation)
+                    .where(Escalation.handover_id == handover_id)
+                    .order_by(col(Escalation.escalated_at))
+                )
+            ).all()
+        )
 
 
 async def escalations_with_facts(
-    *, database: Database, handover_id: str | None = None, establishments: Collection[str] | None = None,
+    *,
+    database: Database,
+    handover_id: str | None = None,
+    establishments: Collection[str] | None = None,
     limit: int = 500,
 ) -> list[tuple[Escalation, HandoverFact | None]]:
     """Escalations with what is known of their handover (establishment, person, release date), oldest first;
     ``establishments`` keeps only those of releases from these prisons (what a prison may read)."""
-    query = (select(Escalation, HandoverFact)
-             .join(HandoverFact, col(HandoverFact.handover_id) == col(Escalation.handover_id), isouter=True))
+    query = select(Escalation, HandoverFact).join(
+        HandoverFact, col(HandoverFact.handover_id) == col(Escalation.handover_id), isouter=True
+    )
     if handover_id is not None:
         query = query.where(Escalation.handover_id == handover_id)
     if establishments is not None:
         query = query.where(col(HandoverFact.establishment_code).in_(list(establishments)))
     async with database.session() as session:
-        rows = (await session.exec(query.order_by(col(Escalation.escalated_at), col(Escalation.agency_code))
-                                   .limit(limit))).all()
+        rows = (
+            await session.exec(query.order_by(col(Escalation.escalated_at), col(Escalation.agency_code)).limit(limit))
+        ).all()
         return [(row[0], row[1]) for row in rows]
 
 
@@ -329,6 +454,12 @@ async def handover_fact(*, database: Database, handover_id: str) -> HandoverFact
 async def referrals_of(*, database: Database, handover_id: str) -> list[ReferralWatch]:
     """The referrals of a handover the notifier is watching: delivered when, answered when (if yet)."""
     async with database.session() as session:
-        return list((await session.exec(
-            select(ReferralWatch).where(ReferralWatch.handover_id == handover_id).order_by(col(ReferralWatch.id))
-        )).all())
+        return list(
+            (
+                await session.exec(
+                    select(ReferralWatch)
+                    .where(ReferralWatch.handover_id == handover_id)
+                    .order_by(col(ReferralWatch.id))
+                )
+            ).all()
+        )

@@ -17,12 +17,14 @@ from contracts.answers import Answer
 from contracts.delivery import EscalationDeadline
 from services.notifier.directory import AgencyKind
 
-REFERRAL_KINDS = frozenset({
-    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM,
-    AgencyKind.RECONNECT,
-    AgencyKind.SUBSTANCE_MISUSE_SERVICE,
-    AgencyKind.PROBATION_DELIVERY_UNIT,
-})
+REFERRAL_KINDS = frozenset(
+    {
+        AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM,
+        AgencyKind.RECONNECT,
+        AgencyKind.SUBSTANCE_MISUSE_SERVICE,
+        AgencyKind.PROBATION_DELIVERY_UNIT,
+    }
+)
 # "received" only says the agency has it; the referral is answered when it is accepted, rejected, completed or
 # (probation) its reporting instructions confirmed. A rejection is handled (re-routed) by the handover service.
 ANSWERS_THAT_COUNT = frozenset({Answer.ACCEPTED, Answer.REJECTED, Answer.COMPLETED, Answer.CONFIRMED})
@@ -139,8 +141,11 @@ def deadlines(
 def due(
     *, delivered_at: datetime, release_date: date | None, rules: Deadlines, now: datetime
 ) -> list[tuple[EscalationDeadline, datetime]]:
-    return [(kind, at) for kind, at in deadlines(delivered_at=delivered_at, release_date=release_date, rules=rules)
-            if at <= now]
+    return [
+        (kind, at)
+        for kind, at in deadlines(delivered_at=delivered_at, release_date=release_date, rules=rules)
+        if at <= now
+    ]
 
 
 # The readiness item (as the handover service names it) an unanswered referral of each agency kind holds up.

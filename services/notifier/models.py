@@ -14,6 +14,7 @@ from services.common.db import UtcDateTime
 # 64-bit ids on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -32,9 +33,7 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_person", "agency_code", "subject", "seq"),
     )
 
-    seq: int | None = Field(
-        default=None, sa_column=Column(_ID, primary_key=True)
-    )
+    seq: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True))
     webhook_id: str = Field(max_length=64, unique=True, description="Standard Webhooks id, stable across retries")
     source_event_id: str = Field(max_length=64)
     event_type: str = Field(max_length=100)

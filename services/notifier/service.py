@@ -225,14 +225,27 @@ async def record_attempt(
             )
         )
         if effects.endpoint is not None:
-            await endpoints.apply_effect(session, agency_code=delivery.agency_code, effect=effects.endpoint, now=now,
-                                         webhook_id=delivery.webhook_id)
+            await endpoints.apply_effect(
+                session,
+                agency_code=delivery.agency_code,
+                effect=effects.endpoint,
+                now=now,
+                webhook_id=delivery.webhook_id,
+            )
         if final_status == DeliveryStatus.DELIVERED and effects.agency_kind:
             await escalation.watch_if_referral(session, delivery=delivery, agency_kind=effects.agency_kind, now=now)
         if finished and delivery.replays:
-            await endpoints.audit(session, action=f"replay_{final_status.value}", actor=endpoints.NOTIFIER,
-                                  now=now, agency_code=delivery.agency_code, webhook_id=delivery.webhook_id,
-                                  handover_id=delivery.handover_id, detail=reason, subject=delivery.subject)
+            await endpoints.audit(
+                session,
+                action=f"replay_{final_status.value}",
+                actor=endpoints.NOTIFIER,
+                now=now,
+                agency_code=delivery.agency_code,
+                webhook_id=delivery.webhook_id,
+                handover_id=delivery.handover_id,
+                detail=reason,
+                subject=delivery.subject,
+            )
         if finished:
             add_to_outbox(
                 session,
@@ -240,13 +253,26 @@ async def record_attempt(
                 event=outcome_event(delivery, final_status, reason, source, now, total),
                 clock=clock,
             )
-            await audit.record(session, audit.AuditEntry.system(
-                "notifier", action="delivery.finished", resource_type="delivery",
-                resource_id=delivery.webhook_id,
-                subject=delivery.subject, outcome=final_status.value, correlation_id=delivery.correlation_id,
-                details={"agency_code": delivery.agency_code, "handover_id": delivery.handover_id,
-                         "event_type": delivery.event_type, "attempts": total, "reason": reason},
-            ), now)
+            await audit.record(
+                session,
+                audit.AuditEntry.system(
+                    "notifier",
+                    action="delivery.finished",
+                    resource_type="delivery",
+                    resource_id=delivery.webhook_id,
+                    subject=delivery.subject,
+                    outcome=final_status.value,
+                    correlation_id=delivery.correlation_id,
+                    details={
+                        "agency_code": delivery.agency_code,
+                        "handover_id": delivery.handover_id,
+                        "event_type": delivery.event_type,
+                        "attempts": total,
+                        "reason": reason,
+                    },
+                ),
+                now,
+            )
 
 
 def new_webhook_id() -> str:

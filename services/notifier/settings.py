@@ -23,7 +23,8 @@ class NotifierSettings(ServiceSettings):
         1.0, gt=0, description="How often each replica re-reads its copy of the directory of services"
     )
     directory_wait_seconds: float = Field(
-        30.0, ge=0,
+        30.0,
+        ge=0,
         description="How long a pack naming an agency the directory copy does not know yet waits for the agency's "
         "directory event before its deliveries are planned anyway (they then fail as 'not in the directory')",
     )
@@ -50,7 +51,8 @@ class NotifierSettings(ServiceSettings):
         30.0, gt=0, description="How long an open circuit stays open before one trial attempt is let through"
     )
     pause_after_failing_seconds: float = Field(
-        24 * 3600.0, gt=0,
+        24 * 3600.0,
+        gt=0,
         description="An endpoint failing without a single success for this long is paused; its owner and the "
         "prison contacts are told",
     )

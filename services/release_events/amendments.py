@@ -158,9 +158,11 @@ async def amend_notice(
             record.content_hash = content_hash(corrected)
             session.add(record)
             add_to_outbox(session, topic=CUSTODY_EVENTS, event=event, clock=clock)
-            entry = replace(amendment.audit_entry, resource_id=record.id,
-                            details={**amendment.audit_entry.details, "revision": revision,
-                                     "amendment_id": amendment_id})
+            entry = replace(
+                amendment.audit_entry,
+                resource_id=record.id,
+                details={**amendment.audit_entry.details, "revision": revision, "amendment_id": amendment_id},
+            )
             await audit.record(session, entry, now)
     except _Duplicate as duplicate:
         log.info("release_notice.amendment_duplicate", notice_id=amendment.notice_id)

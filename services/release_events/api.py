@@ -56,8 +56,9 @@ def refuse_unknown_fields(model: type[BaseModel], body: Any, what: str) -> None:
             for loc in unknown
         ]
         names = ", ".join(error["field"] for error in errors)
-        raise Problem(422, "Invalid request", f"These fields are not part of the {what}: {names}.", "validation",
-                      errors=errors)
+        raise Problem(
+            422, "Invalid request", f"These fields are not part of the {what}: {names}.", "validation", errors=errors
+        )
 
 
 async def refuse_by_custody(
@@ -65,14 +66,28 @@ async def refuse_by_custody(
 ) -> Problem:
     """Audit a write the custody register refused (who tried what, no personal data in the log) and say why."""
     rule = refused.refused
-    await append(request.app.state.database, AuditEntry.by(
-        caller, action=action, resource_type="custody_register", subject=subject, outcome="refused",
-        correlation_id=request.state.correlation_id, details={**details, "rule": rule.kind}),
-        request.app.state.clock.now())
+    await append(
+        request.app.state.database,
+        AuditEntry.by(
+            caller,
+            action=action,
+            resource_type="custody_register",
+            subject=subject,
+            outcome="refused",
+            correlation_id=request.state.correlation_id,
+            details={**details, "rule": rule.kind},
+        ),
+        request.app.state.clock.now(),
+    )
     log.info("custody.refused", rule=rule.kind, action=action)
     title = "Held by another establishment" if rule.kind == "held-elsewhere" else "Not in custody"
-    return Problem(409, title, rule.detail, rule.kind,
-                   errors=[{"field": rule.field, "pointer": f"#/{rule.field}", "detail": rule.detail}])
+    return Problem(
+        409,
+        title,
+        rule.detail,
+        rule.kind,
+        errors=[{"field": rule.field, "pointer": f"#/{rule.field}", "detail": rule.detail}],
+    )
 
 
 class SubmissionAccepted(BaseModel):
@@ -110,13 +125,17 @@ class NoticeStatusView(BaseModel):
     pack_state: str | None = None
     deliveries: list[DeliveryView] = []
     notice: dict[str, Any] | None = Field(
-        default=None, description="The current revision's whole notice, with `include=notice`, for the "
-        "establishment's own prison healthcare only (operators never get clinical content)")
+        default=None,
+        description="The current revision's whole notice, with `include=notice`, for the "
+        "establishment's own prison healthcare only (operators never get clinical content)",
+    )
 
 
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The person's latest notice again, without an Idempotency-Key: status duplicate, the "
-                         "earlier notice's id, nothing published"},
+    200: {
+        "description": "The person's latest notice again, without an Idempotency-Key: status duplicate, the "
+        "earlier notice's id, nothing published"
+    },
     **PROBLEM_RESPONSES,
 }
 
@@ -139,9 +158,14 @@ async def submit_release_notice(
         idempotency_key=idempotency_key,
         scope=caller.client_id,
         correlation_id=request.state.correlation_id,
-        audit_entry=AuditEntry.by(caller, action="notice.submitted", resource_type="release_notice",
-                                  subject=notice.prison_number, correlation_id=request.state.correlation_id,
-                                  details={"establishment_code": notice.establishment_code}),
+        audit_entry=AuditEntry.by(
+            caller,
+            action="notice.submitted",
+            resource_type="release_notice",
+            subject=notice.prison_number,
+            correlation_id=request.state.correlation_id,
+            details={"establishment_code": notice.establishment_code},
+        ),
         idempotency_window=settings.idempotency_window,
     )
     try:
@@ -152,11 +176,21 @@ async def submit_release_notice(
             source=request.app.state.settings.source,
         )
     except service.IdempotencyConflict:
-        raise Problem(409, "Idempotency-Key reused",
-                      "This Idempotency-Key was used with a different request body.", "idempotency-conflict") from None
+        raise Problem(
+            409,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used with a different request body.",
+            "idempotency-conflict",
+        ) from None
     except CustodyRefused as refused:
-        raise await refuse_by_custody(request, caller, refused, "notice.refused", notice.prison_number,
-                                      {"establishment_code": notice.establishment_code}) from None
+        raise await refuse_by_custody(
+            request,
+            caller,
+            refused,
+            "notice.refused",
+            notice.prison_number,
+            {"establishment_code": notice.establishment_code},
+        ) from None
     if not (answer.replayed or answer.duplicate):
         request.app.state.relay.wake()
     headers = {"Location": answer.body["status_url"]}
@@ -181,8 +215,12 @@ AMEND_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/release-notices/{notice_id}/amendments", status_code=202, response_model=AmendmentAccepted,
-             responses=AMEND_RESPONSES)
+@router.post(
+    "/release-notices/{notice_id}/amendments",
+    status_code=202,
+    response_model=AmendmentAccepted,
+    responses=AMEND_RESPONSES,
+)
 async def amend_release_notice(
     notice_id: Annotated[str, Path(max_length=36)],
     amendment: ReleaseNoticeAmendmentV1,
@@ -199,11 +237,18 @@ async def amend_release_notice(
         answer = await amendments.amend_notice(
             database=request.app.state.database,
             amendment=amendments.Amendment(
-                notice_id=notice_id, notice=notice, reason=amendment.reason,
+                notice_id=notice_id,
+                notice=notice,
+                reason=amendment.reason,
                 correlation_id=request.state.correlation_id,
-                audit_entry=AuditEntry.by(caller, action="notice.amended", resource_type="release_notice",
-                                          subject=notice.prison_number, correlation_id=request.state.correlation_id,
-                                          details={"establishment_code": notice.establishment_code}),
+                audit_entry=AuditEntry.by(
+                    caller,
+                    action="notice.amended",
+                    resource_type="release_notice",
+                    subject=notice.prison_number,
+                    correlation_id=request.state.correlation_id,
+                    details={"establishment_code": notice.establishment_code},
+                ),
             ),
             may_see=lambda code: acts_for_establishment(caller, code),
             clock=request.app.state.clock,
@@ -213,19 +258,35 @@ async def amend_release_notice(
         raise Problem(404, "Not found", "No release notice has this id.", "not-found") from None
     except amendments.NotTheSameRelease as mismatch:
         detail = f"A correction keeps the notice's {mismatch.field}; a different one needs a new notice."
-        raise Problem(422, "Invalid request", detail, "validation", errors=[
-            {"field": f"notice.{mismatch.field}", "pointer": f"#/notice/{mismatch.field}",
-             "detail": "differs from the notice being corrected"}]) from None
+        raise Problem(
+            422,
+            "Invalid request",
+            detail,
+            "validation",
+            errors=[
+                {
+                    "field": f"notice.{mismatch.field}",
+                    "pointer": f"#/notice/{mismatch.field}",
+                    "detail": "differs from the notice being corrected",
+                }
+            ],
+        ) from None
     except amendments.Superseded:
-        raise Problem(409, "Superseded", "A later notice for this person replaced this one: correct that one.",
-                      "notice-superseded") from None
+        raise Problem(
+            409,
+            "Superseded",
+            "A later notice for this person replaced this one: correct that one.",
+            "notice-superseded",
+        ) from None
     except CustodyRefused as refused:
-        raise await refuse_by_custody(request, caller, refused, "notice.amend_refused", notice.prison_number,
-                                      {"notice_id": notice_id}) from None
+        raise await refuse_by_custody(
+            request, caller, refused, "notice.amend_refused", notice.prison_number, {"notice_id": notice_id}
+        ) from None
     if not answer.duplicate:
         request.app.state.relay.wake()
-    return JSONResponse(answer.body, status_code=answer.status_code,
-                        headers={"Location": str(answer.body["status_url"])})
+    return JSONResponse(
+        answer.body, status_code=answer.status_code, headers={"Location": str(answer.body["status_url"])}
+    )
 
 
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -238,9 +299,16 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/release-notices/{notice_id}", response_model=NoticeStatusView, responses=READ_RESPONSES)
 async def get_release_notice_status(
-    notice_id: Annotated[str, Path(max_length=36)], caller: NoticeReader, request: Request,
-    include: Annotated[str | None, Query(pattern="^notice$", description="`notice`: add the whole current "
-                                         "notice (the establishment's prison healthcare only)")] = None,
+    notice_id: Annotated[str, Path(max_length=36)],
+    caller: NoticeReader,
+    request: Request,
+    include: Annotated[
+        str | None,
+        Query(
+            pattern="^notice$",
+            description="`notice`: add the whole current notice (the establishment's prison healthcare only)",
+        ),
+    ] = None,
 ) -> NoticeStatusView:
     """Where a notice is, to the end: accepted (stored), published (handed to the broker), pack_issued (the
     handover and its pack version), withdrawn; each agency's delivery state; its corrections. With
@@ -251,9 +319,17 @@ async def get_release_notice_status(
         raise Problem(404, "Not found", "No release notice has this id.", "not-found")
     if caller.role != Role.OPERATOR:
         ensure_establishment(caller, status.establishment_code, "release notice")
-    await append(database, AuditEntry.by(
-        caller, action="notice.read", resource_type="release_notice", resource_id=notice_id,
-        correlation_id=request.state.correlation_id), request.app.state.clock.now())
+    await append(
+        database,
+        AuditEntry.by(
+            caller,
+            action="notice.read",
+            resource_type="release_notice",
+            resource_id=notice_id,
+            correlation_id=request.state.correlation_id,
+        ),
+        request.app.state.clock.now(),
+    )
     pack, deliveries = await progress.progress_of(database=database, notice_id=notice_id)
     if pack is not None:
         stage = "withdrawn" if pack.state == "withdrawn" else "pack_issued"
@@ -266,17 +342,24 @@ async def get_release_notice_status(
         published_at=status.published_at.isoformat() if status.published_at else None,
         revision=status.revision,
         amendments=[
-            AmendmentView(amendment_id=item.amendment_id, revision=item.revision,
-                          received_at=item.received_at.isoformat(),
-                          published_at=item.published_at.isoformat() if item.published_at else None)
+            AmendmentView(
+                amendment_id=item.amendment_id,
+                revision=item.revision,
+                received_at=item.received_at.isoformat(),
+                published_at=item.published_at.isoformat() if item.published_at else None,
+            )
             for item in status.amendments
         ],
         handover_id=pack.handover_id if pack else None,
         version=pack.version if pack else None,
         pack_state=pack.state if pack else None,
         deliveries=[
-            DeliveryView(agency_code=item.agency_code, message=item.message, state=item.state,
-                         updated_at=item.updated_at.isoformat())
+            DeliveryView(
+                agency_code=item.agency_code,
+                message=item.message,
+                state=item.state,
+                updated_at=item.updated_at.isoformat(),
+            )
             for item in deliveries
         ],
         notice=json.loads(status.body) if include == "notice" and caller.role != Role.OPERATOR else None,
@@ -290,9 +373,7 @@ class CustodyEventAccepted(BaseModel):
 
 
 @router.post("/custody-events", status_code=202, response_model=CustodyEventAccepted, responses=PROBLEM_RESPONSES)
-async def submit_custody_event(
-    event: CustodyEventV1, caller: CustodyEventSubmitter, request: Request
-) -> JSONResponse:
+async def submit_custody_event(event: CustodyEventV1, caller: CustodyEventSubmitter, request: Request) -> JSONResponse:
     """Accept a custody event (reception, transfer, release date changed, release cancelled, released,
     recalled). The per-person ``sequence`` makes it idempotent: the same event again gets the same answer;
     another event with a used sequence gets 409."""
@@ -305,22 +386,38 @@ async def submit_custody_event(
         ensure_may_submit_for(caller, event.establishment_code)
     try:
         accepted = await custody.submit_custody_event(
-            database=request.app.state.database, event=event, body=body, clock=request.app.state.clock,
-            source=request.app.state.settings.source, correlation_id=request.state.correlation_id,
+            database=request.app.state.database,
+            event=event,
+            body=body,
+            clock=request.app.state.clock,
+            source=request.app.state.settings.source,
+            correlation_id=request.state.correlation_id,
             audit_entry=AuditEntry.by(
-                caller, action="custody_event.submitted", resource_type="custody_event",
-                subject=event.prison_number, correlation_id=request.state.correlation_id,
-                details={"kind": event.kind.value, "sequence": event.sequence,
-                         "establishment_code": event.establishment_code},
+                caller,
+                action="custody_event.submitted",
+                resource_type="custody_event",
+                subject=event.prison_number,
+                correlation_id=request.state.correlation_id,
+                details={
+                    "kind": event.kind.value,
+                    "sequence": event.sequence,
+                    "establishment_code": event.establishment_code,
+                },
             ),
         )
     except service.IdempotencyConflict:
-        raise Problem(409, "Sequence already used",
-                      "Another custody event of this person has this sequence.", "sequence-conflict") from None
+        raise Problem(
+            409, "Sequence already used", "Another custody event of this person has this sequence.", "sequence-conflict"
+        ) from None
     except CustodyRefused as refused:
-        raise await refuse_by_custody(request, caller, refused, "custody_event.refused", event.prison_number,
-                                      {"kind": event.kind.value, "sequence": event.sequence,
-                                       "establishment_code": event.establishment_code}) from None
+        raise await refuse_by_custody(
+            request,
+            caller,
+            refused,
+            "custody_event.refused",
+            event.prison_number,
+            {"kind": event.kind.value, "sequence": event.sequence, "establishment_code": event.establishment_code},
+        ) from None
     if not accepted.replayed:
         request.app.state.relay.wake()
     url = f"/v1/custody-events/{accepted.custody_event_id}"
@@ -346,9 +443,7 @@ async def get_custody_event_status(
     custody_event_id: Annotated[str, Path(max_length=36)], caller: NoticeReader, request: Request
 ) -> CustodyEventStatusView:
     """Where a custody event is: accepted (stored), or published (handed to the broker)."""
-    found = await custody.custody_event_status(
-        database=request.app.state.database, custody_event_id=custody_event_id
-    )
+    found = await custody.custody_event_status(database=request.app.state.database, custody_event_id=custody_event_id)
     if found is None:
         raise Problem(404, "Not found", "No custody event has this id.", "not-found")
     if caller.role != Role.OPERATOR and not any(acts_for_establishment(caller, code) for code in found.establishments):

@@ -155,9 +155,7 @@ async def custody_event_status(*, database: Database, custody_event_id: str) -> 
         if row is None:
             return None
         published_at = (
-            await session.exec(
-                select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id)
-            )
+            await session.exec(select(OutboxMessage.published_at).where(OutboxMessage.event_id == row.event_id))
         ).first()
     reported_by = as_rule_input(CustodyEventV1.model_validate_json(row.body)).reporter
     return CustodyEventStatus(

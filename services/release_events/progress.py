@@ -62,8 +62,15 @@ async def apply_handover_event(*, database: Database, clock: Clock, event: Cloud
         progress = await session.get(NoticeProgress, data.handover_id)
         if state is not None and data.notice_id is not None:
             if progress is None:
-                session.add(NoticeProgress(handover_id=data.handover_id, notice_id=data.notice_id,
-                                           version=data.version, state=state, updated_at=at))
+                session.add(
+                    NoticeProgress(
+                        handover_id=data.handover_id,
+                        notice_id=data.notice_id,
+                        version=data.version,
+                        state=state,
+                        updated_at=at,
+                    )
+                )
             elif (data.version, at) >= (progress.version, progress.updated_at):
                 progress.version, progress.state, progress.updated_at = data.version, state, at
                 session.add(progress)
@@ -91,8 +98,11 @@ async def _set_delivery(
 ) -> None:
     row = await session.get(NoticeDelivery, (handover_id, agency_code))
     if row is None:
-        session.add(NoticeDelivery(handover_id=handover_id, agency_code=agency_code, message=message, state=state,
-                                   updated_at=at))
+        session.add(
+            NoticeDelivery(
+                handover_id=handover_id, agency_code=agency_code, message=message, state=state, updated_at=at
+            )
+        )
     elif at >= row.updated_at:
         row.message, row.state, row.updated_at = message, state, at
         session.add(row)

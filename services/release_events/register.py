@@ -32,8 +32,9 @@ async def lock(session: AsyncSession, prison_number: str, now: datetime) -> Cust
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegister)
     await session.exec(  # type: ignore[call-overload]
-        insert.values(prison_number=prison_number, released=False, set_by="", updated_at=now)
-        .on_conflict_do_nothing(index_elements=["prison_number"])
+        insert.values(prison_number=prison_number, released=False, set_by="", updated_at=now).on_conflict_do_nothing(
+            index_elements=["prison_number"]
+        )
     )
     row = (
         await session.exec(

@@ -172,8 +172,13 @@ async def submit_notice(*, database: Database, submission: Submission, clock: Cl
             if submission.idempotency_key is None:
                 same = await _same_as_latest(session, notice)
                 if same is not None:
-                    raise _Duplicate(Answer(200, {"notice_id": same.id, "status": "duplicate",
-                                                  "status_url": status_url(same.id)}, duplicate=True))
+                    raise _Duplicate(
+                        Answer(
+                            200,
+                            {"notice_id": same.id, "status": "duplicate", "status_url": status_url(same.id)},
+                            duplicate=True,
+                        )
+                    )
             else:  # an expired record of the same key gives way to this submission
                 await session.exec(  # type: ignore[call-overload]
                     delete(IdempotencyRecord).where(
@@ -248,10 +253,15 @@ async def notice_status(*, database: Database, notice_id: str) -> NoticeStatus |
         ).all()
         current = next((row.body for row, _ in revisions if row.revision == notice.revision), notice.body)
         return NoticeStatus(
-            notice_id=notice.id, establishment_code=notice.establishment_code, received_at=notice.received_at,
-            published_at=published_at, revision=notice.revision,
-            amendments=tuple(RevisionStatus(row.amendment_id, row.revision, row.received_at, published)
-                             for row, published in revisions),
+            notice_id=notice.id,
+            establishment_code=notice.establishment_code,
+            received_at=notice.received_at,
+            published_at=published_at,
+            revision=notice.revision,
+            amendments=tuple(
+                RevisionStatus(row.amendment_id, row.revision, row.received_at, published)
+                for row, published in revisions
+            ),
             body=current,
         )
 

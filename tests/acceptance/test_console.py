@@ -36,8 +36,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 AXE = ROOT / "services" / "console" / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 PEOPLE = (
@@ -89,15 +96,19 @@ def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     tmp = tmp_path_factory.mktemp(f"console-{backend}")
     clock_file = tmp / "console-clock"
     extra_env = {
-        "TTG_CONSOLE_TEST_CLOCK": "1", "TTG_CONSOLE_TEST_CLOCK_FILE": str(clock_file),
+        "TTG_CONSOLE_TEST_CLOCK": "1",
+        "TTG_CONSOLE_TEST_CLOCK_FILE": str(clock_file),
         # Two delivery rounds then dead-lettered, on a clock the test moves: an operator has something to replay.
-        "TTG_NOTIFIER_TEST_CLOCK": "1", "TTG_NOTIFIER_TEST_CLOCK_FILE": str(tmp / "notifier-clock"),
-        "TTG_NOTIFIER_RETRY_SCHEDULE_SECONDS": json.dumps([0, 60]), "TTG_NOTIFIER_DISPATCH_IDLE_SECONDS": "0.2",
+        "TTG_NOTIFIER_TEST_CLOCK": "1",
+        "TTG_NOTIFIER_TEST_CLOCK_FILE": str(tmp / "notifier-clock"),
+        "TTG_NOTIFIER_RETRY_SCHEDULE_SECONDS": json.dumps([0, 60]),
+        "TTG_NOTIFIER_DISPATCH_IDLE_SECONDS": "0.2",
     }
     running = start_system(tmp, backend, console=True, extra_env=extra_env)
     try:
-        people = {made.persona.user_id: made
-                  for made in provision_personas(running.stack.database_url("console"), PEOPLE)}
+        people = {
+            made.persona.user_id: made for made in provision_personas(running.stack.database_url("console"), PEOPLE)
+        }
         yield Console(running, running.stack.url("console"), people, clock_file, backend, tmp / "notifier-clock")
     finally:
         stop_system(running)
@@ -285,11 +296,15 @@ def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept
 def submit_as_dmi(console: Console) -> tuple[dict[str, Any], str]:
     notice = durham_person(days_ahead=9)
     with console.system.client("release_events", "prison-dmi") as http:
-        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
-                              ).raise_for_status().json()["notice_id"]
+        notice_id = (
+            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+            .raise_for_status()
+            .json()["notice_id"]
+        )
     with console.system.client("handover", "prison-dmi") as http:
-        found = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                           what="the handover")
+        found = eventually(
+            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
+        )
     return notice, found[0]["handover_id"]
 
 
@@ -369,8 +384,10 @@ def test_the_console_answers_only_over_its_pages(console: Console) -> None:
 
 def referral_of(console: Console, client: str, agency: str, handover_id: str) -> dict[str, Any]:
     with console.system.client("handover", client) as http:
-        found = eventually(lambda: [i for i in http.get(f"/v1/agencies/{agency}/handovers").json()
-                                    if i["handover_id"] == handover_id], what=f"the referral to {agency}")
+        found = eventually(
+            lambda: [i for i in http.get(f"/v1/agencies/{agency}/handovers").json() if i["handover_id"] == handover_id],
+            what=f"the referral to {agency}",
+        )
     return found[0]
 
 
@@ -383,8 +400,13 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
     appointment = datetime.combine(released + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=11)
     mental_health = referral_of(console, "cmht-dur", "CMHT-DUR", handover_id)
     with console.system.client("handover", "cmht-dur") as http:
-        http.post(mental_health["answer_url"], json={"answer": "accepted", "first_appointment": {
-            "at": appointment.isoformat(), "place": "Durham wellbeing centre"}}).raise_for_status()
+        http.post(
+            mental_health["answer_url"],
+            json={
+                "answer": "accepted",
+                "first_appointment": {"at": appointment.isoformat(), "place": "Durham wellbeing centre"},
+            },
+        ).raise_for_status()
 
     # Probation confirms the reporting instructions through its form.
     probation_context = new_context(browser)
@@ -438,8 +460,11 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
     context.close()
 
     card = probation.locator(f".ttg-release[data-referral-id='{reporting['referral_id']}']")
-    eventually(lambda: (probation.goto(f"{console.url}/inbox"), card.locator(".ttg-reconfirm").count())[1] == 1,
-               timeout=30, what="probation's inbox to ask for the confirmation again")
+    eventually(
+        lambda: (probation.goto(f"{console.url}/inbox"), card.locator(".ttg-reconfirm").count())[1] == 1,
+        timeout=30,
+        what="probation's inbox to ask for the confirmation again",
+    )
     check_page(probation, console, "probation-inbox-reconfirm")
     probation.goto(f"{console.url}/inbox/{reporting['referral_id']}")
     expect(probation.get_by_role("heading", name="Confirm the reporting instructions again")).to_be_visible()
@@ -483,22 +508,28 @@ def delivery_to(console: Console, agency: str, handover_id: str) -> dict[str, An
     return next((item for item in found if item["agency_code"] == agency), None)
 
 
-def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
-    console: Console, browser: Browser
-) -> None:
+def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(console: Console, browser: Browser) -> None:
     console.system.receiver.behave("SMS-BHM", Behaviour(statuses=[500, 500, 204]))
     notice = release_notice(place="birmingham", substance_misuse=True)
     with console.system.client("release_events", "prison-bmi") as http:
-        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
-                              ).raise_for_status().json()["notice_id"]
+        notice_id = (
+            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+            .raise_for_status()
+            .json()["notice_id"]
+        )
     with console.system.client("handover", "prison-bmi") as http:
-        handover_id = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                                 what="the handover")[0]["handover_id"]
-    first = eventually(lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["attempt_count"] >= 1 and d,
-                       what="the first failed attempt")
+        handover_id = eventually(
+            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
+        )[0]["handover_id"]
+    first = eventually(
+        lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["attempt_count"] >= 1 and d,
+        what="the first failed attempt",
+    )
     write_offset(console.notifier_clock, 120)  # past the last round of the schedule
-    eventually(lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["status"] == "dead_lettered",
-               what="the delivery to be dead-lettered")
+    eventually(
+        lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["status"] == "dead_lettered",
+        what="the delivery to be dead-lettered",
+    )
 
     context = new_context(browser)
     page = context.new_page()
@@ -508,8 +539,10 @@ def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
     check_page(page, console, "operator-desk-dead-letter")
     card.get_by_role("button", name="Replay delivery").click()
     expect(page.get_by_text("Done: replayed")).to_be_visible()
-    delivered = eventually(lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["status"] == "delivered"
-                           and d, what="the replayed delivery to arrive")
+    delivered = eventually(
+        lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["status"] == "delivered" and d,
+        what="the replayed delivery to arrive",
+    )
     assert delivered["replays"] == 1
     page.reload()
     expect(page.locator(f"[data-webhook-id='{first['webhook_id']}']")).to_have_count(0)
@@ -521,11 +554,15 @@ def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(
 
 def handover_of_new_notice(console: Console, client: str, notice: dict[str, Any]) -> str:
     with console.system.client("release_events", client) as http:
-        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
-                              ).raise_for_status().json()["notice_id"]
+        notice_id = (
+            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+            .raise_for_status()
+            .json()["notice_id"]
+        )
     with console.system.client("handover", client) as http:
-        return eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                          what="the handover")[0]["handover_id"]
+        return eventually(
+            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
+        )[0]["handover_id"]
 
 
 @pytest.mark.hazard("H76")
@@ -535,15 +572,21 @@ def test_an_operator_replays_all_of_an_agencys_failed_deliveries_and_watches_the
     """Two deliveries to one agency dead-letter; the operator re-sends all of that agency's failed deliveries and
     the page counts them in as they arrive (refreshing itself; a Refresh link works without the script)."""
     console.system.receiver.behave("A99002", Behaviour(statuses=[500]))
-    handover_ids = [handover_of_new_notice(console, "prison-hhi", release_notice(place="teesside"))
-                    for _ in range(2)]
+    handover_ids = [handover_of_new_notice(console, "prison-hhi", release_notice(place="teesside")) for _ in range(2)]
     for handover_id in handover_ids:
-        eventually(lambda h=handover_id: (d := delivery_to(console, "A99002", h)) and d["attempt_count"] >= 1,
-                   what="the first failed attempt")
+        eventually(
+            lambda h=handover_id: (d := delivery_to(console, "A99002", h)) and d["attempt_count"] >= 1,
+            what="the first failed attempt",
+        )
     now = float(console.notifier_clock.read_text() or 0) if console.notifier_clock.exists() else 0.0
     write_offset(console.notifier_clock, now + 120)  # past the last round of the schedule
-    dead = [eventually(lambda h=handover_id: (d := delivery_to(console, "A99002", h)) and d["status"] == "dead_lettered"
-                       and d, what="the delivery to be dead-lettered") for handover_id in handover_ids]
+    dead = [
+        eventually(
+            lambda h=handover_id: (d := delivery_to(console, "A99002", h)) and d["status"] == "dead_lettered" and d,
+            what="the delivery to be dead-lettered",
+        )
+        for handover_id in handover_ids
+    ]
     # The endpoint works again, but refuses the first one re-sent for good (a 4xx): the page must not hide it.
     console.system.receiver.behave("A99002", Behaviour(statuses=[400, 204]))
 
@@ -572,8 +615,10 @@ def test_an_operator_replays_all_of_an_agencys_failed_deliveries_and_watches_the
     check_page(page, console, "operator-desk-replay-progress")
     page.get_by_role("link", name="Refresh").click()  # the same progress without the script
     expect(page.locator("#replay-count")).to_have_text("1 of 1 re-sent deliveries delivered")
-    replays = sorted(delivery_to(console, "A99002", handover_id)["replays"]  # type: ignore[index]
-                     for handover_id in handover_ids)
+    replays = sorted(
+        delivery_to(console, "A99002", handover_id)["replays"]  # type: ignore[index]
+        for handover_id in handover_ids
+    )
     assert replays == [1, 2], replays
     assert all(delivery_to(console, "A99002", h)["status"] == "delivered" for h in handover_ids)  # type: ignore[index]
     page.goto(console.url + "/desk")  # nothing left to re-send: said so, nothing re-sent
@@ -611,7 +656,8 @@ def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_co
     page.get_by_role("button", name="Send correction").click()
     summary = page.locator(".nhsuk-error-summary")
     expect(summary.get_by_role("link", name="Enter why the notice is corrected", exact=False)).to_have_attribute(
-        "href", "#reason")
+        "href", "#reason"
+    )
     check_page(page, console, "correct-notice-error")
     assert current_notice(console, notice_id)["revision"] == 1
 
@@ -624,6 +670,7 @@ def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_co
     assert corrected["revision"] == 2
     # Only the name changed: medicines, allergies and the address's local authority are carried over unchanged.
     assert corrected["notice"]["family_name"] == "Corrected-Surname"
+
     def normal(body: dict[str, Any]) -> dict[str, Any]:
         whole = ReleaseNoticeV1.model_validate(body).model_dump(mode="json")
         return {key: value for key, value in whole.items() if key not in ("family_name", "prison_contact")}
@@ -632,17 +679,26 @@ def test_prison_healthcare_corrects_a_notice_and_a_later_notice_stops_a_stale_co
     with console.system.client("release_events", "operator") as http:  # operators never get clinical content
         assert http.get(f"/v1/release-notices/{notice_id}", params={"include": "notice"}).json()["notice"] is None
     with console.system.client("handover", "prison-dmi") as http:
-        eventually(lambda: http.get(f"/v1/handovers/{handover_id}").json()["pack"]["patient_demographics"][
-            "family_name"] == "Corrected-Surname", timeout=30, what="the corrected pack")
+        eventually(
+            lambda: (
+                http.get(f"/v1/handovers/{handover_id}").json()["pack"]["patient_demographics"]["family_name"]
+                == "Corrected-Surname"
+            ),
+            timeout=30,
+            what="the corrected pack",
+        )
 
     # "While I had the form open, a colleague sent a new notice for the same person: mine is refused, I'm told why."
     page.goto(f"{console.url}/releases/{handover_id}/correct")
-    later = {**corrected["notice"], "release": {**notice["release"],
-                                                "date": (date.fromisoformat(notice["release"]["date"])
-                                                         + timedelta(days=3)).isoformat()}}
+    later = {
+        **corrected["notice"],
+        "release": {
+            **notice["release"],
+            "date": (date.fromisoformat(notice["release"]["date"]) + timedelta(days=3)).isoformat(),
+        },
+    }
     with console.system.client("release_events", "prison-dmi") as http:
-        http.post("/v1/release-notices", json=later, headers={"Idempotency-Key": str(uuid.uuid4())}
-                  ).raise_for_status()
+        http.post("/v1/release-notices", json=later, headers={"Idempotency-Key": str(uuid.uuid4())}).raise_for_status()
     page.get_by_label("First name").fill("Changed")
     page.get_by_label("Why is the notice corrected?").fill("First name too")
     page.get_by_role("button", name="Send correction").click()
@@ -671,11 +727,15 @@ def test_a_person_released_today_moves_to_recently_released_with_the_readiness_t
     # Recently released, with what was ready and what was not."
     notice = durham_person(days_ahead=0)
     with console.system.client("release_events", "prison-dmi") as http:
-        notice_id = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
-                              ).raise_for_status().json()["notice_id"]
+        notice_id = (
+            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+            .raise_for_status()
+            .json()["notice_id"]
+        )
     with console.system.client("handover", "prison-dmi") as http:
-        [opened] = eventually(lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                              what="the handover")
+        [opened] = eventually(
+            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
+        )
     handover_id = opened["handover_id"]
     context = new_context(browser)
     page = context.new_page()
@@ -686,8 +746,11 @@ def test_a_person_released_today_moves_to_recently_released_with_the_readiness_t
     page.get_by_role("button", name="Record custody event").click()
     expect(page.get_by_text("Custody event recorded: released")).to_be_visible()
     with console.system.client("handover", "prison-dmi") as http:
-        eventually(lambda: http.get(f"/v1/handovers/{handover_id}").json()["state"] == "released", timeout=30,
-                   what="the release applied")
+        eventually(
+            lambda: http.get(f"/v1/handovers/{handover_id}").json()["state"] == "released",
+            timeout=30,
+            what="the release applied",
+        )
 
     page.goto(f"{console.url}/lounge?days=7&q={notice['prison_number']}")
     expect(page.get_by_text("No releases in this period")).to_be_visible()
@@ -721,8 +784,9 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
 ) -> None:
     # "A new substance-misuse service joins. I add it with its endpoint; an unsafe address is refused and I'm told
     # why; I fix it, later change its area and rotate its secret, which I never see again."
-    receiver_url = next(a["webhook"]["url"] for a in operator_get(console, "handover", "/v1/directory/agencies")
-                        if a.get("webhook"))
+    receiver_url = next(
+        a["webhook"]["url"] for a in operator_get(console, "handover", "/v1/directory/agencies") if a.get("webhook")
+    )
     secret, rotated = ("whsec_" + uuid.uuid4().hex + uuid.uuid4().hex[:8] for _ in range(2))
     code = f"SMS-T{uuid.uuid4().hex[:4].upper()}"
     context = new_context(browser)

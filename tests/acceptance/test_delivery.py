@@ -44,10 +44,20 @@ BREAKER_COOLDOWN = 60
 PAUSE_AFTER = 7200
 
 
-def _agency(code: str, kind: str, districts: list[str], authorities: list[str] | None = None,
-            establishments: list[str] | None = None) -> dict[str, Any]:
-    return {"code": code, "kind": kind, "districts": districts, "authorities": authorities or [],
-            **({"establishments": establishments} if establishments else {})}
+def _agency(
+    code: str,
+    kind: str,
+    districts: list[str],
+    authorities: list[str] | None = None,
+    establishments: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "kind": kind,
+        "districts": districts,
+        "authorities": authorities or [],
+        **({"establishments": establishments} if establishments else {}),
+    }
 
 
 AGENCIES = [
@@ -123,8 +133,9 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
-def notice_for(district: str, *, place: str = "durham", today: date | None = None,
-               release_in_days: int = 14, **extra: Any) -> dict[str, Any]:
+def notice_for(
+    district: str, *, place: str = "durham", today: date | None = None, release_in_days: int = 14, **extra: Any
+) -> dict[str, Any]:
     notice = release_notice(random.Random(), place=place, today=today, release_in_days=release_in_days, **extra)
     notice["release"]["destination"]["address"]["postcode"] = f"{district} 1AA"
     return notice
@@ -137,8 +148,10 @@ def submit(env: DeliverySystem, notice: dict[str, Any]) -> str:
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
     with env.system.client("handover") as client:
-        found = eventually(lambda: client.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                           what="the handover of the notice")
+        found = eventually(
+            lambda: client.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+            what="the handover of the notice",
+        )
     return str(found[0]["handover_id"])
 
 
@@ -156,8 +169,14 @@ def deliveries(env: DeliverySystem, handover_id: str) -> list[dict[str, Any]]:
 
 def delivery_to(env: DeliverySystem, handover_id: str, agency: str, event_type: str | None = None) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
-        return next((item for item in deliveries(env, handover_id) if item["agency_code"] == agency
-                     and (event_type is None or item["event_type"] == event_type)), None)
+        return next(
+            (
+                item
+                for item in deliveries(env, handover_id)
+                if item["agency_code"] == agency and (event_type is None or item["event_type"] == event_type)
+            ),
+            None,
+        )
 
     return eventually(find, what=f"a delivery to {agency}")
 
@@ -176,8 +195,11 @@ def drive(env: DeliverySystem, webhook_ids: list[str], timeout: float = 60.0) ->
         if not pending:
             return current
         now = env.clock.now()
-        due = [at for item in pending if item["next_attempt_at"]
-               and (at := datetime.fromisoformat(item["next_attempt_at"])) > now]
+        due = [
+            at
+            for item in pending
+            if item["next_attempt_at"] and (at := datetime.fromisoformat(item["next_attempt_at"])) > now
+        ]
         if due:
             env.clock.advance_to(min(due) + timedelta(seconds=1))
         return None
@@ -223,8 +245,11 @@ def test_a_receiver_failing_n_times_then_succeeding_gets_it_once_with_n_plus_one
         assert (later - earlier).total_seconds() >= SCHEDULE[index] * 0.8, "the schedule's delay was kept"
     sent = [item for item in env.system.receiver.to("RETRY-GP") if item.headers["webhook-id"] == webhook_id]
     assert len(sent) == len(failures) + 1, "every attempt reached the receiver, with one stable webhook-id"
-    answered_ok = [item for item in env.system.receiver.answered("RETRY-GP")
-                   if item.webhook_id == webhook_id and 200 <= item.status < 300]
+    answered_ok = [
+        item
+        for item in env.system.receiver.answered("RETRY-GP")
+        if item.webhook_id == webhook_id and 200 <= item.status < 300
+    ]
     assert len(answered_ok) == 1, "delivered once"
     events = eventually(lambda: outcomes_of(env, webhook_id), what="the outcome event")
     assert [event["type"] for event in events] == [EventType.DELIVERY_SUCCEEDED.value]
@@ -253,20 +278,21 @@ def test_410_disables_the_endpoint_and_nothing_more_is_sent(env: DeliverySystem)
 
 def test_429_with_retry_after_is_not_retried_before_it(env: DeliverySystem) -> None:
     retry_after = 3600
-    env.system.receiver.behave("BUSY-PDU", Behaviour(statuses=[429, 204],
-                                                     headers_in_turn=[{"Retry-After": str(retry_after)}, {}]))
+    env.system.receiver.behave(
+        "BUSY-PDU", Behaviour(statuses=[429, 204], headers_in_turn=[{"Retry-After": str(retry_after)}, {}])
+    )
     handover_id = submit(env, notice_for("NE3"))
     webhook_id = delivery_to(env, handover_id, "BUSY-PDU")["webhook_id"]
-    first = eventually(lambda: (d := delivery(env, webhook_id))["attempt_count"] == 1 and d,
-                       what="the first attempt")
+    first = eventually(lambda: (d := delivery(env, webhook_id))["attempt_count"] == 1 and d, what="the first attempt")
     tried_at = datetime.fromisoformat(first["attempts"][0]["attempted_at"])
     assert datetime.fromisoformat(first["next_attempt_at"]) >= tried_at + timedelta(seconds=retry_after - 1)
 
     env.clock.advance(retry_after / 2)
     sentinel = delivery_to(env, submit(env, notice_for("NE1")), "RETRY-GP")["webhook_id"]
     assert drive(env, [sentinel])[0]["status"] == "delivered"  # the dispatcher has run at the later time
-    assert len([item for item in env.system.receiver.to("BUSY-PDU")
-                if item.headers["webhook-id"] == webhook_id]) == 1, "no attempt before Retry-After"
+    assert (
+        len([item for item in env.system.receiver.to("BUSY-PDU") if item.headers["webhook-id"] == webhook_id]) == 1
+    ), "no attempt before Retry-After"
 
     [final] = drive(env, [webhook_id])
     assert final["status"] == "delivered"
@@ -282,14 +308,22 @@ def test_a_hanging_receiver_does_not_hold_up_the_others(env: DeliverySystem) -> 
         handovers = [submit(env, notice_for("NE4")) for _ in range(CONCURRENCY + 3)]
 
         def others_all_delivered() -> bool:
-            found = [item for handover_id in handovers for item in deliveries(env, handover_id)
-                     if item["agency_code"] in ("FAST-CMHT", "FAST-PDU")]
+            found = [
+                item
+                for handover_id in handovers
+                for item in deliveries(env, handover_id)
+                if item["agency_code"] in ("FAST-CMHT", "FAST-PDU")
+            ]
             return len(found) == 2 * len(handovers) and all(item["status"] == "delivered" for item in found)
 
         eventually(others_all_delivered, what="every delivery to the other endpoints")
         # ... while the hanging endpoint still holds its first attempts, unanswered:
-        hanging = [item for handover_id in handovers for item in deliveries(env, handover_id)
-                   if item["agency_code"] == "HANG-GP"]
+        hanging = [
+            item
+            for handover_id in handovers
+            for item in deliveries(env, handover_id)
+            if item["agency_code"] == "HANG-GP"
+        ]
         assert len(hanging) == len(handovers)
         assert all(item["status"] == "pending" and item["attempt_count"] == 0 for item in hanging)
         in_flight = len(env.system.receiver.to("HANG-GP")) - len(env.system.receiver.answered("HANG-GP"))
@@ -324,12 +358,18 @@ def test_issued_amended_withdrawn_reach_one_endpoint_in_order_despite_failures(e
 
     assert [item["status"] for item in final] == ["delivered"] * 3
     by_id = {item["webhook_id"]: item["event_type"] for item in final}
-    seen = [(by_id[item.webhook_id], item.status) for item in env.system.receiver.answered("ORDER-CMHT")
-            if item.webhook_id in by_id]
+    seen = [
+        (by_id[item.webhook_id], item.status)
+        for item in env.system.receiver.answered("ORDER-CMHT")
+        if item.webhook_id in by_id
+    ]
     assert seen == [
-        ("handover.pack.issued", 500), ("handover.pack.issued", 204),
-        ("handover.pack.amended", 503), ("handover.pack.amended", 204),
-        ("handover.pack.withdrawn", 500), ("handover.pack.withdrawn", 204),
+        ("handover.pack.issued", 500),
+        ("handover.pack.issued", 204),
+        ("handover.pack.amended", 503),
+        ("handover.pack.amended", 204),
+        ("handover.pack.withdrawn", 500),
+        ("handover.pack.withdrawn", 204),
     ]
 
 
@@ -346,20 +386,37 @@ def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: Del
     events = eventually(lambda: outcomes_of(env, webhook_id), what="the dead-letter event")
     assert [event["type"] for event in events] == [EventType.DELIVERY_DEAD_LETTERED.value]
     # the outcome flows back: the prison sees that the referral never reached the service
-    lost = eventually(lambda: (r := substance_misuse_readiness(env, handover_id))["delivery"] == "dead_lettered"
-                      and r, what="readiness to know the referral was dead-lettered")
+    lost = eventually(
+        lambda: (r := substance_misuse_readiness(env, handover_id))["delivery"] == "dead_lettered" and r,
+        what="readiness to know the referral was dead-lettered",
+    )
     assert lost["status"] == "at_risk" and "never reached" in lost["detail"]
 
     # failing for longer than PAUSE_AFTER: paused, its owner and the prison's healthcare team told
-    eventually(lambda: next(item for item in get(env, "/v1/endpoints")
-                            if item["agency_code"] == "DEAD-SMS")["status"] == "paused", what="the endpoint paused")
-    paused = eventually(lambda: [e for e in outcome_events(env) if e["type"].endswith("endpoint.paused")
-                                 and e["data"]["agency_code"] == "DEAD-SMS"], what="the endpoint-paused event")
+    eventually(
+        lambda: (
+            next(item for item in get(env, "/v1/endpoints") if item["agency_code"] == "DEAD-SMS")["status"] == "paused"
+        ),
+        what="the endpoint paused",
+    )
+    paused = eventually(
+        lambda: [
+            e
+            for e in outcome_events(env)
+            if e["type"].endswith("endpoint.paused") and e["data"]["agency_code"] == "DEAD-SMS"
+        ],
+        what="the endpoint-paused event",
+    )
     assert paused[0]["data"]["owner_contact"] == "dead-sms@example.org"
     assert paused[0]["data"]["establishments_told"] == ["DMI"]
-    told = eventually(lambda: [item for item in env.system.receiver.to("HCC-DMI")
-                               if item.json["type"] == "endpoint.paused"
-                               and item.json["data"]["handover_id"] == handover_id], what="the prison told")
+    told = eventually(
+        lambda: [
+            item
+            for item in env.system.receiver.to("HCC-DMI")
+            if item.json["type"] == "endpoint.paused" and item.json["data"]["handover_id"] == handover_id
+        ],
+        what="the prison told",
+    )
     verify(env.system.secrets["HCC-DMI"], told[0].body, told[0].headers)
 
     assert "active" in cli(env, "endpoints", "resume", "DEAD-SMS", "--notifier-url", notifier_url)
@@ -374,11 +431,14 @@ def test_dead_letter_pauses_tells_and_a_replay_is_delivered_and_audited(env: Del
     trail = get(env, "/v1/delivery-audit", webhook_id=webhook_id)
     assert [item["action"] for item in trail] == ["delivery_replayed", "replay_delivered"]
     assert trail[0]["actor"]
-    events = eventually(lambda: len(found := outcomes_of(env, webhook_id)) == 2 and found,
-                        what="the delivered-after-replay event")
+    events = eventually(
+        lambda: len(found := outcomes_of(env, webhook_id)) == 2 and found, what="the delivered-after-replay event"
+    )
     assert events[1]["type"] == EventType.DELIVERY_SUCCEEDED.value and events[1]["data"]["replays"] == 1
-    arrived = eventually(lambda: (r := substance_misuse_readiness(env, handover_id))["delivery"] == "delivered"
-                         and r, what="readiness to know the replay arrived")
+    arrived = eventually(
+        lambda: (r := substance_misuse_readiness(env, handover_id))["delivery"] == "delivered" and r,
+        what="readiness to know the replay arrived",
+    )
     assert "never reached" not in arrived["detail"]
 
 
@@ -413,13 +473,21 @@ def test_signatures_verify_with_standardwebhooks_also_across_a_secret_rotation(e
     with env.system.client("handover", as_client="operator") as client:
         entry = client.get("/v1/directory/agencies/ROT-GP").json()
         body = {key: value for key, value in entry.items() if key not in ("source", "revision")}
-        body["webhook"] = {"url": entry["webhook"]["url"], "secret": new, "previous_secrets": [
-            {"secret_ref": entry["webhook"]["secret_ref"], "until": overlap_ends.isoformat()}]}
+        body["webhook"] = {
+            "url": entry["webhook"]["url"],
+            "secret": new,
+            "previous_secrets": [{"secret_ref": entry["webhook"]["secret_ref"], "until": overlap_ends.isoformat()}],
+        }
         changed = client.put("/v1/directory/agencies/ROT-GP", json=body)
     assert changed.status_code == 200, changed.text
     env.system.secrets = {**env.system.secrets, "ROT-GP": new}
-    eventually(lambda: any(item["agency_code"] == "ROT-GP" and item["revision"] == changed.json()["revision"]
-                           for item in get(env, "/v1/endpoints")), what="the notifier to follow the rotation")
+    eventually(
+        lambda: any(
+            item["agency_code"] == "ROT-GP" and item["revision"] == changed.json()["revision"]
+            for item in get(env, "/v1/endpoints")
+        ),
+        what="the notifier to follow the rotation",
+    )
 
     during = deliver_one()
     assert len(during.headers["webhook-signature"].split(" ")) == 2
@@ -471,25 +539,38 @@ def test_an_unanswered_referral_escalates_once_per_deadline(env: DeliverySystem)
     drive(env, [delivery_to(env, handover_id, "CMHT-TEES")["webhook_id"]])
     drive(env, [delivery_to(env, answered_id, "CMHT-TEES")["webhook_id"]])
 
-    [sent] = [item.json["data"] for item in receiver.to("CMHT-TEES")
-              if item.json["data"].get("handover_id") == answered_id]
+    [sent] = [
+        item.json["data"] for item in receiver.to("CMHT-TEES") if item.json["data"].get("handover_id") == answered_id
+    ]
     appointment = date.fromisoformat(answered_notice["release"]["date"]) + timedelta(days=2)
     with env.system.client("handover", as_client="agency-CMHT-TEES") as client:
         accepted = client.post(
             f"/v1/agencies/CMHT-TEES/referrals/{sent['referral_id']}/answers",
-            json={"answer": "accepted", "first_appointment": {
-                "at": f"{appointment.isoformat()}T10:00:00+00:00", "place": "Teesside community hub"}},
+            json={
+                "answer": "accepted",
+                "first_appointment": {
+                    "at": f"{appointment.isoformat()}T10:00:00+00:00",
+                    "place": "Teesside community hub",
+                },
+            },
         )
     assert accepted.status_code == 201, accepted.text
-    eventually(lambda: (r := {i["agency_code"]: i for i in get(env, "/v1/referrals", handover_id=answered_id)})
-               and r.get("CMHT-TEES", {}).get("answered_at"), what="the team's answer to reach the notifier")
+    eventually(
+        lambda: (
+            (r := {i["agency_code"]: i for i in get(env, "/v1/referrals", handover_id=answered_id)})
+            and r.get("CMHT-TEES", {}).get("answered_at")
+        ),
+        what="the team's answer to reach the notifier",
+    )
     referrals = {i["agency_code"]: i for i in get(env, "/v1/referrals", handover_id=handover_id)}
     assert referrals["CMHT-TEES"]["answered_at"] is None and referrals["CMHT-TEES"]["delivered_at"]
     assert get(env, "/v1/escalations", handover_id=handover_id) == []
 
     def escalations(count: int) -> list[dict[str, Any]]:
-        return eventually(lambda: len(found := get(env, "/v1/escalations", handover_id=handover_id)) >= count
-                          and found, what=f"{count} escalation(s)")
+        return eventually(
+            lambda: len(found := get(env, "/v1/escalations", handover_id=handover_id)) >= count and found,
+            what=f"{count} escalation(s)",
+        )
 
     env.clock.advance(73 * 3600)
     [first] = escalations(1)
@@ -501,20 +582,37 @@ def test_an_unanswered_referral_escalates_once_per_deadline(env: DeliverySystem)
     env.clock.advance_to(before_release + timedelta(hours=1))
     found = escalations(2)
     assert [(item["agency_code"], item["deadline"]) for item in found] == [
-        ("CMHT-TEES", "after_delivery"), ("CMHT-TEES", "before_release")]
+        ("CMHT-TEES", "after_delivery"),
+        ("CMHT-TEES", "before_release"),
+    ]
 
     def escalation_webhooks(agency: str) -> list[Any]:
-        return [item for item in receiver.to(agency) if item.json["type"] == "handover.referral.escalated"
-                and item.json["data"]["handover_id"] == handover_id]
+        return [
+            item
+            for item in receiver.to(agency)
+            if item.json["type"] == "handover.referral.escalated" and item.json["data"]["handover_id"] == handover_id
+        ]
 
     for agency in ("HCC-HHI", "RECONNECT-TEES"):
-        sent = eventually(lambda a=agency: len(found := escalation_webhooks(a)) == 2 and found,
-                          what=f"both escalations at {agency}")
+        sent = eventually(
+            lambda a=agency: len(found := escalation_webhooks(a)) == 2 and found, what=f"both escalations at {agency}"
+        )
         for item in sent:
             assert verify(env.system.secrets[agency], item.body, item.headers)["data"]["agency_code"] == "CMHT-TEES"
-    events = eventually(lambda: len(found := [e for e in outcome_events(env) if e["type"].endswith(
-        "referral.escalated") and e["data"]["handover_id"] == handover_id]) == 2 and found,
-                        what="the escalation events")
+    events = eventually(
+        lambda: (
+            len(
+                found := [
+                    e
+                    for e in outcome_events(env)
+                    if e["type"].endswith("referral.escalated") and e["data"]["handover_id"] == handover_id
+                ]
+            )
+            == 2
+            and found
+        ),
+        what="the escalation events",
+    )
     assert {event["data"]["deadline"] for event in events} == {"after_delivery", "before_release"}
     trail = get(env, "/v1/delivery-audit", handover_id=handover_id)
     audited = [item for item in trail if item["action"] == "referral_escalated"]

@@ -69,9 +69,7 @@ def webhooks(system: RunningSystem, handover_id: str, message_type: str | None =
     ]
 
 
-def wait_for_webhooks(
-    system: RunningSystem, handover_id: str, message_type: str, agencies: set[str]
-) -> dict[str, Any]:
+def wait_for_webhooks(system: RunningSystem, handover_id: str, message_type: str, agencies: set[str]) -> dict[str, Any]:
     """The verified ``data`` each of ``agencies`` received in a ``message_type`` webhook, once all have
     one."""
 
@@ -131,9 +129,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     assert [m["name"] for m in cmht["pack"]["medications"]] == [m["name"] for m in notice["medications"]]
     assert pdu["pack"]["reporting_instructions"]["office"] == notice["reporting_instructions"]["office"]
     assert pdu["pack"]["risk_flags"] == ["self_harm", "suicide"]
-    assert pdu["pack"]["legal_information"] == {
-        "licence_conditions": notice["legal_information"]["licence_conditions"]
-    }
+    assert pdu["pack"]["legal_information"] == {"licence_conditions": notice["legal_information"]["licence_conditions"]}
     for clinical in (
         "medications",
         "mental_health",
@@ -159,9 +155,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     )
     assert rejected.status_code == 201, rejected.text
     assert rejected.json()["rerouted_to"] == "RECONNECT-DUR"
-    rerouted = wait_for_webhooks(system, handover_id, "handover.referral.rerouted", {"RECONNECT-DUR"})[
-        "RECONNECT-DUR"
-    ]
+    rerouted = wait_for_webhooks(system, handover_id, "handover.referral.rerouted", {"RECONNECT-DUR"})["RECONNECT-DUR"]
     assert "CMHT-DUR rejected" in rerouted["reason"]
     assert rerouted["pack"]["mental_health"]["urgency"] == "urgent"
 
@@ -176,8 +170,12 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
         {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}},
     )
     assert accepted.status_code == 201, accepted.text
-    retried = answer(system, "RECONNECT-DUR", rerouted["referral_id"],
-                     {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}})
+    retried = answer(
+        system,
+        "RECONNECT-DUR",
+        rerouted["referral_id"],
+        {"answer": "accepted", "first_appointment": {"at": appointment, "place": "Durham hub"}},
+    )
     assert retried.status_code == 200 and retried.headers["idempotent-replayed"] == "true"
     assert retried.json() == accepted.json()
     assert answer(system, "A99001", gp["referral_id"], {"answer": "accepted"}).status_code == 201
@@ -228,14 +226,14 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     assert response.status_code == 202, response.text
     assert response.headers["location"] == response.json()["status_url"]
     with system.client("release_events") as client:
-        eventually(lambda: client.get(response.json()["status_url"]).json()["status"] == "published",
-                   what="the custody event to be published")
+        eventually(
+            lambda: client.get(response.json()["status_url"]).json()["status"] == "published",
+            what="the custody event to be published",
+        )
     replay = post(system, "release_events", "/v1/custody-events", change)
     assert replay.status_code == 202 and replay.json() == response.json()
     assert replay.headers.get("idempotent-replayed") == "true"
-    clash = post(
-        system, "release_events", "/v1/custody-events", {**change, "release_date": release_day.isoformat()}
-    )
+    clash = post(system, "release_events", "/v1/custody-events", {**change, "release_date": release_day.isoformat()})
     assert clash.status_code == 409
 
     live = {"A99001", "RECONNECT-DUR", "PDU-DUR"}
@@ -299,9 +297,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
     worklist = get(system, "handover", "/v1/agencies/RECONNECT-DUR/handovers")
     item = next(w for w in worklist if w["handover_id"] == handover_id)
     assert item["status"] == "accepted" and "reporting_instructions" not in item["sent"]["pack"]
-    assert all(
-        w["handover_id"] != handover_id for w in get(system, "handover", "/v1/agencies/CMHT-DUR/handovers")
-    )
+    assert all(w["handover_id"] != handover_id for w in get(system, "handover", "/v1/agencies/CMHT-DUR/handovers"))
 
 
 @pytest.mark.hazard("H22")
@@ -316,11 +312,7 @@ def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSy
     for code, data in withdrawn.items():
         assert "release cancelled" in data["note"] and "Further charges" in data["note"]
         assert set(data["pack"]) == {"patient_demographics", "release"}, code
-        mine = [
-            item.json["type"]
-            for item in system.receiver.for_handover(handover_id)
-            if item.agency_code == code
-        ]
+        mine = [item.json["type"] for item in system.receiver.for_handover(handover_id) if item.agency_code == code]
         assert mine == ["handover.pack.issued", "handover.pack.withdrawn"]
     view = eventually(
         lambda: (v := handover(system, handover_id))["state"] == "withdrawn" and v,
@@ -376,10 +368,7 @@ def test_without_consent_no_mental_health_referral_and_the_prison_is_told(system
     view = handover(system, handover_id)
     assert view["pack"]["mental_health"]["referral"] == "withheld"
     assert "CMHT-DUR" not in {r["agency_code"] for r in view["referrals"]}
-    assert (
-        next(i for i in view["readiness"]["items"] if i["item"] == "mental_health_referral")["status"]
-        == "at_risk"
-    )
+    assert next(i for i in view["readiness"]["items"] if i["item"] == "mental_health_referral")["status"] == "at_risk"
     assert all(item.agency_code != "CMHT-DUR" for item in system.receiver.for_handover(handover_id))
 
 
@@ -421,12 +410,8 @@ def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningS
         created = client.put("/v1/directory/agencies/CMHT-NEW", json=body)
         assert created.status_code == 201, created.text
         assert client.put("/v1/directory/agencies/CMHT-NEW", json=body).status_code == 200
-        invalid = client.put(
-            "/v1/directory/agencies/CMHT-X", json={**body, "code": "CMHT-X", "kind": "florist"}
-        )
-        assert invalid.status_code == 422 and invalid.headers["content-type"].startswith(
-            "application/problem+json"
-        )
+        invalid = client.put("/v1/directory/agencies/CMHT-X", json={**body, "code": "CMHT-X", "kind": "florist"})
+        assert invalid.status_code == 422 and invalid.headers["content-type"].startswith("application/problem+json")
         with_webhook = client.put("/v1/directory/agencies/CMHT-NEW", json={**body, "webhook": {"url": "x"}})
         assert with_webhook.status_code == 422 and with_webhook.json()["errors"][0]["field"] == "webhook.url"
         assert client.get("/v1/directory/agencies/CMHT-NEW").json()["source"] == "api"
@@ -438,9 +423,7 @@ def test_the_routing_directory_is_managed_through_the_admin_api(system: RunningS
 def test_invalid_custody_events_name_the_field(system: RunningSystem) -> None:
     bad = custody_event("A1234BC", "release_date_changed", sequence=1)
     response = post(system, "release_events", "/v1/custody-events", bad)
-    assert response.status_code == 422 and response.headers["content-type"].startswith(
-        "application/problem+json"
-    )
+    assert response.status_code == 422 and response.headers["content-type"].startswith("application/problem+json")
     unknown = custody_event("A1234BC", "recalled", sequence=1, recall_reason="breach")
     response = post(system, "release_events", "/v1/custody-events", unknown)
     assert response.status_code == 422
@@ -474,9 +457,7 @@ def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(s
         assert {"release.establishment_code", "contacts.prison_healthcare"} <= changed, code
         assert data["pack"]["contacts"]["prison_healthcare"]["email"] == contact["email"]
     release_day = notice["release"]["date"]
-    lounge = get(
-        system, "handover", "/v1/establishments/HHI/releases", **{"from": release_day, "to": release_day}
-    )
+    lounge = get(system, "handover", "/v1/establishments/HHI/releases", **{"from": release_day, "to": release_day})
     assert handover_id in {item["handover_id"] for item in lounge}
 
     recall = custody_event(notice["prison_number"], "recalled", sequence=2, establishment_code="HHI")
@@ -518,11 +499,20 @@ def test_the_lounge_lists_people_already_released_only_when_asked(system: Runnin
     gone = get(system, "handover", "/v1/establishments/DMI/releases", state="released")
     [mine] = [item for item in gone if item["handover_id"] == opened["handover_id"]]
     assert mine["prison_number"] == notice["prison_number"] and mine["readiness"]["items"]
-    still_to_go = get(system, "handover", "/v1/establishments/DMI/releases",
-                      **{"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()})
+    still_to_go = get(
+        system,
+        "handover",
+        "/v1/establishments/DMI/releases",
+        **{"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()},
+    )
     assert all(item["handover_id"] != opened["handover_id"] for item in still_to_go)
-    long_ago = get(system, "handover", "/v1/establishments/DMI/releases", state="released",
-                   **{"from": (today - timedelta(days=30)).isoformat(), "to": (today - timedelta(days=20)).isoformat()})
+    long_ago = get(
+        system,
+        "handover",
+        "/v1/establishments/DMI/releases",
+        state="released",
+        **{"from": (today - timedelta(days=30)).isoformat(), "to": (today - timedelta(days=20)).isoformat()},
+    )
     assert all(item["handover_id"] != opened["handover_id"] for item in long_ago)
     with system.client("handover", "prison-bmi") as other:
         assert other.get("/v1/establishments/DMI/releases", params={"state": "released"}).status_code == 404

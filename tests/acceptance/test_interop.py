@@ -87,6 +87,7 @@ def test_the_demo_pack_is_a_valid_fhir_document_that_round_trips(system: Running
     tasks = {t["identifier"][0]["value"] for t in resources(document, "Task")}
     requests = {r["identifier"][0]["value"] for r in resources(document, "ServiceRequest")}
     assert tasks == requests and demo["referrals"] and tasks <= referrals
+
     # The same version read again is the same document, but for the referrals, which move with their answers.
     def about_the_pack(bundle: dict[str, Any]) -> list[dict[str, Any]]:
         kinds = ("Task", "ServiceRequest", "Organization", "Composition")
@@ -101,8 +102,11 @@ def test_the_demo_pack_is_a_valid_fhir_document_that_round_trips(system: Running
 def test_an_agency_bundle_holds_no_section_its_kind_may_not_see(
     system: RunningSystem, demo: dict[str, Any], client: str
 ) -> None:
-    kind = {"gp-A99001": "gp_practice", "cmht-dur": "community_mental_health_team",
-            "probation-dur": "probation_delivery_unit"}[client]
+    kind = {
+        "gp-A99001": "gp_practice",
+        "cmht-dur": "community_mental_health_team",
+        "probation-dur": "probation_delivery_unit",
+    }[client]
     response = fhir(system, client, demo["handover_id"])
     assert response.status_code == 200, response.text
     document = response.json()
@@ -124,9 +128,7 @@ def test_an_agency_bundle_holds_no_section_its_kind_may_not_see(
 
 
 @pytest.mark.hazard("H69")
-def test_another_organisation_gets_404_and_every_read_is_audited(
-    system: RunningSystem, demo: dict[str, Any]
-) -> None:
+def test_another_organisation_gets_404_and_every_read_is_audited(system: RunningSystem, demo: dict[str, Any]) -> None:
     handover_id = demo["handover_id"]
     for client in ("gp-A99003", "cmht-bhm", "prison-bmi"):
         refused = fhir(system, client, handover_id)
@@ -140,7 +142,9 @@ def test_another_organisation_gets_404_and_every_read_is_audited(
         records = http.get("/v1/audit", params={"subject": demo["notice"]["prison_number"], "limit": 1000}).json()
     reads = [r for r in records if r["resource_id"] == handover_id and r["details"].get("format") == "fhir"]
     assert {(r["actor"], r["outcome"]) for r in reads} >= {
-        ("prison-dmi", "ok"), ("gp-A99003", "denied"), ("prison-bmi", "denied")
+        ("prison-dmi", "ok"),
+        ("gp-A99003", "denied"),
+        ("prison-bmi", "denied"),
     }
 
 

@@ -168,9 +168,7 @@ def test_a_stopping_notifier_lets_the_webhook_in_flight_be_answered_and_recorded
     deliveries = wait_until_delivered(system, handover_id, DURHAM_RECIPIENTS)
     [probation] = [item for item in deliveries if item["agency_code"] == "PDU-DUR"]
     assert probation["webhook_id"] == webhook_id and probation["attempt_count"] == 1
-    assert [item for item in system.receiver.to("PDU-DUR") if item.headers["webhook-id"] == webhook_id] == [
-        in_flight
-    ]
+    assert [item for item in system.receiver.to("PDU-DUR") if item.headers["webhook-id"] == webhook_id] == [in_flight]
 
 
 @contextmanager
@@ -204,8 +202,10 @@ def readyz(system: RunningSystem, service: str) -> httpx.Response:
 @pytest.mark.hazard("H71")
 def test_readiness_answers_503_naming_the_database_while_it_is_down(system: RunningSystem) -> None:
     with database_away(system, "release_events"):
-        down = eventually(lambda: (r := readyz(system, "release_events")).status_code == 503 and r,
-                          what="readiness to see the database gone")
+        down = eventually(
+            lambda: (r := readyz(system, "release_events")).status_code == 503 and r,
+            what="readiness to see the database gone",
+        )
         assert down.headers["content-type"].startswith("application/problem+json")
         problem = down.json()
         assert problem["status"] == 503

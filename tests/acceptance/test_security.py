@@ -62,9 +62,7 @@ class Journey:
 
 def run_journey(system: RunningSystem, notice: dict[str, Any], client: str, recipients: set[str]) -> Journey:
     with system.client("release_events", client) as http:
-        response = http.post(
-            "/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())}
-        )
+        response = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
 
@@ -78,11 +76,7 @@ def run_journey(system: RunningSystem, notice: dict[str, Any], client: str, reci
     def delivered() -> bool | None:
         with system.client("notifier", client) as http:
             found = http.get("/v1/deliveries", params={"handover_id": handover_id}).json()
-        return (
-            True
-            if {item["agency_code"] for item in found if item["status"] == "delivered"} == recipients
-            else None
-        )
+        return True if {item["agency_code"] for item in found if item["status"] == "delivered"} == recipients else None
 
     eventually(delivered, what="every delivery")
     return Journey(notice, notice_id, handover_id)
@@ -470,8 +464,10 @@ def call(
     ask = request_for(endpoint, caller, journey, area, res)
     values = dict(ask.path or {})
     if absent:
-        values = {key: value if key == "agency_code" and "answer" in endpoint else ABSENT[key]
-                  for key, value in values.items()}
+        values = {
+            key: value if key == "agency_code" and "answer" in endpoint else ABSENT[key]
+            for key, value in values.items()
+        }
     with system.client(service, client) as http:
         return http.request(method, template.format(**values), params=ask.params, json=ask.body, headers=headers)
 
@@ -616,9 +612,7 @@ def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
     assert not wrong, f"(endpoint, caller): (got, expected) {wrong}"
     with system.client("handover", PRISON[area]) as http:  # the answers changed no referral
         view = http.get(f"/v1/handovers/{journey.handover_id}").json()
-    assert {r["status"] for r in view["referrals"] if r["agency_code"] in AGENCIES[area].values()} == {
-        "requested"
-    }
+    assert {r["status"] for r in view["referrals"] if r["agency_code"] in AGENCIES[area].values()} == {"requested"}
 
 
 @pytest.mark.hazard("H01")
@@ -652,17 +646,17 @@ ESTABLISHMENT_OF = {"prison-dmi": "DMI", "prison-hhi": "HHI", "prison-bmi": "BMI
 # Then the same person after DMI's transfer to HHI: the receiver now holds them and the sender does not.
 CUSTODY_WRITES = {
     #                                   p-dmi p-hhi p-bmi
-    "notice":                           (200, 409, 409),
-    "amendment":                        (200, 404, 404),
-    "reception":                        (202, 409, 409),
-    "transfer DMI->HHI":                (202, 403, 403),
-    "transfer from own to DMI":         (202, 409, 409),
-    "release_date_changed":             (202, 409, 409),
-    "release_cancelled":                (202, 409, 409),
-    "released":                         (202, 409, 409),
-    "recalled":                         (202, 409, 409),
-    "after transfer: date changed":     (409, 202, 409),
-    "after transfer: notice":           (409, 202, 409),
+    "notice": (200, 409, 409),
+    "amendment": (200, 404, 404),
+    "reception": (202, 409, 409),
+    "transfer DMI->HHI": (202, 403, 403),
+    "transfer from own to DMI": (202, 409, 409),
+    "release_date_changed": (202, 409, 409),
+    "release_cancelled": (202, 409, 409),
+    "released": (202, 409, 409),
+    "recalled": (202, 409, 409),
+    "after transfer: date changed": (409, 202, 409),
+    "after transfer: notice": (409, 202, 409),
 }
 
 
@@ -674,12 +668,15 @@ def custody_write(write: str, caller: str, person: str, sequence: int) -> tuple[
         "reception": {"kind": "reception", "reason": "readmission", "establishment_code": own},
         "transfer DMI->HHI": {"kind": "transfer", "establishment_code": "HHI", "from_establishment_code": "DMI"},
         "transfer from own to DMI": {
-            "kind": "transfer", "establishment_code": "HHI" if own == "DMI" else "DMI",
+            "kind": "transfer",
+            "establishment_code": "HHI" if own == "DMI" else "DMI",
             "from_establishment_code": own,
         },
         "release_date_changed": {"kind": "release_date_changed", "release_date": later, "establishment_code": own},
         "after transfer: date changed": {
-            "kind": "release_date_changed", "release_date": later, "establishment_code": own
+            "kind": "release_date_changed",
+            "release_date": later,
+            "establishment_code": own,
         },
         "release_cancelled": {"kind": "release_cancelled", "establishment_code": own, "detail": "Further charges"},
         "released": {"kind": "released", "reason": "released", "establishment_code": own},
@@ -691,9 +688,7 @@ def custody_write(write: str, caller: str, person: str, sequence: int) -> tuple[
 
 
 @pytest.mark.hazard("H31", "H32")
-def test_every_write_that_names_a_person_follows_custody(
-    system: RunningSystem, journeys: dict[str, Journey]
-) -> None:
+def test_every_write_that_names_a_person_follows_custody(system: RunningSystem, journeys: dict[str, Journey]) -> None:
     """Each prison (holding, receiving, another) tries every write about a person held at DMI: only the holder
     gets through; refusals store nothing. The person's notice and corrections use the Durham journey (its own
     notice again: a duplicate, nothing published); custody events a fresh person per kind, received at DMI."""
@@ -729,17 +724,22 @@ def test_every_write_that_names_a_person_follows_custody(
         path, body = custody_write("after transfer: date changed", caller, moved, sequence)
         got[("after transfer: date changed", caller)] = send(caller, path, body)
     for caller in WRITERS:
-        notice = {**release_notice(place="teesside"), "prison_number": moved,
-                  "establishment_code": ESTABLISHMENT_OF[caller]}
+        notice = {
+            **release_notice(place="teesside"),
+            "prison_number": moved,
+            "establishment_code": ESTABLISHMENT_OF[caller],
+        }
         got[("after transfer: notice", caller)] = send(caller, "/v1/release-notices", notice)
 
-    expected = {(write, caller): CUSTODY_WRITES[write][WRITERS.index(caller)]
-                for write in CUSTODY_WRITES for caller in WRITERS}
+    expected = {
+        (write, caller): CUSTODY_WRITES[write][WRITERS.index(caller)] for write in CUSTODY_WRITES for caller in WRITERS
+    }
     wrong = {key: (got.get(key), status) for key, status in expected.items() if got.get(key) != status}
     assert not wrong, f"(write, caller): (got, expected) {wrong}"
     with system.client("release_events", "operator") as http:
         refusals = [
-            record for person in people.values()
+            record
+            for person in people.values()
             for record in http.get("/v1/audit", params={"subject": person, "limit": 100}).json()
             if record["outcome"] == "refused"
         ]
@@ -775,9 +775,7 @@ def test_confirming_reporting_instructions_needs_the_confirm_scope(
 
 
 @pytest.mark.hazard("H02")
-def test_agencies_see_only_the_sections_of_their_kind(
-    system: RunningSystem, journeys: dict[str, Journey]
-) -> None:
+def test_agencies_see_only_the_sections_of_their_kind(system: RunningSystem, journeys: dict[str, Journey]) -> None:
     durham = journeys["dmi"]
     packs = {}
     for caller in ("gp-A99001", "cmht-dur", "probation-dur", "prison-dmi"):
@@ -803,9 +801,7 @@ def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap
     ttg = [sys.executable, "-m", "ttg.cli"]
 
     def cli(*args: str) -> str:
-        done = subprocess.run(
-            [*ttg, *args, "--store", store], capture_output=True, text=True, cwd=ROOT, check=True
-        )
+        done = subprocess.run([*ttg, *args, "--store", store], capture_output=True, text=True, cwd=ROOT, check=True)
         return done.stdout.strip()
 
     client_id = f"rotating-{uuid.uuid4().hex[:6]}"
@@ -825,14 +821,12 @@ def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap
     audit_url = system.stack.url("release_events") + "/v1/audit"
 
     def status(key: str) -> int:
-        return httpx.get(
-            audit_url, headers={"Authorization": f"Bearer {key}"}, params={"limit": 1}
-        ).status_code
+        return httpx.get(audit_url, headers={"Authorization": f"Bearer {key}"}, params={"limit": 1}).status_code
 
     assert status(first) == 200
-    second = json.loads(
-        cli("credentials", "rotate", "--client-id", client_id, "--overlap-hours", "1", "--json")
-    )["api_key"]
+    second = json.loads(cli("credentials", "rotate", "--client-id", client_id, "--overlap-hours", "1", "--json"))[
+        "api_key"
+    ]
     assert (status(first), status(second)) == (200, 200)
     listed = cli("credentials", "list")
     assert first not in listed and second not in listed and first.rsplit("_", 1)[1] not in listed
@@ -844,9 +838,7 @@ def test_a_revoked_key_stops_working_at_once_and_a_rotated_one_keeps_its_overlap
 def test_a_prison_cannot_replay_another_clients_idempotency_key(system: RunningSystem) -> None:
     key = str(uuid.uuid4())
     with system.client("release_events", "prison-dmi") as http:
-        first = http.post(
-            "/v1/release-notices", json=release_notice(place="durham"), headers={"Idempotency-Key": key}
-        )
+        first = http.post("/v1/release-notices", json=release_notice(place="durham"), headers={"Idempotency-Key": key})
     with system.client("release_events", "prison-bmi") as http:
         other = http.post(
             "/v1/release-notices", json=release_notice(place="birmingham"), headers={"Idempotency-Key": key}
@@ -878,8 +870,7 @@ class AuditTable:
     def rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
             return [
-                dict(row._mapping)
-                for row in connection.execute(sa.text("SELECT * FROM audit_record ORDER BY seq"))
+                dict(row._mapping) for row in connection.execute(sa.text("SELECT * FROM audit_record ORDER BY seq"))
             ]
 
     def tamper(self, *statements: tuple[str, dict[str, Any]]) -> None:
@@ -904,9 +895,7 @@ class AuditTable:
 
     def restore(self, snapshot: list[dict[str, Any]]) -> None:
         columns = list(snapshot[0])
-        insert = (
-            f"INSERT INTO audit_record ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
-        )
+        insert = f"INSERT INTO audit_record ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
         self.tamper(("DELETE FROM audit_record", {}), *[(insert, row) for row in snapshot])
 
 
@@ -951,9 +940,7 @@ def test_the_audit_trail_is_append_only_and_any_tampering_is_named_by_the_verify
                 seq,
             )
         )
-        tamperings.append(
-            (f"delete record {seq}", [("DELETE FROM audit_record WHERE seq = :seq", {"seq": seq})], seq)
-        )
+        tamperings.append((f"delete record {seq}", [("DELETE FROM audit_record WHERE seq = :seq", {"seq": seq})], seq))
     for first in (1, middle, last - 1):
         tamperings.append(
             (
@@ -988,13 +975,9 @@ def test_reads_are_audited_with_who_when_and_which_sections(
     with system.client("handover", "gp-A99003") as http:
         assert http.get(f"/v1/handovers/{durham.handover_id}").status_code == 404
     with system.client("handover", "operator") as http:
-        records = http.get(
-            "/v1/audit", params={"subject": durham.notice["prison_number"], "limit": 1000}
-        ).json()
+        records = http.get("/v1/audit", params={"subject": durham.notice["prison_number"], "limit": 1000}).json()
     reads = [r for r in records if r["action"] == "handover.read" and r["actor"] == "probation-dur"]
-    assert reads and set(reads[-1]["details"]["sections"]) == expected_sections(
-        system, durham, "probation-dur"
-    )
+    assert reads and set(reads[-1]["details"]["sections"]) == expected_sections(system, durham, "probation-dur")
     assert reads[-1]["resource_id"] == durham.handover_id and reads[-1]["at"]
     denied = [r for r in records if r["action"] == "handover.read_denied" and r["actor"] == "gp-A99003"]
     assert denied and denied[-1]["outcome"] == "denied"
@@ -1055,9 +1038,7 @@ def test_the_journeys_logs_hold_no_identifier_of_the_person_and_no_key(
 ) -> None:
     durham = journeys["dmi"]
     # Also the paths where input is echoed back: a notice with a bad NHS number and an unknown field.
-    bad = dict(
-        durham.notice, nhs_number=durham.notice["nhs_number"][:9] + "x", nickname=durham.notice["given_name"]
-    )
+    bad = dict(durham.notice, nhs_number=durham.notice["nhs_number"][:9] + "x", nickname=durham.notice["given_name"])
     with system.client("release_events", "prison-dmi") as http:
         assert http.post("/v1/release-notices", json=bad).status_code == 422
     logs = sorted((system.stack.config.data_dir / "logs").glob("*.log"))
@@ -1095,9 +1076,7 @@ def fuzz_client(path: str) -> str:
     """A client that may call ``path``, so generated input gets past authorisation to the code behind it."""
     if path in FUZZ_CLIENT:
         return FUZZ_CLIENT[path]
-    return next(
-        (client for prefix, client in FUZZ_PREFIX_CLIENT.items() if path.startswith(prefix)), "prison-all"
-    )
+    return next((client for prefix, client in FUZZ_PREFIX_CLIENT.items() if path.startswith(prefix)), "prison-all")
 
 
 def check_response(case: Any, response: Any, failures: list[str]) -> int:
@@ -1161,9 +1140,7 @@ def test_hardening_answers_problem_json_with_a_correlation_id(system: RunningSys
             yield b"x" * 1024
 
     with system.client("release_events") as http:
-        too_big = http.post(
-            "/v1/release-notices", content=chunked(), headers={"content-type": "application/json"}
-        )
+        too_big = http.post("/v1/release-notices", content=chunked(), headers={"content-type": "application/json"})
         nul = http.get("/v1/release-notices/abc%00def")
     for response, status in ((too_big, 413), (nul, 400)):
         assert response.status_code == status

@@ -88,9 +88,11 @@ def test_one_notice_reaches_every_recipient_signed_with_the_pack(system: Running
 
     with system.client("release_events") as client:  # the status URL follows the notice to the agencies
         status = eventually(
-            lambda: (s := client.get(accepted["status_url"]).json())["status"] == "pack_issued"
-            and {d["state"] for d in s["deliveries"]} == {"delivered"}
-            and s,
+            lambda: (
+                (s := client.get(accepted["status_url"]).json())["status"] == "pack_issued"
+                and {d["state"] for d in s["deliveries"]} == {"delivered"}
+                and s
+            ),
             what="the notice's pack to be issued and delivered",
         )
     assert status["published_at"] is not None
@@ -134,7 +136,8 @@ def test_the_same_notice_twice_with_one_key_makes_one_pack_and_one_webhook_each(
     assert sorted(per_agency) == sorted(DURHAM_RECIPIENTS)
 
     published = [
-        record for record in read_topic(system.bootstrap_servers, CUSTODY_EVENTS)
+        record
+        for record in read_topic(system.bootstrap_servers, CUSTODY_EVENTS)
         if json.loads(record.value)["data"]["notice"]["prison_number"] == notice["prison_number"]
     ]
     assert len(published) == 1
@@ -196,8 +199,12 @@ def _invalid(case: str) -> tuple[dict[str, Any], set[str]]:
 
 
 INVALID_CASES = [
-    "bad NHS check digit", "bad prison number", "release before birth", "missing fields",
-    "bad postcode and unknown field", "unknown field",
+    "bad NHS check digit",
+    "bad prison number",
+    "release before birth",
+    "missing fields",
+    "bad postcode and unknown field",
+    "unknown field",
 ]
 
 
@@ -243,8 +250,12 @@ def test_no_personal_data_reaches_the_service_logs(system: RunningSystem) -> Non
 
     address = notice["release"]["destination"]["address"]
     identifiers = [
-        notice["nhs_number"], notice["prison_number"], notice["family_name"], notice["date_of_birth"],
-        address["lines"][0], address["postcode"],
+        notice["nhs_number"],
+        notice["prison_number"],
+        notice["family_name"],
+        notice["date_of_birth"],
+        address["lines"][0],
+        address["postcode"],
     ]
     logs = {name: system.stack.log_path(name).read_text() for name in ("release_events", "handover", "notifier")}
     assert all(len(text.splitlines()) >= 2 for text in logs.values()), "the services did log their steps"

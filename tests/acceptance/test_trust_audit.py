@@ -62,8 +62,10 @@ def submit(system: RunningSystem, notice: dict[str, Any]) -> dict[str, Any]:
         response = http.post("/v1/release-notices", json=notice)
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
-    found = eventually(lambda: call(system, "handover", "prison-all", "/v1/handovers", notice_id=notice_id),
-                       what="the handover of the notice")
+    found = eventually(
+        lambda: call(system, "handover", "prison-all", "/v1/handovers", notice_id=notice_id),
+        what="the handover of the notice",
+    )
     return found[0]  # type: ignore[no-any-return]
 
 
@@ -71,21 +73,24 @@ def verified(system: RunningSystem, handover_id: str, message_type: str, agencie
     """The verified data each of ``agencies`` received in a ``message_type`` webhook about the handover."""
 
     def arrived() -> dict[str, Any] | None:
-        found = {item.agency_code: item for item in system.receiver.for_handover(handover_id)
-                 if item.json["type"] == message_type}
+        found = {
+            item.agency_code: item
+            for item in system.receiver.for_handover(handover_id)
+            if item.json["type"] == message_type
+        }
         return found if agencies <= set(found) else None
 
     found = eventually(arrived, what=f"{message_type} to {sorted(agencies)}")
-    return {code: Webhook(system.secrets[code]).verify(item.body, item.headers)["data"]
-            for code, item in found.items()}
+    return {code: Webhook(system.secrets[code]).verify(item.body, item.headers)["data"] for code, item in found.items()}
 
 
 def audit_trail(system: RunningSystem, service: str) -> list[dict[str, Any]]:
     """The whole audit trail of a service, as an operator pages through it."""
     records: list[dict[str, Any]] = []
     while True:
-        page = call(system, service, "operator", "/v1/audit", after_seq=records[-1]["seq"] if records else 0,
-                    limit=1000)
+        page = call(
+            system, service, "operator", "/v1/audit", after_seq=records[-1]["seq"] if records else 0, limit=1000
+        )
         records += page
         if len(page) < 1000:
             return records
@@ -120,11 +125,14 @@ def test_a_worklist_read_and_a_lounge_read_are_audited_with_the_readers_identity
     trail = audit_trail(system, "handover")
     worklist_reads = [r for r in trail if r["action"] == "worklist.read" and referral in r["details"]["referral_ids"]]
     assert [(r["actor"], r["actor_role"], r["actor_organisation"], r["resource_id"]) for r in worklist_reads] == [
-        ("agency-CMHT-DUR", "agency", "CMHT-DUR", "CMHT-DUR")]
-    lounge_reads = [r for r in trail if r["action"] == "releases.read"
-                    and opened["handover_id"] in r["details"]["handover_ids"]]
+        ("agency-CMHT-DUR", "agency", "CMHT-DUR", "CMHT-DUR")
+    ]
+    lounge_reads = [
+        r for r in trail if r["action"] == "releases.read" and opened["handover_id"] in r["details"]["handover_ids"]
+    ]
     assert [(r["actor"], r["actor_role"], r["actor_organisation"], r["resource_id"]) for r in lounge_reads] == [
-        ("prison-dmi", "prison_healthcare", "DMI-HC", "DMI")]
+        ("prison-dmi", "prison_healthcare", "DMI-HC", "DMI")
+    ]
     log_reads = [r for r in trail if r["action"] == "custody_log.read" and r["subject"] == notice["prison_number"]]
     assert [(r["actor"], r["details"]) for r in log_reads] == [("prison-dmi", {"events": 0})]
     # what a read disclosed is named by ids and counts, never by the person's details
@@ -134,8 +142,9 @@ def test_a_worklist_read_and_a_lounge_read_are_audited_with_the_readers_identity
     # a refused read discloses nothing and records no read
     with system.client("handover", as_client="prison-bmi") as http:
         assert http.get("/v1/establishments/DMI/releases").status_code == 404
-    assert not [r for r in audit_trail(system, "handover") if r["action"] == "releases.read"
-                and r["actor"] == "prison-bmi"]
+    assert not [
+        r for r in audit_trail(system, "handover") if r["action"] == "releases.read" and r["actor"] == "prison-bmi"
+    ]
 
 
 @pytest.mark.hazard("H53")
@@ -151,10 +160,16 @@ def test_custody_event_status_dead_letters_escalations_and_referrals_reads_are_a
         assert accepted.status_code == 202, accepted.text
         event_id = accepted.json()["custody_event_id"]
         assert http.get(f"/v1/custody-events/{event_id}").status_code == 200
-    [status_read] = [r for r in audit_trail(system, "release_events")
-                     if r["action"] == "custody_event.read" and r["resource_id"] == event_id]
+    [status_read] = [
+        r
+        for r in audit_trail(system, "release_events")
+        if r["action"] == "custody_event.read" and r["resource_id"] == event_id
+    ]
     assert (status_read["actor"], status_read["actor_role"], status_read["actor_organisation"]) == (
-        "prison-dmi", "prison_healthcare", "DMI-HC")
+        "prison-dmi",
+        "prison_healthcare",
+        "DMI-HC",
+    )
 
     handover_id = opened["handover_id"]
     call(system, "notifier", "operator", "/v1/escalations", handover_id=handover_id)
@@ -172,19 +187,52 @@ def test_custody_event_status_dead_letters_escalations_and_referrals_reads_are_a
 
 EXPECTED_TABLES = {
     "release_events": {"release_notice", "custody_event", "outbox", "audit_record"},
-    "handover": {"handover", "handover_version", "referral", "referral_answer", "custody_event_log", "person",
-                 "outbox", "inbox", "audit_record"},
-    "notifier": {"delivery", "delivery_attempt", "handover_fact", "referral_watch", "escalation",
-                 "delivery_audit", "outbox", "inbox", "audit_record"},
+    "handover": {
+        "handover",
+        "handover_version",
+        "referral",
+        "referral_answer",
+        "custody_event_log",
+        "person",
+        "outbox",
+        "inbox",
+        "audit_record",
+    },
+    "notifier": {
+        "delivery",
+        "delivery_attempt",
+        "handover_fact",
+        "referral_watch",
+        "escalation",
+        "delivery_audit",
+        "outbox",
+        "inbox",
+        "audit_record",
+    },
 }
 
 
 def export(system: RunningSystem, out: Path, nhs_number: str) -> dict[str, Any]:
     urls = [f"--database-url={name}={system.stack.database_url(name)}" for name in EXPECTED_TABLES]
     done = subprocess.run(
-        [sys.executable, "-m", "ttg.cli", "subject-access", "export", *urls, "--operator", "dpo-test",
-         "--nhs-number", nhs_number, "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ttg.cli",
+            "subject-access",
+            "export",
+            *urls,
+            "--operator",
+            "dpo-test",
+            "--nhs-number",
+            nhs_number,
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text())  # type: ignore[no-any-return]
@@ -201,14 +249,20 @@ def test_a_subject_access_export_holds_rows_from_every_table_of_a_persons_journe
     handover_id = opened["handover_id"]
     verified(system, handover_id, "handover.pack.issued", DURHAM_FIRST)
     appointment = date.fromisoformat(notice["release"]["date"]) + timedelta(days=2)
-    answer(system, "CMHT-DUR", referral_to(opened, "CMHT-DUR"), {
-        "answer": "accepted", "first_appointment": {"at": f"{appointment}T10:00:00+00:00", "place": "Durham hub"}})
+    answer(
+        system,
+        "CMHT-DUR",
+        referral_to(opened, "CMHT-DUR"),
+        {"answer": "accepted", "first_appointment": {"at": f"{appointment}T10:00:00+00:00", "place": "Durham hub"}},
+    )
     later = (date.fromisoformat(notice["release"]["date"]) + timedelta(days=1)).isoformat()
     event = custody_event(notice["prison_number"], "release_date_changed", sequence=1, release_date=later)
     with system.client("release_events", as_client="prison-dmi") as http:
         assert http.post("/v1/custody-events", json=event).status_code == 202
-    eventually(lambda: call(system, "handover", "prison-dmi", f"/v1/people/{notice['prison_number']}/custody-events"),
-               what="the custody event in handover's log")
+    eventually(
+        lambda: call(system, "handover", "prison-dmi", f"/v1/people/{notice['prison_number']}/custody-events"),
+        what="the custody event in handover's log",
+    )
 
     def watched() -> bool:
         found = call(system, "notifier", "operator", "/v1/referrals", handover_id=handover_id)
@@ -216,8 +270,10 @@ def test_a_subject_access_export_holds_rows_from_every_table_of_a_persons_journe
 
     eventually(watched, what="the GP's referral to be watched")
     write_offset(system.clock_file, 73 * 3600)  # type: ignore[attr-defined]
-    eventually(lambda: call(system, "notifier", "operator", "/v1/escalations", handover_id=handover_id),
-               what="the unanswered referrals to escalate")
+    eventually(
+        lambda: call(system, "notifier", "operator", "/v1/escalations", handover_id=handover_id),
+        what="the unanswered referrals to escalate",
+    )
 
     day = notice["release"]["date"]
     call(system, "handover", "prison-dmi", "/v1/establishments/DMI/releases", **{"from": day, "to": later})
@@ -292,11 +348,21 @@ def test_the_departure_lounge_pages_and_searches_without_losing_a_release(system
     assert [item["prison_number"] for item in seen] == sorted(item["prison_number"] for item in seen)
 
     person = notices[1]
-    by_number = call(system, "handover", "prison-all", "/v1/establishments/HHI/releases",
-                     **{"from": day, "to": day, "q": person["prison_number"]})
+    by_number = call(
+        system,
+        "handover",
+        "prison-all",
+        "/v1/establishments/HHI/releases",
+        **{"from": day, "to": day, "q": person["prison_number"]},
+    )
     assert [item["prison_number"] for item in by_number] == [person["prison_number"]]
-    by_name = call(system, "handover", "prison-all", "/v1/establishments/HHI/releases",
-                   **{"from": day, "to": day, "q": person["family_name"].lower()})
+    by_name = call(
+        system,
+        "handover",
+        "prison-all",
+        "/v1/establishments/HHI/releases",
+        **{"from": day, "to": day, "q": person["family_name"].lower()},
+    )
     assert person["prison_number"] in {item["prison_number"] for item in by_name}
     word = person["family_name"].casefold()
     assert all(word in f"{item['given_name']} {item['family_name']}".casefold() for item in by_name)
@@ -304,5 +370,6 @@ def test_the_departure_lounge_pages_and_searches_without_losing_a_release(system
         for bad in ({"cursor": "not-a-cursor"}, {"limit": 501}):
             refused = http.get("/v1/establishments/HHI/releases", params=bad)
             assert refused.status_code == 422 and refused.headers["content-type"].startswith(
-                "application/problem+json"), bad
+                "application/problem+json"
+            ), bad
         assert "cursor" in http.get("/v1/establishments/HHI/releases", params={"cursor": "x"}).json()["detail"]

@@ -101,7 +101,9 @@ def consumers_caught_up(system: RunningSystem) -> None:
             lambda group=group, topic=topic: asyncio.run(
                 _group_has_read_everything(system.bootstrap_servers, group, topic)
             ),
-            timeout=SLOW, interval=0.5, what=f"{group} to read all of {topic}",
+            timeout=SLOW,
+            interval=0.5,
+            what=f"{group} to read all of {topic}",
         )
 
 
@@ -132,8 +134,10 @@ def accept_while_handover_is_away(system: RunningSystem, count: int) -> list[dic
     rng = random.Random(seed)
     accepted = [submit(system, release_notice(rng, place="durham")) for _ in range(count)]
     for notice in accepted:
-        eventually(lambda notice=notice: status_of(system, notice["status_url"]) == "published",
-                   what="the notice to be published")
+        eventually(
+            lambda notice=notice: status_of(system, notice["status_url"]) == "published",
+            what="the notice to be published",
+        )
     return accepted
 
 
@@ -164,8 +168,11 @@ def test_notices_published_before_the_whole_system_restarts_with_a_new_broker_al
     [packs] = republished(system, "handover")
     assert packs["details"]["reason"] == "broker_replaced" and packs["details"]["rows"] >= 1
     for notice in accepted:  # the status URL follows each notice past the lost broker to its pack
-        eventually(lambda notice=notice: status_of(system, notice["status_url"]) == "pack_issued", timeout=SLOW,
-                   what="the notice's status to show its pack")
+        eventually(
+            lambda notice=notice: status_of(system, notice["status_url"]) == "pack_issued",
+            timeout=SLOW,
+            what="the notice's status to show its pack",
+        )
 
 
 @pytest.mark.hazard("H57", "H59")
@@ -187,7 +194,9 @@ def test_a_broker_restarted_under_running_services_is_refilled_and_nothing_is_de
     assert_each_webhook_once(system, handover_ids)
     [notices] = republished(system, "release_events")
     assert notices["details"] == {
-        "reason": "broker_replaced", "rows": 3, "by_topic": {CUSTODY_EVENTS: 3},
-        "previous_cluster_id": notices["details"]["previous_cluster_id"], "cluster_id": system.stack.broker.cluster_id,
+        "reason": "broker_replaced",
+        "rows": 3,
+        "by_topic": {CUSTODY_EVENTS: 3},
+        "previous_cluster_id": notices["details"]["previous_cluster_id"],
+        "cluster_id": system.stack.broker.cluster_id,
     }
-

@@ -150,8 +150,11 @@ def test_a_dmi_key_cannot_cancel_an_hhi_prisoners_release(
     assert stored(system, person) == before
     case = get(system, "handover", "prison-hhi", f"/v1/handovers/{status['handover_id']}").json()
     assert case["state"] == "open"
-    assert not [item for item in system.receiver.for_handover(status["handover_id"])
-                if item.json["type"] == "handover.pack.withdrawn"]
+    assert not [
+        item
+        for item in system.receiver.for_handover(status["handover_id"])
+        if item.json["type"] == "handover.pack.withdrawn"
+    ]
 
 
 @pytest.mark.hazard("H31")
@@ -182,8 +185,9 @@ def test_after_a_transfer_by_the_sender_the_receiver_acts_and_the_sender_may_not
         assert get(system, "release_events", reader, reported.json()["status_url"]).status_code == 200
     assert get(system, "release_events", "prison-bmi", reported.json()["status_url"]).status_code == 404
     later_day = (date.fromisoformat(notice["release"]["date"]) + timedelta(days=2)).isoformat()
-    by_sender = custody_event(person, "release_date_changed", sequence=11, establishment_code="HHI",
-                              release_date=later_day)
+    by_sender = custody_event(
+        person, "release_date_changed", sequence=11, establishment_code="HHI", release_date=later_day
+    )
     held_elsewhere(post(system, "prison-hhi", "/v1/custody-events", by_sender), "establishment_code")
     held_elsewhere(post(system, "prison-hhi", "/v1/release-notices", notice), "establishment_code")
     # a late event (older sequence) from the sender does not give the person back
@@ -219,8 +223,11 @@ def test_a_correction_is_published_once_and_refused_to_others(system: RunningSys
 
     status_url = f"/v1/release-notices/{status['notice_id']}"
     published = eventually(
-        lambda: (s := get(system, "release_events", "prison-dmi", status_url).json())["amendments"]
-        and s["amendments"][0]["published_at"] and s,
+        lambda: (
+            (s := get(system, "release_events", "prison-dmi", status_url).json())["amendments"]
+            and s["amendments"][0]["published_at"]
+            and s
+        ),
         what="the correction to be published",
     )
     assert published["revision"] == 2 and len(published["amendments"]) == 1
@@ -240,8 +247,11 @@ def test_the_same_notice_again_without_a_key_notifies_no_one_again(system: Runni
     received = webhook_ids(system, status["handover_id"])
     again = post(system, "prison-dmi", "/v1/release-notices", notice)
     assert again.status_code == 200, (again.status_code, again.text)
-    assert again.json() == {"notice_id": status["notice_id"], "status": "duplicate",
-                            "status_url": f"/v1/release-notices/{status['notice_id']}"}
+    assert again.json() == {
+        "notice_id": status["notice_id"],
+        "status": "duplicate",
+        "status_url": f"/v1/release-notices/{status['notice_id']}",
+    }
     assert stored(system, notice["prison_number"]) == {"release_notice": 1, "custody_event": 0, "outbox": 1}
     assert webhook_ids(system, status["handover_id"]) == received
     other_type = "parole" if notice["release"]["type"] != "parole" else "end_of_sentence"

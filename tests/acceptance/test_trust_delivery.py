@@ -48,8 +48,13 @@ pytestmark = pytest.mark.acceptance
 
 
 def _agency(code: str, kind: str, districts: list[str], establishments: list[str] | None = None) -> dict[str, Any]:
-    return {"code": code, "kind": kind, "districts": districts, "authorities": [],
-            **({"establishments": establishments} if establishments else {})}
+    return {
+        "code": code,
+        "kind": kind,
+        "districts": districts,
+        "authorities": [],
+        **({"establishments": establishments} if establishments else {}),
+    }
 
 
 AGENCIES = [
@@ -99,8 +104,10 @@ def submit(env: DeliverySystem, notice: dict[str, Any]) -> tuple[str, str]:
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
     with env.system.client("handover", as_client="prison-dmi") as client:
-        found = eventually(lambda: client.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                           what="the handover of the notice")
+        found = eventually(
+            lambda: client.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+            what="the handover of the notice",
+        )
     return notice_id, str(found[0]["handover_id"])
 
 
@@ -116,8 +123,11 @@ def referral_to(env: DeliverySystem, handover_id: str, agency: str) -> dict[str,
 
 
 def webhooks(env: DeliverySystem, agency: str, handover_id: str, kind: str) -> list[Any]:
-    return [item for item in env.system.receiver.to(agency)
-            if item.json.get("type") == kind and item.json.get("data", {}).get("handover_id") == handover_id]
+    return [
+        item
+        for item in env.system.receiver.to(agency)
+        if item.json.get("type") == kind and item.json.get("data", {}).get("handover_id") == handover_id
+    ]
 
 
 def resume(env: DeliverySystem, agency: str, resend: bool = False) -> dict[str, Any]:
@@ -129,8 +139,11 @@ def resume(env: DeliverySystem, agency: str, resend: bool = False) -> dict[str, 
 
 def delivered_in_order(env: DeliverySystem, agency: str, webhook_ids: list[str]) -> list[str]:
     """The webhook ids of ``webhook_ids`` as the endpoint acknowledged them, in the order it did."""
-    return [item.webhook_id for item in env.system.receiver.answered(agency)
-            if item.webhook_id in webhook_ids and 200 <= item.status < 300]
+    return [
+        item.webhook_id
+        for item in env.system.receiver.answered(agency)
+        if item.webhook_id in webhook_ids and 200 <= item.status < 300
+    ]
 
 
 # --- scenarios -------------------------------------------------------------------------------------------------
@@ -148,12 +161,16 @@ def test_a_410_endpoint_re_routes_at_once_and_resumed_it_gets_the_failed_deliver
     assert drive(env, [gone])[0]["status"] == "failed"
 
     # at once, without waiting for anyone to fix the endpoint: the referral moves on to RECONNECT
-    rerouted = eventually(lambda: webhooks(env, "RECONNECT-NE21", first, "handover.referral.rerouted"),
-                          what="the referral re-routed to RECONNECT")
+    rerouted = eventually(
+        lambda: webhooks(env, "RECONNECT-NE21", first, "handover.referral.rerouted"),
+        what="the referral re-routed to RECONNECT",
+    )
     body = verify(env.system.secrets["RECONNECT-NE21"], rerouted[0].body, rerouted[0].headers)
     assert body["data"]["referral_kind"] == "mental_health" and "CMHT-GONE could not be reached" in json.dumps(body)
-    old = eventually(lambda: (r := referral_to(env, first, "CMHT-GONE")) and r["status"] == "cancelled" and r,
-                     what="the undeliverable referral cancelled")
+    old = eventually(
+        lambda: (r := referral_to(env, first, "CMHT-GONE")) and r["status"] == "cancelled" and r,
+        what="the undeliverable referral cancelled",
+    )
     assert old["delivery_status"] == "failed"
     new = referral_to(env, first, "RECONNECT-NE21")
     assert new is not None and new["status"] == "requested" and new["referral_kind"] == "mental_health"
@@ -162,11 +179,14 @@ def test_a_410_endpoint_re_routes_at_once_and_resumed_it_gets_the_failed_deliver
     _, second = submit(env, notice_for("NE21"))
     held = delivery_to(env, second, "CMHT-GONE")["webhook_id"]
     assert drive(env, [held])[0]["status"] == "failed"
-    eventually(lambda: webhooks(env, "RECONNECT-NE21", second, "handover.referral.rerouted"),
-               what="the second referral re-routed")
+    eventually(
+        lambda: webhooks(env, "RECONNECT-NE21", second, "handover.referral.rerouted"),
+        what="the second referral re-routed",
+    )
     assert [item.headers["webhook-id"] for item in receiver.to("CMHT-GONE")] == [gone], "nothing sent after 410"
-    assert {item["webhook_id"] for item in get(env, "/v1/dead-letters", agency_code="CMHT-GONE")} == {gone, held}, \
+    assert {item["webhook_id"] for item in get(env, "/v1/dead-letters", agency_code="CMHT-GONE")} == {gone, held}, (
         "a failed delivery is listed with the dead letters: it stays replayable"
+    )
 
     # the agency fixes its endpoint; resuming it offers what waits, and re-sends it on request
     receiver.behave("CMHT-GONE", Behaviour(statuses=[204]))
@@ -202,12 +222,16 @@ def test_a_401_endpoint_tells_the_prison_at_once_holds_the_amendment_and_a_repla
     assert failed["status"] == "failed" and failed["attempt_count"] == 1, "a 401 is final: not retried"
 
     # no other mental-health service covers NE22: the prison is told at once (no deadline needed)
-    told = eventually(lambda: webhooks(env, "HCC-DMI", handover_id, "handover.referral.escalated"),
-                      what="the prison told that the referral could not be delivered")
+    told = eventually(
+        lambda: webhooks(env, "HCC-DMI", handover_id, "handover.referral.escalated"),
+        what="the prison told that the referral could not be delivered",
+    )
     body = verify(env.system.secrets["HCC-DMI"], told[0].body, told[0].headers)
     assert "could not be delivered" in json.dumps(body) and "CMHT-BADSECRET" in json.dumps(body)
-    referral = eventually(lambda: (r := referral_to(env, handover_id, "CMHT-BADSECRET"))
-                          and r["delivery_status"] == "failed" and r, what="the referral's delivery recorded")
+    referral = eventually(
+        lambda: (r := referral_to(env, handover_id, "CMHT-BADSECRET")) and r["delivery_status"] == "failed" and r,
+        what="the referral's delivery recorded",
+    )
     assert referral["status"] == "requested", "still open: a replay may deliver it"
     readiness = {i["item"]: i for i in handover_view(env, handover_id)["readiness"]["items"]}
     assert readiness["mental_health_referral"]["status"] == "at_risk"
@@ -235,10 +259,15 @@ def test_a_401_endpoint_tells_the_prison_at_once_holds_the_amendment_and_a_repla
     final = drive(env, [issued, amended])
     assert [item["status"] for item in final] == ["delivered", "delivered"]
     seen = [(item.webhook_id, item.type, item.status) for item in receiver.answered("CMHT-BADSECRET")]
-    assert seen == [(issued, "handover.pack.issued", 401), (issued, "handover.pack.issued", 204),
-                    (amended, "handover.pack.amended", 204)], "the same pack first, then its amendment"
-    eventually(lambda: (r := referral_to(env, handover_id, "CMHT-BADSECRET")) and r["delivery_status"] == "delivered",
-               what="the prison to see that the pack arrived after all")
+    assert seen == [
+        (issued, "handover.pack.issued", 401),
+        (issued, "handover.pack.issued", 204),
+        (amended, "handover.pack.amended", 204),
+    ], "the same pack first, then its amendment"
+    eventually(
+        lambda: (r := referral_to(env, handover_id, "CMHT-BADSECRET")) and r["delivery_status"] == "delivered",
+        what="the prison to see that the pack arrived after all",
+    )
 
 
 def escalations(env: DeliverySystem, client: str, **params: Any) -> Any:
@@ -258,11 +287,14 @@ def test_a_prison_reads_its_escalations_one_message_per_person_per_deadline_neve
     late_id, late = submit(env, late_notice)
     with env.system.client("release_events", as_client="prison-dmi") as client:
         received_at = datetime.fromisoformat(client.get(f"/v1/release-notices/{late_id}").json()["received_at"])
-    found = eventually(lambda: (r := escalations(env, "prison-dmi", handover_id=late)).status_code == 200
-                       and r.json(), what="the late notice escalated at once")
+    found = eventually(
+        lambda: (r := escalations(env, "prison-dmi", handover_id=late)).status_code == 200 and r.json(),
+        what="the late notice escalated at once",
+    )
     assert {item["deadline"] for item in found} == {"before_release"}
-    assert all(datetime.fromisoformat(item["due_at"]) >= received_at for item in found), \
+    assert all(datetime.fromisoformat(item["due_at"]) >= received_at for item in found), (
         "no deadline before the notice was received"
+    )
     delivered_at = {item["agency_code"]: item["delivered_at"] for item in get(env, "/v1/referrals", handover_id=late)}
     for item in found:  # clamped to the moment the referral reached its agency, and escalated from then
         assert datetime.fromisoformat(item["due_at"]) == datetime.fromisoformat(delivered_at[item["agency_code"]])
@@ -272,13 +304,18 @@ def test_a_prison_reads_its_escalations_one_message_per_person_per_deadline_neve
     _, quiet = submit(env, quiet_notice)
     drive(env, [delivery_to(env, quiet, code)["webhook_id"] for code in ("CMHT-QUIET", "PDU-QUIET", "GP-QUIET")])
     env.clock.advance(73 * 3600)
-    rows = eventually(lambda: len(r := escalations(env, "prison-dmi", handover_id=quiet).json()) >= 2 and r,
-                      what="the quiet referrals escalated")
+    rows = eventually(
+        lambda: len(r := escalations(env, "prison-dmi", handover_id=quiet).json()) >= 2 and r,
+        what="the quiet referrals escalated",
+    )
     assert {(item["agency_code"], item["deadline"]) for item in rows} >= {
-        ("CMHT-QUIET", "after_delivery"), ("PDU-QUIET", "after_delivery")}
+        ("CMHT-QUIET", "after_delivery"),
+        ("PDU-QUIET", "after_delivery"),
+    }
     assert all(item["establishment_code"] == "DMI" and item["told"] == ["HCC-DMI"] for item in rows)
-    messages = eventually(lambda: webhooks(env, "HCC-DMI", quiet, "handover.referral.escalated"),
-                          what="the prison's escalation message")
+    messages = eventually(
+        lambda: webhooks(env, "HCC-DMI", quiet, "handover.referral.escalated"), what="the prison's escalation message"
+    )
     assert len(messages) == 1, "one message for every referral outstanding at the deadline"
     planned = [item for item in deliveries(env, quiet) if item["event_type"] == "handover.referral.escalated"]
     assert [item["agency_code"] for item in planned] == ["HCC-DMI"], "one message planned, to the prison only"
@@ -297,12 +334,15 @@ def test_a_prison_reads_its_escalations_one_message_per_person_per_deadline_neve
     assert escalations(env, "cmht-dur", handover_id=quiet).status_code == 403
     assert escalations(env, None, handover_id=quiet).status_code == 401
     audit = get(env, "/v1/audit", subject=quiet_notice["prison_number"], limit=1000)
-    assert any(record["action"] == "escalations.read" and record["actor"] == "prison-dmi" for record in audit), \
+    assert any(record["action"] == "escalations.read" and record["actor"] == "prison-dmi" for record in audit), (
         "a prison's read of its escalations is audited with who read"
-    assert len([item for item in receiver.to("HCC-BMI")
-                if item.json.get("data", {}).get("handover_id") == quiet]) == 0, "another prison is told nothing"
+    )
+    assert (
+        len([item for item in receiver.to("HCC-BMI") if item.json.get("data", {}).get("handover_id") == quiet]) == 0
+    ), "another prison is told nothing"
 
 
 def _item_of(agency_code: str) -> str:
-    return {"CMHT-QUIET": "mental_health_referral", "PDU-QUIET": "reporting_instructions",
-            "GP-QUIET": "gp"}[agency_code]
+    return {"CMHT-QUIET": "mental_health_referral", "PDU-QUIET": "reporting_instructions", "GP-QUIET": "gp"}[
+        agency_code
+    ]

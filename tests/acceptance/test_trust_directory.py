@@ -75,8 +75,10 @@ def submit(system: RunningSystem, district: str) -> dict[str, Any]:
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
     with system.client("handover") as client:
-        found = eventually(lambda: client.get("/v1/handovers", params={"notice_id": notice_id}).json(),
-                           what="the handover of the notice")
+        found = eventually(
+            lambda: client.get("/v1/handovers", params={"notice_id": notice_id}).json(),
+            what="the handover of the notice",
+        )
         return client.get(f"/v1/handovers/{found[0]['handover_id']}").json()  # type: ignore[no-any-return]
 
 
@@ -120,8 +122,10 @@ def test_an_agency_added_through_the_api_receives_verified_webhooks_for_the_next
 @pytest.mark.hazard("H49")
 def test_a_deactivated_agency_is_routed_nothing_new_and_sent_nothing_new(system: RunningSystem) -> None:
     secret = new_secret()
-    assert put(system, agency_body(system, "CMHT-NE31", "community_mental_health_team", "NE31",
-                                   secret=secret)).status_code == 201
+    assert (
+        put(system, agency_body(system, "CMHT-NE31", "community_mental_health_team", "NE31", secret=secret)).status_code
+        == 201
+    )
     first = submit(system, "NE31")
     assert "CMHT-NE31" in routed_to(first)
     assert verify(secret, webhook_of(system, first["handover_id"], "CMHT-NE31"))
@@ -133,8 +137,7 @@ def test_a_deactivated_agency_is_routed_nothing_new_and_sent_nothing_new(system:
     second = submit(system, "NE31")
     assert "CMHT-NE31" not in routed_to(second)
     eventually(lambda: system.receiver.for_handover(second["handover_id"]), what="the second release's webhooks")
-    assert not [item for item in system.receiver.for_handover(second["handover_id"])
-                if item.agency_code == "CMHT-NE31"]
+    assert not [item for item in system.receiver.for_handover(second["handover_id"]) if item.agency_code == "CMHT-NE31"]
 
 
 @pytest.mark.hazard("H50")
@@ -230,8 +233,14 @@ def test_webhook_secrets_never_travel_or_show_in_clear(system: RunningSystem) ->
     assert [event["data"]["revision"] for event in mine][-2:] == [1, 2]
     for text in [listing, *(record.value.decode() for record in records)]:
         assert secret.removeprefix("whsec_") not in text and second.removeprefix("whsec_") not in text
-    refs = [ref for event in mine for ref in [event["data"]["webhook"]["secret_ref"],
-            *(old["secret_ref"] for old in event["data"]["webhook"]["previous_secrets"])]]
+    refs = [
+        ref
+        for event in mine
+        for ref in [
+            event["data"]["webhook"]["secret_ref"],
+            *(old["secret_ref"] for old in event["data"]["webhook"]["previous_secrets"]),
+        ]
+    ]
     assert refs and all(ref.startswith("file:") for ref in refs)
     # The seeded agencies' literal secrets (the test directory's YAML) were moved into the store as well.
     seeded = [json.loads(record.value) for record in records if record.key == b"A99001"]

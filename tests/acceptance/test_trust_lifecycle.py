@@ -88,8 +88,9 @@ def submit(system: RunningSystem, notice: dict[str, Any]) -> dict[str, Any]:
     response = post(system, "release_events", "/v1/release-notices", notice)
     assert response.status_code == 202, response.text
     notice_id = response.json()["notice_id"]
-    found = eventually(lambda: get(system, "handover", "/v1/handovers", notice_id=notice_id),
-                       what="the handover of the notice")
+    found = eventually(
+        lambda: get(system, "handover", "/v1/handovers", notice_id=notice_id), what="the handover of the notice"
+    )
     return found[0]  # type: ignore[no-any-return]
 
 
@@ -98,8 +99,10 @@ def send_custody_event(system: RunningSystem, event: dict[str, Any]) -> None:
     response = post(system, "release_events", "/v1/custody-events", event)
     assert response.status_code == 202, response.text
     with system.client("release_events") as client:
-        eventually(lambda: client.get(response.json()["status_url"]).json()["status"] == "published",
-                   what="the custody event to be published")
+        eventually(
+            lambda: client.get(response.json()["status_url"]).json()["status"] == "published",
+            what="the custody event to be published",
+        )
 
 
 def handover(system: RunningSystem, handover_id: str) -> dict[str, Any]:
@@ -108,8 +111,7 @@ def handover(system: RunningSystem, handover_id: str) -> dict[str, Any]:
 
 def custody_log(system: RunningSystem, prison_number: str, count: int) -> dict[int, dict[str, Any]]:
     rows = eventually(
-        lambda: len(found := get(system, "handover", f"/v1/people/{prison_number}/custody-events")) >= count
-        and found,
+        lambda: len(found := get(system, "handover", f"/v1/people/{prison_number}/custody-events")) >= count and found,
         what=f"{count} custody events in the log",
     )
     return {row["sequence"]: row for row in rows}
@@ -127,8 +129,14 @@ def received(system: RunningSystem, handover_id: str, agency: str) -> list[dict[
 
 def wait_for(system: RunningSystem, handover_id: str, agency: str, webhook_type: str, version: int) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
-        return next((data for data in received(system, handover_id, agency)
-                     if data["type"] == webhook_type and data["version"] == version), None)
+        return next(
+            (
+                data
+                for data in received(system, handover_id, agency)
+                if data["type"] == webhook_type and data["version"] == version
+            ),
+            None,
+        )
 
     return eventually(found, what=f"{webhook_type} v{version} at {agency}")  # type: ignore[no-any-return]
 
@@ -149,8 +157,11 @@ def same_release_for(other: dict[str, Any], like: dict[str, Any]) -> dict[str, A
 
 
 def events_on_handover_topic(system: RunningSystem, prison_number: str) -> list[dict[str, Any]]:
-    return [json.loads(record.value) for record in read_topic(system.bootstrap_servers, HANDOVER_EVENTS)
-            if record.key == prison_number.encode()]
+    return [
+        json.loads(record.value)
+        for record in read_topic(system.bootstrap_servers, HANDOVER_EVENTS)
+        if record.key == prison_number.encode()
+    ]
 
 
 def at(day: date, hour: int) -> str:
@@ -167,15 +178,27 @@ def test_custody_events_out_of_order_end_as_in_order(env: Lifecycle) -> None:
     second = same_release_for(release_notice(random.Random(92), place="durham"), first)
     assert first["prison_number"] != second["prison_number"]
     release_day = date.fromisoformat(first["release"]["date"])
-    contact = {"name": "Durham Healthcare (night)", "role": "Discharge coordinator", "phone": "0300 000 0009",
-               "email": "night.dmi@example.org"}
+    contact = {
+        "name": "Durham Healthcare (night)",
+        "role": "Discharge coordinator",
+        "phone": "0300 000 0009",
+        "email": "night.dmi@example.org",
+    }
 
     def events(prison_number: str) -> dict[int, dict[str, Any]]:
         return {
-            1: custody_event(prison_number, "release_date_changed", sequence=1,
-                             release_date=(release_day + timedelta(days=2)).isoformat()),
-            2: custody_event(prison_number, "release_date_changed", sequence=2,
-                             release_date=(release_day + timedelta(days=4)).isoformat()),
+            1: custody_event(
+                prison_number,
+                "release_date_changed",
+                sequence=1,
+                release_date=(release_day + timedelta(days=2)).isoformat(),
+            ),
+            2: custody_event(
+                prison_number,
+                "release_date_changed",
+                sequence=2,
+                release_date=(release_day + timedelta(days=4)).isoformat(),
+            ),
             3: custody_event(prison_number, "reception", sequence=3, reason="transfer_in", prison_contact=contact),
         }
 
@@ -212,16 +235,21 @@ def test_an_event_before_its_notice_is_applied_when_the_notice_arrives(env: Life
     system = env.system
     notice = release_notice(random.Random(93), place="durham", release_in_days=20)
     moved_to = date.fromisoformat(notice["release"]["date"]) + timedelta(days=3)
-    send_custody_event(system, custody_event(notice["prison_number"], "release_date_changed", sequence=7,
-                                             release_date=moved_to.isoformat()))
+    send_custody_event(
+        system,
+        custody_event(notice["prison_number"], "release_date_changed", sequence=7, release_date=moved_to.isoformat()),
+    )
     handover_id = submit(system, notice)["handover_id"]
     for agency in DURHAM:
         issued = wait_for(system, handover_id, agency, "handover.pack.issued", 1)
         amended = wait_for(system, handover_id, agency, "handover.pack.amended", 2)
         assert issued["pack"]["release"]["date"] == notice["release"]["date"]
         assert amended["pack"]["release"]["date"] == moved_to.isoformat(), agency
-        assert {"section": "release.date", "before": notice["release"]["date"],
-                "after": moved_to.isoformat()} in amended["changes"]
+        assert {
+            "section": "release.date",
+            "before": notice["release"]["date"],
+            "after": moved_to.isoformat(),
+        } in amended["changes"]
     view = handover(system, handover_id)
     assert view["version"] == 2 and view["pack"]["release"]["date"] == moved_to.isoformat()
     row = custody_log(system, notice["prison_number"], 1)[7]
@@ -239,13 +267,16 @@ def test_a_date_change_after_a_cancellation_is_never_silent(env: Lifecycle) -> N
     for agency in DURHAM:
         wait_for(system, handover_id, agency, "handover.pack.withdrawn", 1)
     later = (date.fromisoformat(notice["release"]["date"]) + timedelta(days=9)).isoformat()
-    send_custody_event(system, custody_event(notice["prison_number"], "release_date_changed", sequence=2,
-                                             release_date=later))
+    send_custody_event(
+        system, custody_event(notice["prison_number"], "release_date_changed", sequence=2, release_date=later)
+    )
 
     row = custody_log(system, notice["prison_number"], 2)[2]
     assert row["outcome"] == "needs_new_notice" and "new notice" in row["detail"]
-    told = eventually(lambda: [data for data in received(system, handover_id, "PH-DMI")
-                               if data["type"] == "handover.pack.withdrawn"], what="prison healthcare told")
+    told = eventually(
+        lambda: [data for data in received(system, handover_id, "PH-DMI") if data["type"] == "handover.pack.withdrawn"],
+        what="prison healthcare told",
+    )
     assert "submit a new release notice" in told[-1]["note"] and "sequence 2" in told[-1]["note"]
     view = handover(system, handover_id)
     assert view["state"] == "withdrawn" and view["pack"]["release"]["date"] == notice["release"]["date"]
@@ -260,17 +291,25 @@ def test_a_late_cancellation_withdraws_and_the_date_change_after_it_asks_for_a_n
     handover_id = submit(system, notice)["handover_id"]
     wait_for(system, handover_id, "PDU-DUR", "handover.pack.issued", 1)
     later = (date.fromisoformat(notice["release"]["date"]) + timedelta(days=9)).isoformat()
-    send_custody_event(system, custody_event(notice["prison_number"], "release_date_changed", sequence=2,
-                                             release_date=later))
+    send_custody_event(
+        system, custody_event(notice["prison_number"], "release_date_changed", sequence=2, release_date=later)
+    )
     send_custody_event(system, custody_event(notice["prison_number"], "release_cancelled", sequence=1))
     log = custody_log(system, notice["prison_number"], 2)
     assert log[1]["outcome"] == "applied" and "overrides the later sequence(s) [2]" in log[1]["detail"]
-    assert eventually(lambda: custody_log(system, notice["prison_number"], 2)[2]["outcome"] == "needs_new_notice",
-                      what="the overridden date change re-classified")
+    assert eventually(
+        lambda: custody_log(system, notice["prison_number"], 2)[2]["outcome"] == "needs_new_notice",
+        what="the overridden date change re-classified",
+    )
     for agency in DURHAM:
         wait_for(system, handover_id, agency, "handover.pack.withdrawn", 2)
-    eventually(lambda: any(data["type"] == "handover.pack.withdrawn" and "new release notice" in data["note"]
-                           for data in received(system, handover_id, "PH-DMI")), what="prison healthcare told")
+    eventually(
+        lambda: any(
+            data["type"] == "handover.pack.withdrawn" and "new release notice" in data["note"]
+            for data in received(system, handover_id, "PH-DMI")
+        ),
+        what="prison healthcare told",
+    )
 
 
 # --- corrections -------------------------------------------------------------------------------------------
@@ -283,9 +322,14 @@ def correction(notice: dict[str, Any], notice_id: str, revision: int, **changes:
         source="urn:test:release-events",
         subject=notice["prison_number"],
         dataschema=RELEASE_NOTICE_AMENDED_SCHEMA,
-        data=ReleaseNoticeAmendedV1(notice_id=notice_id, amendment_id=f"amendment-{revision}", revision=revision,
-                                    received_at=datetime.now(UTC), reason="practitioner changed",
-                                    notice=corrected),
+        data=ReleaseNoticeAmendedV1(
+            notice_id=notice_id,
+            amendment_id=f"amendment-{revision}",
+            revision=revision,
+            received_at=datetime.now(UTC),
+            reason="practitioner changed",
+            notice=corrected,
+        ),
         correlation_id=None,
     )
 
@@ -302,17 +346,25 @@ def test_a_practitioner_correction_amends_only_probations_part(env: Lifecycle) -
     for agency in DURHAM:
         wait_for(system, handover_id, agency, "handover.pack.issued", 1)
     appointment = {"at": at(release_day + timedelta(days=2), 10), "place": "Durham hub"}
-    accepted = post(system, "handover", f"/v1/agencies/CMHT-DUR/referrals/{cmht['referral_id']}/answers",
-                    {"answer": "accepted", "first_appointment": appointment})
+    accepted = post(
+        system,
+        "handover",
+        f"/v1/agencies/CMHT-DUR/referrals/{cmht['referral_id']}/answers",
+        {"answer": "accepted", "first_appointment": appointment},
+    )
     assert accepted.status_code == 201, accepted.text
 
     reporting = notice["reporting_instructions"]
-    second = correction(notice, opened["notice_id"], 2,
-                        reporting_instructions={**reporting, "practitioner": "Probation officer Example"})
-    third = correction(notice, opened["notice_id"], 3,
-                       reporting_instructions={**reporting, "practitioner": "Probation officer Other"})
-    publish(system.bootstrap_servers, CUSTODY_EVENTS, second, second.model_copy(update={"id": "replayed-rev-2"}),
-            third)
+    second = correction(
+        notice,
+        opened["notice_id"],
+        2,
+        reporting_instructions={**reporting, "practitioner": "Probation officer Example"},
+    )
+    third = correction(
+        notice, opened["notice_id"], 3, reporting_instructions={**reporting, "practitioner": "Probation officer Other"}
+    )
+    publish(system.bootstrap_servers, CUSTODY_EVENTS, second, second.model_copy(update={"id": "replayed-rev-2"}), third)
 
     amended = wait_for(system, handover_id, "PDU-DUR", "handover.pack.amended", 3)
     assert [change["section"] for change in amended["changes"]] == ["reporting_instructions"]
@@ -323,9 +375,19 @@ def test_a_practitioner_correction_amends_only_probations_part(env: Lifecycle) -
     team = next(r for r in view["referrals"] if r["agency_code"] == "CMHT-DUR")
     assert team["status"] == "accepted" and team["first_appointment_at"].startswith(appointment["at"][:16])
     pack_events = eventually(
-        lambda: len(found := [e for e in events_on_handover_topic(system, notice["prison_number"])
-                              if e["type"] == EventType.HANDOVER_PACK_AMENDED.value]) == 2 and found,
-        what="two amended packs")
+        lambda: (
+            len(
+                found := [
+                    e
+                    for e in events_on_handover_topic(system, notice["prison_number"])
+                    if e["type"] == EventType.HANDOVER_PACK_AMENDED.value
+                ]
+            )
+            == 2
+            and found
+        ),
+        what="two amended packs",
+    )
     for event in pack_events:
         assert [entry["agency_code"] for entry in event["data"]["distribution"]] == ["PDU-DUR"]
     assert [data["type"] for data in received(system, handover_id, "CMHT-DUR")] == ["handover.pack.issued"]
@@ -340,8 +402,15 @@ def test_an_address_moved_out_of_the_area_moves_the_referral(env: Lifecycle) -> 
     handover_id = opened["handover_id"]
     for agency in DURHAM:
         wait_for(system, handover_id, agency, "handover.pack.issued", 1)
-    teesside = {"kind": "address", "address": {"lines": ["1 Example Street"], "town": "Middlesbrough",
-                                               "postcode": "TS1 1AA", "local_authority": "Middlesbrough"}}
+    teesside = {
+        "kind": "address",
+        "address": {
+            "lines": ["1 Example Street"],
+            "town": "Middlesbrough",
+            "postcode": "TS1 1AA",
+            "local_authority": "Middlesbrough",
+        },
+    }
     moved = correction(notice, opened["notice_id"], 2, release={**notice["release"], "destination": teesside})
     publish(system.bootstrap_servers, CUSTODY_EVENTS, moved)
 
@@ -370,10 +439,17 @@ def test_a_date_change_after_probation_confirmed_asks_it_again_and_escalates_aga
     release_day = date.fromisoformat(notice["release"]["date"])
     handover_id = submit(system, notice)["handover_id"]
     pdu = wait_for(system, handover_id, "PDU-DUR", "handover.pack.issued", 1)
-    reporting = {"office": "Durham Probation Office (fictitious)", "report_at": at(release_day, 15),
-                 "practitioner": "Probation officer Example"}
-    confirmed = post(system, "handover", f"/v1/agencies/PDU-DUR/referrals/{pdu['referral_id']}/answers",
-                     {"answer": "confirmed", "reporting_instructions": reporting})
+    reporting = {
+        "office": "Durham Probation Office (fictitious)",
+        "report_at": at(release_day, 15),
+        "practitioner": "Probation officer Example",
+    }
+    confirmed = post(
+        system,
+        "handover",
+        f"/v1/agencies/PDU-DUR/referrals/{pdu['referral_id']}/answers",
+        {"answer": "confirmed", "reporting_instructions": reporting},
+    )
     assert confirmed.status_code == 201, confirmed.text
 
     def watch() -> dict[str, Any]:
@@ -383,15 +459,18 @@ def test_a_date_change_after_probation_confirmed_asks_it_again_and_escalates_aga
     confirmed_at = eventually(lambda: watch().get("answered_at"), what="the confirmation to reach the notifier")
 
     new_day = release_day + timedelta(days=4)
-    send_custody_event(system, custody_event(notice["prison_number"], "release_date_changed", sequence=1,
-                                             release_date=new_day.isoformat()))
+    send_custody_event(
+        system,
+        custody_event(notice["prison_number"], "release_date_changed", sequence=1, release_date=new_day.isoformat()),
+    )
     amended = wait_for(system, handover_id, "PDU-DUR", "handover.pack.amended", 2)
     [invalidated] = amended["invalidated"]
     assert invalidated["item"] == "reporting_instructions_confirmation"
     assert invalidated["reason"].startswith("confirmation invalidated by release date change")
     assert "please confirm reporting instructions again" in invalidated["reason"]
-    assert {"section": "release.date", "before": release_day.isoformat(),
-            "after": new_day.isoformat()} in amended["changes"]
+    assert {"section": "release.date", "before": release_day.isoformat(), "after": new_day.isoformat()} in amended[
+        "changes"
+    ]
 
     worklist = get(system, "handover", "/v1/agencies/PDU-DUR/handovers")
     item = next(w for w in worklist if w["handover_id"] == handover_id)
@@ -400,19 +479,28 @@ def test_a_date_change_after_probation_confirmed_asks_it_again_and_escalates_aga
     reporting_item = next(i for i in readiness["items"] if i["item"] == "reporting_instructions")
     assert reporting_item["status"] != "done"
     assert reporting_item["detail"].startswith("confirmation invalidated by release date change")
-    lounge = get(system, "handover", "/v1/establishments/DMI/releases",
-                 **{"from": new_day.isoformat(), "to": new_day.isoformat()})
+    lounge = get(
+        system,
+        "handover",
+        "/v1/establishments/DMI/releases",
+        **{"from": new_day.isoformat(), "to": new_day.isoformat()},
+    )
     mine = next(d for d in lounge if d["handover_id"] == handover_id)
     assert any(i["detail"].startswith("confirmation invalidated") for i in mine["readiness"]["items"])
 
-    rearmed = eventually(lambda: (w := watch()).get("answered_at") is None and w.get("delivered_at") and w,
-                         what="the notifier to watch the referral again")
+    rearmed = eventually(
+        lambda: (w := watch()).get("answered_at") is None and w.get("delivered_at") and w,
+        what="the notifier to watch the referral again",
+    )
     assert datetime.fromisoformat(rearmed["delivered_at"]) > datetime.fromisoformat(confirmed_at)
     before_release = datetime.combine(new_day, time(0, 0), tzinfo=ZoneInfo("Europe/London")) - timedelta(hours=24)
     env.advance_notifier_to(before_release + timedelta(hours=1))
     escalations = eventually(
-        lambda: [e for e in get(system, "notifier", "/v1/escalations", as_client="operator", handover_id=handover_id)
-                 if e["agency_code"] == "PDU-DUR" and e["deadline"] == "before_release"],
+        lambda: [
+            e
+            for e in get(system, "notifier", "/v1/escalations", as_client="operator", handover_id=handover_id)
+            if e["agency_code"] == "PDU-DUR" and e["deadline"] == "before_release"
+        ],
         what="probation's unanswered referral to escalate before release",
     )
     due = datetime.fromisoformat(escalations[0]["due_at"])

@@ -64,8 +64,14 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def ping(subject: str, n: int) -> CloudEvent:
-    return new_event(type=EventType.RELEASE_NOTICE_SUBMITTED, source="urn:test", subject=subject,
-                     dataschema="urn:ttg:schema:ping:1.0", data=Ping(n=n), correlation_id=None)
+    return new_event(
+        type=EventType.RELEASE_NOTICE_SUBMITTED,
+        source="urn:test",
+        subject=subject,
+        dataschema="urn:ttg:schema:ping:1.0",
+        data=Ping(n=n),
+        correlation_id=None,
+    )
 
 
 async def stage(database: Database, events: list[CloudEvent]) -> None:
@@ -91,8 +97,14 @@ async def republications(database: Database) -> list[dict[str, object]]:
 
 
 def make_relay(database: Database, producer: object, broker: EmbeddedBroker, **options: object) -> OutboxRelay:
-    return OutboxRelay(database=database, producer=producer, probe=BrokerProbe(broker.bootstrap_servers),  # type: ignore[arg-type]
-                       service="release_events", topic_partitions=3, **options)  # type: ignore[arg-type]
+    return OutboxRelay(
+        database=database,
+        producer=producer,
+        probe=BrokerProbe(broker.bootstrap_servers),  # type: ignore[arg-type]
+        service="release_events",
+        topic_partitions=3,
+        **options,
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.hazard("H57")
@@ -138,8 +150,11 @@ async def test_rows_published_before_the_replay_window_are_not_sent_again(
     try:
         await publish_all(relay)
         async with database.transaction() as session:
-            await session.exec(update(OutboxMessage).where(col(OutboxMessage.event_id) == old.id).values(
-                published_at=datetime.now(UTC) - timedelta(days=31)))  # type: ignore[call-overload]
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.event_id) == old.id)
+                .values(published_at=datetime.now(UTC) - timedelta(days=31))
+            )  # type: ignore[call-overload]
         await asyncio.to_thread(broker.restart)
         await publish_all(relay)
     finally:
@@ -192,10 +207,15 @@ async def test_a_running_consumer_reads_the_new_broker_from_the_start_and_applie
                 applied.append(event.id)
 
     consumer = EventConsumer(
-        bootstrap_servers=broker.bootstrap_servers, topics=[TOPIC], group_id=f"it-{uuid.uuid4().hex[:6]}",
+        bootstrap_servers=broker.bootstrap_servers,
+        topics=[TOPIC],
+        group_id=f"it-{uuid.uuid4().hex[:6]}",
         handlers={EventType.RELEASE_NOTICE_SUBMITTED: handler},
-        supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1}, producer=producer,
-        session_timeout_ms=6000, heartbeat_interval_ms=1500, broker_check_seconds=0.5,
+        supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
+        producer=producer,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1500,
+        broker_check_seconds=0.5,
     )
     task = asyncio.create_task(consumer.run())
     try:

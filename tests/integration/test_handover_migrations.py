@@ -41,9 +41,7 @@ def test_skeleton_handovers_get_their_notice_back(tmp_path: Path) -> None:
         )
     upgrade(url, MIGRATIONS)
     with engine.connect() as connection:
-        state, stored = connection.execute(
-            sa.text("SELECT state, notice FROM handover WHERE id = 'h1'")
-        ).one()
+        state, stored = connection.execute(sa.text("SELECT state, notice FROM handover WHERE id = 'h1'")).one()
     engine.dispose()
     rebuilt = ReleaseNoticeV1.model_validate_json(stored)
     assert state == "open"

@@ -40,10 +40,19 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def pack_event(kind: EventType, day: str) -> CloudEvent:
-    release = {"establishment_code": "DMI", "date": day,
-               "destination": {"kind": "address", "address": {"postcode": "DH1 1AA"}}}
-    return CloudEvent(id=str(uuid.uuid4()), source="urn:test", type=kind.value, time=datetime.now(UTC),
-                      subject="A1234BC", data={"handover_id": "h-1", "pack": {"release": release}})
+    release = {
+        "establishment_code": "DMI",
+        "date": day,
+        "destination": {"kind": "address", "address": {"postcode": "DH1 1AA"}},
+    }
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="urn:test",
+        type=kind.value,
+        time=datetime.now(UTC),
+        subject="A1234BC",
+        data={"handover_id": "h-1", "pack": {"release": release}},
+    )
 
 
 async def test_a_skipped_insert_is_reported_as_skipped(database: Database) -> None:
@@ -57,10 +66,12 @@ async def test_a_skipped_insert_is_reported_as_skipped(database: Database) -> No
 @pytest.mark.hazard("H40")
 async def test_an_amended_pack_moves_the_release_date_escalation_uses(database: Database) -> None:
     clock = SystemClock()
-    await remember_handover(database=database, event=pack_event(EventType.HANDOVER_PACK_ISSUED, "2026-12-12"),
-                            clock=clock)
-    await remember_handover(database=database, event=pack_event(EventType.HANDOVER_PACK_AMENDED, "2026-12-16"),
-                            clock=clock)
+    await remember_handover(
+        database=database, event=pack_event(EventType.HANDOVER_PACK_ISSUED, "2026-12-12"), clock=clock
+    )
+    await remember_handover(
+        database=database, event=pack_event(EventType.HANDOVER_PACK_AMENDED, "2026-12-16"), clock=clock
+    )
     async with database.session() as session:
         facts = await session.get(HandoverFact, "h-1")
     assert facts is not None and facts.release_date == date(2026, 12, 16)

@@ -57,13 +57,17 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def ping(subject: str, n: int, dataschema: str = "urn:ttg:schema:ping:1.0") -> CloudEvent:
-    return new_event(type=EventType.RELEASE_NOTICE_SUBMITTED, source="urn:test", subject=subject,
-                     dataschema=dataschema, data=Ping(n=n), correlation_id=None)
+    return new_event(
+        type=EventType.RELEASE_NOTICE_SUBMITTED,
+        source="urn:test",
+        subject=subject,
+        dataschema=dataschema,
+        data=Ping(n=n),
+        correlation_id=None,
+    )
 
 
-async def test_relay_publishes_committed_events_in_order_per_person(
-    broker: EmbeddedBroker, database: Database
-) -> None:
+async def test_relay_publishes_committed_events_in_order_per_person(broker: EmbeddedBroker, database: Database) -> None:
     topic = f"it.outbox.{uuid.uuid4().hex[:8]}"
     await ensure_topics(broker.bootstrap_servers, [topic], partitions=3)
     clock = SystemClock()
@@ -90,7 +94,7 @@ async def test_relay_publishes_committed_events_in_order_per_person(
         sequence = [json.loads(r.value)["data"]["n"] for r in records if r.key == person.encode()]
         assert sequence == sorted(sequence) and len(sequence) == 6
     async with database.session() as session:
-        unpublished = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))))
+        unpublished = await session.exec(select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None)))
         assert unpublished.all() == []
 
 
@@ -120,8 +124,7 @@ async def test_a_republished_event_is_applied_once_through_the_inbox(
     for record in records:
         received = CloudEvent.model_validate_json(record.value)
         async with database.transaction() as session:
-            if await first_delivery(session, event_id=received.id, event_type=received.type,
-                                    now=datetime.now(UTC)):
+            if await first_delivery(session, event_id=received.id, event_type=received.type, now=datetime.now(UTC)):
                 applied.append(received.id)
     assert applied == [event.id]
 
@@ -133,8 +136,9 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_moves_on(brok
     good = ping("A2222AA", 2)
     try:
         await producer.send_and_wait(topic, b"{not json", key=b"A2222AA")
-        await producer.send_and_wait(topic, ping("A2222AA", 1, "urn:ttg:schema:ping:2.0").to_json_bytes(),
-                                     key=b"A2222AA")
+        await producer.send_and_wait(
+            topic, ping("A2222AA", 1, "urn:ttg:schema:ping:2.0").to_json_bytes(), key=b"A2222AA"
+        )
         await producer.send_and_wait(topic, good.to_json_bytes(), key=b"A2222AA")
         handled: list[str] = []
 
@@ -142,9 +146,12 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_moves_on(brok
             handled.append(event.id)
 
         consumer = EventConsumer(
-            bootstrap_servers=broker.bootstrap_servers, topics=[topic], group_id=f"it-{uuid.uuid4().hex[:6]}",
+            bootstrap_servers=broker.bootstrap_servers,
+            topics=[topic],
+            group_id=f"it-{uuid.uuid4().hex[:6]}",
             handlers={EventType.RELEASE_NOTICE_SUBMITTED: handler},
-            supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1}, producer=producer,
+            supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
+            producer=producer,
         )
         task = asyncio.create_task(consumer.run())
         try:

@@ -26,8 +26,12 @@ from ttg.synthetic import release_notice
 
 def submission(body: dict[str, object], key: str) -> service.Submission:
     return service.Submission(
-        notice=ReleaseNoticeV1.model_validate(body), body=body, idempotency_key=key, scope="prison-dmi",
-        correlation_id="c1", idempotency_window=timedelta(days=7),
+        notice=ReleaseNoticeV1.model_validate(body),
+        body=body,
+        idempotency_key=key,
+        scope="prison-dmi",
+        correlation_id="c1",
+        idempotency_window=timedelta(days=7),
     )
 
 
@@ -84,16 +88,25 @@ def test_people_stored_before_the_register_are_entered_in_it(tmp_path: Path) -> 
         for event_id, person, sequence, kind, establishment, body in events:
             connection.execute(
                 sa.text("INSERT INTO custody_event VALUES (:id, :pn, :seq, :kind, :est, :id, :body, 'h', :now)"),
-                {"id": event_id, "pn": person, "seq": sequence, "kind": kind, "est": establishment, "body": body,
-                 "now": now},
+                {
+                    "id": event_id,
+                    "pn": person,
+                    "seq": sequence,
+                    "kind": kind,
+                    "est": establishment,
+                    "body": body,
+                    "now": now,
+                },
             )
     engine.dispose()
     upgrade(url, MIGRATIONS)
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(
-            sa.text("SELECT prison_number, establishment_code, sequence, released FROM custody_register "
-                    "ORDER BY prison_number")
+            sa.text(
+                "SELECT prison_number, establishment_code, sequence, released FROM custody_register "
+                "ORDER BY prison_number"
+            )
         ).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [
@@ -104,27 +117,47 @@ def test_people_stored_before_the_register_are_entered_in_it(tmp_path: Path) -> 
 
 
 def event(type_: EventType, at: datetime, data: dict[str, object]) -> CloudEvent:
-    return CloudEvent(id=str(uuid.uuid4()), source="test", type=type_.value, time=at, subject="A1234BC",
-                      dataschema="urn:ttg:schema:test:1.0", data=data)
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="test",
+        type=type_.value,
+        time=at,
+        subject="A1234BC",
+        dataschema="urn:ttg:schema:test:1.0",
+        data=data,
+    )
 
 
 @pytest.mark.hazard("H36")
 @pytest.mark.parametrize("order", ["in order", "outcome first"])
-def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_in(
-    tmp_path: Path, order: str
-) -> None:
+def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_in(tmp_path: Path, order: str) -> None:
     url = f"sqlite:///{tmp_path / 'release_events.db'}"
     upgrade(url, MIGRATIONS)
     clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
     t0 = clock.now()
-    pack = event(EventType.HANDOVER_PACK_ISSUED, t0, {
-        "handover_id": "h1", "version": 1, "notice_id": "n1",
-        "distribution": [{"agency_code": "A99001"}, {"agency_code": "PDU-DUR"}],
-    })
-    outcome = event(EventType.DELIVERY_SUCCEEDED, t0 + timedelta(seconds=1), {
-        "webhook_id": "msg_1", "source_event_id": pack.id, "event_type": "handover.pack.issued",
-        "handover_id": "h1", "agency_code": "A99001", "status": "delivered", "attempts": 1,
-    })
+    pack = event(
+        EventType.HANDOVER_PACK_ISSUED,
+        t0,
+        {
+            "handover_id": "h1",
+            "version": 1,
+            "notice_id": "n1",
+            "distribution": [{"agency_code": "A99001"}, {"agency_code": "PDU-DUR"}],
+        },
+    )
+    outcome = event(
+        EventType.DELIVERY_SUCCEEDED,
+        t0 + timedelta(seconds=1),
+        {
+            "webhook_id": "msg_1",
+            "source_event_id": pack.id,
+            "event_type": "handover.pack.issued",
+            "handover_id": "h1",
+            "agency_code": "A99001",
+            "status": "delivered",
+            "attempts": 1,
+        },
+    )
 
     async def run() -> None:
         database = Database(url)
@@ -135,8 +168,7 @@ def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_
                 await apply[item.id](database=database, clock=clock, event=item)
             found, deliveries = await progress.progress_of(database=database, notice_id="n1")
             assert found is not None and (found.handover_id, found.version, found.state) == ("h1", 1, "issued")
-            assert {(d.agency_code, d.state) for d in deliveries} == {("A99001", "delivered"),
-                                                                     ("PDU-DUR", "pending")}
+            assert {(d.agency_code, d.state) for d in deliveries} == {("A99001", "delivered"), ("PDU-DUR", "pending")}
         finally:
             await database.dispose()
 

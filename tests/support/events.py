@@ -18,9 +18,13 @@ async def _publish(bootstrap_servers: str, topic: str, events: list[CloudEvent])
     try:
         for event in events:
             message = OutboxMessage(
-                event_id=event.id, topic=topic, key=event.partitionkey or event.subject or event.id,
-                event_type=event.type, payload=event.model_dump_json(exclude_none=True),
-                correlation_id=event.correlationid, created_at=datetime.now(UTC),
+                event_id=event.id,
+                topic=topic,
+                key=event.partitionkey or event.subject or event.id,
+                event_type=event.type,
+                payload=event.model_dump_json(exclude_none=True),
+                correlation_id=event.correlationid,
+                created_at=datetime.now(UTC),
             )
             await producer.send_and_wait(
                 topic, value=message.payload.encode(), key=message.key.encode(), headers=kafka_headers(message)

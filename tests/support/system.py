@@ -39,12 +39,27 @@ TEST_AGENCIES: list[dict[str, Any]] = [
     {"code": "CMHT-BHM", "kind": "community_mental_health_team", **BIRMINGHAM},
     {"code": "SMS-BHM", "kind": "substance_misuse_service", **BIRMINGHAM},
     {"code": "PDU-BHM", "kind": "probation_delivery_unit", **BIRMINGHAM},
-    {"code": "PH-DMI", "kind": "prison_healthcare", "districts": [], "authorities": ["County Durham"],
-     "establishments": ["DMI"]},
-    {"code": "PH-HHI", "kind": "prison_healthcare", "districts": [], "authorities": ["Middlesbrough"],
-     "establishments": ["HHI"]},
-    {"code": "PH-BMI", "kind": "prison_healthcare", "districts": [], "authorities": ["Birmingham"],
-     "establishments": ["BMI"]},
+    {
+        "code": "PH-DMI",
+        "kind": "prison_healthcare",
+        "districts": [],
+        "authorities": ["County Durham"],
+        "establishments": ["DMI"],
+    },
+    {
+        "code": "PH-HHI",
+        "kind": "prison_healthcare",
+        "districts": [],
+        "authorities": ["Middlesbrough"],
+        "establishments": ["HHI"],
+    },
+    {
+        "code": "PH-BMI",
+        "kind": "prison_healthcare",
+        "districts": [],
+        "authorities": ["Birmingham"],
+        "establishments": ["BMI"],
+    },
 ]
 
 
@@ -144,7 +159,10 @@ class RunningSystem:
 
 
 def start_system(
-    tmp: Path, backend: str, extra_env: dict[str, str] | None = None, agencies: list[dict[str, Any]] | None = None,
+    tmp: Path,
+    backend: str,
+    extra_env: dict[str, str] | None = None,
+    agencies: list[dict[str, Any]] | None = None,
     console: bool = False,
 ) -> RunningSystem:
     receiver = WebhookReceiver().start()
@@ -177,8 +195,9 @@ def restart_system(system: RunningSystem) -> RunningSystem:
     system.stack.stop()
     stack = Stack(system.stack.config)
     stack.start()
-    return RunningSystem(stack=stack, receiver=system.receiver, secrets=system.secrets, backend=system.backend,
-                         api_keys=system.api_keys)
+    return RunningSystem(
+        stack=stack, receiver=system.receiver, secrets=system.secrets, backend=system.backend, api_keys=system.api_keys
+    )
 
 
 def stop_system(system: RunningSystem) -> None:

@@ -21,8 +21,12 @@ def test_unknown_fields_are_found_at_every_depth() -> None:
         "medications": [{"name": "a"}, {"name": "b", "colour": "red"}],
     }
     assert sorted(unknown_fields(ReleaseNoticeV1, body), key=str) == sorted(
-        [("surname",), ("release", "when"), ("release", "destination", "address", "flat"),
-         ("medications", 1, "colour")],
+        [
+            ("surname",),
+            ("release", "when"),
+            ("release", "destination", "address", "flat"),
+            ("medications", 1, "colour"),
+        ],
         key=str,
     )
 
@@ -33,12 +37,17 @@ def test_known_fields_only_means_nothing_unknown() -> None:
 
 def test_validation_errors_become_json_pointers() -> None:
     errors = validation_errors(
-        [{"loc": ("body", "release", "destination", "address", "postcode"), "msg": "Value error, not a postcode"},
-         {"loc": ("body", "medications", 0, "dose"), "msg": "Field required"}]
+        [
+            {"loc": ("body", "release", "destination", "address", "postcode"), "msg": "Value error, not a postcode"},
+            {"loc": ("body", "medications", 0, "dose"), "msg": "Field required"},
+        ]
     )
     assert errors == [
-        {"field": "release.destination.address.postcode", "pointer": "#/release/destination/address/postcode",
-         "detail": "not a postcode"},
+        {
+            "field": "release.destination.address.postcode",
+            "pointer": "#/release/destination/address/postcode",
+            "detail": "not a postcode",
+        },
         {"field": "medications.0.dose", "pointer": "#/medications/0/dose", "detail": "Field required"},
     ]
 

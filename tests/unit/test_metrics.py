@@ -69,8 +69,17 @@ async def test_the_outbox_backlog_counts_unpublished_rows_only(database: tuple[D
     db, _ = database
     async with db.transaction() as session:
         for number, published in enumerate((None, None, T0)):
-            session.add(OutboxMessage(event_id=f"e{number}", topic="t", key="k", event_type="x", payload="{}",
-                                      created_at=T0, published_at=published))
+            session.add(
+                OutboxMessage(
+                    event_id=f"e{number}",
+                    topic="t",
+                    key="k",
+                    event_type="x",
+                    payload="{}",
+                    created_at=T0,
+                    published_at=published,
+                )
+            )
     assert await outbox_backlog(db, timeout=2.0) == 2
 
     app = FastAPI()

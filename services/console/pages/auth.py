@@ -44,7 +44,8 @@ async def sign_in_page(request: Request, timed_out: bool = False) -> HTMLRespons
 
 @router.post("/sign-in", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def sign_in(
-    request: Request, user_id: Annotated[str, Form(max_length=100)] = "",
+    request: Request,
+    user_id: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     errors: dict[str, str] = {}
@@ -55,19 +56,28 @@ async def sign_in(
     if not errors:
         try:
             account = await accounts.check_password(
-                database_of(request), user_id=user_id, password=password, throttle=_throttle(request),
+                database_of(request),
+                user_id=user_id,
+                password=password,
+                throttle=_throttle(request),
                 now=clock_of(request).now(),
             )
         except accounts.SignInRefused as refused:
             wait = round(settings_of(request).sign_in_lockout_minutes)
             errors["user_id"] = (
                 f"Too many failed attempts. Wait {wait} minutes, then try again, or ask your administrator"
-                if refused.locked else "The user ID or password is not right"
+                if refused.locked
+                else "The user ID or password is not right"
             )
         else:
             stage = "second_factor" if account.totp_secret else "enrol"
-            token = await sessions.start(database_of(request), user_id=account.user_id, stage=stage,
-                                         now=clock_of(request).now(), replaces=request.cookies.get(sessions.COOKIE))
+            token = await sessions.start(
+                database_of(request),
+                user_id=account.user_id,
+                stage=stage,
+                now=clock_of(request).now(),
+                replaces=request.cookies.get(sessions.COOKIE),
+            )
             response = redirect("/sign-in/code" if stage == "second_factor" else "/sign-in/enrol")
             set_session_cookie(request, response, token)
             return response
@@ -84,8 +94,13 @@ async def _pending(request: Request, stage: str) -> tuple[str, accounts.Account]
 
 async def _finish(request: Request, user_id: str) -> RedirectResponse:
     account = await accounts.get(database_of(request), user_id)
-    token = await sessions.start(database_of(request), user_id=user_id, stage="signed_in",
-                                 now=clock_of(request).now(), replaces=request.cookies.get(sessions.COOKIE))
+    token = await sessions.start(
+        database_of(request),
+        user_id=user_id,
+        stage="signed_in",
+        now=clock_of(request).now(),
+        replaces=request.cookies.get(sessions.COOKIE),
+    )
     response = redirect(home_of(account.role) if account else "/")
     set_session_cookie(request, response, token)
     return response
@@ -104,11 +119,15 @@ async def code(request: Request, code: Annotated[str, Form(max_length=20)] = "")
     if pending is None:
         return redirect("/sign-in")
     user_id, _ = pending
-    if await accounts.check_code(database_of(request), user_id=user_id, code=code, throttle=_throttle(request),
-                                 now=clock_of(request).now()):
+    if await accounts.check_code(
+        database_of(request), user_id=user_id, code=code, throttle=_throttle(request), now=clock_of(request).now()
+    ):
         return await _finish(request, user_id)
-    message = "Enter the 6-digit code from your authenticator app" if not code.strip() else (
-        "The code is not right or has been used. Enter the current code from your authenticator app")
+    message = (
+        "Enter the 6-digit code from your authenticator app"
+        if not code.strip()
+        else ("The code is not right or has been used. Enter the current code from your authenticator app")
+    )
     return await render(request, "sign_in_code.jinja", {"errors": {"code": message}}, status_code=400)
 
 
@@ -134,8 +153,14 @@ async def enrol_page(request: Request) -> Response:
         return redirect("/sign-in")
     context = await _enrol_context(request, pending[1])
     response = await render(request, "sign_in_enrol.jinja", {**context, "errors": {}})
-    response.set_cookie("ttg_console_enrol", str(context["secret"]), httponly=True, samesite="lax",
-                        secure=settings_of(request).secure_cookies, path="/sign-in/enrol")
+    response.set_cookie(
+        "ttg_console_enrol",
+        str(context["secret"]),
+        httponly=True,
+        samesite="lax",
+        secure=settings_of(request).secure_cookies,
+        path="/sign-in/enrol",
+    )
     return response
 
 
@@ -146,8 +171,14 @@ async def enrol(request: Request, code: Annotated[str, Form(max_length=20)] = ""
     if pending is None or not secret:
         return redirect("/sign-in")
     user_id, account = pending
-    if await accounts.check_code(database_of(request), user_id=user_id, code=code, throttle=_throttle(request),
-                                 now=clock_of(request).now(), secret=secret):
+    if await accounts.check_code(
+        database_of(request),
+        user_id=user_id,
+        code=code,
+        throttle=_throttle(request),
+        now=clock_of(request).now(),
+        secret=secret,
+    ):
         response = await _finish(request, user_id)
         response.delete_cookie("ttg_console_enrol", path="/sign-in/enrol")
         return response

@@ -34,20 +34,36 @@ async def _current(request: Request, viewer: Viewer, handover_id: str) -> tuple[
         raise PageNotFound()
     backend = backend_of(request)
     handover = await backend.get_json(viewer.person, "handover", f"/v1/handovers/{handover_id}")
-    status = await backend.get_json(viewer.person, "release_events", f"/v1/release-notices/{handover['notice_id']}",
-                                    params={"include": "notice"})
+    status = await backend.get_json(
+        viewer.person, "release_events", f"/v1/release-notices/{handover['notice_id']}", params={"include": "notice"}
+    )
     if not status.get("notice"):
         raise PageNotFound()
     return handover, status["notice"]
 
 
-async def _form(request: Request, viewer: Viewer, handover: dict[str, Any], values: dict[str, str],
-                errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
-    return await render(request, "notice_form.jinja", {
-        "title": "Correct this notice", "navigation": NAVIGATION, "values": values, "errors": errors,
-        "establishments": viewer.account.establishment_codes, "release_types": RELEASE_TYPES,
-        "correcting": handover,
-    }, status_code=status_code)
+async def _form(
+    request: Request,
+    viewer: Viewer,
+    handover: dict[str, Any],
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    return await render(
+        request,
+        "notice_form.jinja",
+        {
+            "title": "Correct this notice",
+            "navigation": NAVIGATION,
+            "values": values,
+            "errors": errors,
+            "establishments": viewer.account.establishment_codes,
+            "release_types": RELEASE_TYPES,
+            "correcting": handover,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/releases/{handover_id}/correct", response_class=HTMLResponse)
@@ -80,13 +96,24 @@ async def send_correction(request: Request, viewer: PrisonHealthcare, handover_i
         return await _form(request, viewer, handover, {**form_values_of(current), **form}, errors, status_code=400)
     try:
         answer = await backend_of(request).call(
-            viewer.person, "release_events", "POST", f"/v1/release-notices/{handover['notice_id']}/amendments",
-            json={"notice": notice, "reason": reason}, expect=(200, 202), correlation_id=request.state.correlation_id,
+            viewer.person,
+            "release_events",
+            "POST",
+            f"/v1/release-notices/{handover['notice_id']}/amendments",
+            json={"notice": notice, "reason": reason},
+            expect=(200, 202),
+            correlation_id=request.state.correlation_id,
         )
     except ServiceError as refused:
         if refused.status in (403, 409, 422):
-            return await _form(request, viewer, handover, {**form_values_of(current), **form},
-                               _refusal(refused.problem), status_code=400 if refused.status != 409 else 409)
+            return await _form(
+                request,
+                viewer,
+                handover,
+                {**form_values_of(current), **form},
+                _refusal(refused.problem),
+                status_code=400 if refused.status != 409 else 409,
+            )
         raise
     outcome = "unchanged" if answer.json().get("status") == "duplicate" else "sent"
     return redirect(f"/releases/{handover_id}?corrected={outcome}")

@@ -26,13 +26,25 @@ from services.console.web import (
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
-KINDS = [("release_date_changed", "The release date has changed"), ("release_cancelled", "The release is cancelled"),
-         ("released", "The person has been released"), ("transfer", "The person has moved to another prison")]
-MESSAGES = {"kind": "Select what has happened", "release_date-day": "Enter the new release date",
-            "to_establishment": "Enter the three-letter code of the prison the person moved to",
-            "detail": "Say why, in 2000 characters or fewer"}
-FIELDS = {"kind": "kind", "release_date": "release_date-day", "establishment_code": "to_establishment",
-          "from_establishment_code": "to_establishment", "detail": "detail"}
+KINDS = [
+    ("release_date_changed", "The release date has changed"),
+    ("release_cancelled", "The release is cancelled"),
+    ("released", "The person has been released"),
+    ("transfer", "The person has moved to another prison"),
+]
+MESSAGES = {
+    "kind": "Select what has happened",
+    "release_date-day": "Enter the new release date",
+    "to_establishment": "Enter the three-letter code of the prison the person moved to",
+    "detail": "Say why, in 2000 characters or fewer",
+}
+FIELDS = {
+    "kind": "kind",
+    "release_date": "release_date-day",
+    "establishment_code": "to_establishment",
+    "from_establishment_code": "to_establishment",
+    "detail": "detail",
+}
 
 
 async def _case(request: Request, viewer: Viewer, handover_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -48,13 +60,24 @@ async def _case(request: Request, viewer: Viewer, handover_id: str) -> tuple[dic
     return handover, log
 
 
-async def _form(request: Request, handover: dict[str, Any], values: dict[str, str], errors: dict[str, str],
-                status_code: int = 200) -> HTMLResponse:
+async def _form(
+    request: Request, handover: dict[str, Any], values: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> HTMLResponse:
     who = handover["pack"]["patient_demographics"]
-    return await render(request, "custody_form.jinja", {
-        "title": "Record a custody event", "navigation": NAVIGATION, "handover": handover, "who": who,
-        "values": values, "errors": errors, "kinds": KINDS,
-    }, status_code=status_code)
+    return await render(
+        request,
+        "custody_form.jinja",
+        {
+            "title": "Record a custody event",
+            "navigation": NAVIGATION,
+            "handover": handover,
+            "who": who,
+            "values": values,
+            "errors": errors,
+            "kinds": KINDS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/releases/{handover_id}/custody-events/new", response_class=HTMLResponse)
@@ -63,21 +86,32 @@ async def new_custody_event(request: Request, viewer: PrisonHealthcare, handover
     return await _form(request, handover, {}, {})
 
 
-def event_from_form(form: dict[str, str], *, handover: dict[str, Any], sequence: int, now: Any,
-                    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def event_from_form(
+    form: dict[str, str],
+    *,
+    handover: dict[str, Any],
+    sequence: int,
+    now: Any,
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
     pack = handover["pack"]
     kind = form.get("kind", "")
     here = pack["release"]["establishment_code"]
     event: dict[str, Any] = {
-        "prison_number": pack["patient_demographics"]["prison_number"], "sequence": sequence, "kind": kind,
-        "establishment_code": here, "occurred_at": now.isoformat(), "detail": form.get("detail", "").strip() or None,
+        "prison_number": pack["patient_demographics"]["prison_number"],
+        "sequence": sequence,
+        "kind": kind,
+        "establishment_code": here,
+        "occurred_at": now.isoformat(),
+        "detail": form.get("detail", "").strip() or None,
     }
     errors: dict[str, str] = {}
     if kind == "release_date_changed":
         try:
-            event["release_date"] = date(int(form.get("release_date[year]", "")),
-                                         int(form.get("release_date[month]", "")),
-                                         int(form.get("release_date[day]", ""))).isoformat()
+            event["release_date"] = date(
+                int(form.get("release_date[year]", "")),
+                int(form.get("release_date[month]", "")),
+                int(form.get("release_date[day]", "")),
+            ).isoformat()
         except ValueError:
             errors["release_date-day"] = MESSAGES["release_date-day"]
     if kind == "released":
@@ -106,8 +140,15 @@ async def record_custody_event(request: Request, viewer: PrisonHealthcare, hando
     if event is None:
         return await _form(request, handover, form, errors, status_code=400)
     try:
-        await backend_of(request).call(viewer.person, "release_events", "POST", "/v1/custody-events", json=event,
-                                       expect=(200, 202), correlation_id=request.state.correlation_id)
+        await backend_of(request).call(
+            viewer.person,
+            "release_events",
+            "POST",
+            "/v1/custody-events",
+            json=event,
+            expect=(200, 202),
+            correlation_id=request.state.correlation_id,
+        )
     except ServiceError as refused:
         if refused.status in (403, 422):
             detail = str(refused.problem.get("detail") or "The service refused this event")[:300]

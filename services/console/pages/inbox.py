@@ -14,11 +14,21 @@ from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, 
 router = APIRouter()
 Agency = Annotated[Viewer, needs_role("agency", "probation")]
 NAVIGATION = [{"href": "/inbox", "text": "Inbox"}]
-REASONS = [("outside_area", "The address is outside our area"), ("not_eligible", "Not eligible for this service"),
-           ("no_capacity", "No capacity"), ("declined", "The person declined"), ("other", "Another reason")]
-FIELD_OF = {"first_appointment": "appt_date-day", "reason_code": "reason_code", "attended": "attended",
-            "reporting_instructions": "office", "reporting_instructions.report_at": "report_date-day",
-            "answer": "answer"}
+REASONS = [
+    ("outside_area", "The address is outside our area"),
+    ("not_eligible", "Not eligible for this service"),
+    ("no_capacity", "No capacity"),
+    ("declined", "The person declined"),
+    ("other", "Another reason"),
+]
+FIELD_OF = {
+    "first_appointment": "appt_date-day",
+    "reason_code": "reason_code",
+    "attended": "attended",
+    "reporting_instructions": "office",
+    "reporting_instructions.report_at": "report_date-day",
+    "answer": "answer",
+}
 
 
 def needs_reconfirming(item: dict[str, Any]) -> bool:
@@ -28,19 +38,23 @@ def needs_reconfirming(item: dict[str, Any]) -> bool:
     if item["referral_kind"] != "reporting_instructions":
         return False
     sent = item["sent"]
-    invalidated = any(entry.get("item") == "reporting_instructions_confirmation"
-                      for entry in sent.get("invalidated") or [])
+    invalidated = any(
+        entry.get("item") == "reporting_instructions_confirmation" for entry in sent.get("invalidated") or []
+    )
     awaiting = item["status"] in ("requested", "received")
-    return (invalidated and awaiting) or (item["status"] == "accepted" and not sent.get("pack", {}).get(
-        "reporting_instructions"))
+    return (invalidated and awaiting) or (
+        item["status"] == "accepted" and not sent.get("pack", {}).get("reporting_instructions")
+    )
 
 
 def _annotated(item: dict[str, Any], today: date) -> dict[str, Any]:
     # The service escalates an unanswered referral 24 hours before the release day: answer by the day before.
     answer_by = date.fromisoformat(item["release_date"]) - timedelta(days=1)
     return item | {
-        "answer_by": answer_by, "overdue": item["status"] in ("requested", "received") and today > answer_by,
-        "reconfirm": needs_reconfirming(item), "changed": [c.get("section") for c in item["sent"].get("changes", [])],
+        "answer_by": answer_by,
+        "overdue": item["status"] in ("requested", "received") and today > answer_by,
+        "reconfirm": needs_reconfirming(item),
+        "changed": [c.get("section") for c in item["sent"].get("changes", [])],
     }
 
 
@@ -54,8 +68,9 @@ async def _worklist(request: Request, viewer: Viewer) -> list[dict[str, Any]]:
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(request: Request, viewer: Agency, answered: str = "") -> HTMLResponse:
     items = await _worklist(request, viewer)
-    return await render(request, "inbox.jinja", {"title": "Inbox", "navigation": NAVIGATION, "items": items,
-                                                 "answered": answered[:20]})
+    return await render(
+        request, "inbox.jinja", {"title": "Inbox", "navigation": NAVIGATION, "items": items, "answered": answered[:20]}
+    )
 
 
 async def _item(request: Request, viewer: Viewer, referral_id: str) -> dict[str, Any]:
@@ -65,15 +80,31 @@ async def _item(request: Request, viewer: Viewer, referral_id: str) -> dict[str,
     return found
 
 
-async def _page(request: Request, viewer: Viewer, item: dict[str, Any], values: dict[str, str],
-                errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
+async def _page(
+    request: Request,
+    viewer: Viewer,
+    item: dict[str, Any],
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
     sent = item["sent"].get("pack", {})  # what the agency was sent: only the sections of its kind
     who = sent.get("patient_demographics", {})
-    return await render(request, "referral.jinja", {
-        "title": f"{who.get('given_name', '')} {who.get('family_name', '')}".strip() or "Referral",
-        "navigation": NAVIGATION, "item": item, "sent": sent, "values": values, "errors": errors,
-        "reasons": REASONS, "probation": viewer.role == "probation",
-    }, status_code=status_code)
+    return await render(
+        request,
+        "referral.jinja",
+        {
+            "title": f"{who.get('given_name', '')} {who.get('family_name', '')}".strip() or "Referral",
+            "navigation": NAVIGATION,
+            "item": item,
+            "sent": sent,
+            "values": values,
+            "errors": errors,
+            "reasons": REASONS,
+            "probation": viewer.role == "probation",
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/inbox/{referral_id}", response_class=HTMLResponse)
@@ -83,8 +114,11 @@ async def referral(request: Request, viewer: Agency, referral_id: str) -> HTMLRe
 
 def _when(form: dict[str, str], prefix: str, clock: str) -> datetime | None:
     try:
-        day = date(int(form.get(f"{prefix}[year]", "")), int(form.get(f"{prefix}[month]", "")),
-                   int(form.get(f"{prefix}[day]", "")))
+        day = date(
+            int(form.get(f"{prefix}[year]", "")),
+            int(form.get(f"{prefix}[month]", "")),
+            int(form.get(f"{prefix}[day]", "")),
+        )
         hours, minutes = (int(part) for part in form.get(clock, "").strip().split(":"))
         return datetime.combine(day, time(hours, minutes), tzinfo=UTC)
     except ValueError:
@@ -122,7 +156,8 @@ def answer_from_form(form: dict[str, str], probation: bool) -> tuple[dict[str, A
             errors["report_date-day"] = "Enter the date and time (like 10:00) the person reports"
         if at is not None:
             body["reporting_instructions"] = {
-                "office": form.get("office", "").strip()[:200], "report_at": at.isoformat(),
+                "office": form.get("office", "").strip()[:200],
+                "report_at": at.isoformat(),
                 "practitioner": form.get("practitioner", "").strip() or None,
             }
     return (None, errors) if errors else (body, {})
@@ -136,13 +171,26 @@ async def answer(request: Request, viewer: Agency, referral_id: str) -> Response
     if body is None:
         return await _page(request, viewer, item, form, errors, status_code=400)
     try:
-        await backend_of(request).call(viewer.person, "handover", "POST", item["answer_url"], json=body,
-                                       expect=(200, 201), correlation_id=request.state.correlation_id)
+        await backend_of(request).call(
+            viewer.person,
+            "handover",
+            "POST",
+            item["answer_url"],
+            json=body,
+            expect=(200, 201),
+            correlation_id=request.state.correlation_id,
+        )
     except ServiceError as refused:
         if refused.status in (409, 422):
             fields = [error.get("field", "answer") for error in refused.problem.get("errors") or [{}]]
             detail = str(refused.problem.get("detail") or "This answer does not fit the referral")
-            return await _page(request, viewer, item, form,
-                               {FIELD_OF.get(field, "answer"): detail[:300] for field in fields}, status_code=400)
+            return await _page(
+                request,
+                viewer,
+                item,
+                form,
+                {FIELD_OF.get(field, "answer"): detail[:300] for field in fields},
+                status_code=400,
+            )
         raise
     return redirect(f"/inbox?answered={body['answer']}")

@@ -15,17 +15,32 @@ from services.console.web import CsrfChecked, Viewer, backend_of, needs_role, re
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
-RELEASE_TYPES = [("conditional", "Conditional release"), ("end_of_sentence", "End of sentence"),
-                 ("home_detention_curfew", "Home detention curfew"), ("parole", "Parole"), ("remand", "Remand"),
-                 ("early_release", "Early release")]
+RELEASE_TYPES = [
+    ("conditional", "Conditional release"),
+    ("end_of_sentence", "End of sentence"),
+    ("home_detention_curfew", "Home detention curfew"),
+    ("parole", "Parole"),
+    ("remand", "Remand"),
+    ("early_release", "Early release"),
+]
 
 
-async def _form(request: Request, viewer: Viewer, values: dict[str, str], errors: dict[str, str],
-                status_code: int = 200) -> HTMLResponse:
-    return await render(request, "notice_form.jinja", {
-        "title": "New release notice", "navigation": NAVIGATION, "values": values, "errors": errors,
-        "establishments": viewer.account.establishment_codes, "release_types": RELEASE_TYPES,
-    }, status_code=status_code)
+async def _form(
+    request: Request, viewer: Viewer, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> HTMLResponse:
+    return await render(
+        request,
+        "notice_form.jinja",
+        {
+            "title": "New release notice",
+            "navigation": NAVIGATION,
+            "values": values,
+            "errors": errors,
+            "establishments": viewer.account.establishment_codes,
+            "release_types": RELEASE_TYPES,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/notices/new", response_class=HTMLResponse)
@@ -50,8 +65,13 @@ async def submit_notice(request: Request, viewer: PrisonHealthcare) -> Response:
         submission = str(uuid.uuid4())
     try:
         answer = await backend_of(request).call(
-            viewer.person, "release_events", "POST", "/v1/release-notices", json=notice,
-            headers_extra={"Idempotency-Key": submission}, expect=(200, 202),
+            viewer.person,
+            "release_events",
+            "POST",
+            "/v1/release-notices",
+            json=notice,
+            headers_extra={"Idempotency-Key": submission},
+            expect=(200, 202),
             correlation_id=request.state.correlation_id,
         )
     except ServiceError as refused:

@@ -27,10 +27,17 @@ Operator = Annotated[Viewer, needs_role("operator")]
 
 @router.get("/desk/people", response_class=HTMLResponse)
 async def people(request: Request, viewer: Operator, done: str = "") -> HTMLResponse:
-    return await render(request, "people.jinja", {
-        "title": "People's accounts", "navigation": NAVIGATION, "accounts": await accounts.all_accounts(
-            database_of(request)), "done": done[:80], "now": clock_of(request).now(),
-    })
+    return await render(
+        request,
+        "people.jinja",
+        {
+            "title": "People's accounts",
+            "navigation": NAVIGATION,
+            "accounts": await accounts.all_accounts(database_of(request)),
+            "done": done[:80],
+            "now": clock_of(request).now(),
+        },
+    )
 
 
 @router.post("/desk/people/{user_id}/{action}", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -42,7 +49,10 @@ async def change(request: Request, viewer: Operator, user_id: str, action: str) 
     if action == "reset":
         password = accounts.new_password()
         await accounts.reset(database, user_id=account.user_id, password=password, reset_second_factor=True, now=now)
-        return await render(request, "people_reset.jinja", {"title": "New password", "navigation": NAVIGATION,
-                                                            "account": account, "password": password})
+        return await render(
+            request,
+            "people_reset.jinja",
+            {"title": "New password", "navigation": NAVIGATION, "account": account, "password": password},
+        )
     await accounts.set_disabled(database, user_id=account.user_id, disabled=action == "disable", now=now)
     return redirect(f"/desk/people?done={account.user_id}+{action}d")

@@ -30,22 +30,38 @@ async def replay_agency(request: Request, viewer: Operator) -> Response:
     agency_code = str((await request.form()).get("agency_code", ""))[:64].strip()
     endpoints = await backend_of(request).get_json(viewer.person, "notifier", "/v1/endpoints")
     if agency_code not in {endpoint["agency_code"] for endpoint in endpoints}:
-        return await desk_page(request, viewer, errors={"agency_code": "Select the agency whose failed deliveries "
-                                                                        "to re-send"}, status_code=400)
+        return await desk_page(
+            request,
+            viewer,
+            errors={"agency_code": "Select the agency whose failed deliveries to re-send"},
+            status_code=400,
+        )
     try:
-        answer = await backend_of(request).call(viewer.person, "notifier", "POST", "/v1/dead-letters/replay",
-                                                json={"agency_code": agency_code}, expect=(200, 202),
-                                                correlation_id=request.state.correlation_id)
+        answer = await backend_of(request).call(
+            viewer.person,
+            "notifier",
+            "POST",
+            "/v1/dead-letters/replay",
+            json={"agency_code": agency_code},
+            expect=(200, 202),
+            correlation_id=request.state.correlation_id,
+        )
     except (NotFound, ServiceError):
-        return await desk_page(request, viewer, errors={"agency_code": f"The deliveries to {agency_code} could not "
-                                                                        "be re-sent. Nothing was changed."},
-                               status_code=502)
+        return await desk_page(
+            request,
+            viewer,
+            errors={"agency_code": f"The deliveries to {agency_code} could not be re-sent. Nothing was changed."},
+            status_code=502,
+        )
     replayed: list[str] = answer.json()["replayed"]
     if not replayed:
-        return await desk_page(request, viewer, errors={"agency_code": f"{agency_code} has no failed deliveries "
-                                                                        "to re-send"}, status_code=400)
-    query = urlencode({"agency_code": agency_code, "total": len(replayed),
-                       "webhook_id": replayed[:SHOWN]}, doseq=True)
+        return await desk_page(
+            request,
+            viewer,
+            errors={"agency_code": f"{agency_code} has no failed deliveries to re-send"},
+            status_code=400,
+        )
+    query = urlencode({"agency_code": agency_code, "total": len(replayed), "webhook_id": replayed[:SHOWN]}, doseq=True)
     return redirect(f"/desk/replays?{query}")
 
 
@@ -63,13 +79,16 @@ async def _one(request: Request, viewer: Viewer, webhook_id: str) -> dict[str, A
         return {"webhook_id": webhook_id, "status": "not_found", "last_error": "The notifier has no such delivery"}
 
 
-async def _progress(request: Request, viewer: Viewer, agency_code: str, webhook_ids: list[str],
-                    total: int) -> dict[str, Any]:
+async def _progress(
+    request: Request, viewer: Viewer, agency_code: str, webhook_ids: list[str], total: int
+) -> dict[str, Any]:
     _checked(agency_code, webhook_ids)
     deliveries = list(await asyncio.gather(*(_one(request, viewer, webhook_id) for webhook_id in webhook_ids)))
     query = urlencode({"agency_code": agency_code, "total": total, "webhook_id": webhook_ids}, doseq=True)
     return {
-        "agency_code": agency_code, "deliveries": deliveries, "total": max(total, len(webhook_ids)),
+        "agency_code": agency_code,
+        "deliveries": deliveries,
+        "total": max(total, len(webhook_ids)),
         "delivered": sum(1 for delivery in deliveries if delivery["status"] == "delivered"),
         "failing": [delivery for delivery in deliveries if delivery["status"] in (*SETTLED_BAD, "not_found")],
         "query": query,
@@ -78,19 +97,31 @@ async def _progress(request: Request, viewer: Viewer, agency_code: str, webhook_
 
 @router.get("/desk/replays", response_class=HTMLResponse)
 async def replay_progress(
-    request: Request, viewer: Operator, agency_code: Annotated[str, Query(max_length=64)] = "",
-    webhook_id: Annotated[list[str] | None, Query()] = None, total: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    request: Request,
+    viewer: Operator,
+    agency_code: Annotated[str, Query(max_length=64)] = "",
+    webhook_id: Annotated[list[str] | None, Query()] = None,
+    total: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> HTMLResponse:
     progress = await _progress(request, viewer, agency_code, webhook_id or [], total)
-    return await render(request, "desk_replay.jinja", {
-        "title": f"Re-sending deliveries to {agency_code}", "navigation": NAVIGATION, **progress,
-    })
+    return await render(
+        request,
+        "desk_replay.jinja",
+        {
+            "title": f"Re-sending deliveries to {agency_code}",
+            "navigation": NAVIGATION,
+            **progress,
+        },
+    )
 
 
 @router.get("/desk/replays/progress", response_class=HTMLResponse)
 async def replay_progress_fragment(
-    request: Request, viewer: Operator, agency_code: Annotated[str, Query(max_length=64)] = "",
-    webhook_id: Annotated[list[str] | None, Query()] = None, total: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    request: Request,
+    viewer: Operator,
+    agency_code: Annotated[str, Query(max_length=64)] = "",
+    webhook_id: Annotated[list[str] | None, Query()] = None,
+    total: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> HTMLResponse:
     """The progress alone, for the page's script to refresh it in place."""
     progress = await _progress(request, viewer, agency_code, webhook_id or [], total)

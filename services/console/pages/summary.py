@@ -14,8 +14,11 @@ from services.console.web import PageNotFound, Viewer, backend_of, needs_role, r
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
-KIND_WORDS = {"mental_health": "Mental health team", "substance_misuse": "Drug and alcohol service",
-              "gp_registration": "GP practice"}
+KIND_WORDS = {
+    "mental_health": "Mental health team",
+    "substance_misuse": "Drug and alcohol service",
+    "gp_registration": "GP practice",
+}
 
 
 def summary_of(handover: dict[str, Any]) -> dict[str, Any]:
@@ -31,13 +34,20 @@ def summary_of(handover: dict[str, Any]) -> dict[str, Any]:
     else:
         gp_text = "Ask any GP practice near where you live to register you."
     appointments = [
-        {"who": KIND_WORDS.get(r["referral_kind"], r["agency_code"]),
-         "at": datetime.fromisoformat(r["first_appointment_at"]), "place": r.get("first_appointment_place") or ""}
-        for r in handover["referrals"] if r.get("first_appointment_at") and r["status"] in ("accepted", "completed")
+        {
+            "who": KIND_WORDS.get(r["referral_kind"], r["agency_code"]),
+            "at": datetime.fromisoformat(r["first_appointment_at"]),
+            "place": r.get("first_appointment_place") or "",
+        }
+        for r in handover["referrals"]
+        if r.get("first_appointment_at") and r["status"] in ("accepted", "completed")
     ]
     medicines = [
-        {"name": f"{m['name']} {m['strength']}", "how": f"{m['dose']}, {m['frequency']}",
-         "runs_out": released + timedelta(days=int(m["supply_days_given"]))}
+        {
+            "name": f"{m['name']} {m['strength']}",
+            "how": f"{m['dose']}, {m['frequency']}",
+            "runs_out": released + timedelta(days=int(m["supply_days_given"])),
+        }
         for m in pack.get("medications") or []
     ]
     reporting = pack.get("reporting_instructions")
@@ -45,10 +55,18 @@ def summary_of(handover: dict[str, Any]) -> dict[str, Any]:
         if referral["referral_kind"] == "reporting_instructions" and referral.get("reporting_instructions"):
             reporting = referral["reporting_instructions"]  # confirmed by probation: theirs wins
     return {
-        "name": pack["patient_demographics"]["given_name"], "released": released, "gp": gp_text,
-        "appointments": sorted(appointments, key=lambda a: a["at"]), "medicines": medicines,
-        "reporting": {"office": reporting["office"], "at": datetime.fromisoformat(reporting["report_at"]),
-                      "practitioner": reporting.get("practitioner")} if reporting else None,
+        "name": pack["patient_demographics"]["given_name"],
+        "released": released,
+        "gp": gp_text,
+        "appointments": sorted(appointments, key=lambda a: a["at"]),
+        "medicines": medicines,
+        "reporting": {
+            "office": reporting["office"],
+            "at": datetime.fromisoformat(reporting["report_at"]),
+            "practitioner": reporting.get("practitioner"),
+        }
+        if reporting
+        else None,
     }
 
 
@@ -58,5 +76,8 @@ async def release_day_summary(request: Request, viewer: PrisonHealthcare, handov
         raise PageNotFound()
     handover = await backend_of(request).get_json(viewer.person, "handover", f"/v1/handovers/{handover_id}")
     summary = summary_of(handover)
-    return await render(request, "summary.jinja", {"title": f"Your release-day plan, {summary['name']}",
-                                                   "summary": summary, "handover_id": handover_id})
+    return await render(
+        request,
+        "summary.jinja",
+        {"title": f"Your release-day plan, {summary['name']}", "summary": summary, "handover_id": handover_id},
+    )

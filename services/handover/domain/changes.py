@@ -28,9 +28,7 @@ def section_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         if section in _NESTED and isinstance(old.get(section), dict) and isinstance(new[section], dict):
             for field, value in new[section].items():
                 if old[section].get(field) != value:
-                    changes.append(
-                        Change(section=f"{section}.{field}", before=old[section].get(field), after=value)
-                    )
+                    changes.append(Change(section=f"{section}.{field}", before=old[section].get(field), after=value))
             continue
         changes.append(Change(section=section, before=old.get(section), after=new[section]))
     return changes

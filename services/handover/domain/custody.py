@@ -96,9 +96,7 @@ class Decision:
     overrides: tuple[int, ...] = ()  # later events of the case that a late cancellation or recall overrides
 
 
-HOLDABLE = frozenset(
-    {CustodyEventKind.RELEASE_DATE_CHANGED, CustodyEventKind.TRANSFER, CustodyEventKind.RECEPTION}
-)
+HOLDABLE = frozenset({CustodyEventKind.RELEASE_DATE_CHANGED, CustodyEventKind.TRANSFER, CustodyEventKind.RECEPTION})
 
 
 def decides(event: CustodyEventV1) -> Decides | None:
@@ -133,7 +131,9 @@ def decide(event: CustodyEventV1, history: History) -> Decision:
     if what == Decides.END and event.kind != CustodyEventKind.RELEASED:
         action, detail = _effect(event, history.handover)
         return Decision(
-            Outcome.APPLIED, action, arrived + detail + f"; it overrides the later sequence(s) {later}",
+            Outcome.APPLIED,
+            action,
+            arrived + detail + f"; it overrides the later sequence(s) {later}",
             overrides=tuple(later),
         )
     deciders = [a.sequence for a in history.applied if a.sequence > sequence and a.decides == what]
@@ -191,8 +191,7 @@ def _effect(event: CustodyEventV1, handover: OpenHandover) -> tuple[Action, str]
         if event.release_date == handover.release_date:
             return Action.NONE, "the release date is unchanged"
         return Action.AMEND_RELEASE_DATE, (
-            f"release date changed from {handover.release_date.isoformat()} "
-            f"to {event.release_date.isoformat()}"
+            f"release date changed from {handover.release_date.isoformat()} to {event.release_date.isoformat()}"
         )
     if kind == CustodyEventKind.RELEASE_CANCELLED:
         return Action.WITHDRAW, "release cancelled" + (f": {event.detail}" if event.detail else "")
@@ -201,9 +200,7 @@ def _effect(event: CustodyEventV1, handover: OpenHandover) -> tuple[Action, str]
     if kind in (CustodyEventKind.TRANSFER, CustodyEventKind.RECEPTION):
         if event.establishment_code == handover.establishment_code and event.prison_contact is None:
             return Action.NONE, f"already at {event.establishment_code}"
-        return Action.MOVE_ESTABLISHMENT, (
-            f"now at {event.establishment_code} (was {handover.establishment_code})"
-        )
+        return Action.MOVE_ESTABLISHMENT, (f"now at {event.establishment_code} (was {handover.establishment_code})")
     if kind == CustodyEventKind.RELEASED:
         if event.reason == ReleasedReason.TEMPORARY_ABSENCE:
             return Action.NONE, "temporary absence: the release plan stands"

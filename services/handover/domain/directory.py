@@ -105,9 +105,7 @@ class AgencyRecord(BaseModel):
     contact_email: str | None = Field(default=None, max_length=200)
     contact_phone: str | None = Field(default=None, max_length=50)
     coverage: Coverage = Field(default_factory=Coverage)
-    establishments: list[str] = Field(
-        default_factory=list, description="prison_healthcare: the prisons it serves"
-    )
+    establishments: list[str] = Field(default_factory=list, description="prison_healthcare: the prisons it serves")
     eligibility: Eligibility = Field(default_factory=Eligibility)
     priority: int = Field(default=100, ge=0, le=10_000, description="Lower is asked first among equals")
     active: bool = True

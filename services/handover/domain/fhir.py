@@ -156,8 +156,10 @@ def bundle(reading: Reading) -> dict[str, Any]:
         "meta": {"profile": [UK_CORE + "Composition"], "versionId": str(reading.version)},
         "identifier": {"system": HANDOVER_ID, "value": f"{reading.handover_id}/{reading.version}"},
         "status": "final" if reading.version == 1 else "amended",  # R4: changed after it was first final
-        "type": {"coding": [{"system": SNOMED, "code": "373942005", "display": "Discharge summary"}],
-                 "text": "Prison release continuity-of-care handover"},
+        "type": {
+            "coding": [{"system": SNOMED, "code": "373942005", "display": "Discharge summary"}],
+            "text": "Prison release continuity-of-care handover",
+        },
         "subject": patient,
         "date": reading.issued_at.isoformat(),
         "author": [author],
@@ -194,13 +196,15 @@ def _patient(b: _Builder, s: AgencySections) -> dict[str, Any]:
     }
     address = s.release.destination.address if s.release is not None else None
     if address is not None:
-        patient["address"] = [{
-            "use": "home",
-            "line": list(address.lines),
-            "city": address.town,
-            "postalCode": address.postcode,
-            **({"district": address.local_authority} if address.local_authority else {}),
-        }]
+        patient["address"] = [
+            {
+                "use": "home",
+                "line": list(address.lines),
+                "city": address.town,
+                "postalCode": address.postcode,
+                **({"district": address.local_authority} if address.local_authority else {}),
+            }
+        ]
     registered = s.gp_practice.registered if s.gp_practice is not None else None
     if registered is not None:
         patient["generalPractitioner"] = [b.organisation(ODS_CODE, registered.ods_code, registered.practice_name)]
@@ -237,14 +241,28 @@ def _entries(b: _Builder, name: str, value: Any, patient: dict[str, str]) -> lis
 
 def _risks(b: _Builder, section: str, flags: list[Any], patient: dict[str, str]) -> list[dict[str, str]]:
     return [
-        b.add(_flag(b, (section, flag.value), RISK_FLAG_CODES, flag.value, f"Risk: {_words(flag.value)}",
-                    "clinical", patient))
+        b.add(
+            _flag(
+                b,
+                (section, flag.value),
+                RISK_FLAG_CODES,
+                flag.value,
+                f"Risk: {_words(flag.value)}",
+                "clinical",
+                patient,
+            )
+        )
         for flag in flags
     ]
 
 
 def _flag(
-    b: _Builder, key: tuple[object, ...], system: str, code: str, text: str, category: str,
+    b: _Builder,
+    key: tuple[object, ...],
+    system: str,
+    code: str,
+    text: str,
+    category: str,
     patient: dict[str, str],
 ) -> dict[str, Any]:
     return {
@@ -252,8 +270,7 @@ def _flag(
         "id": b.id("flag", *key),
         "meta": {"profile": [UK_CORE + "Flag"]},
         "status": "active",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-category",
-                                  "code": category}]}],
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-category", "code": category}]}],
         "code": {"coding": [{"system": system, "code": code}], "text": text},
         "subject": patient,
     }
@@ -264,8 +281,11 @@ def _allergy(b: _Builder, index: int, allergy: Allergy, patient: dict[str, str])
         "resourceType": "AllergyIntolerance",
         "id": b.id("allergy", index),
         "meta": {"profile": [UK_CORE + "AllergyIntolerance"]},
-        "clinicalStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}
+            ]
+        },
         "code": {"text": allergy.substance},
         "patient": patient,
     }
@@ -278,9 +298,15 @@ def _medication(b: _Builder, index: int, m: Medication, patient: dict[str, str])
     """Supply and flags as extensions (for systems) and as a note (for people); dose, frequency, route as
     the dosage's text, because the pack carries them as the prison wrote them, not coded."""
     extensions: list[dict[str, Any]] = [
-        {"url": EXTENSION + "supply-days-given",
-         "valueQuantity": {"value": m.supply_days_given, "unit": "days", "system": "http://unitsofmeasure.org",
-                           "code": "d"}},
+        {
+            "url": EXTENSION + "supply-days-given",
+            "valueQuantity": {
+                "value": m.supply_days_given,
+                "unit": "days",
+                "system": "http://unitsofmeasure.org",
+                "code": "d",
+            },
+        },
         {"url": EXTENSION + "controlled-drug", "valueBoolean": m.controlled_drug},
         {"url": EXTENSION + "opioid-substitution", "valueBoolean": m.opioid_substitution},
         {"url": EXTENSION + "depot", "valueBoolean": m.depot},
@@ -290,8 +316,15 @@ def _medication(b: _Builder, index: int, m: Medication, patient: dict[str, str])
             extensions.append({"url": EXTENSION + key, "valueDateTime": when.isoformat()})
     if m.next_injection_due is not None:
         extensions.append({"url": EXTENSION + "next-injection-due", "valueDate": m.next_injection_due.isoformat()})
-    flags = [label for label, on in (("controlled drug", m.controlled_drug),
-                                     ("opioid substitution", m.opioid_substitution), ("depot", m.depot)) if on]
+    flags = [
+        label
+        for label, on in (
+            ("controlled drug", m.controlled_drug),
+            ("opioid substitution", m.opioid_substitution),
+            ("depot", m.depot),
+        )
+        if on
+    ]
     note = f"Supply given on release: {m.supply_days_given} days." + (f" Flags: {', '.join(flags)}." if flags else "")
     resource: dict[str, Any] = {
         "resourceType": "MedicationStatement",
@@ -316,22 +349,26 @@ def _referral(
     agency = b.organisation(AGENCY_CODE, r.agency_code, r.agency_name)
     request_status, task_status = STATUSES.get(r.status, ("unknown", "requested"))
     identifier = [{"system": REFERRAL_ID, "value": r.referral_id}]
-    request = b.add({
-        "resourceType": "ServiceRequest",
-        "id": b.id("service-request", r.referral_id),
-        "meta": {"profile": [UK_CORE + "ServiceRequest"]},
-        "identifier": identifier,
-        "status": request_status,
-        "intent": "order",
-        "category": [{"coding": [{"system": SNOMED, "code": "3457005", "display": "Patient referral"}]}],
-        "code": {"coding": [{"system": REFERRAL_KIND_CODES, "code": r.referral_kind}],
-                 "text": _words(r.referral_kind)},
-        "subject": patient,
-        "authoredOn": r.created_at.isoformat(),
-        "requester": requester,
-        "performer": [agency],
-        "note": [{"text": f"Why this agency: {r.reason}"}],
-    })
+    request = b.add(
+        {
+            "resourceType": "ServiceRequest",
+            "id": b.id("service-request", r.referral_id),
+            "meta": {"profile": [UK_CORE + "ServiceRequest"]},
+            "identifier": identifier,
+            "status": request_status,
+            "intent": "order",
+            "category": [{"coding": [{"system": SNOMED, "code": "3457005", "display": "Patient referral"}]}],
+            "code": {
+                "coding": [{"system": REFERRAL_KIND_CODES, "code": r.referral_kind}],
+                "text": _words(r.referral_kind),
+            },
+            "subject": patient,
+            "authoredOn": r.created_at.isoformat(),
+            "requester": requester,
+            "performer": [agency],
+            "note": [{"text": f"Why this agency: {r.reason}"}],
+        }
+    )
     task: dict[str, Any] = {
         "resourceType": "Task",
         "id": b.id("task", r.referral_id),
@@ -348,8 +385,11 @@ def _referral(
     }
     if r.reason_code or r.reason_text:
         task["statusReason"] = {
-            **({"coding": [{"system": "urn:ttg:CodeSystem:answer-reason", "code": r.reason_code}]}
-               if r.reason_code else {}),
+            **(
+                {"coding": [{"system": "urn:ttg:CodeSystem:answer-reason", "code": r.reason_code}]}
+                if r.reason_code
+                else {}
+            ),
             "text": r.reason_text or _words(r.reason_code or ""),
         }
     outputs: list[dict[str, Any]] = []
@@ -393,8 +433,11 @@ def _section(name: str, value: Any, entries: list[dict[str, str]]) -> dict[str, 
 def _html(value: Any) -> str:
     """All of a section's content as plain XHTML lists, every text escaped."""
     if isinstance(value, dict):
-        items = [f"<li>{html.escape(_words(k).capitalize(), quote=False)}: {_html(v)}</li>" for k, v in value.items()
-                 if v is not None and v != []]
+        items = [
+            f"<li>{html.escape(_words(k).capitalize(), quote=False)}: {_html(v)}</li>"
+            for k, v in value.items()
+            if v is not None and v != []
+        ]
         return f"<ul>{''.join(items)}</ul>" if items else ""
     if isinstance(value, list):
         return f"<ul>{''.join(f'<li>{_html(v)}</li>' for v in value)}</ul>" if value else ""

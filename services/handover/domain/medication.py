@@ -33,9 +33,7 @@ def runs_out(medication: Medication, release_date: date) -> date:
     return release_date + timedelta(days=medication.supply_days_given)
 
 
-def supply_gaps(
-    medications: Iterable[Medication], *, release_date: date, needed_until: date
-) -> list[SafetyAlert]:
+def supply_gaps(medications: Iterable[Medication], *, release_date: date, needed_until: date) -> list[SafetyAlert]:
     """One alert per item whose supply runs out before ``needed_until``; depots are due by date instead."""
     alerts = []
     for item in medications:

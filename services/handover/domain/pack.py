@@ -83,9 +83,7 @@ def safety_alerts(notice: ReleaseNoticeV1, plan: RoutingPlan, *, registration_da
             )
         )
     if notice.mental_health is not None and not notice.mental_health.consent_to_share:
-        alerts.append(
-            SafetyAlert(code="mental_health_referral_withheld", section="mental_health", detail=NO_CONSENT)
-        )
+        alerts.append(SafetyAlert(code="mental_health_referral_withheld", section="mental_health", detail=NO_CONSENT))
     for gap in plan.unrouted:
         alerts.append(SafetyAlert(code=gap.code, section=gap.kind.value, detail=gap.detail))
     return alerts
@@ -119,9 +117,7 @@ def build_pack(
         mental_health=mental_health(notice),
         substance_misuse=substance_misuse(notice, plan),
         reporting_instructions=notice.reporting_instructions,
-        contacts=Contacts(
-            prison_healthcare=notice.prison_contact, reconnect_navigator=notice.reconnect_navigator
-        ),
+        contacts=Contacts(prison_healthcare=notice.prison_contact, reconnect_navigator=notice.reconnect_navigator),
         legal_information=notice.legal_information,
         person_completing_record=notice.prison_contact,
         distribution_list=distribution_list or [],

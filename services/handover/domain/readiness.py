@@ -83,9 +83,7 @@ def release_starts(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _referral_done(
-    kind: ReferralKind, referral: ReferralFacts, release_date: date, registration_needed: bool
-) -> bool:
+def _referral_done(kind: ReferralKind, referral: ReferralFacts, release_date: date, registration_needed: bool) -> bool:
     if kind == ReferralKind.GP_REGISTRATION:
         wanted = {ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED}
         if not registration_needed:
@@ -177,7 +175,6 @@ def assess(facts: ReleaseFacts, *, now: datetime, at_risk_hours: float = 48) -> 
 def _gp_registered(facts: ReleaseFacts) -> bool:
     """Registration counts as complete once the practice has accepted it."""
     return any(
-        r.kind == ReferralKind.GP_REGISTRATION
-        and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
+        r.kind == ReferralKind.GP_REGISTRATION and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
         for r in facts.referrals
     )

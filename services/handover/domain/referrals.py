@@ -76,9 +76,7 @@ def check_answer(facts: AnswerFacts, *, kind: ReferralKind) -> None:
         and kind in (ReferralKind.MENTAL_HEALTH, ReferralKind.SUBSTANCE_MISUSE)
         and not facts.has_first_appointment
     ):
-        raise AnswerRefused(
-            "an acceptance carries the first appointment (time and place)", "first_appointment"
-        )
+        raise AnswerRefused("an acceptance carries the first appointment (time and place)", "first_appointment")
     if facts.answer == Answer.REJECTED and not facts.has_reason_code:
         raise AnswerRefused("a rejection carries a reason code", "reason_code")
     if facts.answer == Answer.COMPLETED and facts.attended is None:

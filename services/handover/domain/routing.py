@@ -85,15 +85,11 @@ def prison_healthcare_of(establishment_code: str, directory: Iterable[AgencyReco
     )
 
 
-def area_of(
-    notice: ReleaseNoticeV1, directory: Sequence[AgencyRecord], establishment_code: str | None = None
-) -> Area:
+def area_of(notice: ReleaseNoticeV1, directory: Sequence[AgencyRecord], establishment_code: str | None = None) -> Area:
     destination = notice.release.destination
     if destination.address is not None:
         district = postcode_district(destination.address.postcode)
-        return Area(
-            district, destination.address.local_authority, f"destination postcode district {district}"
-        )
+        return Area(district, destination.address.local_authority, f"destination postcode district {district}")
     if destination.last_known_local_authority:
         last = destination.last_known_local_authority
         return Area(None, last, f"no fixed abode: local authority of last address ({last})")
@@ -101,9 +97,7 @@ def area_of(
     prison = prison_healthcare_of(establishment, directory)
     authority = prison.coverage.local_authorities[0] if prison and prison.coverage.local_authorities else None
     where = authority or "unknown: the establishment has no area in the directory"
-    return Area(
-        None, authority, f"no fixed abode, no last address: area of establishment {establishment} ({where})"
-    )
+    return Area(None, authority, f"no fixed abode, no last address: area of establishment {establishment} ({where})")
 
 
 def candidates(
@@ -174,9 +168,7 @@ def route(
                 (
                     a
                     for a in directory
-                    if a.active
-                    and a.code == notice.registered_gp.ods_code
-                    and a.kind == AgencyKind.GP_PRACTICE
+                    if a.active and a.code == notice.registered_gp.ods_code and a.kind == AgencyKind.GP_PRACTICE
                 ),
                 None,
             )
@@ -184,8 +176,7 @@ def route(
                 unrouted.append(
                     Unrouted(
                         kind,
-                        f"registered practice {notice.registered_gp.ods_code} is not in the "
-                        "directory of services",
+                        f"registered practice {notice.registered_gp.ods_code} is not in the directory of services",
                         "registered_gp_unreachable",
                     )
                 )
@@ -195,11 +186,7 @@ def route(
         found = candidates(kind, area, directory, age=age)
         if found:
             first = found[0]
-            reason = (
-                first.reason
-                if kind != ReferralKind.GP_REGISTRATION
-                else f"registration request: {first.reason}"
-            )
+            reason = first.reason if kind != ReferralKind.GP_REGISTRATION else f"registration request: {first.reason}"
             routed.append(Routed(kind, first.agency, reason))
         else:
             unrouted.append(Unrouted(kind, f"no eligible agency for {kind.value} in {area.described}"))

@@ -26,9 +26,18 @@ async def database(tmp_path: Path) -> Database:
     url = f"sqlite:///{tmp_path / 'console.db'}"
     upgrade(url, MIGRATIONS)
     found = Database(url)
-    await accounts.create(found, user_id="nurse", display_name="N", email="n@example.org", organisation="DMI-HC",
-                          role=Role.PRISON_HEALTHCARE, establishments=["DMI"], password=PASSWORD, now=NOW,
-                          totp_secret=SECRET)
+    await accounts.create(
+        found,
+        user_id="nurse",
+        display_name="N",
+        email="n@example.org",
+        organisation="DMI-HC",
+        role=Role.PRISON_HEALTHCARE,
+        establishments=["DMI"],
+        password=PASSWORD,
+        now=NOW,
+        totp_secret=SECRET,
+    )
     return found
 
 
@@ -37,11 +46,29 @@ async def test_passwords_are_argon2id_and_accounts_are_bound(database: Database)
     assert account is not None and account.password_hash.startswith("$argon2id$")
     for role, establishments in ((Role.PRISON_HEALTHCARE, []), (Role.AGENCY, ["DMI"]), (Role.CONSOLE, [])):
         with pytest.raises(accounts.AccountError):
-            await accounts.create(database, user_id="x", display_name="X", email="x@example.org", organisation="O",
-                                  role=role, establishments=establishments, password=PASSWORD, now=NOW)
+            await accounts.create(
+                database,
+                user_id="x",
+                display_name="X",
+                email="x@example.org",
+                organisation="O",
+                role=role,
+                establishments=establishments,
+                password=PASSWORD,
+                now=NOW,
+            )
     with pytest.raises(accounts.AccountError, match="at least"):
-        await accounts.create(database, user_id="y", display_name="Y", email="y@example.org", organisation="A99001",
-                              role=Role.AGENCY, establishments=[], password="short", now=NOW)
+        await accounts.create(
+            database,
+            user_id="y",
+            display_name="Y",
+            email="y@example.org",
+            organisation="A99001",
+            role=Role.AGENCY,
+            establishments=[],
+            password="short",
+            now=NOW,
+        )
 
 
 @pytest.mark.hazard("H65")
@@ -54,8 +81,9 @@ async def test_failed_attempts_lock_the_account_even_for_the_right_password(data
         await accounts.check_password(database, user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=NOW)
     assert refused.value.locked
     later = NOW + timedelta(minutes=16)
-    assert (await accounts.check_password(database, user_id="nurse", password=PASSWORD, throttle=THROTTLE,
-                                          now=later)).user_id == "nurse"
+    assert (
+        await accounts.check_password(database, user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=later)
+    ).user_id == "nurse"
     with pytest.raises(accounts.SignInRefused):  # an unknown user gets the same answer
         await accounts.check_password(database, user_id="nobody", password=PASSWORD, throttle=THROTTLE, now=NOW)
 
@@ -95,7 +123,10 @@ async def test_a_background_refresh_does_not_hold_off_the_idle_timeout(database:
     lifetimes = sessions.Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
     token = await sessions.start(database, user_id="nurse", stage="signed_in", now=NOW)
     for minutes in (10, 20, 29):  # the lounge refreshing itself on an unattended screen
-        assert await sessions.current(database, token, now=NOW + timedelta(minutes=minutes), lifetimes=lifetimes,
-                                      touch=False)
-    assert await sessions.current(database, token, now=NOW + timedelta(minutes=31), lifetimes=lifetimes,
-                                  touch=False) is None
+        assert await sessions.current(
+            database, token, now=NOW + timedelta(minutes=minutes), lifetimes=lifetimes, touch=False
+        )
+    assert (
+        await sessions.current(database, token, now=NOW + timedelta(minutes=31), lifetimes=lifetimes, touch=False)
+        is None
+    )

@@ -41,8 +41,10 @@ def test_the_person_and_the_prison_stay_the_notices_whatever_the_form_says() -> 
     form = form_values_of(current) | {"prison_number": "Z9999ZZ", "establishment_code": "BMI"}
     notice, _ = corrected_notice(current, form)
     assert notice is not None
-    assert (notice["prison_number"], notice["establishment_code"]) == (current["prison_number"],
-                                                                       current["establishment_code"])
+    assert (notice["prison_number"], notice["establishment_code"]) == (
+        current["prison_number"],
+        current["establishment_code"],
+    )
 
 
 def test_a_release_date_after_the_reporting_date_is_named_on_the_release_date() -> None:

@@ -8,14 +8,26 @@ from services.console.pages.custody import event_from_form
 from services.console.pages.inbox import answer_from_form, needs_reconfirming
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-HANDOVER = {"pack": {"patient_demographics": {"prison_number": "A1234BC"},
-                     "release": {"establishment_code": "DMI", "date": "2026-12-10"}}}
+HANDOVER = {
+    "pack": {
+        "patient_demographics": {"prison_number": "A1234BC"},
+        "release": {"establishment_code": "DMI", "date": "2026-12-10"},
+    }
+}
 
 
 def test_a_release_date_change_carries_the_new_date_and_the_next_sequence() -> None:
     event, errors = event_from_form(
-        {"kind": "release_date_changed", "release_date[day]": "20", "release_date[month]": "12",
-         "release_date[year]": "2026"}, handover=HANDOVER, sequence=4, now=NOW)
+        {
+            "kind": "release_date_changed",
+            "release_date[day]": "20",
+            "release_date[month]": "12",
+            "release_date[year]": "2026",
+        },
+        handover=HANDOVER,
+        sequence=4,
+        now=NOW,
+    )
     assert errors == {}
     assert event is not None
     assert (event["release_date"], event["sequence"], event["establishment_code"]) == ("2026-12-20", 4, "DMI")
@@ -23,9 +35,11 @@ def test_a_release_date_change_carries_the_new_date_and_the_next_sequence() -> N
 
 def test_missing_pieces_are_named_by_their_field() -> None:
     assert event_from_form({"kind": "release_date_changed"}, handover=HANDOVER, sequence=1, now=NOW)[1] == {
-        "release_date-day": "Enter the new release date"}
-    assert list(event_from_form({"kind": "transfer", "to_establishment": "x1"}, handover=HANDOVER, sequence=1,
-                                now=NOW)[1]) == ["to_establishment"]
+        "release_date-day": "Enter the new release date"
+    }
+    assert list(
+        event_from_form({"kind": "transfer", "to_establishment": "x1"}, handover=HANDOVER, sequence=1, now=NOW)[1]
+    ) == ["to_establishment"]
     assert list(event_from_form({}, handover=HANDOVER, sequence=1, now=NOW)[1]) == ["kind"]
 
 
@@ -38,10 +52,20 @@ def test_an_acceptance_needs_a_time_and_place_and_probation_may_only_confirm() -
     body, errors = answer_from_form({"answer": "accepted"}, probation=False)
     assert body is None and list(errors) == ["appt_date-day", "appt_place"]
     body, errors = answer_from_form(
-        {"answer": "accepted", "appt_date[day]": "12", "appt_date[month]": "12", "appt_date[year]": "2026",
-         "appt_time": "10:30", "appt_place": "Hub"}, probation=False)
-    assert errors == {} and body == {"answer": "accepted",
-                                     "first_appointment": {"at": "2026-12-12T10:30:00+00:00", "place": "Hub"}}
+        {
+            "answer": "accepted",
+            "appt_date[day]": "12",
+            "appt_date[month]": "12",
+            "appt_date[year]": "2026",
+            "appt_time": "10:30",
+            "appt_place": "Hub",
+        },
+        probation=False,
+    )
+    assert errors == {} and body == {
+        "answer": "accepted",
+        "first_appointment": {"at": "2026-12-12T10:30:00+00:00", "place": "Hub"},
+    }
     assert answer_from_form({"answer": "accepted"}, probation=True)[1] == {"answer": "Select your answer"}
     assert list(answer_from_form({"answer": "rejected"}, probation=False)[1]) == ["reason_code"]
 
@@ -55,11 +79,15 @@ def test_confirmed_instructions_dropped_by_a_change_need_confirming_again() -> N
 
 def test_a_confirmation_the_amended_entry_invalidates_needs_confirming_again() -> None:
     invalidated = {"item": "reporting_instructions_confirmation", "reason": "the release date moved"}
-    item = {"referral_kind": "reporting_instructions", "status": "requested",
-            "sent": {"pack": {}, "invalidated": [invalidated]}}
+    item = {
+        "referral_kind": "reporting_instructions",
+        "status": "requested",
+        "sent": {"pack": {}, "invalidated": [invalidated]},
+    }
     assert needs_reconfirming(item)
     answered = {"pack": {"reporting_instructions": {"office": "x"}}, "invalidated": [invalidated]}
     assert not needs_reconfirming(item | {"status": "accepted", "sent": answered})
     assert not needs_reconfirming(item | {"referral_kind": "mental_health"})
-    assert not needs_reconfirming(item | {"sent": {"pack": {}, "invalidated": [
-        {"item": "first_appointment", "reason": "x"}]}})
+    assert not needs_reconfirming(
+        item | {"sent": {"pack": {}, "invalidated": [{"item": "first_appointment", "reason": "x"}]}}
+    )

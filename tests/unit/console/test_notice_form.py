@@ -16,12 +16,24 @@ CONTACT = {"name": "Priya Shah", "role": "Prison healthcare", "email": "p@exampl
 def form(**changes: str) -> dict[str, str]:
     leaves = date.today() + timedelta(days=5)
     values = {
-        "prison_number": "a1234bc", "nhs_number": nhs_number(random.Random(1)), "given_name": "Sam",
-        "family_name": "Testperson", "date_of_birth[day]": "17", "date_of_birth[month]": "4",
-        "date_of_birth[year]": "1990", "establishment_code": "DMI", "release_date[day]": str(leaves.day),
-        "release_date[month]": str(leaves.month), "release_date[year]": str(leaves.year),
-        "release_type": "conditional", "destination": "address", "address_line_1": "1 Example Street",
-        "town": "Durham", "postcode": "dh1 1aa", "mh_urgency": "routine", "mh_consent": "yes",
+        "prison_number": "a1234bc",
+        "nhs_number": nhs_number(random.Random(1)),
+        "given_name": "Sam",
+        "family_name": "Testperson",
+        "date_of_birth[day]": "17",
+        "date_of_birth[month]": "4",
+        "date_of_birth[year]": "1990",
+        "establishment_code": "DMI",
+        "release_date[day]": str(leaves.day),
+        "release_date[month]": str(leaves.month),
+        "release_date[year]": str(leaves.year),
+        "release_type": "conditional",
+        "destination": "address",
+        "address_line_1": "1 Example Street",
+        "town": "Durham",
+        "postcode": "dh1 1aa",
+        "mh_urgency": "routine",
+        "mh_consent": "yes",
         "contact_phone": "0191 000 0000",
     }
     return values | changes
@@ -45,14 +57,22 @@ def test_a_bad_nhs_number_is_named_and_nothing_is_made() -> None:
 
 def test_every_bad_field_is_named_in_form_order() -> None:
     notice, errors = notice_from_form(
-        form(prison_number="12", **{"date_of_birth[month]": "13"}, postcode="nowhere", mh_consent="",
-             contact_phone=""), contact=CONTACT)
+        form(prison_number="12", **{"date_of_birth[month]": "13"}, postcode="nowhere", mh_consent="", contact_phone=""),
+        contact=CONTACT,
+    )
     assert notice is None
     assert list(errors) == ["prison_number", "date_of_birth-day", "postcode", "mh_consent", "contact_phone"]
 
 
 def test_the_apis_own_refusals_map_to_fields() -> None:
-    problem = {"errors": [{"field": "release.destination.address.postcode",
-                           "pointer": "#/release/destination/address/postcode", "detail": "bad"},
-                          {"field": "establishment_code", "pointer": "#/establishment_code", "detail": "not yours"}]}
+    problem = {
+        "errors": [
+            {
+                "field": "release.destination.address.postcode",
+                "pointer": "#/release/destination/address/postcode",
+                "detail": "bad",
+            },
+            {"field": "establishment_code", "pointer": "#/establishment_code", "detail": "not yours"},
+        ]
+    }
     assert list(errors_from_problem(problem)) == ["postcode", "establishment_code"]

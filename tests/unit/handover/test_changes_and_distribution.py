@@ -29,9 +29,7 @@ GP = Recipient("A99001", AgencyKind.GP_PRACTICE, "GP", ReferralKind.GP_REGISTRAT
 
 def packs():  # type: ignore[no-untyped-def]
     person = notice(full=True)
-    moved = person.model_copy(
-        update={"release": person.release.model_copy(update={"date": date(2026, 12, 12)})}
-    )
+    moved = person.model_copy(update={"release": person.release.model_copy(update={"date": date(2026, 12, 12)})})
     return build_pack(person, route(person, DIRECTORY)), build_pack(moved, route(moved, DIRECTORY))
 
 
@@ -50,10 +48,7 @@ def test_each_recipient_is_told_only_of_changes_to_its_sections() -> None:
     changes = pack_changes(before, changed)
     assert [c.section for c in changes] == ["medications"]
     assert entry("amended", handover_id="h", version=2, recipient=GP, pack=changed, changes=changes).changes
-    assert (
-        entry("amended", handover_id="h", version=2, recipient=PDU, pack=changed, changes=changes).changes
-        == []
-    )
+    assert entry("amended", handover_id="h", version=2, recipient=PDU, pack=changed, changes=changes).changes == []
 
 
 @pytest.mark.hazard("H22")

@@ -53,9 +53,7 @@ def event(kind: str, sequence: int = 2, **fields: Any) -> CustodyEventV1:
         (event("release_cancelled", detail="Further charges"), Action.WITHDRAW),
         (event("recalled"), Action.CLOSE_RECALLED),
         (
-            event(
-                "transfer", establishment_code="HHI", from_establishment_code="DMI", prison_contact=CONTACT
-            ),
+            event("transfer", establishment_code="HHI", from_establishment_code="DMI", prison_contact=CONTACT),
             Action.MOVE_ESTABLISHMENT,
         ),
         (event("reception", reason="transfer_in", establishment_code="HHI"), Action.MOVE_ESTABLISHMENT),
@@ -155,9 +153,7 @@ def test_any_arrival_order_ends_in_the_state_of_the_sequence_order(in_order: lis
 
 @pytest.mark.hazard("H21", "H37")
 def test_a_late_event_a_later_one_decided_is_superseded_with_the_reason() -> None:
-    history = History(
-        seen=frozenset({5}), handover=OPEN, applied=(Applied(5, Decides.RELEASE_DATE),)
-    )
+    history = History(seen=frozenset({5}), handover=OPEN, applied=(Applied(5, Decides.RELEASE_DATE),))
     late = decide(event("release_date_changed", sequence=2, release_date="2026-12-20"), history)
     assert late.outcome == Outcome.SUPERSEDED and late.action == Action.NONE
     assert "sequence 5 decided the release date" in late.detail
@@ -173,8 +169,9 @@ def test_a_late_event_nothing_later_decided_is_applied() -> None:
 
 @pytest.mark.hazard("H39")
 def test_a_late_cancellation_overrides_the_later_events() -> None:
-    history = History(seen=frozenset({3, 4}), handover=OPEN,
-                      applied=(Applied(3, Decides.RELEASE_DATE), Applied(4, Decides.WHERE)))
+    history = History(
+        seen=frozenset({3, 4}), handover=OPEN, applied=(Applied(3, Decides.RELEASE_DATE), Applied(4, Decides.WHERE))
+    )
     late = decide(event("release_cancelled", sequence=2), history)
     assert late.action == Action.WITHDRAW and late.overrides == (3, 4)
     assert reclassified(CustodyEventKind.RELEASE_DATE_CHANGED, 2, "withdrawn")[0] == Outcome.NEEDS_NEW_NOTICE

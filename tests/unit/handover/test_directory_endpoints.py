@@ -35,7 +35,8 @@ def test_rotation_keeps_the_current_secret_signing_for_the_overlap_and_drops_end
     rotated = endpoint(previous_secrets=[ended, running]).rotated("env:GP_NEXT", now=NOW, overlap_seconds=3600)
     assert rotated.secret_ref == "env:GP_NEXT"
     assert [(old.secret_ref, old.until) for old in rotated.previous_secrets] == [
-        ("env:GP_NOW", NOW + timedelta(hours=1)), ("env:RUNNING", NOW + timedelta(minutes=5))
+        ("env:GP_NOW", NOW + timedelta(hours=1)),
+        ("env:RUNNING", NOW + timedelta(minutes=5)),
     ]
 
 
@@ -81,11 +82,18 @@ def test_the_secret_store_keeps_each_secret_in_a_file_only_its_owner_reads(tmp_p
 @pytest.mark.hazard("H52")
 def test_literal_secrets_of_seed_files_move_into_the_store(tmp_path: Path) -> None:
     current, old = secret(), secret()
-    seed = AgencyRecord.model_validate({
-        "code": "A99001", "kind": "gp_practice", "name": "Practice",
-        "webhook": {"url": "https://gp.example.org/hook", "secret_ref": f"literal:{current}",
-                    "previous_secrets": [{"secret_ref": f"literal:{old}", "until": "2026-12-02T00:00:00Z"}]},
-    })
+    seed = AgencyRecord.model_validate(
+        {
+            "code": "A99001",
+            "kind": "gp_practice",
+            "name": "Practice",
+            "webhook": {
+                "url": "https://gp.example.org/hook",
+                "secret_ref": f"literal:{current}",
+                "previous_secrets": [{"secret_ref": f"literal:{old}", "until": "2026-12-02T00:00:00Z"}],
+            },
+        }
+    )
     moved = without_literals(seed, tmp_path)
     assert moved.webhook is not None
     refs = moved.webhook.secret_refs()
@@ -94,13 +102,26 @@ def test_literal_secrets_of_seed_files_move_into_the_store(tmp_path: Path) -> No
 
 
 def put_body(**webhook: object) -> AgencyPut:
-    return AgencyPut.model_validate({"code": "A99009", "kind": "gp_practice", "name": "Practice",
-                                     "webhook": {"url": "https://gp.example.org/hook", **webhook}})
+    return AgencyPut.model_validate(
+        {
+            "code": "A99009",
+            "kind": "gp_practice",
+            "name": "Practice",
+            "webhook": {"url": "https://gp.example.org/hook", **webhook},
+        }
+    )
 
 
 @pytest.mark.hazard("H51")
-@pytest.mark.parametrize("url", ["https://169.254.169.254/latest/meta-data", "https://10.0.0.5/hook",
-                                 "http://gp.example.org/hook", "https://localhost/hook"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.5/hook",
+        "http://gp.example.org/hook",
+        "https://localhost/hook",
+    ],
+)
 async def test_a_put_to_an_unsafe_url_is_refused_before_anything_is_stored(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,8 +139,14 @@ async def test_a_put_without_a_new_secret_keeps_the_current_one_and_a_new_endpoi
 ) -> None:
     monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")  # no DNS in unit tests
     running = PreviousSecret(secret_ref="env:RUNNING", until=NOW + timedelta(hours=5))
-    existing = AgencyRecord.model_validate({"code": "A99009", "kind": "gp_practice", "name": "Practice",
-                                            "webhook": endpoint(previous_secrets=[running]).model_dump()})
+    existing = AgencyRecord.model_validate(
+        {
+            "code": "A99009",
+            "kind": "gp_practice",
+            "name": "Practice",
+            "webhook": endpoint(previous_secrets=[running]).model_dump(),
+        }
+    )
     kept = await entry_from_put(put_body(paused=True), existing, tmp_path)
     assert kept.webhook is not None and kept.webhook.secret_refs() == ["env:GP_NOW", "env:RUNNING"]
     assert kept.webhook.paused
@@ -132,10 +159,15 @@ async def test_a_put_without_a_new_secret_keeps_the_current_one_and_a_new_endpoi
 
 @pytest.mark.hazard("H49")
 async def test_a_routing_only_put_keeps_the_endpoint_and_only_an_explicit_null_removes_it(tmp_path: Path) -> None:
-    existing = AgencyRecord.model_validate({"code": "A99009", "kind": "gp_practice", "name": "Practice",
-                                            "webhook": endpoint().model_dump()})
-    routing = {"code": "A99009", "kind": "gp_practice", "name": "Practice",
-               "coverage": {"postcode_districts": ["NE30"]}}
+    existing = AgencyRecord.model_validate(
+        {"code": "A99009", "kind": "gp_practice", "name": "Practice", "webhook": endpoint().model_dump()}
+    )
+    routing = {
+        "code": "A99009",
+        "kind": "gp_practice",
+        "name": "Practice",
+        "coverage": {"postcode_districts": ["NE30"]},
+    }
     kept = await entry_from_put(AgencyPut.model_validate(routing), existing, tmp_path)
     assert kept.webhook == existing.webhook and kept.coverage.postcode_districts == ["NE30"]
     removed = await entry_from_put(AgencyPut.model_validate({**routing, "webhook": None}), existing, tmp_path)

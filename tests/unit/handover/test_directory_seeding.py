@@ -34,16 +34,23 @@ async def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     url = f"sqlite:///{tmp_path / 'handover.db'}"
     upgrade(url, MIGRATIONS)
     database = Database(url)
-    yield DirectoryContext(database=database, clock=FrozenClock(NOW), source="urn:test",
-                           secret_store=tmp_path / "secrets")
+    yield DirectoryContext(
+        database=database, clock=FrozenClock(NOW), source="urn:test", secret_store=tmp_path / "secrets"
+    )
     await database.dispose()
 
 
 def seed_file(path: Path, codes: list[str]) -> tuple[Path, dict[str, str]]:
     secrets = {code: "whsec_" + base64.b64encode(os.urandom(24)).decode() for code in codes}
-    agencies = [{"code": code, "kind": "gp_practice", "name": code,
-                 "webhook": {"url": f"http://127.0.0.1:9/{code}", "secret_ref": f"literal:{secrets[code]}"}}
-                for code in codes]
+    agencies = [
+        {
+            "code": code,
+            "kind": "gp_practice",
+            "name": code,
+            "webhook": {"url": f"http://127.0.0.1:9/{code}", "secret_ref": f"literal:{secrets[code]}"},
+        }
+        for code in codes
+    ]
     path.write_text(yaml.safe_dump({"agencies": agencies}))
     return path, secrets
 
@@ -76,8 +83,9 @@ async def test_an_agency_stored_before_endpoints_moved_here_takes_its_endpoint_f
 ) -> None:
     async with ctx.database.transaction() as session:  # as the previous version stored it: no endpoint, revision 0
         record = {"code": "A99001", "kind": "gp_practice", "name": "A99001"}
-        session.add(DirectoryAgency(code="A99001", kind="gp_practice", record=json.dumps(record), source="file",
-                                    updated_at=NOW))
+        session.add(
+            DirectoryAgency(code="A99001", kind="gp_practice", record=json.dumps(record), source="file", updated_at=NOW)
+        )
     files, _ = seed_file(tmp_path / "directory.yaml", ["A99001", "A99002"])
     assert await seed_from_files(ctx=ctx, path=files) == 1
     assert await seed_from_files(ctx=ctx, path=files) == 0, "once"

@@ -84,9 +84,7 @@ def test_a_practitioner_change_changes_only_probations_part() -> None:
 def test_a_risk_flag_change_reaches_probation_though_it_never_sees_the_mental_health_section() -> None:
     person = notice(place="durham", full=True)
     assert person.mental_health is not None
-    flagged = person.model_copy(
-        update={"mental_health": person.mental_health.model_copy(update={"risk_flags": []})}
-    )
+    flagged = person.model_copy(update={"mental_health": person.mental_health.model_copy(update={"risk_flags": []})})
     before, after = build_pack(person, route(person, DIRECTORY)), build_pack(flagged, route(flagged, DIRECTORY))
     assert [c.section for c in changes_for(AgencyKind.PROBATION_DELIVERY_UNIT, before, after)] == ["risk_flags"]
 
@@ -99,8 +97,11 @@ def test_an_address_moved_out_of_the_agencys_area_moves_the_referral() -> None:
     fresh = route(moved, DIRECTORY)
     area = area_of(moved, DIRECTORY)
     assert moved_out_of_area(by_code["PDU-DUR"], area, fresh.agency_for(ReferralKind.REPORTING_INSTRUCTIONS))
-    assert not moved_out_of_area(by_code["PDU-DUR"], area_of(person, DIRECTORY),
-                                 route(person, DIRECTORY).agency_for(ReferralKind.REPORTING_INSTRUCTIONS))
+    assert not moved_out_of_area(
+        by_code["PDU-DUR"],
+        area_of(person, DIRECTORY),
+        route(person, DIRECTORY).agency_for(ReferralKind.REPORTING_INSTRUCTIONS),
+    )
 
 
 @pytest.mark.hazard("H40")

@@ -20,9 +20,7 @@ def test_every_section_of_a_full_notice_is_in_the_pack() -> None:
     person, pack = full_pack()
     assert pack.patient_demographics.nhs_number == person.nhs_number
     assert pack.release.date == person.release.date and pack.release.destination == person.release.destination
-    assert (
-        pack.gp_practice.registration_needed and pack.gp_practice.registration_requested_from.code == "A99001"
-    )  # type: ignore[union-attr]
+    assert pack.gp_practice.registration_needed and pack.gp_practice.registration_requested_from.code == "A99001"  # type: ignore[union-attr]
     assert pack.allergies_and_adverse_reactions == person.allergies
     assert [m.name for m in pack.medications] == ["Sertraline", "Methadone oral solution"]
     assert pack.mental_health is not None and pack.mental_health.referral == "requested"
@@ -48,11 +46,7 @@ def test_without_consent_the_referral_is_withheld_and_the_pack_says_why() -> Non
     assert "mental_health_referral_withheld" in {alert.code for alert in pack.safety_alerts}
     for kind in AgencyKind:
         sections = sections_for(kind, pack)
-        assert (
-            sections.mental_health is None
-            and sections.mental_health_summary is None
-            and sections.risk_flags is None
-        )
+        assert sections.mental_health is None and sections.mental_health_summary is None and sections.risk_flags is None
 
 
 @pytest.mark.hazard("H29")

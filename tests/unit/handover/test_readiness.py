@@ -14,13 +14,9 @@ from services.handover.domain.referrals import ReferralStatus as S
 RELEASE = date(2026, 12, 10)
 FAR = datetime(2026, 12, 1, 9, tzinfo=UTC)  # nine days before
 NEAR = datetime(2026, 12, 8, 12, tzinfo=UTC)  # 36 hours before
-NEEDS = frozenset(
-    {ReferralKind.GP_REGISTRATION, ReferralKind.MENTAL_HEALTH, ReferralKind.REPORTING_INSTRUCTIONS}
-)
+NEEDS = frozenset({ReferralKind.GP_REGISTRATION, ReferralKind.MENTAL_HEALTH, ReferralKind.REPORTING_INSTRUCTIONS})
 MEDS = [
-    Medication(
-        name="Sertraline", strength="100 mg", dose="1", frequency="daily", route="oral", supply_days_given=14
-    )
+    Medication(name="Sertraline", strength="100 mg", dose="1", frequency="daily", route="oral", supply_days_given=14)
 ]
 
 
@@ -88,8 +84,7 @@ def test_each_item_moves_from_pending_or_at_risk_to_done(
 def test_a_registered_practice_is_done_once_it_has_the_pack() -> None:
     received = ReferralFacts(ReferralKind.GP_REGISTRATION, S.RECEIVED)
     assert (
-        item(assess(facts(received, MH_DONE, PDU_DONE, registration_needed=False), now=FAR), Item.GP)
-        == Readiness.DONE
+        item(assess(facts(received, MH_DONE, PDU_DONE, registration_needed=False), now=FAR), Item.GP) == Readiness.DONE
     )
     assert item(assess(facts(received, MH_DONE, PDU_DONE), now=FAR), Item.GP) == Readiness.PENDING
 
@@ -101,10 +96,7 @@ def test_an_appointment_before_a_later_release_date_no_longer_counts() -> None:
     assert item(readiness, Item.MENTAL_HEALTH) == Readiness.PENDING
     assert item(readiness, Item.REPORTING) == Readiness.PENDING
     # Brought forward instead: both still count.
-    assert (
-        assess(facts(GP_DONE, MH_DONE, PDU_DONE, release_date=date(2026, 12, 9)), now=FAR).status
-        == Readiness.DONE
-    )
+    assert assess(facts(GP_DONE, MH_DONE, PDU_DONE, release_date=date(2026, 12, 9)), now=FAR).status == Readiness.DONE
 
 
 @pytest.mark.hazard("H24")
@@ -115,10 +107,7 @@ def test_all_rejected_or_blocked_is_at_risk_whatever_the_date() -> None:
     blocked = facts(GP_DONE, PDU_DONE, blocked={ReferralKind.MENTAL_HEALTH: "no consent"})
     assert item(assess(blocked, now=FAR), Item.MENTAL_HEALTH) == Readiness.AT_RISK
     rerouted = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED)
-    assert (
-        item(assess(facts(GP_DONE, rejected, rerouted, PDU_DONE), now=FAR), Item.MENTAL_HEALTH)
-        == Readiness.PENDING
-    )
+    assert item(assess(facts(GP_DONE, rejected, rerouted, PDU_DONE), now=FAR), Item.MENTAL_HEALTH) == Readiness.PENDING
 
 
 @pytest.mark.hazard("H23")
@@ -146,14 +135,19 @@ def test_items_not_needed_are_not_listed() -> None:
 
 @pytest.mark.hazard("H25")
 def test_a_referral_that_never_reached_its_agency_is_at_risk_far_from_release_until_delivered() -> None:
-    lost = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="dead_lettered",
-                         delivery_detail="schedule exhausted: HTTP 500")
+    lost = ReferralFacts(
+        ReferralKind.MENTAL_HEALTH,
+        S.REQUESTED,
+        delivery="dead_lettered",
+        delivery_detail="schedule exhausted: HTTP 500",
+    )
     readiness = assess(facts(GP_ASKED, lost, PDU_ASKED), now=FAR)
     assert item(readiness, Item.MENTAL_HEALTH) == Readiness.AT_RISK
     detail = next(i.detail for i in readiness.items if i.item == Item.MENTAL_HEALTH)
     assert "never reached" in detail and "HTTP 500" in detail
     delivered = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="delivered")
     assert item(assess(facts(GP_ASKED, delivered, PDU_ASKED), now=FAR), Item.MENTAL_HEALTH) == Readiness.PENDING
-    answered_anyway = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(12),
-                                    delivery="failed")
+    answered_anyway = ReferralFacts(
+        ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(12), delivery="failed"
+    )
     assert item(assess(facts(GP_ASKED, answered_anyway, PDU_ASKED), now=FAR), Item.MENTAL_HEALTH) == Readiness.DONE

@@ -74,7 +74,5 @@ def test_an_answer_carries_what_its_kind_needs(kind: ReferralKind, given: Answer
 def test_probation_confirms_reporting_instructions_and_a_gp_accepts_without_an_appointment() -> None:
     confirmed = facts(Answer.CONFIRMED, has_reporting_instructions=True)
     assert next_status(S.RECEIVED, confirmed, kind=ReferralKind.REPORTING_INSTRUCTIONS) == S.ACCEPTED
-    assert (
-        next_status(S.ACCEPTED, confirmed, kind=ReferralKind.REPORTING_INSTRUCTIONS) == S.ACCEPTED
-    )  # re-confirm
+    assert next_status(S.ACCEPTED, confirmed, kind=ReferralKind.REPORTING_INSTRUCTIONS) == S.ACCEPTED  # re-confirm
     assert next_status(S.REQUESTED, facts(Answer.ACCEPTED), kind=ReferralKind.GP_REGISTRATION) == S.ACCEPTED

@@ -63,9 +63,7 @@ def test_eligibility_by_age_and_referral_kind() -> None:
     assert codes(route(young, DIRECTORY))[ReferralKind.MENTAL_HEALTH] == "RECONNECT-DUR"  # CMHT-DUR takes 18+
     picky = [
         *DIRECTORY[:1],
-        agency(
-            "CMHT-X", "community_mental_health_team", ["DH1", "DH2"], [], eligibility={"referral_kinds": []}
-        ),
+        agency("CMHT-X", "community_mental_health_team", ["DH1", "DH2"], [], eligibility={"referral_kinds": []}),
     ]
     assert ReferralKind.MENTAL_HEALTH not in codes(route(notice(), picky))
 
@@ -86,9 +84,7 @@ def test_after_a_rejection_the_next_candidate_is_asked_and_none_when_all_were() 
     nxt = next_candidate(ReferralKind.MENTAL_HEALTH, area, DIRECTORY, age=age, tried=["CMHT-DUR"])
     assert nxt is not None and nxt.agency.kind == AgencyKind.RECONNECT
     assert (
-        next_candidate(
-            ReferralKind.MENTAL_HEALTH, area, DIRECTORY, age=age, tried=["CMHT-DUR", "RECONNECT-DUR"]
-        )
+        next_candidate(ReferralKind.MENTAL_HEALTH, area, DIRECTORY, age=age, tried=["CMHT-DUR", "RECONNECT-DUR"])
         is None
     )
 

@@ -11,9 +11,13 @@ from services.handover.domain.undelivered import Verdict, undelivered_cause, und
 
 def verdict(**changes: object) -> Verdict:
     facts: dict[str, object] = {
-        "delivery_status": "failed", "webhook_type": "handover.pack.issued",
-        "referral_kind": ReferralKind.MENTAL_HEALTH, "referral_status": ReferralStatus.REQUESTED,
-        "previous_delivery_status": None, "handover_state": "open", **changes,
+        "delivery_status": "failed",
+        "webhook_type": "handover.pack.issued",
+        "referral_kind": ReferralKind.MENTAL_HEALTH,
+        "referral_status": ReferralStatus.REQUESTED,
+        "previous_delivery_status": None,
+        "handover_state": "open",
+        **changes,
     }
     return undelivered_verdict(**facts)  # type: ignore[arg-type]
 

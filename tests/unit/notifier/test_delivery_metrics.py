@@ -20,7 +20,10 @@ def count(**labels: str) -> float:
 @pytest.mark.hazard("H72")
 @pytest.mark.parametrize(("status", "outcome"), [(204, "delivered"), (503, "retry_scheduled"), (422, "failed")])
 async def test_each_outcome_is_counted_for_its_agency(
-    database: Database, directory: Directory, status: int, outcome: str  # noqa: F811
+    database: Database,
+    directory: Directory,  # noqa: F811 - the fixture imported above
+    status: int,
+    outcome: str,
 ) -> None:
     others = {other: count(outcome=other, agency="A") for other in ("delivered", "retry_scheduled", "failed")}
     await run_round(database, directory, lambda request: httpx.Response(status))

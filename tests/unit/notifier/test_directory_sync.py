@@ -22,13 +22,28 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def change(code: str, revision: int, *, kind: str = "gp_practice", webhook: bool = True, **extra: Any) -> Any:
-    data = DirectoryAgencyChangedV1.model_validate({
-        "code": code, "kind": kind, "name": f"Agency {code}", "active": True, "revision": revision,
-        "changed_at": NOW, **extra,
-        "webhook": {"url": f"http://127.0.0.1:9/{code}", "secret_ref": f"env:SECRET_{revision}"} if webhook else None,
-    })
-    return new_event(type=EventType.DIRECTORY_AGENCY_CHANGED, source="urn:test", subject=code,
-                     dataschema=DIRECTORY_AGENCY_CHANGED_SCHEMA, data=data, correlation_id=None)
+    data = DirectoryAgencyChangedV1.model_validate(
+        {
+            "code": code,
+            "kind": kind,
+            "name": f"Agency {code}",
+            "active": True,
+            "revision": revision,
+            "changed_at": NOW,
+            **extra,
+            "webhook": {"url": f"http://127.0.0.1:9/{code}", "secret_ref": f"env:SECRET_{revision}"}
+            if webhook
+            else None,
+        }
+    )
+    return new_event(
+        type=EventType.DIRECTORY_AGENCY_CHANGED,
+        source="urn:test",
+        subject=code,
+        dataschema=DIRECTORY_AGENCY_CHANGED_SCHEMA,
+        data=data,
+        correlation_id=None,
+    )
 
 
 @pytest.mark.hazard("H49")
@@ -53,16 +68,20 @@ async def test_a_deactivated_contact_is_told_nothing_new_and_an_agency_without_e
     database: Database,
 ) -> None:
     clock = FrozenClock(NOW)
-    await apply_change(database=database, event=change("PH-DMI", 1, kind="prison_healthcare",
-                                                        establishments=["DMI"]), clock=clock)
+    await apply_change(
+        database=database, event=change("PH-DMI", 1, kind="prison_healthcare", establishments=["DMI"]), clock=clock
+    )
     await apply_change(database=database, event=change("ROUTE-ONLY", 1, webhook=False), clock=clock)
     directory = LiveDirectory(agencies=[])
     await directory.refresh(database)
     assert [agency.code for agency in directory.prison_healthcare("DMI")] == ["PH-DMI"]
     assert directory.knows("ROUTE-ONLY") and directory.by_code("ROUTE-ONLY") is None
 
-    await apply_change(database=database, event=change("PH-DMI", 2, kind="prison_healthcare",
-                                                        establishments=["DMI"], active=False), clock=clock)
+    await apply_change(
+        database=database,
+        event=change("PH-DMI", 2, kind="prison_healthcare", establishments=["DMI"], active=False),
+        clock=clock,
+    )
     await directory.refresh(database)
     assert directory.prison_healthcare("DMI") == []
     assert directory.by_code("PH-DMI") is not None, "what it already holds can still be delivered"

@@ -28,32 +28,61 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 @pytest.fixture
 def directory(tmp_path: Path) -> Directory:
     path = tmp_path / "directory.yaml"
-    path.write_text(yaml.safe_dump({"agencies": [{
-        "code": "A", "kind": "community_mental_health_team", "name": "A",
-        "webhook": {"url": "http://agency.test/hook", "secret_ref": f"literal:{SECRET}"}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "agencies": [
+                    {
+                        "code": "A",
+                        "kind": "community_mental_health_team",
+                        "name": "A",
+                        "webhook": {"url": "http://agency.test/hook", "secret_ref": f"literal:{SECRET}"},
+                    }
+                ]
+            }
+        )
+    )
     return load_directory(path)
 
 
-async def run_round(database: Database, directory: Directory, handler: Callable[[httpx.Request], httpx.Response],
-                    clock: FrozenClock | None = None) -> dict[str, object]:
+async def run_round(
+    database: Database,
+    directory: Directory,
+    handler: Callable[[httpx.Request], httpx.Response],
+    clock: FrozenClock | None = None,
+) -> dict[str, object]:
     clock = clock or FrozenClock(T0)
     agency = directory.by_code("A")
     assert agency is not None
-    delivery = notice_delivery(agency=agency, webhook_type="handover.pack.issued", source_event_id="e1",
-                               subject="A1234BC", handover_id="h", data={"x": 1}, correlation_id="c1", now=T0)
+    delivery = notice_delivery(
+        agency=agency,
+        webhook_type="handover.pack.issued",
+        source_event_id="e1",
+        subject="A1234BC",
+        handover_id="h",
+        data={"x": 1},
+        correlation_id="c1",
+        now=T0,
+    )
     async with database.transaction() as session:
         session.add(delivery)
     settings = NotifierSettings(retry_schedule_seconds=[0, 60, 300])
-    dispatcher = Dispatcher(database=database, directory=directory, settings=settings, clock=clock,
-                            transport=httpx.MockTransport(handler))
+    dispatcher = Dispatcher(
+        database=database, directory=directory, settings=settings, clock=clock, transport=httpx.MockTransport(handler)
+    )
     assert await dispatcher.dispatch_once() == 1
     await dispatcher.settle()
     found = await service.delivery_by_webhook_id(database=database, webhook_id=delivery.webhook_id)
     assert found is not None
     stored, attempts = found
-    return {"status": str(stored.status), "attempts": [a.status_code for a in attempts],
-            "errors": [a.error for a in attempts], "next": stored.next_attempt_at, "excerpts":
-            [a.response_excerpt for a in attempts], "last_error": stored.last_error}
+    return {
+        "status": str(stored.status),
+        "attempts": [a.status_code for a in attempts],
+        "errors": [a.error for a in attempts],
+        "next": stored.next_attempt_at,
+        "excerpts": [a.response_excerpt for a in attempts],
+        "last_error": stored.last_error,
+    }
 
 
 async def test_a_signed_post_with_a_stable_id(database: Database, directory: Directory) -> None:

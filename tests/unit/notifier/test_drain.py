@@ -21,8 +21,16 @@ from tests.unit.notifier.test_dispatcher import T0, directory  # noqa: F401 - th
 async def due(database: Database, directory: Directory, event_id: str) -> Delivery:  # noqa: F811
     agency = directory.by_code("A")
     assert agency is not None
-    delivery = notice_delivery(agency=agency, webhook_type="handover.pack.issued", source_event_id=event_id,
-                               subject="A1234BC", handover_id="h", data={"x": 1}, correlation_id="c1", now=T0)
+    delivery = notice_delivery(
+        agency=agency,
+        webhook_type="handover.pack.issued",
+        source_event_id=event_id,
+        subject="A1234BC",
+        handover_id="h",
+        data={"x": 1},
+        correlation_id="c1",
+        now=T0,
+    )
     async with database.transaction() as session:
         session.add(delivery)
     return delivery
@@ -44,12 +52,18 @@ def held_transport(answer: asyncio.Event, seen: list[str]) -> httpx.MockTranspor
 
 
 async def test_a_stop_waits_for_the_webhook_in_flight_and_claims_no_more(
-    database: Database, directory: Directory  # noqa: F811
+    database: Database,
+    directory: Directory,  # noqa: F811
 ) -> None:
     first = await due(database, directory, "e1")
     answer, seen = asyncio.Event(), []
-    dispatcher = Dispatcher(database=database, directory=directory, settings=NotifierSettings(),
-                            clock=FrozenClock(T0), transport=held_transport(answer, seen))
+    dispatcher = Dispatcher(
+        database=database,
+        directory=directory,
+        settings=NotifierSettings(),
+        clock=FrozenClock(T0),
+        transport=held_transport(answer, seen),
+    )
     assert await dispatcher.dispatch_once() == 1
     second = await due(database, directory, "e2")
 
@@ -65,12 +79,18 @@ async def test_a_stop_waits_for_the_webhook_in_flight_and_claims_no_more(
 
 
 async def test_a_drain_gives_up_after_its_timeout_and_says_how_many_were_left(
-    database: Database, directory: Directory  # noqa: F811
+    database: Database,
+    directory: Directory,  # noqa: F811
 ) -> None:
     delivery = await due(database, directory, "e1")
     answer, seen = asyncio.Event(), []
-    dispatcher = Dispatcher(database=database, directory=directory, settings=NotifierSettings(),
-                            clock=FrozenClock(T0), transport=held_transport(answer, seen))
+    dispatcher = Dispatcher(
+        database=database,
+        directory=directory,
+        settings=NotifierSettings(),
+        clock=FrozenClock(T0),
+        transport=held_transport(answer, seen),
+    )
     assert await dispatcher.dispatch_once() == 1
     assert await dispatcher.drain(timeout=0.2) == 1
     assert await status_of(database, delivery) == DeliveryStatus.PENDING  # leased: sent again when it ends

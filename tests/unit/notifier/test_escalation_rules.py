@@ -28,8 +28,13 @@ RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(h
 
 def _issued(**changes: object) -> dict[str, object]:
     notice = ReleaseNoticeV1.model_validate({**release_notice(random.Random(3), place="teesside"), **changes})
-    return HandoverPackIssuedV1(handover_id="h1", version=1, notice_id="n1", issued_at=datetime.now(UTC),
-                                pack=build_pack(notice, route(notice, DIRECTORY))).model_dump(mode="json")
+    return HandoverPackIssuedV1(
+        handover_id="h1",
+        version=1,
+        notice_id="n1",
+        issued_at=datetime.now(UTC),
+        pack=build_pack(notice, route(notice, DIRECTORY)),
+    ).model_dump(mode="json")
 
 
 def test_referral_kinds_are_referrals_and_gp_only_when_registration_is_asked() -> None:
@@ -50,8 +55,9 @@ def test_a_distribution_entry_says_itself_whether_it_awaits_an_answer() -> None:
     rerouted = entry("mental_health")
     assert is_referral(agency_kind="reconnect", webhook_type="handover.referral.rerouted", payload=rerouted)
     assert not is_referral(agency_kind="reconnect", webhook_type="handover.pack.issued", payload=entry("notification"))
-    assert not is_referral(agency_kind="prison_healthcare", webhook_type="handover.referral.escalated",
-                           payload=entry("notification"))
+    assert not is_referral(
+        agency_kind="prison_healthcare", webhook_type="handover.referral.escalated", payload=entry("notification")
+    )
     needed = entry("gp_registration", gp_practice={"registration_needed": True})
     known = entry("gp_registration", gp_practice={"registration_needed": False})
     assert is_referral(agency_kind="gp_practice", webhook_type="handover.pack.issued", payload=needed)
@@ -59,8 +65,11 @@ def test_a_distribution_entry_says_itself_whether_it_awaits_an_answer() -> None:
 
 
 def test_a_gp_registration_request_is_found_in_a_minimised_distribution_entry_too() -> None:
-    payload = {"data": {"distribution": [{"agency_code": "A99002", "sections": {
-        "gp_practice": {"registration_needed": True}}}]}}
+    payload = {
+        "data": {
+            "distribution": [{"agency_code": "A99002", "sections": {"gp_practice": {"registration_needed": True}}}]
+        }
+    }
     assert is_referral(agency_kind="gp_practice", webhook_type="handover.pack.issued", payload=payload)
 
 
@@ -75,10 +84,23 @@ def test_release_facts_from_the_pack_event_and_from_a_distribution_list() -> Non
     assert facts.establishment_code == "HHI"
     assert facts.district in ("TS1", "TS3") and facts.local_authority == "Middlesbrough"
     assert isinstance(facts.release_date, date)
-    later = release_facts({"handover_id": "h", "distribution": [
-        {"agency_code": "X", "sections": {"release": {"date": "2026-12-01", "establishment_code": "DMI",
-                                                       "destination": {"kind": "no_fixed_abode",
-                                                                       "last_known_local_authority": "Durham"}}}}]})
+    later = release_facts(
+        {
+            "handover_id": "h",
+            "distribution": [
+                {
+                    "agency_code": "X",
+                    "sections": {
+                        "release": {
+                            "date": "2026-12-01",
+                            "establishment_code": "DMI",
+                            "destination": {"kind": "no_fixed_abode", "last_known_local_authority": "Durham"},
+                        }
+                    },
+                }
+            ],
+        }
+    )
     assert later.release_date == date(2026, 12, 1) and later.establishment_code == "DMI"
     assert later.district is None and later.local_authority == "Durham"
     assert release_facts({"handover_id": "h"}).release_date is None
@@ -101,6 +123,8 @@ def test_only_passed_deadlines_are_due() -> None:
     assert due(delivered_at=delivered, release_date=release, rules=RULES, now=delivered + timedelta(hours=71)) == []
     [(kind, _)] = due(delivered_at=delivered, release_date=release, rules=RULES, now=delivered + timedelta(hours=73))
     assert kind == EscalationDeadline.AFTER_DELIVERY
-    assert len(due(delivered_at=delivered, release_date=release, rules=RULES,
-                   now=datetime(2026, 12, 9, 1, 0, tzinfo=UTC))) == 2
+    assert (
+        len(due(delivered_at=delivered, release_date=release, rules=RULES, now=datetime(2026, 12, 9, 1, 0, tzinfo=UTC)))
+        == 2
+    )
     assert len(due(delivered_at=delivered, release_date=None, rules=RULES, now=delivered + timedelta(days=30))) == 1

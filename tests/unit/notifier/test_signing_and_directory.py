@@ -24,18 +24,41 @@ def _secret() -> str:
 
 def _directory(tmp_path: Path, old: str, new: str) -> Path:
     path = tmp_path / "directory.yaml"
-    path.write_text(yaml.safe_dump({"agencies": [
-        {"code": "A99001", "kind": "gp_practice", "name": "GP", "coverage": {"postcode_districts": ["DH1"]},
-         "eligibility": {"ages": "any"},  # a routing key of another part of the system: ignored here
-         "webhook": {"url": "http://127.0.0.1:9/webhooks/A99001", "secret_ref": f"literal:{new}",
-                     "previous_secrets": [{"secret_ref": f"literal:{old}", "until": "2026-11-24T12:00:00Z"}]}},
-        {"code": "HCC-DMI", "kind": "prison_healthcare", "name": "Durham healthcare", "establishments": ["DMI"],
-         "owner_contact": "it@example.org",
-         "webhook": {"url": "http://127.0.0.1:9/x", "secret_ref": "literal:whsec_AA=="}},
-        {"code": "RECONNECT-TEES", "kind": "reconnect", "name": "Tees RECONNECT",
-         "coverage": {"postcode_districts": ["TS1"], "local_authorities": ["Middlesbrough"]},
-         "webhook": {"url": "http://127.0.0.1:9/y", "secret_ref": "literal:whsec_AA==", "paused": True}},
-    ]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "agencies": [
+                    {
+                        "code": "A99001",
+                        "kind": "gp_practice",
+                        "name": "GP",
+                        "coverage": {"postcode_districts": ["DH1"]},
+                        "eligibility": {"ages": "any"},  # a routing key of another part of the system: ignored here
+                        "webhook": {
+                            "url": "http://127.0.0.1:9/webhooks/A99001",
+                            "secret_ref": f"literal:{new}",
+                            "previous_secrets": [{"secret_ref": f"literal:{old}", "until": "2026-11-24T12:00:00Z"}],
+                        },
+                    },
+                    {
+                        "code": "HCC-DMI",
+                        "kind": "prison_healthcare",
+                        "name": "Durham healthcare",
+                        "establishments": ["DMI"],
+                        "owner_contact": "it@example.org",
+                        "webhook": {"url": "http://127.0.0.1:9/x", "secret_ref": "literal:whsec_AA=="},
+                    },
+                    {
+                        "code": "RECONNECT-TEES",
+                        "kind": "reconnect",
+                        "name": "Tees RECONNECT",
+                        "coverage": {"postcode_districts": ["TS1"], "local_authorities": ["Middlesbrough"]},
+                        "webhook": {"url": "http://127.0.0.1:9/y", "secret_ref": "literal:whsec_AA==", "paused": True},
+                    },
+                ]
+            }
+        )
+    )
     return path
 
 
@@ -52,8 +75,9 @@ def test_both_secrets_sign_during_the_overlap_and_only_the_new_one_after(tmp_pat
     Webhook(old).verify(body, during)
     Webhook(new).verify(body, during)
 
-    after = signed_headers(secret=agency.webhook.signing_secrets(NOW + timedelta(days=2)), webhook_id="msg_1",
-                           at=at, body=body)
+    after = signed_headers(
+        secret=agency.webhook.signing_secrets(NOW + timedelta(days=2)), webhook_id="msg_1", at=at, body=body
+    )
     Webhook(new).verify(body, after)
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(body, after)
@@ -76,7 +100,8 @@ def test_the_directory_finds_prison_healthcare_and_reconnect_and_keeps_pauses(tm
     assert directory.prison_healthcare("HHI") == []
     assert [a.code for a in directory.reconnect_services(district="TS1", local_authority=None)] == ["RECONNECT-TEES"]
     assert [a.code for a in directory.reconnect_services(district="ZZ9", local_authority="middlesbrough")] == [
-        "RECONNECT-TEES"]
+        "RECONNECT-TEES"
+    ]
     assert directory.reconnect_services(district=None, local_authority=None) == []
     reconnect = directory.by_code("RECONNECT-TEES")
     assert reconnect is not None and reconnect.webhook.paused

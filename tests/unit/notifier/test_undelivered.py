@@ -22,7 +22,8 @@ RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(h
 
 @pytest.mark.hazard("H43")
 async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_until_a_replay_delivers_it(
-    database: Database, directory: Directory,  # noqa: F811 - the fixture imported above
+    database: Database,
+    directory: Directory,  # noqa: F811 - the fixture imported above
 ) -> None:
     clock = FrozenClock(T0)
     issued = await add(database, directory, "A", "A1234BC", T0)
@@ -36,8 +37,7 @@ async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_un
     clock.advance(timedelta(hours=1))
     assert await claim(database, clock) == [], "the amendment of a pack the agency does not have waits"
 
-    assert await dead_letters.replay(database=database, clock=clock, actor="op", agency_code="A") == [
-        issued.webhook_id]
+    assert await dead_letters.replay(database=database, clock=clock, actor="op", agency_code="A") == [issued.webhook_id]
     assert await claim(database, clock) == [issued.webhook_id], "the replay first, with its original webhook-id"
     await finish(database, clock, issued, DeliveryStatus.DELIVERED)
     assert await claim(database, clock) == [amended.webhook_id], "then the amendment"
@@ -47,7 +47,8 @@ async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_un
 
 @pytest.mark.hazard("H45")
 async def test_a_delivery_that_failed_for_good_is_listed_and_replayed_with_its_original_webhook_id(
-    database: Database, directory: Directory,  # noqa: F811 - the fixture imported above
+    database: Database,
+    directory: Directory,  # noqa: F811 - the fixture imported above
 ) -> None:
     clock = FrozenClock(T0)
     failed = await add(database, directory, "A", "A1234BC", T0)
@@ -60,10 +61,13 @@ async def test_a_delivery_that_failed_for_good_is_listed_and_replayed_with_its_o
     waiting = await dead_letters.list_dead_letters(database=database, agency_code="A")
     assert [item.webhook_id for item in waiting] == [failed.webhook_id, dead.webhook_id]
     assert [item.status for item in waiting] == [DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED]
-    assert await dead_letters.replay(database=database, clock=clock, actor="op",
-                                     webhook_id=delivered.webhook_id) == [], "a delivered one is not sent again"
+    assert (
+        await dead_letters.replay(database=database, clock=clock, actor="op", webhook_id=delivered.webhook_id) == []
+    ), "a delivered one is not sent again"
     assert await dead_letters.replay(database=database, clock=clock, actor="op", agency_code="A") == [
-        failed.webhook_id, dead.webhook_id], "in their order"
+        failed.webhook_id,
+        dead.webhook_id,
+    ], "in their order"
     trail = await dead_letters.audit_trail(database=database, webhook_id=failed.webhook_id)
     assert [item.action for item in trail] == ["delivery_replayed"]
     assert trail[0].detail is not None and "was failed" in trail[0].detail
@@ -79,9 +83,14 @@ def test_no_deadline_falls_before_the_referral_reached_its_agency() -> None:
     assert found[EscalationDeadline.AFTER_DELIVERY] == late + timedelta(hours=72)
     early = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     assert dict(deadlines(delivered_at=early, release_date=release, rules=RULES))[
-        EscalationDeadline.BEFORE_RELEASE] == datetime(2026, 12, 9, 0, 0, tzinfo=UTC), "unclamped when in time"
-    assert all(at >= late for _, at in deadlines(delivered_at=late, release_date=date(2026, 12, 1), rules=RULES,
-                                                 not_before=late - timedelta(hours=1)))
+        EscalationDeadline.BEFORE_RELEASE
+    ] == datetime(2026, 12, 9, 0, 0, tzinfo=UTC), "unclamped when in time"
+    assert all(
+        at >= late
+        for _, at in deadlines(
+            delivered_at=late, release_date=date(2026, 12, 1), rules=RULES, not_before=late - timedelta(hours=1)
+        )
+    )
 
 
 @pytest.mark.hazard("H48")
@@ -94,8 +103,11 @@ def test_one_message_per_person_per_deadline_names_every_agency_and_item() -> No
         Due("h2", "CMHT", EscalationDeadline.BEFORE_RELEASE, at),
     ]
     groups = one_message_per_deadline(found)
-    assert sorted(groups) == [("h1", EscalationDeadline.AFTER_DELIVERY), ("h1", EscalationDeadline.BEFORE_RELEASE),
-                              ("h2", EscalationDeadline.BEFORE_RELEASE)]
+    assert sorted(groups) == [
+        ("h1", EscalationDeadline.AFTER_DELIVERY),
+        ("h1", EscalationDeadline.BEFORE_RELEASE),
+        ("h2", EscalationDeadline.BEFORE_RELEASE),
+    ]
     assert [d.agency_code for d in groups[("h1", EscalationDeadline.BEFORE_RELEASE)]] == ["CMHT", "PDU"]
     assert outstanding_item("community_mental_health_team") == "mental_health_referral"
     assert outstanding_item("reconnect") == "mental_health_referral"

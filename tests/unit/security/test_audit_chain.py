@@ -108,9 +108,7 @@ async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_ed
     database: Database,
 ) -> None:
     entries = [
-        audit.AuditEntry.system(
-            "test", action="x.done", resource_type="x", resource_id=str(n), details={"n": n}
-        )
+        audit.AuditEntry.system("test", action="x.done", resource_type="x", resource_id=str(n), details={"n": n})
         for n in range(30)
     ]
     await asyncio.gather(*(audit.append(database, entry, datetime.now(UTC)) for entry in entries))

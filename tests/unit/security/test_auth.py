@@ -86,9 +86,7 @@ def test_a_role_without_the_scope_is_403(client: TestClient, keys: dict[str, str
 
 
 @pytest.mark.hazard("H03")
-def test_submitting_for_another_establishment_is_403_naming_the_field(
-    client: TestClient, keys: dict[str, str]
-) -> None:
+def test_submitting_for_another_establishment_is_403_naming_the_field(client: TestClient, keys: dict[str, str]) -> None:
     response = client.post("/notices", headers=bearer(keys["prison"]))
     assert response.status_code == 403
     assert response.json()["errors"][0]["field"] == "establishment_code"
@@ -143,7 +141,5 @@ def test_a_scope_needed_by_only_some_requests_of_a_route_is_403_without_it() -> 
 
 
 def test_unauthenticated_floods_are_limited_by_address_too(client: TestClient) -> None:
-    statuses = [
-        client.get("/handovers", headers=bearer("ttg_0123456789abcdef_guess")).status_code for _ in range(6)
-    ]
+    statuses = [client.get("/handovers", headers=bearer("ttg_0123456789abcdef_guess")).status_code for _ in range(6)]
     assert statuses == [401] * 5 + [429]

@@ -99,13 +99,8 @@ def test_every_role_has_the_least_it_needs() -> None:
     scopes = credentials.ROLE_SCOPES
     assert Scope.HANDOVERS_READ not in scopes[Role.OPERATOR], "operators never read clinical packs"
     assert Scope.NOTICES_SUBMIT in scopes[Role.PRISON_HEALTHCARE]
-    assert all(
-        Scope.NOTICES_SUBMIT not in scopes[role] for role in (Role.AGENCY, Role.PROBATION, Role.OPERATOR)
-    )
-    assert (
-        Scope.REPORTING_CONFIRM in scopes[Role.PROBATION]
-        and Scope.REPORTING_CONFIRM not in scopes[Role.AGENCY]
-    )
+    assert all(Scope.NOTICES_SUBMIT not in scopes[role] for role in (Role.AGENCY, Role.PROBATION, Role.OPERATOR))
+    assert Scope.REPORTING_CONFIRM in scopes[Role.PROBATION] and Scope.REPORTING_CONFIRM not in scopes[Role.AGENCY]
     assert all(Scope.AUDIT_READ not in scopes[role] for role in Role if role != Role.OPERATOR)
 
 
@@ -119,9 +114,7 @@ def test_the_store_cache_sees_a_revocation_without_a_restart(tmp_path: Path) -> 
     assert credentials.verify(cache.current(), key, NOW) is None
 
 
-def test_every_change_to_the_store_is_kept_in_its_history(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_change_to_the_store_is_kept_in_its_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TTG_OPERATOR", "ops-alice")
     store = tmp_path / "credentials.json"
     make(store)

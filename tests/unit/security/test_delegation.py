@@ -53,16 +53,25 @@ def tamper(assertion: str, **changes: object) -> str:
 
 def test_a_signed_assertion_names_the_person(store: Path, keys: dict[str, str]) -> None:
     assertion = delegation.sign(NURSE, api_key=keys["console"], now=NOW)
-    person = delegation.verify(assertion, credential=credential(store, "console"), presented_key=keys["console"],
-                               now=NOW + timedelta(seconds=5))
+    person = delegation.verify(
+        assertion,
+        credential=credential(store, "console"),
+        presented_key=keys["console"],
+        now=NOW + timedelta(seconds=5),
+    )
     assert person == NURSE
 
 
 @pytest.mark.hazard("H63")
 @pytest.mark.parametrize(
     "change",
-    [{"role": "operator", "est": []}, {"est": ["DMI", "BMI"]}, {"org": "BMI-HC"}, {"sub": "someone.else"},
-     {"exp": int((NOW + timedelta(days=1)).timestamp())}],
+    [
+        {"role": "operator", "est": []},
+        {"est": ["DMI", "BMI"]},
+        {"org": "BMI-HC"},
+        {"sub": "someone.else"},
+        {"exp": int((NOW + timedelta(days=1)).timestamp())},
+    ],
 )
 def test_an_edited_assertion_is_refused(store: Path, keys: dict[str, str], change: dict[str, object]) -> None:
     forged = tamper(delegation.sign(NURSE, api_key=keys["console"], now=NOW), **change)
@@ -84,8 +93,9 @@ def test_an_expired_or_long_lived_assertion_is_refused(store: Path, keys: dict[s
 def test_an_assertion_is_bound_to_the_key_that_made_it(store: Path, keys: dict[str, str]) -> None:
     assertion = delegation.sign(NURSE, api_key=keys["console"], now=NOW)
     with pytest.raises(DelegationRefused):
-        delegation.verify(assertion, credential=credential(store, "console2"), presented_key=keys["other-console"],
-                          now=NOW)
+        delegation.verify(
+            assertion, credential=credential(store, "console2"), presented_key=keys["other-console"], now=NOW
+        )
 
 
 def test_a_client_without_the_scope_may_not_delegate(store: Path, keys: dict[str, str]) -> None:
@@ -97,9 +107,13 @@ def test_a_client_without_the_scope_may_not_delegate(store: Path, keys: dict[str
 
 @pytest.mark.parametrize(
     "person",
-    [Person("x", "DMI-HC", Role.CONSOLE), Person("x", "A99001", Role.AGENCY, ("DMI",)),
-     Person("x", "DMI-HC", Role.PRISON_HEALTHCARE), Person("Bad Name!", "A99001", Role.AGENCY),
-     Person("x", "DMI-HC", Role.PRISON_HEALTHCARE, ("dmi1",))],
+    [
+        Person("x", "DMI-HC", Role.CONSOLE),
+        Person("x", "A99001", Role.AGENCY, ("DMI",)),
+        Person("x", "DMI-HC", Role.PRISON_HEALTHCARE),
+        Person("Bad Name!", "A99001", Role.AGENCY),
+        Person("x", "DMI-HC", Role.PRISON_HEALTHCARE, ("dmi1",)),
+    ],
 )
 def test_a_person_no_api_key_could_be_is_refused(store: Path, keys: dict[str, str], person: Person) -> None:
     assertion = delegation.sign(person, api_key=keys["console"], now=NOW)

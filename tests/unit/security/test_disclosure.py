@@ -27,8 +27,14 @@ def test_every_kind_reads_exactly_the_sections_it_is_sent() -> None:
 def test_probation_sees_reporting_risk_and_contacts_but_no_clinical_detail() -> None:
     seen = disclose(pack(), "probation_delivery_unit")
     assert "reporting_instructions" in seen and "risk_flags" in seen
-    for clinical in ("medications", "mental_health", "mental_health_summary", "allergies_and_adverse_reactions",
-                     "substance_misuse", "gp_practice"):
+    for clinical in (
+        "medications",
+        "mental_health",
+        "mental_health_summary",
+        "allergies_and_adverse_reactions",
+        "substance_misuse",
+        "gp_practice",
+    ):
         assert clinical not in seen
 
 
@@ -44,6 +50,12 @@ def test_unknown_sections_and_unknown_kinds_are_withheld() -> None:
 
 
 def test_agencies_that_rejected_or_were_cancelled_are_no_longer_addressed() -> None:
-    found = addressees([("A1", "gp_practice", "accepted"), ("C1", "community_mental_health_team", "rejected"),
-                        ("R1", "reconnect", "requested"), ("P1", "probation_delivery_unit", "cancelled")])
+    found = addressees(
+        [
+            ("A1", "gp_practice", "accepted"),
+            ("C1", "community_mental_health_team", "rejected"),
+            ("R1", "reconnect", "requested"),
+            ("P1", "probation_delivery_unit", "cancelled"),
+        ]
+    )
     assert found == {"A1": "gp_practice", "R1": "reconnect"}

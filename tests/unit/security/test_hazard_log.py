@@ -113,8 +113,10 @@ def importable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> py
 
 
 def test_the_plugin_passes_a_whole_run_in_which_every_hazards_tests_passed(importable: pytest.Pytester) -> None:
-    _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
-                       '@pytest.mark.hazard("H02")\ndef test_two(): pass\n')
+    _suite(
+        importable,
+        '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n@pytest.mark.hazard("H02")\ndef test_two(): pass\n',
+    )
     result = _run(importable)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*every hazard's tests ran and passed (2)*"])
@@ -122,30 +124,42 @@ def test_the_plugin_passes_a_whole_run_in_which_every_hazards_tests_passed(impor
 
 @pytest.mark.hazard("H56")
 def test_the_plugin_fails_a_passing_run_that_leaves_a_hazard_unshown(importable: pytest.Pytester) -> None:
-    _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
-                       '@pytest.mark.hazard("H09")\ndef test_two(): pass\n\n'
-                       '@pytest.mark.hazard("H01")\ndef test_three(): pytest.skip("no database")\n')
+    _suite(
+        importable,
+        '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
+        '@pytest.mark.hazard("H09")\ndef test_two(): pass\n\n'
+        '@pytest.mark.hazard("H01")\ndef test_three(): pytest.skip("no database")\n',
+    )
     result = _run(importable)
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "*H09 is not in the hazard log, but marks tests/test_a.py::test_two*",
-        "*H01: tests/test_a.py::test_three skipped*",
-        "*H02 has no test marked*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*H09 is not in the hazard log, but marks tests/test_a.py::test_two*",
+            "*H01: tests/test_a.py::test_three skipped*",
+            "*H02 has no test marked*",
+        ]
+    )
 
 
 @pytest.mark.hazard("H56")
 def test_a_skip_counts_only_when_the_hazard_says_why(importable: pytest.Pytester) -> None:
     log = SUITE_LOG.replace("## H02: Two\n", "## H02: Two\n\n- **Skip**: needs a device only CI has\n")
-    _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
-                       '@pytest.mark.hazard("H02")\ndef test_two(): pytest.skip("no device")\n', log)
+    _suite(
+        importable,
+        '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
+        '@pytest.mark.hazard("H02")\ndef test_two(): pytest.skip("no device")\n',
+        log,
+    )
     assert _run(importable).ret == 0
 
 
 @pytest.mark.hazard("H56")
 def test_a_failed_marked_test_is_named_and_a_partial_run_is_not_judged(importable: pytest.Pytester) -> None:
-    _suite(importable, '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
-                       '@pytest.mark.hazard("H02")\ndef test_two(): assert False\n')
+    _suite(
+        importable,
+        '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
+        '@pytest.mark.hazard("H02")\ndef test_two(): assert False\n',
+    )
     result = _run(importable, "-k", "test_one")
     assert result.ret == 0  # -k: part of the suite, nothing to judge
     result = _run(importable, "tests/test_a.py::test_one", "--hazard-check=always")

@@ -116,9 +116,7 @@ try:
 except Exception:
     logging.getLogger("uvicorn.error").exception("stdlib path")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=True)
     assert "notice.invalid" in done.stdout and "stdlib path" in done.stdout
     for value in [*values(notice), "1234567890"]:
         assert value not in done.stdout, value

@@ -47,9 +47,7 @@ def test_unsafe_targets_are_refused_by_default(url: str) -> None:
 
 def test_a_name_that_resolves_to_a_private_address_is_refused() -> None:
     with pytest.raises(UnsafeWebhookUrl, match="10.0.0.7"):
-        check_webhook_url(
-            "https://intranet.example.org/x", STRICT, resolve=lambda _: ["93.184.215.14", "10.0.0.7"]
-        )
+        check_webhook_url("https://intranet.example.org/x", STRICT, resolve=lambda _: ["93.184.215.14", "10.0.0.7"])
 
 
 def test_https_to_a_public_address_is_accepted() -> None:
@@ -72,9 +70,7 @@ def test_the_defaults_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.hazard("H11")
-def test_the_directory_refuses_an_unsafe_webhook_at_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_directory_refuses_an_unsafe_webhook_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from services.notifier.directory import load_directory
 
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_HTTP", raising=False)

@@ -64,15 +64,21 @@ def test_linked_rows_are_found_across_services_and_another_persons_are_not(migra
     now = datetime.now(UTC)
     with migrated["handover"].begin() as handover, migrated["notifier"].begin() as notifier:
         for person, handover_id in (("A1234BC", "h-mine"), ("Z9999ZZ", "h-other")):
-            handover.execute(sa.text(
-                "INSERT INTO handover (id, notice_id, prison_number, establishment_code, release_date,"
-                " current_version, state, notice, created_at, updated_at)"
-                " VALUES (:id, :id, :pn, 'DMI', '2026-12-20', 1, 'open', '{}', :now, :now)"
-            ), {"id": handover_id, "pn": person, "now": now})
-            notifier.execute(sa.text(
-                "INSERT INTO escalation (id, handover_id, agency_code, deadline, due_at, escalated_at, told)"
-                " VALUES (:id, :handover_id, 'CMHT-DUR', 'answer', :now, :now, 'DMI')"
-            ), {"id": f"e-{handover_id}", "handover_id": handover_id, "now": now})
+            handover.execute(
+                sa.text(
+                    "INSERT INTO handover (id, notice_id, prison_number, establishment_code, release_date,"
+                    " current_version, state, notice, created_at, updated_at)"
+                    " VALUES (:id, :id, :pn, 'DMI', '2026-12-20', 1, 'open', '{}', :now, :now)"
+                ),
+                {"id": handover_id, "pn": person, "now": now},
+            )
+            notifier.execute(
+                sa.text(
+                    "INSERT INTO escalation (id, handover_id, agency_code, deadline, due_at, escalated_at, told)"
+                    " VALUES (:id, :handover_id, 'CMHT-DUR', 'answer', :now, :now, 'DMI')"
+                ),
+                {"id": f"e-{handover_id}", "handover_id": handover_id, "now": now},
+            )
         found = subject_access.gather({"handover": handover, "notifier": notifier}, {"A1234BC"})
         handover.rollback()
         notifier.rollback()
