@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from contracts.envelope import CloudEvent, major_version
+from services.common import tracing
 from services.common.broker_probe import BrokerProbe
 from services.common.metrics import CONSUMER_DEAD_LETTERS, record_lag
 from services.common.topics import dead_letter_topic
@@ -136,13 +137,14 @@ class EventConsumer:
                 log.info("consumer.ignored", event_id=event.id, event_type=event.type)
                 return
             structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
-            async for attempt in AsyncRetrying(
-                retry=_worth_retrying,
-                wait=wait_exponential(multiplier=0.1, max=10),
-                reraise=True,
-            ):
-                with attempt:
-                    await handler(event)
+            with tracing.consuming(event, topic=record.topic, group_id=self._group_id):
+                async for attempt in AsyncRetrying(
+                    retry=_worth_retrying,
+                    wait=wait_exponential(multiplier=0.1, max=10),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await handler(event)
         except (UnsupportedEvent, ValidationError, ValueError, KeyError, TypeError) as error:
             await self._dead_letter(record, error)
         except Exception as error:

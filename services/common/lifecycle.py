@@ -30,6 +30,7 @@ from services.common.readiness import readiness
 from services.common.runtime import install_body_limit, install_correlation_ids, supervise
 from services.common.settings import ServiceSettings
 from services.common.topics import ALL_TOPICS, ensure_topics
+from services.common.tracing import instrument
 
 log = structlog.get_logger(__name__)
 
@@ -108,7 +109,7 @@ def make_app(
     max_body_bytes: int = 256 * 1024,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: problem details, correlation ids, body limit, liveness, readiness, metrics,
+    """A service's FastAPI app: problem details, correlation ids, body limit, liveness, readiness, metrics, traces,
     documentation served from local assets (no CDN), and its workers."""
     service = migrations.parent.name
 
@@ -155,4 +156,5 @@ def make_app(
         async def metrics(request: Request) -> Response:
             return await metrics_response(request, service, settings.readiness_timeout_seconds)
 
+    instrument(app, service)  # server spans outermost, and client spans
     return app

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from services.common.clock import Clock
 from services.common.db import UtcDateTime
+from services.common.tracing import with_trace_context
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -48,7 +49,9 @@ class OutboxMessage(SQLModel, table=True):
 
 
 def add_to_outbox(session: AsyncSession, *, topic: str, event: CloudEvent, clock: Clock) -> OutboxMessage:
-    """Stage ``event`` for publication; it is published only if the surrounding transaction commits."""
+    """Stage ``event`` for publication; it is published only if the surrounding transaction commits. It carries
+    the current trace context, so whoever consumes it continues the trace."""
+    event = with_trace_context(event)
     message = OutboxMessage(
         event_id=event.id,
         topic=topic,

@@ -19,6 +19,7 @@ from services.common.db import Database
 from services.common.logging import configure_logging
 from services.common.migrations import upgrade
 from services.common.runtime import install_correlation_ids, serve
+from services.common.tracing import instrument
 from services.console.backend import Backend, NotFound, ServiceError
 from services.console.clock import console_clock
 from services.console.identity import home_of
@@ -80,6 +81,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount("/frontend", StaticFiles(directory=dist), name="frontend")
     install_correlation_ids(app)
+    instrument(app, "console")  # its calls to the services carry the trace context
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from services.common.clock import Clock, SystemClock
 from services.common.db import Database
 from services.common.metrics import DELIVERIES, WEBHOOK_DEAD_LETTERS
+from services.common.tracing import resumed
 from services.notifier import endpoints, service
 from services.notifier.breaker import CircuitBreaker
 from services.notifier.directory import Agency, Directory
@@ -166,7 +167,7 @@ class Dispatcher:
             if endpoint is not None:
                 endpoint.in_flight += 1
                 endpoint.breaker.started(now)
-            task = asyncio.create_task(self._deliver(delivery, agency, endpoint))
+            task = asyncio.create_task(self._deliver(delivery, agency, endpoint), context=resumed(delivery.traceparent))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1

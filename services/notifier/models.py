@@ -51,6 +51,7 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
     replays: int = Field(default=0, description="How often an operator replayed it after it was dead-lettered")
+    traceparent: str | None = Field(default=None, max_length=55, description="W3C trace context of its event")
 
 
 class DeliveryAttempt(SQLModel, table=True):

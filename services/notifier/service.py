@@ -23,6 +23,7 @@ from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
+from services.common.tracing import current_traceparent
 from services.notifier import endpoints, escalation
 from services.notifier.directory import Directory
 from services.notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, EndpointStatus
@@ -76,6 +77,7 @@ async def plan_deliveries(*, database: Database, event: CloudEvent, directory: D
                     handover_id=handover_id,
                     payload=json.dumps(payload, separators=(",", ":")),
                     correlation_id=event.correlationid,
+                    traceparent=current_traceparent(),
                     status=DeliveryStatus.PENDING,
                     next_attempt_at=now,
                     created_at=now,

@@ -1,10 +1,12 @@
 """Speaking the field's languages: the handover pack as a FHIR R4 document Bundle, read over HTTP from the
 running system (real broker, databases, services; SQLite and PostgreSQL), validated with ``fhir.resources``
-(its R4B models), minimised per reader exactly as the JSON pack, and refused to anyone else."""
+(its R4B models), minimised per reader exactly as the JSON pack, and refused to anyone else; and one notice
+followed by a single trace from the prison's request to the agencies' webhooks."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from typing import Any
@@ -17,7 +19,8 @@ from contracts.handover import HandoverPack
 from services.handover.domain.disclosure import disclose
 from services.handover.domain.fhir import NHS_NUMBER
 from tests.support.polling import eventually
-from tests.support.system import RunningSystem, new_secret
+from tests.support.receiver import Received
+from tests.support.system import RunningSystem, finished_spans, new_secret
 from ttg.synthetic import release_notice
 
 pytestmark = pytest.mark.acceptance
@@ -50,6 +53,21 @@ def demo(system: RunningSystem) -> dict[str, Any]:
     eventually(delivered, what="the demo pack delivered")
     with system.client("handover", "prison-dmi") as http:
         return {"notice": notice, **http.get(f"/v1/handovers/{handover_id}").json()}
+
+
+def submitted(system: RunningSystem, notice: dict[str, Any], headers: dict[str, str] | None = None) -> str:
+    """Submit ``notice`` as the Durham prison's healthcare; the id of the handover it opens."""
+    with system.client("release_events", "prison-dmi") as http:
+        response = http.post("/v1/release-notices", json=notice, headers=headers)
+    assert response.status_code == 202, response.text
+    notice_id = response.json()["notice_id"]
+
+    def handover_id() -> str | None:
+        with system.client("handover", "prison-dmi") as http:
+            found = http.get("/v1/handovers", params={"notice_id": notice_id}).json()
+        return found[0]["handover_id"] if found else None
+
+    return eventually(handover_id, what="the handover")
 
 
 def fhir(system: RunningSystem, client: str, handover_id: str) -> Any:
@@ -165,17 +183,7 @@ def test_an_agency_that_chose_fhir_receives_a_verified_webhook_whose_bundle_vali
     notice = release_notice(random.Random(), place="durham")
     notice["release"]["destination"]["address"]["postcode"] = "NE40 1AA"
     notice.pop("registered_gp", None)
-    with system.client("release_events", "prison-dmi") as http:
-        response = http.post("/v1/release-notices", json=notice)
-    assert response.status_code == 202, response.text
-    notice_id = response.json()["notice_id"]
-
-    def handover_id() -> str | None:
-        with system.client("handover", "prison-dmi") as http:
-            found = http.get("/v1/handovers", params={"notice_id": notice_id}).json()
-        return found[0]["handover_id"] if found else None
-
-    handover = eventually(handover_id, what="the handover")
+    handover = submitted(system, notice)
     received = eventually(
         lambda: next((w for w in system.receiver.for_handover(handover) if w.agency_code == "A99040"), None),
         what="the webhook to the practice that chose FHIR",
@@ -192,3 +200,66 @@ def test_an_agency_that_chose_fhir_receives_a_verified_webhook_whose_bundle_vali
     # An agency that did not choose FHIR gets the JSON sections only.
     others = [w for w in system.receiver.for_handover(handover) if w.agency_code != "A99040"]
     assert all("fhir" not in w.json["data"] for w in others)
+
+
+def hex_id(span: dict[str, Any], key: str = "span_id") -> str:
+    value = span["context"][key] if key in ("span_id", "trace_id") else span[key]
+    return (value or "").removeprefix("0x")
+
+
+@pytest.mark.hazard("H80")
+def test_one_notices_trace_spans_the_three_services_and_the_webhook(system: RunningSystem) -> None:
+    seed = int.from_bytes(os.urandom(4), "big")
+    print(f"seed {seed}")
+    rng = random.Random(seed)
+    trace_id, caller_span = f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(64):016x}"
+    notice = release_notice(rng, place="durham")
+    handover = submitted(system, notice, headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
+
+    def to_durham() -> list[Received] | None:
+        found = system.receiver.for_handover(handover)
+        return found if {w.agency_code for w in found} >= DURHAM else None
+
+    webhooks = eventually(to_durham, what="the webhooks to the Durham agencies")
+    # Each agency's webhook names the trace in its traceparent header, and the span that sent it.
+    contexts = [w.headers["traceparent"].split("-") for w in webhooks]
+    assert {trace for _, trace, _, _ in contexts} == {trace_id}
+    posts = {span_id for _, _, span_id, _ in contexts}
+
+    def the_trace() -> dict[str, dict[str, Any]] | None:
+        """The trace's spans once each POST's line of ancestors reaches the test's own span unbroken."""
+        spans = {hex_id(s): s for s in finished_spans(system) if hex_id(s, "trace_id") == trace_id}
+        for span_id in posts:
+            while span_id != caller_span:
+                if span_id not in spans:
+                    return None
+                span_id = hex_id(spans[span_id], "parent_id")
+        return spans
+
+    by_id = eventually(the_trace, what="the spans of the notice's trace, up to the webhook POSTs")
+    spans = list(by_id.values())
+
+    def service(span: dict[str, Any]) -> str:
+        return str(span["resource"]["attributes"]["service.name"])
+
+    def parent(span: dict[str, Any]) -> dict[str, Any]:
+        return by_id[hex_id(span, "parent_id")]
+
+    (received,) = [s for s in spans if s["kind"] == "SpanKind.SERVER" and hex_id(s, "parent_id") == caller_span]
+    assert service(received) == "release_events" and received["attributes"]["http.route"] == "/v1/release-notices"
+    for span_id in posts:  # each POST: notifier -> handover -> release_events, each step the parent of the next
+        post = by_id[span_id]
+        assert post["kind"] == "SpanKind.CLIENT" and service(post) == "notifier"
+        planned = parent(post)
+        assert planned["kind"] == "SpanKind.CONSUMER" and service(planned) == "notifier"
+        assert planned["attributes"]["messaging.destination.name"] == "handover.events.v1"
+        issued = parent(planned)
+        assert service(issued) == "handover"
+        applied = issued if issued["kind"] == "SpanKind.CONSUMER" else parent(issued)
+        assert applied["kind"] == "SpanKind.CONSUMER" and service(applied) == "handover"
+        assert applied["attributes"]["messaging.destination.name"] == "custody.events.v1"
+        assert parent(applied) is received
+    # No one's identifiers in any span any service exported.
+    exported = json.dumps(finished_spans(system))
+    for personal in (notice["nhs_number"], notice["prison_number"], notice["given_name"], notice["family_name"]):
+        assert personal not in exported

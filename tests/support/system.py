@@ -4,6 +4,7 @@ SQLite or PostgreSQL, a directory of services whose webhooks point at a real tes
 from __future__ import annotations
 
 import base64
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from services.common.credentials import Role
+from services.common.tracing import TRACE_FILE_ENV
 from tests.support.receiver import WebhookReceiver
 from ttg.stack import Client, Stack, StackConfig, provision
 
@@ -158,6 +160,19 @@ class RunningSystem:
         return self.stack.broker.bootstrap_servers
 
 
+def trace_file(data_dir: Path) -> Path:
+    """Where the services of a test system write their finished spans, one JSON line each."""
+    return data_dir / "traces.jsonl"
+
+
+def finished_spans(system: RunningSystem) -> list[dict[str, Any]]:
+    """Every span the system's services have finished so far (as the SDK writes a span in JSON)."""
+    path = trace_file(system.stack.config.data_dir)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def start_system(
     tmp: Path,
     backend: str,
@@ -174,7 +189,7 @@ def start_system(
         database_base_url=POSTGRES_URL if backend == "postgresql" else None,
         database_suffix=f"_test_{uuid.uuid4().hex[:10]}",
         partitions=3,
-        extra_env=extra_env or {},
+        extra_env={TRACE_FILE_ENV: str(trace_file(tmp)), **(extra_env or {})},
         log_level="DEBUG",
         console=console,
     )

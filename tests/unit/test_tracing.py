@@ -1,0 +1,136 @@
+"""Trace context through the CloudEvents distributed-tracing extension, and no personal data in exported spans,
+checked on the SDK's in-memory exporter (no broker, no collector)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from contracts.envelope import CloudEvent
+from services.common import tracing
+
+NHS_NUMBER = "9990001237"
+PRISON_NUMBER = "A1234BC"
+tracer = trace.get_tracer(__name__)
+
+
+@pytest.fixture(scope="module")
+def exported() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    tracing.configure("test").add_span_processor(SimpleSpanProcessor(tracing.PersonDataFilter(exporter)))
+    yield exporter
+    exporter.shutdown()
+
+
+@pytest.fixture
+def spans(exported: InMemorySpanExporter) -> InMemorySpanExporter:
+    exported.clear()
+    return exported
+
+
+def an_event() -> CloudEvent:
+    return CloudEvent(
+        id="evt-1",
+        source="urn:ttg:test",
+        type="uk.nhs.ttg.custody.release-notice.submitted",
+        time=datetime(2026, 1, 5, tzinfo=UTC),
+        subject=PRISON_NUMBER,
+        data={"nhs_number": NHS_NUMBER},
+    )
+
+
+def test_an_event_staged_in_a_span_carries_its_context_and_the_consumer_span_continues_the_trace(
+    spans: InMemorySpanExporter,
+) -> None:
+    with tracer.start_as_current_span("POST /v1/release-notices", kind=SpanKind.SERVER) as staging:
+        event = tracing.with_trace_context(an_event())
+    # As the relay publishes it and the consumer parses it: the JSON of the event, unchanged.
+    received = CloudEvent.model_validate(json.loads(event.model_dump_json(exclude_none=True)))
+    assert received.traceparent.split("-")[1] == format(staging.get_span_context().trace_id, "032x")  # type: ignore[attr-defined]
+    with tracing.consuming(received, topic="custody.events.v1", group_id="handover"):
+        pass
+    (consumer,) = [span for span in spans.get_finished_spans() if span.kind == SpanKind.CONSUMER]
+    assert consumer.context.trace_id == staging.get_span_context().trace_id
+    assert consumer.parent is not None and consumer.parent.span_id == staging.get_span_context().span_id
+    assert consumer.attributes == {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": "custody.events.v1",
+        "messaging.consumer.group.name": "handover",
+        "messaging.message.id": "evt-1",
+        "cloudevents.event_type": "uk.nhs.ttg.custody.release-notice.submitted",
+    }
+
+
+def test_an_event_staged_outside_any_span_carries_no_context_and_starts_a_trace_when_consumed(
+    spans: InMemorySpanExporter,
+) -> None:
+    event = tracing.with_trace_context(an_event())
+    assert "traceparent" not in json.loads(event.model_dump_json(exclude_none=True))
+    with tracing.consuming(event, topic="custody.events.v1", group_id="handover"):
+        pass
+    (consumer,) = spans.get_finished_spans()
+    assert consumer.parent is None
+
+
+def test_a_failing_handler_marks_its_consumer_span_with_the_error_type_only(spans: InMemorySpanExporter) -> None:
+    with pytest.raises(ValueError), tracing.consuming(an_event(), topic="custody.events.v1", group_id="handover"):
+        raise ValueError(f"bad NHS number {NHS_NUMBER}")
+    (consumer,) = spans.get_finished_spans()
+    assert consumer.status.status_code == trace.StatusCode.ERROR
+    assert consumer.attributes is not None and consumer.attributes["error.type"] == "ValueError"
+    assert NHS_NUMBER not in consumer.to_json()
+
+
+async def test_work_resumed_later_from_a_stored_traceparent_joins_that_trace(spans: InMemorySpanExporter) -> None:
+    with tracer.start_as_current_span("custody.events.v1 process") as planning:
+        stored = tracing.current_traceparent()
+
+    async def deliver() -> None:
+        with tracer.start_as_current_span("POST", kind=SpanKind.CLIENT):
+            pass
+
+    await asyncio.create_task(deliver(), context=tracing.resumed(stored))
+    client = next(span for span in spans.get_finished_spans() if span.kind == SpanKind.CLIENT)
+    assert client.context.trace_id == planning.get_span_context().trace_id
+    assert client.parent is not None and client.parent.span_id == planning.get_span_context().span_id
+    assert trace.get_current_span() is trace.INVALID_SPAN  # the caller's own context was left alone
+
+
+@pytest.mark.hazard("H80")
+def test_http_spans_keep_the_route_template_and_never_the_path_query_or_an_exception_message(
+    spans: InMemorySpanExporter,
+) -> None:
+    app = FastAPI()
+
+    @app.get("/v1/people/{prison_number}/custody-events")
+    async def custody_events(prison_number: str, q: str | None = None) -> dict[str, str]:
+        with tracer.start_as_current_span("inner") as inner:
+            inner.set_attribute("person.nhs_number", NHS_NUMBER)
+            inner.record_exception(ValueError(f"no person {NHS_NUMBER}"))
+        return {"prison_number": prison_number}
+
+    tracing.instrument(app, "test")
+    with TestClient(app) as client:
+        response = client.get(f"/v1/people/{PRISON_NUMBER}/custody-events", params={"q": "Smith", "nhs": NHS_NUMBER})
+    assert response.status_code == 200
+    finished = spans.get_finished_spans()
+    server = next(span for span in finished if span.kind == SpanKind.SERVER)
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == "/v1/people/{prison_number}/custody-events"
+    assert server.attributes["http.status_code"] == 200
+    inner = next(span for span in finished if span.name == "inner")
+    assert [event.attributes for event in inner.events] == [{"exception.type": "ValueError"}]
+    exported = "\n".join(span.to_json() for span in finished)
+    for personal in (PRISON_NUMBER, NHS_NUMBER, "Smith"):
+        assert personal not in exported
