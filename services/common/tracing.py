@@ -2,10 +2,11 @@
 carried through Kafka in the CloudEvents distributed-tracing extension (``traceparent``, ``tracestate``).
 
 Each process has one tracer provider named after its service. Spans are always made (the context must travel
-even when nothing is exported); they leave the process only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` names a
-collector (OTLP over HTTP), or, for the acceptance tests, when ``TTG_TRACE_FILE`` names a file that gets one
-JSON line per finished span. Whatever is exported passes :class:`PersonDataFilter` first: an allowlist of span
-attribute keys, so a URL path with a prison number or a query with a name never leaves the process.
+even when nothing is exported); they leave the process only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) names a collector (OTLP over HTTP), or, for the acceptance tests, when
+``TTG_TRACE_FILE`` names a file that gets one JSON line per finished span. Whatever is exported passes
+:class:`PersonDataFilter` first: an allowlist of span attribute keys, so a URL path with a prison number or a
+query with a name never leaves the process.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from contracts.envelope import CloudEvent
 
 TRACE_FILE_ENV = "TTG_TRACE_FILE"
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTLP_TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 TRACE_ATTRIBUTES = ("traceparent", "tracestate")
 # Probes, scrapes and static files say nothing about a release: no spans for them.
 _UNTRACED_PATHS = "/healthz,/readyz,/metrics,/assets/,/static/,/frontend/"
@@ -130,19 +132,25 @@ class JsonLinesFileExporter(SpanExporter):
         os.close(self._fd)
 
 
-def configure(service: str) -> TracerProvider:
-    """The process's tracer provider, named ``service``, with the exporters the environment asks for. A
-    process that already has one keeps it (tests build several apps in one process)."""
-    current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
-        return current
+def provider_for(service: str, environ: Mapping[str, str]) -> TracerProvider:
+    """A tracer provider named ``service`` with the exporters ``environ`` asks for (none when it names none)."""
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
-    if os.environ.get(OTLP_ENDPOINT_ENV):
+    if environ.get(OTLP_ENDPOINT_ENV) or environ.get(OTLP_TRACES_ENDPOINT_ENV):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(PersonDataFilter(OTLPSpanExporter())))
-    if trace_file := os.environ.get(TRACE_FILE_ENV):
+    if trace_file := environ.get(TRACE_FILE_ENV):
         provider.add_span_processor(SimpleSpanProcessor(PersonDataFilter(JsonLinesFileExporter(Path(trace_file)))))
+    return provider
+
+
+def configure(service: str) -> TracerProvider:
+    """The process's tracer provider, named ``service``, exporting where the environment says. A process that
+    already has one keeps it (tests build several apps in one process)."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = provider_for(service, os.environ)
     trace.set_tracer_provider(provider)
     return provider
 

@@ -7,11 +7,13 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -134,3 +136,24 @@ def test_http_spans_keep_the_route_template_and_never_the_path_query_or_an_excep
     exported = "\n".join(span.to_json() for span in finished)
     for personal in (PRISON_NUMBER, NHS_NUMBER, "Smith"):
         assert personal not in exported
+
+
+def exporters_of(provider: TracerProvider) -> list[str]:
+    processors = provider._active_span_processor._span_processors  # noqa: SLF001 - what the provider was given
+    return [type(processor.span_exporter._exporter).__name__ for processor in processors]  # type: ignore[attr-defined]
+
+
+def test_spans_leave_the_process_only_when_a_collector_or_a_trace_file_is_named(tmp_path: Path) -> None:
+    assert exporters_of(tracing.provider_for("handover", {})) == []
+    collector = tracing.provider_for("handover", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
+    assert exporters_of(collector) == ["OTLPSpanExporter"]
+    assert collector.resource.attributes["service.name"] == "handover"
+    spans_file = tmp_path / "spans.jsonl"
+    to_file = tracing.provider_for("notifier", {"TTG_TRACE_FILE": str(spans_file)})
+    assert exporters_of(to_file) == ["JsonLinesFileExporter"]
+    with to_file.get_tracer(__name__).start_as_current_span("one"):
+        pass
+    (line,) = spans_file.read_text().splitlines()
+    assert json.loads(line)["resource"]["attributes"]["service.name"] == "notifier"
+    collector.shutdown()
+    to_file.shutdown()
