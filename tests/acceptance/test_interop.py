@@ -259,7 +259,15 @@ def test_one_notices_trace_spans_the_three_services_and_the_webhook(system: Runn
         assert applied["kind"] == "SpanKind.CONSUMER" and service(applied) == "handover"
         assert applied["attributes"]["messaging.destination.name"] == "custody.events.v1"
         assert parent(applied) is received
-    # No one's identifiers in any span any service exported.
+    # No one's identifiers in any span any service exported, even of a request naming the person in its path.
+    with system.client("handover", "prison-dmi") as http:
+        read = http.get(f"/v1/people/{notice['prison_number']}/custody-events", params={"q": notice["family_name"]})
+    assert read.status_code == 200, read.text
+    route = "/v1/people/{prison_number}/custody-events"
+    eventually(
+        lambda: any(s["attributes"].get("http.route") == route for s in finished_spans(system)),
+        what="the span of the read by prison number",
+    )
     exported = json.dumps(finished_spans(system))
     for personal in (notice["nhs_number"], notice["prison_number"], notice["given_name"], notice["family_name"]):
         assert personal not in exported
