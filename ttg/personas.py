@@ -74,7 +74,8 @@ async def _provision(database_url: str, personas: tuple[Persona, ...]) -> list[P
                 await accounts.reset(
                     database, user_id=persona.user_id, password=password, reset_second_factor=False, now=now
                 )
-                secret = (await accounts.get(database, persona.user_id)).totp_secret or ""  # type: ignore[union-attr]
+                account = await accounts.get(database, persona.user_id)
+                secret = (account.totp_secret if account else None) or ""
             made.append(Provisioned(persona, password, secret))
     finally:
         await database.dispose()

@@ -109,7 +109,8 @@ def _store(request: Request) -> StoreCache:
     state = request.app.state
     if getattr(state, "credential_store", None) is None:
         state.credential_store = StoreCache(state.settings.credentials_path)
-    return state.credential_store  # type: ignore[no-any-return]
+    store: StoreCache = state.credential_store
+    return store
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -117,7 +118,8 @@ def _limiter(request: Request) -> RateLimiter:
     if getattr(state, "rate_limiter", None) is None:
         settings = state.settings
         state.rate_limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
-    return state.rate_limiter  # type: ignore[no-any-return]
+    limiter: RateLimiter = state.rate_limiter
+    return limiter
 
 
 def _address(request: Request) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.db import UtcDateTime
@@ -68,8 +69,9 @@ def test_identifiers_are_redacted_from_log_lines(value: object, expected: object
 def test_datetimes_are_stored_as_utc_and_come_back_aware() -> None:
     column = UtcDateTime()
     local = datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-    stored = column.process_bind_param(local, None)  # type: ignore[arg-type]
+    dialect = sqlite.dialect()
+    stored = column.process_bind_param(local, dialect)
     assert stored == datetime(2026, 1, 1, 10, 0)
-    assert column.process_result_value(stored, None) == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)  # type: ignore[arg-type]
+    assert column.process_result_value(stored, dialect) == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="naive"):
-        column.process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]
+        column.process_bind_param(datetime(2026, 1, 1), dialect)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,11 +14,11 @@ from services.common.credentials import CredentialError, Role, Scope
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def make(path: Path, client_id: str = "dmi-hc", role: Role = Role.PRISON_HEALTHCARE, **kw: object) -> str:
+def make(path: Path, client_id: str = "dmi-hc", role: Role = Role.PRISON_HEALTHCARE, **kw: Any) -> str:
     establishments = kw.pop("establishments", ["DMI"] if role == Role.PRISON_HEALTHCARE else [])
     return credentials.create(
         path, client_id=client_id, organisation="ORG", role=role, establishments=establishments, now=NOW, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.hazard("H07")
