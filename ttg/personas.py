@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.common.credentials import Role
 from services.common.db import Database
 from services.common.migrations import upgrade
+from services.common.roles import Role
 from services.console import accounts
 
 
