@@ -8,8 +8,9 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from contracts.base import ContractModel
 from contracts.envelope import schema_uri
-from contracts.release_notice import ContractModel, ReportingInstructions
+from contracts.release_notice import ReportingInstructions
 
 REFERRAL_ANSWERED_SCHEMA = schema_uri("referral-answered", "1.0")
 

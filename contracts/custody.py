@@ -13,9 +13,10 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from contracts.base import ContractModel, RequestModel
 from contracts.envelope import schema_uri
 from contracts.identifiers import EstablishmentCode, LongText, NhsNumber, PrisonNumber
-from contracts.release_notice import ContractModel, PrisonContact
+from contracts.release_notice import PrisonContact
 
 CUSTODY_EVENT_RECORDED_SCHEMA = schema_uri("custody-event-recorded", "1.0")
 
@@ -48,7 +49,7 @@ REASONS: dict[CustodyEventKind, frozenset[str]] = {
 }
 
 
-class CustodyEventV1(ContractModel):
+class CustodyEventV1(RequestModel):
     """One custody event about one person, as the prison submits it."""
 
     prison_number: PrisonNumber

@@ -16,8 +16,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from contracts.base import ContractModel
 from contracts.envelope import schema_uri
-from contracts.release_notice import ContractModel
 
 DELIVERY_OUTCOME_SCHEMA = schema_uri("delivery-outcome", "1.0")
 ENDPOINT_PAUSED_SCHEMA = schema_uri("endpoint-paused", "1.0")

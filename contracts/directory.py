@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from contracts.base import ContractModel
 from contracts.envelope import schema_uri
-from contracts.release_notice import ContractModel
 
 DIRECTORY_AGENCY_CHANGED_SCHEMA = schema_uri("directory-agency-changed", "1.0")
 SECRET_REF_PATTERN = r"^(env|file):.+$"

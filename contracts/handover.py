@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from contracts.base import ContractModel
 from contracts.envelope import schema_uri
 from contracts.release_notice import (
     Allergy,
-    ContractModel,
     Destination,
     LegalInformation,
     Medication,

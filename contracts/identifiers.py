@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -41,7 +42,7 @@ def _nhs_number(value: str) -> str:
     return compact
 
 
-def _matching(pattern: re.Pattern[str], what: str):  # type: ignore[no-untyped-def]
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.match(value):
             raise ValueError(f"not a valid {what}")

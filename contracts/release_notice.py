@@ -1,9 +1,8 @@
 """Release notice, v1: what prison healthcare tells us about one planned release.
 
 Clinical headings follow the PRSB mental-health discharge standard where they overlap. The models are
-tolerant readers (unknown fields are ignored) so that a consumer keeps working when a producer adds an
-optional field; the HTTP API that accepts notices rejects unknown fields instead (a misspelt field in a
-clinical record must not vanish silently).
+tolerant readers; the notice and its amendment are request models, whose unknown fields the HTTP API refuses
+(:mod:`contracts.base` says why).
 """
 
 from __future__ import annotations
@@ -12,8 +11,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_validator
 
+from contracts.base import ContractModel, RequestModel
 from contracts.envelope import schema_uri
 from contracts.identifiers import (
     EstablishmentCode,
@@ -27,10 +27,6 @@ from contracts.identifiers import (
 
 RELEASE_NOTICE_SUBMITTED_SCHEMA = schema_uri("release-notice-submitted", "1.0")
 RELEASE_NOTICE_AMENDED_SCHEMA = schema_uri("release-notice-amended", "1.0")
-
-
-class ContractModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class ReleaseType(StrEnum):
@@ -226,7 +222,7 @@ class PrisonContact(ContractModel):
     email: EmailStr
 
 
-class ReleaseNoticeV1(ContractModel):
+class ReleaseNoticeV1(RequestModel):
     prison_number: PrisonNumber
     nhs_number: NhsNumber | None = Field(default=None, description="Absent when not known; never guessed")
     given_name: ShortText
@@ -289,7 +285,7 @@ class ReleaseNoticeAmendedV1(ContractModel):
     notice: ReleaseNoticeV1
 
 
-class ReleaseNoticeAmendmentV1(ContractModel):
+class ReleaseNoticeAmendmentV1(RequestModel):
     """The request that corrects an accepted notice: the whole corrected notice (same person, same
     establishment) and, optionally, why. Unknown fields are refused by the API, as for a new notice."""
 

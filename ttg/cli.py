@@ -92,7 +92,8 @@ def up(
             while not stopping:
                 for name, process in stack.processes.items():
                     if process.poll() is not None:
-                        raise typer.Exit(f"{name} stopped unexpectedly; see {stack.log_path(name)}")  # type: ignore[arg-type]
+                        typer.echo(f"{name} stopped unexpectedly; see {stack.log_path(name)}", err=True)
+                        raise typer.Exit(1)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass

@@ -17,6 +17,7 @@ import typer
 
 from services.common import audit, credentials
 from services.common.db import sync_url
+from services.common.roles import Role, Scope
 from ttg import subject_access
 
 credentials_app = typer.Typer(help="API credentials of client organisations (hashed keys)", no_args_is_help=True)
@@ -41,11 +42,11 @@ def _fail(message: str) -> typer.Exit:
 def create_credential(
     client_id: Annotated[str, typer.Option(help="Unique id of the client, e.g. dmi-healthcare")],
     organisation: Annotated[str, typer.Option(help="Organisation code: ODS code, PDU code, or HMPPS/NHS body")],
-    role: Annotated[credentials.Role, typer.Option(help="What the client is")],
+    role: Annotated[Role, typer.Option(help="What the client is")],
     establishment: Annotated[
         list[str] | None, typer.Option(help="Prison healthcare: an establishment it acts for (repeat)")
     ] = None,
-    scope: Annotated[list[credentials.Scope] | None, typer.Option(help="Narrow to these scopes (repeat)")] = None,
+    scope: Annotated[list[Scope] | None, typer.Option(help="Narrow to these scopes (repeat)")] = None,
     store: StoreOption = Path("var/credentials.json"),
     as_json: Annotated[bool, typer.Option("--json", help="Print {client_id, api_key} as JSON")] = False,
 ) -> None:

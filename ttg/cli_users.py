@@ -14,9 +14,9 @@ from typing import Annotated, TypeVar
 import pyotp
 import typer
 
-from services.common.credentials import Role
 from services.common.db import Database
 from services.common.migrations import upgrade
+from services.common.roles import Role
 from services.console import accounts
 from ttg.personas import MIGRATIONS
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.common.credentials import Role
 from services.common.db import Database
 from services.common.migrations import upgrade
+from services.common.roles import Role
 from services.console import accounts
 
 
@@ -74,7 +74,8 @@ async def _provision(database_url: str, personas: tuple[Persona, ...]) -> list[P
                 await accounts.reset(
                     database, user_id=persona.user_id, password=password, reset_second_factor=False, now=now
                 )
-                secret = (await accounts.get(database, persona.user_id)).totp_secret or ""  # type: ignore[union-attr]
+                account = await accounts.get(database, persona.user_id)
+                secret = (account.totp_secret if account else None) or ""
             made.append(Provisioned(persona, password, secret))
     finally:
         await database.dispose()

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from services.common import credentials
+from services.common.roles import Role
 from ttg.broker import EmbeddedBroker, free_port
 
 SERVICES = ("release_events", "handover", "notifier")
@@ -50,20 +51,20 @@ class Client:
 
     client_id: str
     organisation: str
-    role: credentials.Role
+    role: Role
     establishments: tuple[str, ...] = ()
 
 
-CONSOLE_CLIENT = Client("console", "TTG-CONSOLE", credentials.Role.CONSOLE)
+CONSOLE_CLIENT = Client("console", "TTG-CONSOLE", Role.CONSOLE)
 
 DEMO_CLIENTS = (
-    Client("demo-prison-healthcare", "HMPPS-HC", credentials.Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
-    Client("demo-operator", "TTG-OPS", credentials.Role.OPERATOR),
+    Client("demo-prison-healthcare", "HMPPS-HC", Role.PRISON_HEALTHCARE, ("DMI", "HHI", "BMI")),
+    Client("demo-operator", "TTG-OPS", Role.OPERATOR),
     # Durham's receiving agencies of the demo directory, so the README's journey can answer as them.
-    Client("demo-A99001", "A99001", credentials.Role.AGENCY),
-    Client("demo-CMHT-DUR", "CMHT-DUR", credentials.Role.AGENCY),
-    Client("demo-RECONNECT-DUR", "RECONNECT-DUR", credentials.Role.AGENCY),
-    Client("demo-PDU-DUR", "PDU-DUR", credentials.Role.PROBATION),
+    Client("demo-A99001", "A99001", Role.AGENCY),
+    Client("demo-CMHT-DUR", "CMHT-DUR", Role.AGENCY),
+    Client("demo-RECONNECT-DUR", "RECONNECT-DUR", Role.AGENCY),
+    Client("demo-PDU-DUR", "PDU-DUR", Role.PROBATION),
 )
 
 

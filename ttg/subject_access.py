@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -102,7 +103,7 @@ def _harvest(table: str, rows: list[dict[str, object]], keys: Keys) -> bool:
     return grew
 
 
-def _typed(column: sa.Column[object], values: Iterable[str]) -> list[object]:
+def _typed(column: sa.Column[Any], values: Iterable[str]) -> list[int] | list[str]:
     """The values as the column holds them: PostgreSQL compares an integer column only with integers."""
     try:
         numeric = column.type.python_type is int
@@ -114,7 +115,7 @@ def _typed(column: sa.Column[object], values: Iterable[str]) -> list[object]:
 
 
 def _select(connection: sa.Connection, table: sa.Table, plan: Plan, keys: Keys) -> list[dict[str, object]]:
-    conditions = [table.c[c].in_(sorted(keys["prison_number"])) for c in plan.person]
+    conditions: list[sa.ColumnElement[bool]] = [table.c[c].in_(sorted(keys["prison_number"])) for c in plan.person]
     conditions += [table.c[c].in_(_typed(table.c[c], keys[c])) for c in plan.links if keys[c]]
     every_id = sorted(set().union(*(keys[link] for link in LINK_COLUMNS)))
     conditions += [table.c[c].in_(every_id) for c in plan.resources if every_id]
@@ -130,7 +131,14 @@ def _select(connection: sa.Connection, table: sa.Table, plan: Plan, keys: Keys) 
     return [dict(row._mapping) for row in connection.execute(query)]
 
 
-def gather(connections: dict[str, sa.Connection], people: set[str]) -> dict[str, dict[str, object]]:
+class ServiceRows(TypedDict):
+    """One service's share of a subject access export: rows by table, and the tables no rule could search."""
+
+    tables: dict[str, list[dict[str, object]]]
+    not_searched: list[str]
+
+
+def gather(connections: dict[str, sa.Connection], people: set[str]) -> dict[str, ServiceRows]:
     """Every row of every service's tables that is about ``people``, by service and table, with what could not
     be searched. Rounds repeat over all services until no new id is found (ids cross services: a handover id
     found in handover leads to the notifier's escalations)."""

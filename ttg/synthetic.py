@@ -9,13 +9,24 @@ from __future__ import annotations
 import random
 import string
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from contracts.identifiers import with_check_digit
 
 GIVEN_NAMES = ["Alex", "Jordan", "Sam", "Casey", "Robin", "Jamie", "Morgan", "Taylor", "Charlie", "Riley"]
 FAMILY_NAMES = ["Testperson", "Fictional", "Madeup", "Sampleton", "Exampleby", "Dummyfield", "Placeholder"]
-PLACES = {
+
+
+class Place(TypedDict):
+    """A town the synthetic people are released to: real postcode districts so that routing finds agencies."""
+
+    town: str
+    districts: list[str]
+    establishment: str
+    authority: str
+
+
+PLACES: dict[str, Place] = {
     "durham": {"town": "Durham", "districts": ["DH1", "DH2"], "establishment": "DMI", "authority": "County Durham"},
     "teesside": {
         "town": "Middlesbrough",

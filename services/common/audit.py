@@ -36,7 +36,7 @@ from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, se
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.db import Database, UtcDateTime
+from services.common.db import Database, UtcDateTime, table_of
 
 log = structlog.get_logger(__name__)
 
@@ -135,8 +135,8 @@ _HASHED = (
     "prev_hash",
 )
 
-_records = AuditRecord.__table__  # type: ignore[attr-defined]
-_head = AuditHead.__table__  # type: ignore[attr-defined]
+_records = table_of(AuditRecord)
+_head = table_of(AuditHead)
 
 
 def append_on(connection: Connection, entry: AuditEntry, now: datetime) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Every API client is an organisation holding a credential (see :mod:`services.com
 keys stored hashed) sent as ``Authorization: Bearer ttg_<key id>_<secret>``. A credential has a role, the
 scopes of that role (or fewer) and, for prison healthcare, the establishments it acts for.
 
-Who may do what (scopes by role are in ``credentials.ROLE_SCOPES``):
+Who may do what (scopes by role are in ``roles.ROLE_SCOPES``):
 
 =================  ======================  ================================================================
 role               bound to                may
@@ -59,9 +59,10 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from services.common import delegation
-from services.common.credentials import ROLE_SCOPES, Credential, Role, Scope, StoreCache, verify
+from services.common.credentials import Credential, StoreCache, verify
 from services.common.problems import Problem
 from services.common.ratelimit import RateLimiter
+from services.common.roles import ROLE_SCOPES, Role, Scope
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +110,8 @@ def _store(request: Request) -> StoreCache:
     state = request.app.state
     if getattr(state, "credential_store", None) is None:
         state.credential_store = StoreCache(state.settings.credentials_path)
-    return state.credential_store  # type: ignore[no-any-return]
+    store: StoreCache = state.credential_store
+    return store
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -117,7 +119,8 @@ def _limiter(request: Request) -> RateLimiter:
     if getattr(state, "rate_limiter", None) is None:
         settings = state.settings
         state.rate_limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
-    return state.rate_limiter  # type: ignore[no-any-return]
+    limiter: RateLimiter = state.rate_limiter
+    return limiter
 
 
 def _address(request: Request) -> str:

@@ -13,8 +13,8 @@ Why hashed API keys in a store file, rather than OAuth2 client credentials with 
   distributed to each replica like the directory of services (a Kubernetes secret, a mounted volume).
   ``docs/security.md`` gives the full argument and how a move to signed tokens would look.
 
-A key reads ``ttg_<key id>_<secret>``; the key id finds the credential without scanning, the secret is never
-stored. Rotation adds a new key and keeps the old one valid for an overlap, so a client can switch without an
+Keys are made and digested in ``services.common.api_keys``; who may do what is in ``services.common.roles``.
+Rotation adds a new key and keeps the old one valid for an overlap, so a client can switch without an
 outage; revocation stops every key of the client at once. The store is written atomically (temp file, rename)
 under a lock file, so concurrent CLI runs never lose an update and readers never see half a file.
 """
@@ -23,79 +23,38 @@ from __future__ import annotations
 
 import fcntl
 import getpass
-import hashlib
 import hmac
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
-KEY_PREFIX = "ttg_"
-KEY_ID_LENGTH = 16
+from services.common.api_keys import ApiKey, digest, new_key, split_key
+from services.common.roles import ROLE_SCOPES, Role, Scope
 
-
-class Role(StrEnum):
-    PRISON_HEALTHCARE = "prison_healthcare"
-    AGENCY = "agency"
-    PROBATION = "probation"
-    OPERATOR = "operator"
-    CONSOLE = "console"  # the console: acts for the people signed in to it (services.common.delegation)
-
-
-class Scope(StrEnum):
-    NOTICES_SUBMIT = "notices:submit"
-    NOTICES_READ = "notices:read"
-    CUSTODY_EVENTS_SUBMIT = "custody-events:submit"
-    HANDOVERS_READ = "handovers:read"
-    RELEASES_READ = "releases:read"
-    ANSWERS_WRITE = "answers:write"
-    REPORTING_CONFIRM = "reporting:confirm"
-    DELIVERIES_READ = "deliveries:read"
-    DEAD_LETTERS_MANAGE = "dead-letters:manage"
-    DIRECTORY_MANAGE = "directory:manage"
-    AUDIT_READ = "audit:read"
-    ACT_ON_BEHALF = "act-on-behalf"
-
-
-ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.PRISON_HEALTHCARE: frozenset(
-        {
-            Scope.NOTICES_SUBMIT,
-            Scope.NOTICES_READ,
-            Scope.CUSTODY_EVENTS_SUBMIT,
-            Scope.HANDOVERS_READ,
-            Scope.RELEASES_READ,
-            Scope.DELIVERIES_READ,
-        }
-    ),
-    Role.AGENCY: frozenset({Scope.HANDOVERS_READ, Scope.ANSWERS_WRITE, Scope.DELIVERIES_READ}),
-    Role.PROBATION: frozenset(
-        {Scope.HANDOVERS_READ, Scope.ANSWERS_WRITE, Scope.REPORTING_CONFIRM, Scope.DELIVERIES_READ}
-    ),
-    Role.OPERATOR: frozenset(
-        {
-            Scope.DELIVERIES_READ,
-            Scope.DEAD_LETTERS_MANAGE,
-            Scope.DIRECTORY_MANAGE,
-            Scope.AUDIT_READ,
-            Scope.NOTICES_READ,
-        }
-    ),
-    Role.CONSOLE: frozenset({Scope.ACT_ON_BEHALF}),
-}
-
-
-class ApiKey(BaseModel):
-    key_id: str
-    digest: str = Field(description="SHA-256 of the secret, hex")
-    created_at: datetime
-    expires_at: datetime | None = Field(None, description="Set on the old key when the credential is rotated")
+__all__ = [
+    # Role and Scope are defined in services.common.roles; named here too for modules that still import them
+    # from the credentials module.
+    "ROLE_SCOPES",
+    "Credential",
+    "CredentialError",
+    "HistoryEntry",
+    "Role",
+    "Scope",
+    "Store",
+    "StoreCache",
+    "create",
+    "editing",
+    "read_store",
+    "revoke",
+    "rotate",
+    "validate_binding",
+    "verify",
+]
 
 
 class Credential(BaseModel):
@@ -170,34 +129,6 @@ def _operator() -> str:
 
 class CredentialError(Exception):
     """A store operation that cannot be done (unknown client, duplicate id, bad binding)."""
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_key(now: datetime) -> tuple[str, ApiKey]:
-    """A new API key (shown once) and what the store keeps of it."""
-    key_id = secrets.token_hex(KEY_ID_LENGTH // 2)
-    secret = secrets.token_urlsafe(32)
-    return f"{KEY_PREFIX}{key_id}_{secret}", ApiKey(
-        key_id=key_id, digest=digest(secret), created_at=now, expires_at=None
-    )
-
-
-def split_key(presented: str) -> tuple[str, str] | None:
-    """(key id, secret) of a presented key, or None when it is not shaped like one."""
-    if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
-        return None
-    rest = presented[len(KEY_PREFIX) :]
-    key_id, separator, secret = (
-        rest[:KEY_ID_LENGTH],
-        rest[KEY_ID_LENGTH : KEY_ID_LENGTH + 1],
-        rest[KEY_ID_LENGTH + 1 :],
-    )
-    if separator != "_" or not secret or not all(c in "0123456789abcdef" for c in key_id):
-        return None
-    return key_id, secret
 
 
 def verify(store: Store, presented: str, now: datetime) -> Credential | None:

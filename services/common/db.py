@@ -14,11 +14,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model, for statements that bypass the ORM (bulk updates, hash chains)."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
 
 
 def _url(database_url: str, *, asynchronous: bool) -> URL:

@@ -31,7 +31,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.common.credentials import Credential, CredentialError, Role, Scope, split_key, validate_binding
+from services.common.api_keys import split_key
+from services.common.credentials import Credential, CredentialError, validate_binding
+from services.common.roles import Role, Scope
 
 HEADER = "X-TTG-On-Behalf-Of"
 MAX_LIFETIME = timedelta(minutes=5)

@@ -1,18 +1,38 @@
 """Input hardening below the routes: a hard cap on body size (chunked bodies included) and no NUL characters.
 
-The body-limit middleware in :mod:`runtime` trusts ``Content-Length``; a chunked request has none, so this
-layer counts the bytes as they arrive and refuses the request once the cap is passed, before any route reads
-it. NUL characters are refused everywhere (path, query, body): no field of any contract accepts one, and
-PostgreSQL cannot store one in text, so letting one through could only end in an error deep inside.
+:func:`install_body_limit` refuses a body whose ``Content-Length`` is over the cap before reading it; a chunked
+request has none, so :class:`InputGuard` counts the bytes as they arrive and refuses the request once the cap
+is passed, before any route reads it. NUL characters are refused everywhere (path, query, body): no field of any
+contract accepts one, and PostgreSQL cannot store one in text, so letting one through could only end in an
+error deep inside.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.problems import problem_response
+
+
+def install_body_limit(app: FastAPI, max_bytes: int) -> None:
+    """Refuse bodies larger than ``max_bytes`` before reading them (413, problem+json)."""
+
+    @app.middleware("http")
+    async def _limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            return problem_response(
+                413,
+                "Request body too large",
+                f"The body may be at most {max_bytes} bytes.",
+                "body-too-large",
+                request.url.path,
+            )
+        return await call_next(request)
 
 
 class InputGuard:

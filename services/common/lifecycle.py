@@ -21,13 +21,13 @@ from services.common.broker_probe import BrokerProbe
 from services.common.clock import Clock, SystemClock
 from services.common.consumer import start_producer
 from services.common.db import Database
-from services.common.hardening import InputGuard
+from services.common.hardening import InputGuard, install_body_limit
 from services.common.metrics import RequestMetrics, metrics_response
 from services.common.migrations import upgrade
 from services.common.outbox_relay import OutboxRelay
 from services.common.problems import install_problem_handlers, problem_response
 from services.common.readiness import readiness
-from services.common.runtime import install_body_limit, install_correlation_ids, supervise
+from services.common.runtime import install_correlation_ids, supervise
 from services.common.settings import ServiceSettings
 from services.common.topics import ALL_TOPICS, ensure_topics
 from services.common.tracing import instrument

@@ -1,4 +1,4 @@
-"""Table definitions every service's first migration shares: the outbox and the inbox."""
+"""Migration steps and column types every service's migrations share: the outbox, the inbox, the broker marks."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from alembic import op
 
 from services.common.db import UtcDateTime
 
+# An integer key that is 64-bit on PostgreSQL and SQLite's rowid-backed INTEGER (which is what autoincrements there).
+BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
 
 def create_outbox() -> None:
     op.create_table(
         "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
         sa.Column("event_id", sa.String(64), nullable=False, unique=True),
         sa.Column("topic", sa.String(200), nullable=False),
         sa.Column("key", sa.String(200), nullable=False),

@@ -8,7 +8,6 @@ restart: consumers de-duplicate with their inbox, so the effect is still applied
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -70,10 +69,6 @@ def kafka_headers(message: OutboxMessage) -> list[tuple[str, bytes]]:
     if message.correlation_id:
         headers.append(("correlation-id", message.correlation_id.encode()))
     return headers
-
-
-def event_from_payload(payload: str) -> dict[str, Any]:
-    return json.loads(payload)  # type: ignore[no-any-return]
 
 
 def __getattr__(name: str) -> Any:

@@ -102,7 +102,7 @@ async def set_mark(session: AsyncSession, partition: TopicPartition, *, batch_fr
 
 
 async def forget_marks(session: AsyncSession) -> None:
-    await session.exec(delete(OutboxPartition))  # type: ignore[call-overload]
+    await session.exec(delete(OutboxPartition))
 
 
 async def take_back(
@@ -125,5 +125,5 @@ async def take_back(
     if counts:
         await session.exec(
             update(OutboxMessage).where(*conditions).values(published_at=None, kafka_partition=None, kafka_offset=None)
-        )  # type: ignore[call-overload]
+        )
     return {topic: int(count) for topic, count in counts}

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common import audit
 from services.common.broker_probe import BrokerProbe
 from services.common.clock import Clock, SystemClock
-from services.common.db import Database
+from services.common.db import Database, table_of
 from services.common.outbox import OutboxMessage, kafka_headers
 from services.common.outbox_recovery import (
     Republication,
@@ -44,8 +44,8 @@ log = structlog.get_logger(__name__)
 _RELAY_LOCK_KEY = 7_301_884_112
 
 _MARK_PUBLISHED = (
-    core_update(OutboxMessage.__table__)  # type: ignore[arg-type]
-    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+    core_update(table_of(OutboxMessage))
+    .where(table_of(OutboxMessage).c.id == bindparam("row_id"))
     .values(published_at=bindparam("at"), kafka_partition=bindparam("partition"), kafka_offset=bindparam("offset"))
 )
 
@@ -119,7 +119,7 @@ class OutboxRelay:
         rows it published."""
         async with self._database.transaction() as session:
             if self._postgres:
-                locked = await session.exec(  # type: ignore[call-overload]
+                locked = await session.execute(
                     text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=_RELAY_LOCK_KEY)
                 )
                 if not locked.scalar():

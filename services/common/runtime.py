@@ -49,21 +49,3 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; uvicorn's own log lines go through the JSON logging setup."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     uvicorn.Server(config).run()
-
-
-def install_body_limit(app: FastAPI, max_bytes: int) -> None:
-    """Refuse bodies larger than ``max_bytes`` before reading them (413, problem+json)."""
-    from services.common.problems import problem_response
-
-    @app.middleware("http")
-    async def _limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            return problem_response(
-                413,
-                "Request body too large",
-                f"The body may be at most {max_bytes} bytes.",
-                "body-too-large",
-                request.url.path,
-            )
-        return await call_next(request)

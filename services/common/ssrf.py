@@ -64,7 +64,7 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 def check_webhook_url(url: str, policy: WebhookTargetPolicy | None = None, resolve: Resolver = _resolve) -> str:
     """``url`` when the notifier may post to it; otherwise :class:`UnsafeWebhookUrl` saying why."""
-    policy = policy or WebhookTargetPolicy()  # type: ignore[call-arg]
+    policy = policy or WebhookTargetPolicy()
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise UnsafeWebhookUrl(f"webhook URL scheme {parts.scheme!r} is not allowed: use https")

@@ -1,44 +1,31 @@
-"""Unknown-field detection for request bodies: contracts are tolerant readers, the HTTP APIs are not.
+"""Unknown-field refusal for request bodies, as one problem document: contracts are tolerant readers, the HTTP
+APIs are not (see :mod:`contracts.base`).
 
-A misspelt optional field (``concent_to_share``) must not disappear silently from a clinical record, so the
-APIs reject fields the contract does not define, naming each one.
+A route calls :func:`refuse_unknown_fields` with the raw body it parsed and the model it validated it as;
+every field the model does not define is named, each with a JSON pointer into the body.
 """
 
 from __future__ import annotations
 
-import types
-from typing import Any, Union, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel
 
+from contracts.base import Location, unknown_fields
+from services.common.problems import Problem
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    origin = get_origin(annotation)
-    if origin is None:
-        return [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
-    if origin in (Union, types.UnionType, list, tuple, set, frozenset) or str(origin).endswith("Annotated"):
-        return [model for arg in get_args(annotation) for model in _models_in(arg)]
-    return []
+__all__ = ["Location", "refuse_unknown_fields", "unknown_fields"]
 
 
-Location = tuple[str | int, ...]
-
-
-def unknown_fields(model: type[BaseModel], data: Any, location: Location = ()) -> list[Location]:
-    """Locations of keys in ``data`` that ``model`` (recursively) does not define."""
-    if not isinstance(data, dict):
-        return []
-    found: list[Location] = []
-    fields = model.model_fields
-    by_name = {field.alias or name: field for name, field in fields.items()}
-    for key, value in data.items():
-        field = by_name.get(key)
-        if field is None:
-            found.append((*location, key))
-            continue
-        for inner in _models_in(field.annotation):
-            items = enumerate(value) if isinstance(value, list) else [(None, value)]
-            for index, item in items:
-                where = (*location, key) if index is None else (*location, key, index)
-                found.extend(unknown_fields(inner, item, where))
-    return found
+def refuse_unknown_fields(model: type[BaseModel], body: Any, what: str) -> None:
+    """Raise a 422 problem naming every field of ``body`` that ``model`` does not define; ``what`` names the
+    request in the detail (``the notice``, ``an agency's directory entry``)."""
+    unknown = unknown_fields(model, body)
+    if not unknown:
+        return
+    errors = [
+        {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
+        for loc in unknown
+    ]
+    names = ", ".join(error["field"] for error in errors)
+    raise Problem(422, "Invalid request", f"These fields are not part of {what}: {names}.", "validation", errors=errors)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import string
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from services.common.credentials import Role, Scope
 from services.common.db import sync_url
 from services.handover.domain.disclosure import disclose
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import TEST_CLIENTS, RunningSystem
 from ttg.synthetic import custody_event, prison_number, release_notice
 
@@ -44,7 +44,7 @@ BIRMINGHAM = {"A99003", "CMHT-BHM", "PDU-BHM"}
 
 def distinctive_person(place: str) -> dict[str, Any]:
     """A synthetic person whose names appear nowhere else, so a leak of them cannot hide among other text."""
-    rng = random.Random()
+    rng = seeded_rng()
     notice = release_notice(rng, place=place)
     tag = "".join(rng.choice(string.ascii_lowercase) for _ in range(6))
     notice["given_name"] = f"Quillon{tag}"
@@ -313,7 +313,7 @@ def custody_event_of_someone_else(area: str) -> dict[str, Any]:
     """A reception of a new synthetic person at the area's prison: a real, valid custody event that changes no
     handover (the person has none), so submitting it disturbs nothing the module's other tests look at."""
     return custody_event(
-        prison_number(random.Random()),
+        prison_number(seeded_rng()),
         "reception",
         sequence=1,
         establishment_code=ESTABLISHMENT[area],
@@ -712,7 +712,7 @@ def test_every_write_that_names_a_person_follows_custody(system: RunningSystem, 
 
     people: dict[str, str] = {}
     for write in [w for w in CUSTODY_WRITES if w not in ("notice", "amendment") and not w.startswith("after")]:
-        person = people[write] = prison_number(random.Random())
+        person = people[write] = prison_number(seeded_rng())
         path, body = custody_write("reception", "prison-dmi", person, 1)
         assert send("prison-dmi", path, body) == 202
         for sequence, caller in enumerate(reversed(WRITERS), start=2):

@@ -6,7 +6,6 @@ Runs once on SQLite files and once on PostgreSQL (the ``system`` fixture is para
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from typing import Any
 
@@ -18,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from services.common.topics import CUSTODY_EVENTS, HANDOVER_EVENTS
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem
 from ttg.synthetic import release_notice
 
@@ -61,7 +61,7 @@ def wait_until_delivered(system: RunningSystem, handover_id: str, agencies: set[
 
 
 def test_one_notice_reaches_every_recipient_signed_with_the_pack(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     response = submit(system, notice, key=str(uuid.uuid4()))
     assert response.status_code == 202, response.text
     accepted = response.json()
@@ -103,7 +103,7 @@ def test_one_notice_reaches_every_recipient_signed_with_the_pack(system: Running
 @pytest.mark.hazard("H18")
 def test_a_tampered_body_does_not_verify(system: RunningSystem) -> None:
     """The signature check used above is real: the same library refuses a changed body."""
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     notice_id = submit(system, notice).json()["notice_id"]
     handover = wait_for_handover(system, notice_id)
     wait_until_delivered(system, handover["handover_id"], DURHAM_RECIPIENTS)
@@ -115,7 +115,7 @@ def test_a_tampered_body_does_not_verify(system: RunningSystem) -> None:
 
 @pytest.mark.hazard("H17")
 def test_the_same_notice_twice_with_one_key_makes_one_pack_and_one_webhook_each(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     key = str(uuid.uuid4())
     first, second = submit(system, notice, key=key), submit(system, notice, key=key)
     assert first.status_code == second.status_code == 202
@@ -144,7 +144,7 @@ def test_the_same_notice_twice_with_one_key_makes_one_pack_and_one_webhook_each(
 
 
 def test_kafka_messages_parse_with_the_cloudevents_sdk(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="birmingham")
+    notice = release_notice(seeded_rng(), place="birmingham")
     notice_id = submit(system, notice).json()["notice_id"]
     handover = wait_for_handover(system, notice_id)
 
@@ -175,7 +175,7 @@ def test_kafka_messages_parse_with_the_cloudevents_sdk(system: RunningSystem) ->
 
 
 def _invalid(case: str) -> tuple[dict[str, Any], set[str]]:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     if case == "bad NHS check digit":
         digits = notice["nhs_number"]
         notice["nhs_number"] = digits[:9] + str((int(digits[9]) + 1) % 10)
@@ -233,7 +233,7 @@ def test_invalid_notices_get_problem_details_naming_the_field_and_nothing_is_pub
     assert malformed.status_code == 400
     assert malformed.headers["content-type"].startswith("application/problem+json")
 
-    sentinel = release_notice(random.Random(), place="durham")
+    sentinel = release_notice(seeded_rng(), place="durham")
     sentinel_id = submit(system, sentinel).json()["notice_id"]
     wait_for_handover(system, sentinel_id)
     published = {record.key.decode() for record in read_topic(system.bootstrap_servers, CUSTODY_EVENTS)}
@@ -242,7 +242,7 @@ def test_invalid_notices_get_problem_details_naming_the_field_and_nothing_is_pub
 
 
 def test_no_personal_data_reaches_the_service_logs(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     notice["family_name"] = "Zzyzxquist"
     notice_id = submit(system, notice).json()["notice_id"]
     handover = wait_for_handover(system, notice_id)

@@ -30,7 +30,8 @@ class Received:
 
     @property
     def json(self) -> dict[str, Any]:
-        return json.loads(self.body)  # type: ignore[no-any-return]
+        payload: dict[str, Any] = json.loads(self.body)
+        return payload
 
 
 @dataclass(frozen=True)

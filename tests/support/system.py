@@ -15,7 +15,7 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.common.tracing import TRACE_FILE_ENV
 from tests.support.receiver import WebhookReceiver
 from ttg.stack import Client, Stack, StackConfig, provision

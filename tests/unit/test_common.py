@@ -1,16 +1,18 @@
-"""The shared building blocks: unknown-field detection, problem pointers, log redaction, UTC datetimes."""
+"""The shared building blocks: unknown-field detection and refusal, problem pointers, log redaction, UTC datetimes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
+from contracts.custody import CustodyEventV1
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.db import UtcDateTime
 from services.common.logging import redact_personal_data
-from services.common.problems import validation_errors
-from services.common.strict import unknown_fields
+from services.common.problems import Problem, validation_errors
+from services.common.strict import refuse_unknown_fields, unknown_fields
 
 
 def test_unknown_fields_are_found_at_every_depth() -> None:
@@ -68,8 +70,27 @@ def test_identifiers_are_redacted_from_log_lines(value: object, expected: object
 def test_datetimes_are_stored_as_utc_and_come_back_aware() -> None:
     column = UtcDateTime()
     local = datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-    stored = column.process_bind_param(local, None)  # type: ignore[arg-type]
+    dialect = sqlite.dialect()
+    stored = column.process_bind_param(local, dialect)
     assert stored == datetime(2026, 1, 1, 10, 0)
-    assert column.process_result_value(stored, None) == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)  # type: ignore[arg-type]
+    assert column.process_result_value(stored, dialect) == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="naive"):
-        column.process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]
+        column.process_bind_param(datetime(2026, 1, 1), dialect)
+
+
+def test_unknown_fields_are_refused_as_one_problem_naming_each() -> None:
+    refuse_unknown_fields(ReleaseNoticeV1, {"prison_number": "A1234BC"}, "the notice")
+    with pytest.raises(Problem) as refused:
+        refuse_unknown_fields(ReleaseNoticeV1, {"surname": "x", "medications": [{"colour": "red"}]}, "the notice")
+    problem = refused.value
+    assert (problem.status, problem.kind) == (422, "validation")
+    assert problem.detail == "These fields are not part of the notice: surname, medications.0.colour."
+    assert problem.extensions["errors"] == [
+        {"field": "surname", "pointer": "#/surname", "detail": "unknown field"},
+        {"field": "medications.0.colour", "pointer": "#/medications/0/colour", "detail": "unknown field"},
+    ]
+
+
+def test_request_contracts_name_their_unknown_fields() -> None:
+    assert CustodyEventV1.unknown_fields({"prison_number": "A1234BC", "kind": "transfer", "colour": 1}) == [("colour",)]
+    assert ReleaseNoticeV1.unknown_fields({"release": {"when": 1}}) == [("release", "when")]

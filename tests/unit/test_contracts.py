@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -14,7 +17,7 @@ from contracts.release_notice import ReleaseNoticeV1
 from ttg.synthetic import nhs_number, release_notice
 
 
-def test_exported_schemas_match_the_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_exported_schemas_match_the_models(tmp_path: Path) -> None:
     assert export_schemas(check=True) == [], "run: ./run contracts export"
     assert export_schemas(directory=tmp_path) != [], "a fresh folder has every schema written"
 
@@ -61,7 +64,7 @@ def test_a_synthetic_notice_is_valid_and_normalised() -> None:
         (lambda n: n["prison_contact"].update(email="not-an-email"), "prison_contact.email"),
     ],
 )
-def test_invalid_notices_name_the_field(change, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_notices_name_the_field(change: Callable[[dict[str, Any]], object], field: str) -> None:
     raw = release_notice(random.Random(2))
     change(raw)
     with pytest.raises(ValidationError) as raised:

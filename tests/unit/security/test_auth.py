@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from services.common import auth, credentials
 from services.common.auth import AuditReader, HandoverReader, NoticeSubmitter, Principal
-from services.common.credentials import Role, Scope
 from services.common.problems import Problem, install_problem_handlers
+from services.common.roles import ROLE_SCOPES, Role, Scope
 from services.common.settings import ServiceSettings
 
 
@@ -105,7 +105,7 @@ def test_past_the_burst_a_client_gets_429_with_retry_after_and_others_do_not(
 
 
 def principal(role: Role, organisation: str = "X", establishments: tuple[str, ...] = ()) -> Principal:
-    return Principal("c", organisation, role, credentials.ROLE_SCOPES[role], frozenset(establishments))
+    return Principal("c", organisation, role, ROLE_SCOPES[role], frozenset(establishments))
 
 
 @pytest.mark.hazard("H01")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.common import credentials
-from services.common.credentials import CredentialError, Role, Scope
+from services.common.credentials import CredentialError
+from services.common.roles import ROLE_SCOPES, Role, Scope
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def make(path: Path, client_id: str = "dmi-hc", role: Role = Role.PRISON_HEALTHCARE, **kw: object) -> str:
+def make(path: Path, client_id: str = "dmi-hc", role: Role = Role.PRISON_HEALTHCARE, **kw: Any) -> str:
     establishments = kw.pop("establishments", ["DMI"] if role == Role.PRISON_HEALTHCARE else [])
     return credentials.create(
         path, client_id=client_id, organisation="ORG", role=role, establishments=establishments, now=NOW, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.hazard("H07")
@@ -96,7 +98,7 @@ def test_bindings_and_scopes_follow_the_role(tmp_path: Path) -> None:
 
 @pytest.mark.hazard("H20")
 def test_every_role_has_the_least_it_needs() -> None:
-    scopes = credentials.ROLE_SCOPES
+    scopes = ROLE_SCOPES
     assert Scope.HANDOVERS_READ not in scopes[Role.OPERATOR], "operators never read clinical packs"
     assert Scope.NOTICES_SUBMIT in scopes[Role.PRISON_HEALTHCARE]
     assert all(Scope.NOTICES_SUBMIT not in scopes[role] for role in (Role.AGENCY, Role.PROBATION, Role.OPERATOR))

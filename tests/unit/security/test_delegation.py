@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from services.common import auth, credentials, delegation
 from services.common.auth import HandoverReader, NoticeSubmitter
-from services.common.credentials import Role
 from services.common.delegation import DelegationRefused, Person
 from services.common.problems import install_problem_handlers
+from services.common.roles import Role
 from services.common.settings import ServiceSettings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from ttg.synthetic import release_notice
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def values(notice: dict) -> list[str]:  # type: ignore[type-arg]
+def values(notice: dict[str, Any]) -> list[str]:
     address = notice["release"]["destination"]["address"]
     return [
         notice["nhs_number"],

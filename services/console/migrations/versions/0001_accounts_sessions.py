@@ -1,8 +1,4 @@
-"""People's accounts and their sessions.
-
-Revision ID: 0001
-Revises:
-"""
+"""People's accounts and their sessions."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from services.common.db import UtcDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Handovers, their versions, the inbox and the outbox.
-
-Revision ID: 0001
-Revises:
-"""
+"""Handovers, their versions, the inbox and the outbox."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +8,6 @@ from services.common.migration_ops import create_inbox, create_outbox
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

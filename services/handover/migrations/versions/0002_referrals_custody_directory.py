@@ -1,8 +1,4 @@
-"""Handover state and current notice; referrals and answers; people and the custody-event log; directory.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Handover state and current notice; referrals and answers; people and the custody-event log; directory."""
 
 import json
 from typing import Any
@@ -11,13 +7,10 @@ import sqlalchemy as sa
 from alembic import op
 
 from services.common.db import UtcDateTime
+from services.common.migration_ops import BIG_ID as _ID
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:

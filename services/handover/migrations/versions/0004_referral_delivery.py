@@ -1,16 +1,10 @@
-"""Whether each referral's pack reached its agency (from the notifier's outcome events), for readiness.
-
-Revision ID: 0004_referral_delivery
-Revises: 0003_security
-"""
+"""Whether each referral's pack reached its agency (from the notifier's outcome events), for readiness."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_referral_delivery"
 down_revision = "0003_security"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """The case lifecycle: custody events keep their content (a held or late event is decided again from the
 ordered log), a referral says why its answer no longer holds, a handover counts the notice corrections applied.
-
-Revision ID: 0005_case_lifecycle
-Revises: 0004_referral_delivery
 """
 
 import sqlalchemy as sa
@@ -10,8 +7,6 @@ from alembic import op
 
 revision = "0005_case_lifecycle"
 down_revision = "0004_referral_delivery"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,16 +1,10 @@
-"""The directory of services becomes the one directory: each agency's revision, carried by its change events.
-
-Revision ID: 0006_directory_revision
-Revises: 0005_case_lifecycle
-"""
+"""The directory of services becomes the one directory: each agency's revision, carried by its change events."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_directory_revision"
 down_revision = "0005_case_lifecycle"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,21 +1,14 @@
-"""Deliveries, attempts, the inbox and the outbox.
-
-Revision ID: 0001
-Revises:
-"""
+"""Deliveries, attempts, the inbox and the outbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
 from services.common.db import UtcDateTime
+from services.common.migration_ops import BIG_ID as _ID
 from services.common.migration_ops import create_inbox, create_outbox
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:

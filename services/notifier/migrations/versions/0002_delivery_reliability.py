@@ -1,20 +1,13 @@
-"""Delivery reliability: replays, endpoint state, the audit trail, and what escalation needs.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Delivery reliability: replays, endpoint state, the audit trail, and what escalation needs."""
 
 import sqlalchemy as sa
 from alembic import op
 
 from services.common.db import UtcDateTime
+from services.common.migration_ops import BIG_ID as _ID
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:

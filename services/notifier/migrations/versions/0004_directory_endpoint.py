@@ -1,8 +1,4 @@
-"""The notifier's copy of the directory of services, fed by directory.agency.changed events.
-
-Revision ID: 0004_directory_endpoint
-Revises: 0003_security
-"""
+"""The notifier's copy of the directory of services, fed by directory.agency.changed events."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from services.common.db import UtcDateTime
 
 revision = "0004_directory_endpoint"
 down_revision = "0003_security"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Custody events as received, unique per person and sequence.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Custody events as received, unique per person and sequence."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from services.common.db import UtcDateTime
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,5 @@
 """The custody register, notice corrections, idempotency expiry, and the notice progress projection.
 
-Revision ID: 0004_custody_register
-Revises: 0003_security
 
 Existing people are entered in the register from what is already stored: the establishment of their latest
 notice, then their custody events in sequence order under the same rules as new ones.
@@ -19,8 +17,6 @@ from services.release_events.domain.custody_rules import UNKNOWN, Allowed, Custo
 
 revision = "0004_custody_register"
 down_revision = "0003_security"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,0 +1,49 @@
+"""One way to build a service's event consumer from its settings, so every consumer in every service is tuned
+the same (batch size, group session timeout, heartbeat) and reads the same major versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+
+from services.common.consumer import EventConsumer, Handler
+
+
+class ConsumerSettings(Protocol):
+    """The part of a service's settings that its consumers read."""
+
+    kafka_bootstrap_servers: str
+    consumer_group: str
+    consumer_batch_size: int
+    consumer_session_timeout_ms: int
+    consumer_heartbeat_interval_ms: int
+
+
+def build_event_consumer(
+    settings: ConsumerSettings,
+    *,
+    producer: AIOKafkaProducer,
+    topics: Iterable[str],
+    handlers: Mapping[str, Handler],
+    group_suffix: str | None = None,
+    major_version: int = 1,
+) -> EventConsumer:
+    """A consumer of ``topics`` that hands each event type in ``handlers`` to its handler.
+
+    It joins the service's consumer group, or ``<group>-<group_suffix>`` when the service reads a topic a second
+    time for another purpose (each group sees every event). Every handled type is read at ``major_version``;
+    dead letters are published with ``producer``."""
+    group_id = f"{settings.consumer_group}-{group_suffix}" if group_suffix else settings.consumer_group
+    return EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=topics,
+        group_id=group_id,
+        handlers=dict(handlers),
+        supported_major_versions=dict.fromkeys(handlers, major_version),
+        producer=producer,
+        batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    )
