@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from services.notifier.directory import load_directory
+from services.notifier.domain.agencies import load_directory
 
 
 def create_app(directory_path: Path) -> FastAPI:

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from contracts.envelope import EventType
 from services.common.topics import DELIVERY_EVENTS
-from services.notifier.clock import write_offset
+from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually

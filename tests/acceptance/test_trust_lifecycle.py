@@ -25,7 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from contracts.envelope import EventType, new_event
 from contracts.release_notice import RELEASE_NOTICE_AMENDED_SCHEMA, ReleaseNoticeAmendedV1, ReleaseNoticeV1
 from services.common.topics import CUSTODY_EVENTS, HANDOVER_EVENTS
-from services.notifier.clock import write_offset
+from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.events import publish
 from tests.support.kafka import read_topic

@@ -15,9 +15,9 @@ from contracts.envelope import CloudEvent, EventType
 from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.migrations import upgrade
-from services.notifier.escalation import remember_handover
-from services.notifier.models import HandoverFact
-from services.notifier.sql import insert_ignore
+from services.notifier.adapters.sql import insert_ignore
+from services.notifier.adapters.tables import HandoverFact
+from services.notifier.usecases.escalations import remember_handover
 from tests.conftest import BACKENDS, require_backend
 from tests.support.system import POSTGRES_URL, drop_database
 

@@ -16,12 +16,15 @@ from contracts.envelope import CloudEvent, EventType, new_event
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage
-from services.notifier import dead_letters, endpoints, escalation, service
-from services.notifier.directory import Directory, load_directory
-from services.notifier.endpoints import EndpointEffect
-from services.notifier.escalation_rules import Deadlines
-from services.notifier.models import Delivery, DeliveryStatus
-from services.notifier.notices import notice_delivery
+from services.notifier.adapters.tables import Delivery, DeliveryStatus
+from services.notifier.domain.agencies import Directory, load_directory
+from services.notifier.domain.escalation_rules import Deadlines
+from services.notifier.usecases import dead_letters
+from services.notifier.usecases import deliveries as service
+from services.notifier.usecases import endpoint_state as endpoints
+from services.notifier.usecases import escalations as escalation
+from services.notifier.usecases.endpoint_state import EndpointEffect
+from services.notifier.usecases.notices import notice_delivery
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))

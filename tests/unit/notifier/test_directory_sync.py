@@ -15,8 +15,8 @@ from contracts.directory import DIRECTORY_AGENCY_CHANGED_SCHEMA, DirectoryAgency
 from contracts.envelope import EventType, new_event
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier.directory import resolve_secret
-from services.notifier.directory_sync import LiveDirectory, apply_change
+from services.notifier.domain.agencies import resolve_secret
+from services.notifier.usecases.directory_sync import LiveDirectory, apply_change
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

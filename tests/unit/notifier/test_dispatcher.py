@@ -14,12 +14,13 @@ from standardwebhooks.webhooks import Webhook
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier import endpoints, service
-from services.notifier.directory import Directory, load_directory
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.models import EndpointStatus
-from services.notifier.notices import notice_delivery
+from services.notifier.adapters.tables import EndpointStatus
+from services.notifier.domain.agencies import Directory, load_directory
+from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
+from services.notifier.usecases import deliveries as service
+from services.notifier.usecases import endpoint_state as endpoints
+from services.notifier.usecases.notices import notice_delivery
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -9,12 +9,12 @@ import httpx
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier import service
-from services.notifier.directory import Directory
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.models import Delivery, DeliveryStatus
-from services.notifier.notices import notice_delivery
+from services.notifier.adapters.tables import Delivery, DeliveryStatus
+from services.notifier.domain.agencies import Directory
+from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
+from services.notifier.usecases import deliveries as service
+from services.notifier.usecases.notices import notice_delivery
 from tests.unit.notifier.test_dispatcher import T0, directory  # noqa: F401 - the fixture is used
 
 

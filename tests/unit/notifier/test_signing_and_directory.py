@@ -12,8 +12,8 @@ import yaml
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from services.notifier.directory import AgencyKind, load_directory
-from services.notifier.signing import signed_headers
+from services.notifier.adapters.signing import signed_headers
+from services.notifier.domain.agencies import AgencyKind, load_directory
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -11,10 +11,16 @@ import pytest
 from contracts.delivery import EscalationDeadline
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier import dead_letters
-from services.notifier.directory import Directory
-from services.notifier.escalation_rules import Deadlines, Due, deadlines, one_message_per_deadline, outstanding_item
-from services.notifier.models import DeliveryStatus
+from services.notifier.adapters.tables import DeliveryStatus
+from services.notifier.domain.agencies import Directory
+from services.notifier.domain.escalation_rules import (
+    Deadlines,
+    Due,
+    deadlines,
+    one_message_per_deadline,
+    outstanding_item,
+)
+from services.notifier.usecases import dead_letters
 from tests.unit.notifier.test_delivery_store import T0, add, claim, directory, finish  # noqa: F401 - fixture
 
 RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))

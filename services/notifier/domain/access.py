@@ -7,7 +7,7 @@ import json
 
 from services.common.auth import Principal, acts_for_establishment
 from services.common.credentials import Role
-from services.notifier.models import Delivery
+from services.notifier.adapters.tables import Delivery
 
 
 def establishment_of(delivery: Delivery) -> str | None:

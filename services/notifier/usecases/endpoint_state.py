@@ -27,8 +27,8 @@ from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
-from services.notifier.directory import Directory
-from services.notifier.models import (
+from services.notifier.adapters.sql import insert_ignore
+from services.notifier.adapters.tables import (
     Delivery,
     DeliveryAudit,
     DeliveryStatus,
@@ -36,8 +36,8 @@ from services.notifier.models import (
     EndpointStatus,
     HandoverFact,
 )
-from services.notifier.notices import notice_delivery
-from services.notifier.sql import insert_ignore
+from services.notifier.domain.agencies import Directory
+from services.notifier.usecases.notices import notice_delivery
 
 log = structlog.get_logger(__name__)
 

@@ -23,10 +23,11 @@ from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
-from services.notifier import endpoints, escalation
-from services.notifier.directory import Directory
-from services.notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, EndpointStatus
-from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
+from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, EndpointStatus
+from services.notifier.domain.agencies import Directory
+from services.notifier.domain.distribution import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
+from services.notifier.usecases import endpoint_state as endpoints
+from services.notifier.usecases import escalations as escalation
 
 log = structlog.get_logger(__name__)
 

@@ -32,9 +32,10 @@ from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import add_to_outbox
 from services.common.topics import DELIVERY_EVENTS
-from services.notifier import endpoints
-from services.notifier.directory import Agency, AgencyKind, Directory
-from services.notifier.escalation_rules import (
+from services.notifier.adapters.sql import insert_ignore
+from services.notifier.adapters.tables import Delivery, Escalation, HandoverFact, ReferralWatch
+from services.notifier.domain.agencies import Agency, AgencyKind, Directory
+from services.notifier.domain.escalation_rules import (
     Deadlines,
     Due,
     answer_counts,
@@ -46,9 +47,8 @@ from services.notifier.escalation_rules import (
     release_facts,
     withdrawn_from_agency,
 )
-from services.notifier.models import Delivery, Escalation, HandoverFact, ReferralWatch
-from services.notifier.notices import notice_delivery
-from services.notifier.sql import insert_ignore
+from services.notifier.usecases import endpoint_state as endpoints
+from services.notifier.usecases.notices import notice_delivery
 
 log = structlog.get_logger(__name__)
 

@@ -16,10 +16,13 @@ from services.common.credentials import Role
 from services.common.db import Database
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
-from services.notifier import dead_letters, endpoints, escalation, service
-from services.notifier.access import may_see
-from services.notifier.directory import Directory
-from services.notifier.models import Delivery, DeliveryAttempt
+from services.notifier.adapters.tables import Delivery, DeliveryAttempt
+from services.notifier.domain.access import may_see
+from services.notifier.domain.agencies import Directory
+from services.notifier.usecases import dead_letters
+from services.notifier.usecases import deliveries as service
+from services.notifier.usecases import endpoint_state as endpoints
+from services.notifier.usecases import escalations as escalation
 
 router = APIRouter(prefix="/v1")
 

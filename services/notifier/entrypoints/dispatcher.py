@@ -23,14 +23,15 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from services.common.clock import Clock, SystemClock
 from services.common.db import Database
 from services.common.metrics import DELIVERIES, WEBHOOK_DEAD_LETTERS
-from services.notifier import endpoints, service
-from services.notifier.breaker import CircuitBreaker
-from services.notifier.directory import Agency, Directory
-from services.notifier.endpoints import EndpointEffect
-from services.notifier.models import Delivery, DeliveryStatus, EndpointState, EndpointStatus
-from services.notifier.policy import Verdict, judge, next_delay, parse_retry_after
+from services.notifier.adapters.signing import signed_headers
+from services.notifier.adapters.tables import Delivery, DeliveryStatus, EndpointState, EndpointStatus
+from services.notifier.domain.agencies import Agency, Directory
+from services.notifier.domain.breaker import CircuitBreaker
+from services.notifier.domain.policy import Verdict, judge, next_delay, parse_retry_after
 from services.notifier.settings import NotifierSettings
-from services.notifier.signing import signed_headers
+from services.notifier.usecases import deliveries as service
+from services.notifier.usecases import endpoint_state as endpoints
+from services.notifier.usecases.endpoint_state import EndpointEffect
 
 log = structlog.get_logger(__name__)
 

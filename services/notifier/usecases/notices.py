@@ -8,8 +8,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from services.notifier.directory import Agency
-from services.notifier.models import Delivery, DeliveryStatus
+from services.notifier.adapters.tables import Delivery, DeliveryStatus
+from services.notifier.domain.agencies import Agency
 
 
 def notice_delivery(

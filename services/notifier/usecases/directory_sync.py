@@ -19,8 +19,8 @@ from contracts.directory import DirectoryAgencyChangedV1
 from contracts.envelope import CloudEvent
 from services.common.clock import Clock
 from services.common.db import Database
-from services.notifier.directory import Agency, Directory
-from services.notifier.models import DirectoryEndpoint
+from services.notifier.adapters.tables import DirectoryEndpoint
+from services.notifier.domain.agencies import Agency, Directory
 
 log = structlog.get_logger(__name__)
 

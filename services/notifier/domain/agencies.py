@@ -1,7 +1,7 @@
 """The directory of services as the notifier uses it: agencies, what they cover, how to reach them.
 
 The one directory is handover's; the notifier keeps a copy fed by ``directory.agency.changed`` events
-(:mod:`services.notifier.directory_sync`) and reads it through :class:`Directory`. :func:`load_directory` reads the
+(:mod:`services.notifier.usecases.directory_sync`) and reads it through :class:`Directory`. :func:`load_directory` reads the
 YAML form (one file, or every ``*.yaml`` in a folder; ``${VAR}`` and ``${VAR:-default}`` taken from the
 environment) for checks and tests. Secrets are named by reference, never logged: ``env:NAME`` reads an
 environment variable, ``file:/path`` a file (the directory's secret store, or one an operator manages);

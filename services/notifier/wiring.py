@@ -17,14 +17,15 @@ from services.common.logging import configure_logging
 from services.common.metrics import ESCALATIONS
 from services.common.runtime import serve
 from services.common.topics import DIRECTORY_EVENTS, HANDOVER_EVENTS
-from services.notifier import escalation, service
-from services.notifier.api import router
-from services.notifier.clock import notifier_clock
-from services.notifier.directory_sync import LiveDirectory, apply_change, keep_fresh
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.escalation_rules import Deadlines
-from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution
+from services.notifier.adapters.offset_clock import notifier_clock
+from services.notifier.domain.distribution import WEBHOOK_EVENT_TYPES, distribution
+from services.notifier.domain.escalation_rules import Deadlines
+from services.notifier.entrypoints.api import router
+from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
+from services.notifier.usecases import deliveries as service
+from services.notifier.usecases import escalations as escalation
+from services.notifier.usecases.directory_sync import LiveDirectory, apply_change, keep_fresh
 
 log = structlog.get_logger(__name__)
 

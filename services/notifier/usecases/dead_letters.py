@@ -14,8 +14,8 @@ from sqlmodel import col, select, update
 
 from services.common.clock import Clock
 from services.common.db import Database
-from services.notifier.endpoints import Actor, audit
-from services.notifier.models import Delivery, DeliveryAudit, DeliveryStatus
+from services.notifier.adapters.tables import Delivery, DeliveryAudit, DeliveryStatus
+from services.notifier.usecases.endpoint_state import Actor, audit
 
 log = structlog.get_logger(__name__)
 
