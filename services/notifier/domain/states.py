@@ -12,8 +12,6 @@ class DeliveryStatus(StrEnum):
     DEAD_LETTERED = "dead_lettered"  # the schedule was spent; listed, and can be replayed
 
 
-FINAL_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED)
-
 # What an earlier delivery about the same person to the same endpoint may be while a later one waits for it:
 # anything but delivered. A delivery that failed for good or was dead-lettered holds the later ones until a
 # replay delivers it (a replay keeps its place: its ``seq`` does not change).

@@ -15,8 +15,8 @@ from services.common.clock import Clock
 from services.common.consumer import Handler
 from services.common.metrics import ESCALATIONS
 from services.notifier.adapters.live_directory import LiveDirectory
-from services.notifier.domain.distribution import WEBHOOK_EVENT_TYPES, distribution
 from services.notifier.domain.escalation_rules import Deadlines
+from services.notifier.domain.webhooks import WEBHOOK_EVENT_TYPES, distribution
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases.directory_sync import apply_change
 from services.notifier.usecases.escalations import escalate_due

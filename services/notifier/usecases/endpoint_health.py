@@ -20,7 +20,7 @@ from services.common.topics import DELIVERY_EVENTS
 from services.notifier.domain.agencies import Directory
 from services.notifier.domain.states import EndpointEffect
 from services.notifier.usecases.actions import NOTIFIER, record_action
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 from services.notifier.usecases.ports import NotifierUow
 
 log = structlog.get_logger(__name__)

@@ -29,7 +29,7 @@ from services.notifier.domain.escalation_rules import (
     outstanding_item,
 )
 from services.notifier.usecases.actions import NOTIFIER, record_action
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 from services.notifier.usecases.ports import NotifierUow, UowFactory
 
 log = structlog.get_logger(__name__)

@@ -9,9 +9,9 @@ import structlog
 
 from contracts.envelope import CloudEvent, EventType
 from services.notifier.domain.agencies import Directory
-from services.notifier.domain.distribution import WEBHOOK_EVENT_TYPES, distribution
 from services.notifier.domain.escalation_rules import release_facts
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.domain.webhooks import WEBHOOK_EVENT_TYPES, distribution
+from services.notifier.usecases.new_deliveries import new_delivery
 from services.notifier.usecases.ports import NotifierUow
 
 log = structlog.get_logger(__name__)

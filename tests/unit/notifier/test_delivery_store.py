@@ -27,7 +27,7 @@ from services.notifier.usecases import dead_letters, queries
 from services.notifier.usecases.dispatch_round import claim_due, record_round
 from services.notifier.usecases.endpoint_control import set_endpoint_status
 from services.notifier.usecases.escalations import escalate_due
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 from services.notifier.usecases.plan_deliveries import remember_handover
 from services.notifier.usecases.watches import record_answer
 

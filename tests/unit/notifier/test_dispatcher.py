@@ -21,7 +21,7 @@ from services.notifier.domain.states import EndpointStatus
 from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases import queries
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

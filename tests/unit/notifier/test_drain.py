@@ -16,7 +16,7 @@ from services.notifier.domain.states import DeliveryStatus
 from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases import queries
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 from tests.unit.notifier.test_dispatcher import T0, directory  # noqa: F401 - the fixture is used
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from services.notifier.adapters.tables import Delivery
 from services.notifier.domain.agencies import Agency, Directory
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 from tests.unit.notifier.usecases.fakes import FakeNotifierUow
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from services.notifier.domain.states import DeliveryStatus
-from services.notifier.usecases.notices import new_delivery
+from services.notifier.usecases.new_deliveries import new_delivery
 from tests.unit.notifier.usecases.conftest import T0
 
 

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from services.notifier.adapters.tables import Delivery
-from services.notifier.domain.distribution import webhook_payload
 from services.notifier.domain.states import DeliveryStatus
+from services.notifier.domain.webhooks import webhook_payload
 
 
 def new_delivery(
