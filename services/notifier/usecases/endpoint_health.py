@@ -60,31 +60,9 @@ async def pause_failing_endpoint(
         return False
     pending = await uow.deliveries.count_pending(agency_code)
     agency = directory.by_code(agency_code)
-    told: set[str] = set()
-    for establishment, subject, handover_id in await uow.deliveries.people_waiting_on(agency_code, state.failing_since):
-        for contact in directory.prison_healthcare(establishment or ""):
-            if contact.code == agency_code:
-                continue
-            told.add(establishment or "")
-            notice = {
-                "agency_code": agency_code,
-                "agency_name": agency.name if agency else None,
-                "handover_id": handover_id,
-                "failing_since": state.failing_since.isoformat(),
-                "paused_at": now.isoformat(),
-            }
-            uow.deliveries.add(
-                new_delivery(
-                    agency_code=contact.code,
-                    webhook_type="endpoint.paused",
-                    source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
-                    subject=subject,
-                    handover_id=handover_id,
-                    data=notice,
-                    correlation_id=None,
-                    now=now,
-                )
-            )
+    told = await _tell_prisons(
+        uow, agency_code=agency_code, directory=directory, failing_since=state.failing_since, now=now, event_id=event_id
+    )
     paused = EndpointPausedV1(
         agency_code=agency_code,
         reason=FAILING,
@@ -117,3 +95,36 @@ async def pause_failing_endpoint(
     )
     log.warning("endpoint.paused", agency=agency_code, pending=pending, establishments_told=sorted(told))
     return True
+
+
+async def _tell_prisons(
+    uow: NotifierUow, *, agency_code: str, directory: Directory, failing_since: datetime, now: datetime, event_id: str
+) -> set[str]:
+    """A notice to the healthcare team of each prison whose people wait on the endpoint; the prisons told."""
+    agency = directory.by_code(agency_code)
+    told: set[str] = set()
+    for establishment, subject, handover_id in await uow.deliveries.people_waiting_on(agency_code, failing_since):
+        for contact in directory.prison_healthcare(establishment or ""):
+            if contact.code == agency_code:
+                continue
+            told.add(establishment or "")
+            notice = {
+                "agency_code": agency_code,
+                "agency_name": agency.name if agency else None,
+                "handover_id": handover_id,
+                "failing_since": failing_since.isoformat(),
+                "paused_at": now.isoformat(),
+            }
+            uow.deliveries.add(
+                new_delivery(
+                    agency_code=contact.code,
+                    webhook_type="endpoint.paused",
+                    source_event_id=str(uuid.uuid5(uuid.UUID(event_id), handover_id)),
+                    subject=subject,
+                    handover_id=handover_id,
+                    data=notice,
+                    correlation_id=None,
+                    now=now,
+                )
+            )
+    return told

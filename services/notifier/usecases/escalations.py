@@ -19,7 +19,7 @@ from contracts.delivery import (
 )
 from contracts.envelope import CloudEvent
 from services.common.topics import DELIVERY_EVENTS
-from services.notifier.adapters.tables import Escalation, HandoverFact, ReferralWatch
+from services.notifier.adapters.tables import Delivery, Escalation, HandoverFact, ReferralWatch
 from services.notifier.domain.agencies import Agency, AgencyKind, Directory
 from services.notifier.domain.escalation_rules import (
     Deadlines,
@@ -147,18 +147,8 @@ async def _escalate(
     subject = lead.subject or (facts.subject if facts else "") or ""
     data = escalated.model_dump(mode="json", exclude_none=True)
     for agency in contacts:
-        uow.deliveries.add(
-            new_delivery(
-                agency_code=agency.code,
-                webhook_type=ESCALATION_WEBHOOK_TYPE,
-                source_event_id=message_id,
-                subject=subject,
-                handover_id=handover_id,
-                data={**data, "prison_number": subject},
-                correlation_id=None,
-                now=now,
-            )
-        )
+        notice = {**data, "prison_number": subject}
+        uow.deliveries.add(_notice(agency.code, message_id, subject, handover_id, notice, now))
     codes = [watch.agency_code for watch, _ in outstanding]
     await uow.escalations.set_told(handover_id, deadline.value, codes, ",".join(told))
     uow.outbox.add(
@@ -222,4 +212,19 @@ def _message(
             )
             for watch, item in outstanding
         ],
+    )
+
+
+def _notice(
+    agency_code: str, message_id: str, subject: str, handover_id: str, data: dict[str, object], now: datetime
+) -> Delivery:
+    return new_delivery(
+        agency_code=agency_code,
+        webhook_type=ESCALATION_WEBHOOK_TYPE,
+        source_event_id=message_id,
+        subject=subject,
+        handover_id=handover_id,
+        data=data,
+        correlation_id=None,
+        now=now,
     )
