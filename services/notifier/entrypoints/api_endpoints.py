@@ -24,7 +24,9 @@ async def list_endpoints(caller: DeadLetterAdmin, uow: UowDep, directory: Direct
     result = []
     for agency in directory.agencies:
         state = states.get(agency.code)
-        known: dict[str, Any] = state.model_dump(exclude={"agency_code"}) if state else {"status": "active"}
+        known: dict[str, Any] = (
+            state.model_dump(exclude={"agency_code"}) if state else {"status": EndpointStatus.ACTIVE.value}
+        )
         if agency.webhook.paused:
             known.update(status=EndpointStatus.PAUSED.value, reason="paused in the directory")
         about = {
