@@ -27,6 +27,7 @@ class FakeDeliveries:
     def __init__(self) -> None:
         self.rows: list[Delivery] = []
         self.attempts: list[DeliveryAttempt] = []
+        self.facts: dict[str, HandoverFact] = {}  # shared with the fake handover facts
         self._seq = itertools.count(1)
 
     def add(self, delivery: Delivery) -> None:
@@ -86,7 +87,6 @@ class FakeDeliveries:
         return sum(1 for row in self.rows if row.agency_code == agency_code and row.status == DeliveryStatus.PENDING)
 
     async def people_waiting_on(self, agency_code: str, failing_since: datetime) -> list[tuple[str | None, str, str]]:
-        self.facts: dict[str, HandoverFact]
         found = []
         for row in self.rows:
             waiting = row.status == DeliveryStatus.PENDING or (
@@ -190,7 +190,7 @@ class FakeEndpoints:
 class FakeWatches:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], ReferralWatch] = {}
-        self.facts: dict[str, HandoverFact]
+        self.facts: dict[str, HandoverFact] = {}
 
     def _row(self, handover_id: str, agency_code: str) -> ReferralWatch:
         key = (handover_id, agency_code)
@@ -247,7 +247,7 @@ class FakeWatches:
 class FakeEscalations:
     def __init__(self) -> None:
         self.rows: list[Escalation] = []
-        self.facts: dict[str, HandoverFact]
+        self.facts: dict[str, HandoverFact] = {}
 
     async def done(self, handover_ids: Collection[str]) -> set[tuple[str, str, str]]:
         return {
