@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from services.notifier.directory import load_directory
+from services.notifier.adapters.directory_file import load_directory
+from services.notifier.adapters.signing import current_secret
 
 
 def create_app(directory_path: Path) -> FastAPI:
@@ -28,7 +29,7 @@ def create_app(directory_path: Path) -> FastAPI:
             return JSONResponse({"detail": "unknown agency"}, status_code=404)
         body = await request.body()
         try:
-            Webhook(agency.webhook.secret().get_secret_value()).verify(body, dict(request.headers))
+            Webhook(current_secret(agency.webhook).get_secret_value()).verify(body, dict(request.headers))
         except WebhookVerificationError:
             print(f"[{agency_code}] REJECTED a webhook whose signature did not verify", flush=True)
             return JSONResponse({"detail": "bad signature"}, status_code=401)

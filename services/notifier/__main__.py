@@ -1,3 +1,3 @@
-from services.notifier.app import main
+from services.notifier.wiring import main
 
 main()

@@ -65,7 +65,7 @@ class NotifierSettings(ServiceSettings):
     escalation_timezone: str = Field("Europe/London", description="Where release days begin")
     test_clock: bool = Field(
         False,
-        description="TESTS ONLY: run on a clock that tests move forward (see services/notifier/clock.py). "
+        description="TESTS ONLY: run on a clock that tests move forward (see notifier/adapters/offset_clock.py). "
         "Refused unless set explicitly; never set it in a deployment",
     )
     test_clock_file: Path | None = Field(

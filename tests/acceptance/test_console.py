@@ -22,7 +22,7 @@ from pypdf import PdfReader
 
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.credentials import Role
-from services.notifier.clock import write_offset
+from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
 from tests.support.receiver import Behaviour

@@ -1,8 +1,8 @@
 """Issue 5 acceptance: webhook delivery an agency can trust, on real parts.
 
 Real HTTP receivers on 127.0.0.1 (``tests/support/receiver.py``), the real broker, SQLite and PostgreSQL. The
-notifier runs on its test clock (``services/notifier/clock.py``): tests move time forward by minutes, hours or
-days and see the schedule, pauses and escalation deadlines act at once, without waiting in real time.
+notifier runs on its test clock (``services/notifier/adapters/offset_clock.py``): tests move time forward by
+minutes, hours or days and see the schedule, pauses and escalation deadlines act at once, without waiting in real time.
 
 Each scenario has its own agencies (its own postcode district), so scenarios sharing one running system do not
 disturb each other. They run in file order; the clock only ever moves forward.
@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from contracts.envelope import EventType
 from services.common.topics import DELIVERY_EVENTS
-from services.notifier.clock import write_offset
+from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually

@@ -1,8 +1,8 @@
 """Trust, audit part: who read what is on the record, a subject-access export holds everything, a medication gap
 is told, and the departure lounge answers a busy day a page at a time. Real parts, on SQLite and PostgreSQL.
 
-The notifier runs on its test clock (``services/notifier/clock.py``) so that an unanswered referral escalates
-without waiting 72 hours.
+The notifier runs on its test clock (``services/notifier/adapters/offset_clock.py``) so that an unanswered
+referral escalates without waiting 72 hours.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from services.notifier.clock import write_offset
+from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
 from tests.support.system import RunningSystem, start_system, stop_system

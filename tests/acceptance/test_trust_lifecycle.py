@@ -3,8 +3,8 @@ held until its notice, a date change after a cancellation never silent, correcti
 concerned, and answers a change invalidates asked again, with escalation re-armed.
 
 On real parts (broker, both database backends, HTTP, a receiver verifying with ``standardwebhooks``). The
-notifier runs on its test clock (``services/notifier/clock.py``) so that the escalation deadlines of the last
-scenario can be reached without waiting; the clock only moves forward, so that scenario runs last.
+notifier runs on its test clock (``services/notifier/adapters/offset_clock.py``) so that the escalation
+deadlines of the last scenario can be reached without waiting; the clock only moves forward, so that scenario runs last.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from contracts.envelope import EventType, new_event
 from contracts.release_notice import RELEASE_NOTICE_AMENDED_SCHEMA, ReleaseNoticeAmendedV1, ReleaseNoticeV1
 from services.common.topics import CUSTODY_EVENTS, HANDOVER_EVENTS
-from services.notifier.clock import write_offset
+from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.events import publish
 from tests.support.kafka import read_topic

@@ -15,9 +15,10 @@ from contracts.envelope import CloudEvent, EventType
 from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.migrations import upgrade
-from services.notifier.escalation import remember_handover
-from services.notifier.models import HandoverFact
-from services.notifier.sql import insert_ignore
+from services.notifier.adapters.sql import insert_ignore
+from services.notifier.adapters.tables import HandoverFact
+from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
+from services.notifier.usecases.plan_deliveries import remember_handover
 from tests.conftest import BACKENDS, require_backend
 from tests.support.system import POSTGRES_URL, drop_database
 
@@ -66,12 +67,9 @@ async def test_a_skipped_insert_is_reported_as_skipped(database: Database) -> No
 @pytest.mark.hazard("H40")
 async def test_an_amended_pack_moves_the_release_date_escalation_uses(database: Database) -> None:
     clock = SystemClock()
-    await remember_handover(
-        database=database, event=pack_event(EventType.HANDOVER_PACK_ISSUED, "2026-12-12"), clock=clock
-    )
-    await remember_handover(
-        database=database, event=pack_event(EventType.HANDOVER_PACK_AMENDED, "2026-12-16"), clock=clock
-    )
+    for kind, day in ((EventType.HANDOVER_PACK_ISSUED, "2026-12-12"), (EventType.HANDOVER_PACK_AMENDED, "2026-12-16")):
+        async with NotifierUnitOfWork(database, clock) as uow:
+            await remember_handover(uow, event=pack_event(kind, day), handover_id="h-1", now=clock.now())
     async with database.session() as session:
         facts = await session.get(HandoverFact, "h-1")
     assert facts is not None and facts.release_date == date(2026, 12, 16)

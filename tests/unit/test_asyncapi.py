@@ -14,8 +14,8 @@ import yaml
 from contracts.delivery import DeliveryEventType
 from contracts.envelope import EventType
 from services.common.topics import ALL_TOPICS, dead_letter_topic
-from services.notifier.escalation import ESCALATION_WEBHOOK_TYPE
-from services.notifier.routing import WEBHOOK_EVENT_TYPES
+from services.notifier.domain.webhooks import WEBHOOK_EVENT_TYPES
+from services.notifier.usecases.escalations import ESCALATION_WEBHOOK_TYPE
 
 CONTRACTS = Path(__file__).parents[2] / "contracts"
 DOCUMENT = CONTRACTS / "asyncapi.yaml"

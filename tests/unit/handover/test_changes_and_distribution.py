@@ -13,7 +13,7 @@ from services.handover.domain.changes import pack_changes
 from services.handover.domain.distribution import Recipient, distribution_list, entry
 from services.handover.domain.pack import build_pack
 from services.handover.domain.routing import route
-from services.notifier.routing import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
+from services.notifier.domain.webhooks import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
 from tests.unit.handover.factories import DIRECTORY, notice
 
 PDU = Recipient(

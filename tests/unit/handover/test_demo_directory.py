@@ -10,7 +10,8 @@ import pytest
 from contracts.handover import AgencyKind
 from services.handover.directory import read_directory_files
 from services.handover.domain.routing import prison_healthcare_of
-from services.notifier.directory import load_directory
+from services.notifier.adapters.directory_file import load_directory
+from services.notifier.adapters.signing import current_secret
 
 DEMO = Path(__file__).parents[3] / "deploy" / "directory"
 
@@ -33,7 +34,7 @@ def test_the_notifier_reads_the_same_agencies_with_their_endpoints(monkeypatch: 
     monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
     endpoints = load_directory(DEMO)
     assert {a.code for a in endpoints.agencies} == {a.code for a in read_directory_files(DEMO)}
-    secrets = [agency.webhook.secret().get_secret_value() for agency in endpoints.agencies]
+    secrets = [current_secret(agency.webhook).get_secret_value() for agency in endpoints.agencies]
     assert all(secret.startswith("whsec_") for secret in secrets)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.common.db import Database
 from services.common.migrations import upgrade
-from services.notifier.app import MIGRATIONS
+from services.notifier.wiring import MIGRATIONS
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notifier.breaker import BreakerState, CircuitBreaker
+from services.notifier.domain.breaker import BreakerState, CircuitBreaker
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

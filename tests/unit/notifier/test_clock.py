@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.common.clock import SystemClock
-from services.notifier.clock import OffsetFileClock, notifier_clock, write_offset
+from services.notifier.adapters.offset_clock import OffsetFileClock, notifier_clock, write_offset
 from services.notifier.settings import NotifierSettings
 
 

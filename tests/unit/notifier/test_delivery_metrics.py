@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.common.db import Database
-from services.notifier.directory import Directory
+from services.notifier.domain.agencies import Directory
 from tests.unit.notifier.test_dispatcher import directory, run_round  # noqa: F401 - the fixture is used
 
 DELIVERIES = "ttg_webhook_deliveries_total"

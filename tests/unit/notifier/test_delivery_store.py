@@ -16,12 +16,20 @@ from contracts.envelope import CloudEvent, EventType, new_event
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage
-from services.notifier import dead_letters, endpoints, escalation, service
-from services.notifier.directory import Directory, load_directory
-from services.notifier.endpoints import EndpointEffect
-from services.notifier.escalation_rules import Deadlines
-from services.notifier.models import Delivery, DeliveryStatus
-from services.notifier.notices import notice_delivery
+from services.notifier.adapters.directory_file import load_directory
+from services.notifier.adapters.tables import Delivery
+from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
+from services.notifier.domain.agencies import Directory
+from services.notifier.domain.escalation_rules import Deadlines
+from services.notifier.domain.states import DeliveryStatus
+from services.notifier.domain.verdict import AttemptResult, RetryPolicy, RoundVerdict
+from services.notifier.usecases import dead_letters, queries
+from services.notifier.usecases.dispatch_round import claim_due, record_round
+from services.notifier.usecases.endpoint_control import set_endpoint_status
+from services.notifier.usecases.escalations import escalate_due
+from services.notifier.usecases.new_deliveries import new_delivery
+from services.notifier.usecases.plan_deliveries import remember_handover
+from services.notifier.usecases.watches import record_answer
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))
@@ -56,6 +64,10 @@ def directory(tmp_path: Path) -> Directory:
     return load_directory(path)
 
 
+def uow(database: Database, clock: FrozenClock) -> NotifierUnitOfWork:
+    return NotifierUnitOfWork(database, clock)
+
+
 async def add(
     database: Database,
     directory: Directory,
@@ -66,10 +78,9 @@ async def add(
     webhook_type: str = "handover.pack.issued",
     data: dict[str, object] | None = None,
 ) -> Delivery:
-    agency = directory.by_code(code)
-    assert agency is not None
-    delivery = notice_delivery(
-        agency=agency,
+    assert directory.by_code(code) is not None
+    delivery = new_delivery(
+        agency_code=code,
         webhook_type=webhook_type,
         source_event_id=str(uuid.uuid4()),
         subject=subject,
@@ -84,29 +95,51 @@ async def add(
 
 
 async def claim(database: Database, clock: FrozenClock, **kwargs: object) -> list[str]:
-    found = await service.claim_due(database=database, clock=clock, limit=100, lease_seconds=60, **kwargs)  # type: ignore[arg-type]
+    found = await claim_due(uow=uow(database, clock), now=clock.now(), limit=100, lease_seconds=60, **kwargs)  # type: ignore[arg-type]
     return [delivery.webhook_id for delivery in found]
+
+
+# A schedule that is spent at once dead-letters the first failure; a long one schedules a retry.
+SPENT = RetryPolicy(schedule=[], pause_after=timedelta(hours=1))
+LONG = RetryPolicy(schedule=[0.0] + [300.0] * 9, pause_after=timedelta(hours=1))
 
 
 async def finish(
     database: Database,
     clock: FrozenClock,
+    directory: Directory,
     delivery: Delivery,
     status: DeliveryStatus,
     code: int = 204,
-    kind: str | None = None,
-) -> None:
-    attempt = service.AttemptResult(code, 5, None, None)
-    await service.record_attempt(
-        database=database,
+) -> RoundVerdict:
+    """Record a round answered with ``code`` and check that it ends as ``status``."""
+    verdict = await record_round(
+        uow=uow(database, clock),
         delivery=delivery,
-        attempts=[(clock.now(), attempt)],
-        final_status=status,
-        next_attempt_at=clock.now() + timedelta(minutes=5) if status == DeliveryStatus.PENDING else None,
-        reason=None if status == DeliveryStatus.DELIVERED else f"HTTP {code}",
-        clock=clock,
+        agency=directory.by_code(delivery.agency_code),
+        directory=directory,
+        attempts=[(clock.now(), AttemptResult(code, 5, None, None))],
+        retry_after=None,
+        policy=SPENT if status == DeliveryStatus.DEAD_LETTERED else LONG,
+        now=clock.now(),
         source="urn:test",
-        effects=service.RoundEffects(EndpointEffect.SUCCESS if code < 300 else EndpointEffect.FAILURE, kind),
+    )
+    assert verdict.status == status
+    return verdict
+
+
+async def replay(database: Database, clock: FrozenClock, **which: str | datetime) -> list[str]:
+    return await dead_letters.replay(uow=uow(database, clock), actor="op", now=clock.now(), **which)  # type: ignore[arg-type]
+
+
+async def remember(*, database: Database, clock: FrozenClock, event: CloudEvent) -> None:
+    async with uow(database, clock) as unit:
+        await remember_handover(unit, event=event, handover_id=str(event.data["handover_id"]), now=clock.now())
+
+
+async def scan(database: Database, clock: FrozenClock, directory: Directory) -> int:
+    return await escalate_due(
+        new_uow=lambda: uow(database, clock), directory=directory, rules=RULES, now=clock.now(), source="urn:test"
     )
 
 
@@ -129,18 +162,16 @@ async def test_a_persons_later_message_waits_for_the_earlier_one_to_the_same_end
     other_endpoint = await add(database, directory, "B", "A1234BC", T0)
 
     assert await claim(database, clock) == [first.webhook_id, other_person.webhook_id, other_endpoint.webhook_id]
-    await finish(database, clock, first, DeliveryStatus.PENDING, 500)
+    await finish(database, clock, directory, first, DeliveryStatus.PENDING, 500)
     for done in (other_person, other_endpoint):
-        await finish(database, clock, done, DeliveryStatus.DELIVERED)
+        await finish(database, clock, directory, done, DeliveryStatus.DELIVERED)
     clock.advance(timedelta(minutes=10))
     assert await claim(database, clock) == [first.webhook_id], "the second waits while the first is pending"
-    await finish(database, clock, first, DeliveryStatus.DEAD_LETTERED, 500)
+    await finish(database, clock, directory, first, DeliveryStatus.DEAD_LETTERED, 500)
     assert await claim(database, clock) == [], "dead-lettered: the next one still waits for it"
-    assert await dead_letters.replay(database=database, clock=clock, actor="op", webhook_id=first.webhook_id) == [
-        first.webhook_id
-    ]
+    assert await replay(database, clock, webhook_id=first.webhook_id) == [first.webhook_id]
     assert await claim(database, clock) == [first.webhook_id], "the replay goes first, in its place"
-    await finish(database, clock, first, DeliveryStatus.DELIVERED)
+    await finish(database, clock, directory, first, DeliveryStatus.DELIVERED)
     assert await claim(database, clock) == [second.webhook_id], "delivered: the next one may go"
 
 
@@ -160,18 +191,18 @@ async def test_held_endpoints_and_room_limit_what_is_claimed(database: Database,
 async def test_a_paused_endpoint_is_not_claimed_until_resumed(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     delivery = await add(database, directory, "A", "A1234BC", T0)
-    await endpoints.reactivate(database=database, clock=clock, agency_code="A", actor="op", pause=True)
+    await set_endpoint_status(uow=uow(database, clock), agency_code="A", actor="op", now=clock.now(), pause=True)
     assert await claim(database, clock) == []
-    await endpoints.reactivate(database=database, clock=clock, agency_code="A", actor="op")
+    await set_endpoint_status(uow=uow(database, clock), agency_code="A", actor="op", now=clock.now())
     assert await claim(database, clock) == [delivery.webhook_id]
-    trail = await dead_letters.audit_trail(database=database, agency_code="A")
+    trail = await queries.delivery_audit(uow=uow(database, clock), agency_code="A")
     assert [item.action for item in trail] == ["endpoint_paused", "endpoint_resumed"]
 
 
 @pytest.mark.hazard("H25")
 async def test_failing_for_too_long_pauses_once_and_tells_the_prison(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
-    await escalation.remember_handover(
+    await remember(
         database=database,
         clock=clock,
         event=CloudEvent(
@@ -184,24 +215,16 @@ async def test_failing_for_too_long_pauses_once_and_tells_the_prison(database: D
         ),
     )
     delivery = await add(database, directory, "A", "A1234BC", T0)
-    await finish(database, clock, delivery, DeliveryStatus.PENDING, 500)
-    kwargs = {
-        "database": database,
-        "directory": directory,
-        "clock": clock,
-        "agency_code": "A",
-        "after_seconds": 3600,
-        "source": "urn:test",
-    }
-    assert not await endpoints.pause_if_failing_too_long(**kwargs)  # type: ignore[arg-type]
+    first = await finish(database, clock, directory, delivery, DeliveryStatus.PENDING, 500)
+    assert not first.pause_endpoint, "failing since now: not for too long yet"
     clock.advance(timedelta(hours=2))
-    assert await endpoints.pause_if_failing_too_long(**kwargs)  # type: ignore[arg-type]
-    assert not await endpoints.pause_if_failing_too_long(**kwargs), "once"  # type: ignore[arg-type]
+    assert (await finish(database, clock, directory, delivery, DeliveryStatus.PENDING, 500)).pause_endpoint
+    assert not (await finish(database, clock, directory, delivery, DeliveryStatus.PENDING, 500)).pause_endpoint, "once"
     events = [event for event in await outbox(database) if event["type"].endswith("endpoint.paused")]  # type: ignore[union-attr]
     assert len(events) == 1
     assert events[0]["data"]["owner_contact"] == "a@example.org"  # type: ignore[index]
     assert events[0]["data"]["establishments_told"] == ["HHI"]  # type: ignore[index]
-    told = await service.deliveries_of(database=database, handover_id="h")
+    told = await queries.deliveries_of(uow=uow(database, clock), handover_id="h")
     assert [(d.agency_code, d.event_type) for d, _ in told] == [
         ("A", "handover.pack.issued"),
         ("HCC", "endpoint.paused"),
@@ -214,27 +237,18 @@ async def test_a_replayed_dead_letter_keeps_its_id_starts_again_and_is_audited(
 ) -> None:
     clock = FrozenClock(T0)
     delivery = await add(database, directory, "A", "A1234BC", T0)
-    await finish(database, clock, delivery, DeliveryStatus.DEAD_LETTERED, 500)
-    [dead] = await dead_letters.list_dead_letters(database=database, agency_code="A")
+    await finish(database, clock, directory, delivery, DeliveryStatus.DEAD_LETTERED, 500)
+    [dead] = await queries.dead_letters(uow=uow(database, clock), agency_code="A")
     assert dead.webhook_id == delivery.webhook_id
-    assert (
-        await dead_letters.replay(
-            database=database, clock=clock, actor="op", agency_code="A", since=T0 + timedelta(days=1)
-        )
-        == []
-    )
-    assert await dead_letters.replay(database=database, clock=clock, actor="op", webhook_id=delivery.webhook_id) == [
-        delivery.webhook_id
-    ]
-    assert (
-        await dead_letters.replay(database=database, clock=clock, actor="op", webhook_id=delivery.webhook_id) == []
-    ), "only dead letters are replayed"
-    found = await service.delivery_by_webhook_id(database=database, webhook_id=delivery.webhook_id)
+    assert await replay(database, clock, agency_code="A", since=T0 + timedelta(days=1)) == []
+    assert await replay(database, clock, webhook_id=delivery.webhook_id) == [delivery.webhook_id]
+    assert await replay(database, clock, webhook_id=delivery.webhook_id) == [], "only dead letters are replayed"
+    found = await queries.delivery_by_webhook_id(uow=uow(database, clock), webhook_id=delivery.webhook_id)
     assert found is not None
     again, _ = found
     assert again.status == DeliveryStatus.PENDING and again.rounds == 0 and again.replays == 1
-    await finish(database, clock, again, DeliveryStatus.DELIVERED)
-    trail = await dead_letters.audit_trail(database=database, webhook_id=delivery.webhook_id)
+    await finish(database, clock, directory, again, DeliveryStatus.DELIVERED)
+    trail = await queries.delivery_audit(uow=uow(database, clock), webhook_id=delivery.webhook_id)
     assert [item.action for item in trail] == ["delivery_replayed", "replay_delivered"]
     assert trail[0].actor == "op"
     kinds = [event["type"] for event in await outbox(database)]
@@ -247,7 +261,7 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
 ) -> None:
     clock = FrozenClock(T0)
     release = date(2026, 12, 10)
-    await escalation.remember_handover(
+    await remember(
         database=database,
         clock=clock,
         event=CloudEvent(
@@ -278,16 +292,11 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
         database, directory, "A", "A1234BC", T0, data={"pack": {"gp_practice": {"registration_needed": True}}}
     )
     b = await add(database, directory, "B", "A1234BC", T0)
-    for delivery, kind in (
-        (cmht, "community_mental_health_team"),
-        (gp, "gp_practice"),
-        (b, "community_mental_health_team"),
-    ):
-        await finish(database, clock, delivery, DeliveryStatus.DELIVERED, kind=kind)
+    for delivery in (cmht, gp, b):  # the directory says their kinds: two CMHTs and a GP practice
+        await finish(database, clock, directory, delivery, DeliveryStatus.DELIVERED)
     answer = ReferralAnsweredV1(handover_id="h", agency_code="B", answer=Answer.ACCEPTED, answered_at=T0)
-    await escalation.record_answer(
-        database=database,
-        clock=clock,
+    await record_answer(
+        uow=uow(database, clock),
         event=new_event(
             type=EventType.REFERRAL_ANSWERED,
             source="s",
@@ -298,9 +307,8 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
         ),
     )
     received = ReferralAnsweredV1(handover_id="h", agency_code="A", answer=Answer.RECEIVED, answered_at=T0)
-    await escalation.record_answer(
-        database=database,
-        clock=clock,
+    await record_answer(
+        uow=uow(database, clock),
         event=new_event(
             type=EventType.REFERRAL_ANSWERED,
             source="s",
@@ -311,19 +319,14 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
         ),
     )
 
-    async def scan() -> int:
-        return await escalation.escalate_due(
-            database=database, directory=directory, clock=clock, rules=RULES, source="urn:test"
-        )
-
-    assert await scan() == 0
+    assert await scan(database, clock, directory) == 0
     clock.advance(timedelta(hours=73))
-    assert await scan() == 2, "CMHT and the GP registration; B answered"
-    assert await scan() == 0, "once per deadline"
+    assert await scan(database, clock, directory) == 2, "CMHT and the GP registration; B answered"
+    assert await scan(database, clock, directory) == 0, "once per deadline"
     clock.advance(datetime(2026, 12, 9, 1, 0, tzinfo=UTC) - clock.now())  # past 24 h before the release day
-    assert await scan() == 2
-    assert await scan() == 0
-    found = await escalation.escalations_of(database=database, handover_id="h")
+    assert await scan(database, clock, directory) == 2
+    assert await scan(database, clock, directory) == 0
+    found = [item for item, _ in await queries.escalations_with_facts(uow=uow(database, clock), handover_id="h")]
     assert sorted((item.agency_code, item.deadline) for item in found) == [
         ("A", "after_delivery"),
         ("A", "before_release"),
@@ -333,7 +336,7 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
     assert {item.told for item in found} == {"HCC,REC"}
     notices = [
         d
-        for d, _ in await service.deliveries_of(database=database, handover_id="h")
+        for d, _ in await queries.deliveries_of(uow=uow(database, clock), handover_id="h")
         if d.event_type == "handover.referral.escalated"
     ]
     assert sorted(d.agency_code for d in notices) == ["HCC"] * 2 + ["REC"] * 2, "one message per deadline"
@@ -351,7 +354,7 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
 async def test_a_withdrawn_handover_does_not_escalate(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     for kind in (EventType.HANDOVER_PACK_ISSUED, EventType.HANDOVER_PACK_WITHDRAWN):
-        await escalation.remember_handover(
+        await remember(
             database=database,
             clock=clock,
             event=CloudEvent(
@@ -364,11 +367,6 @@ async def test_a_withdrawn_handover_does_not_escalate(database: Database, direct
             ),
         )
     cmht = await add(database, directory, "CMHT", "A1234BC", T0)
-    await finish(database, clock, cmht, DeliveryStatus.DELIVERED, kind="community_mental_health_team")
+    await finish(database, clock, directory, cmht, DeliveryStatus.DELIVERED)
     clock.advance(timedelta(days=30))
-    assert (
-        await escalation.escalate_due(
-            database=database, directory=directory, clock=clock, rules=RULES, source="urn:test"
-        )
-        == 0
-    )
+    assert await scan(database, clock, directory) == 0

@@ -14,12 +14,14 @@ from standardwebhooks.webhooks import Webhook
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier import endpoints, service
-from services.notifier.directory import Directory, load_directory
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.models import EndpointStatus
-from services.notifier.notices import notice_delivery
+from services.notifier.adapters.directory_file import load_directory
+from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
+from services.notifier.domain.agencies import Directory
+from services.notifier.domain.states import EndpointStatus
+from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
+from services.notifier.usecases import queries
+from services.notifier.usecases.new_deliveries import new_delivery
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -52,10 +54,9 @@ async def run_round(
     clock: FrozenClock | None = None,
 ) -> dict[str, object]:
     clock = clock or FrozenClock(T0)
-    agency = directory.by_code("A")
-    assert agency is not None
-    delivery = notice_delivery(
-        agency=agency,
+    assert directory.by_code("A") is not None
+    delivery = new_delivery(
+        agency_code="A",
         webhook_type="handover.pack.issued",
         source_event_id="e1",
         subject="A1234BC",
@@ -68,11 +69,17 @@ async def run_round(
         session.add(delivery)
     settings = NotifierSettings(retry_schedule_seconds=[0, 60, 300])
     dispatcher = Dispatcher(
-        database=database, directory=directory, settings=settings, clock=clock, transport=httpx.MockTransport(handler)
+        new_uow=lambda: NotifierUnitOfWork(database, clock),
+        directory=directory,
+        settings=settings,
+        clock=clock,
+        transport=httpx.MockTransport(handler),
     )
     assert await dispatcher.dispatch_once() == 1
     await dispatcher.settle()
-    found = await service.delivery_by_webhook_id(database=database, webhook_id=delivery.webhook_id)
+    found = await queries.delivery_by_webhook_id(
+        uow=NotifierUnitOfWork(database, FrozenClock(T0)), webhook_id=delivery.webhook_id
+    )
     assert found is not None
     stored, attempts = found
     return {
@@ -151,5 +158,5 @@ async def test_a_4xx_fails_at_once_with_an_excerpt_of_the_answer(database: Datab
 async def test_410_disables_the_endpoint(database: Database, directory: Directory) -> None:
     result = await run_round(database, directory, lambda request: httpx.Response(410))
     assert result["status"] == "failed"
-    states = await endpoints.states(database=database)
+    states = await queries.endpoint_states(uow=NotifierUnitOfWork(database, FrozenClock(T0)))
     assert states["A"].status == EndpointStatus.DISABLED

@@ -9,20 +9,21 @@ import httpx
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier import service
-from services.notifier.directory import Directory
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.models import Delivery, DeliveryStatus
-from services.notifier.notices import notice_delivery
+from services.notifier.adapters.tables import Delivery
+from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
+from services.notifier.domain.agencies import Directory
+from services.notifier.domain.states import DeliveryStatus
+from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
+from services.notifier.usecases import queries
+from services.notifier.usecases.new_deliveries import new_delivery
 from tests.unit.notifier.test_dispatcher import T0, directory  # noqa: F401 - the fixture is used
 
 
 async def due(database: Database, directory: Directory, event_id: str) -> Delivery:  # noqa: F811
-    agency = directory.by_code("A")
-    assert agency is not None
-    delivery = notice_delivery(
-        agency=agency,
+    assert directory.by_code("A") is not None
+    delivery = new_delivery(
+        agency_code="A",
         webhook_type="handover.pack.issued",
         source_event_id=event_id,
         subject="A1234BC",
@@ -37,7 +38,9 @@ async def due(database: Database, directory: Directory, event_id: str) -> Delive
 
 
 async def status_of(database: Database, delivery: Delivery) -> DeliveryStatus:
-    found = await service.delivery_by_webhook_id(database=database, webhook_id=delivery.webhook_id)
+    found = await queries.delivery_by_webhook_id(
+        uow=NotifierUnitOfWork(database, FrozenClock(T0)), webhook_id=delivery.webhook_id
+    )
     assert found is not None
     return found[0].status
 
@@ -58,7 +61,7 @@ async def test_a_stop_waits_for_the_webhook_in_flight_and_claims_no_more(
     first = await due(database, directory, "e1")
     answer, seen = asyncio.Event(), []
     dispatcher = Dispatcher(
-        database=database,
+        new_uow=lambda: NotifierUnitOfWork(database, FrozenClock(T0)),
         directory=directory,
         settings=NotifierSettings(),
         clock=FrozenClock(T0),
@@ -85,7 +88,7 @@ async def test_a_drain_gives_up_after_its_timeout_and_says_how_many_were_left(
     delivery = await due(database, directory, "e1")
     answer, seen = asyncio.Event(), []
     dispatcher = Dispatcher(
-        database=database,
+        new_uow=lambda: NotifierUnitOfWork(database, FrozenClock(T0)),
         directory=directory,
         settings=NotifierSettings(),
         clock=FrozenClock(T0),

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from services.notifier.policy import Verdict, judge, next_delay, parse_retry_after
+from services.notifier.domain.policy import Verdict, judge, next_delay, parse_retry_after
 from services.notifier.settings import STANDARD_WEBHOOKS_SCHEDULE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifier.escalation_rules import awaits_answer_again, withdrawn_from_agency
+from services.notifier.domain.escalation_rules import awaits_answer_again, withdrawn_from_agency
 
 
 def payload(**data: object) -> dict[str, object]:

@@ -12,8 +12,9 @@ import yaml
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from services.notifier.directory import AgencyKind, load_directory
-from services.notifier.signing import signed_headers
+from services.notifier.adapters.directory_file import load_directory
+from services.notifier.adapters.signing import signed_headers, signing_secrets
+from services.notifier.domain.agencies import AgencyKind
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -70,13 +71,13 @@ def test_both_secrets_sign_during_the_overlap_and_only_the_new_one_after(tmp_pat
     body = '{"type":"handover.pack.issued","data":{}}'
     at = datetime.now(UTC)
 
-    during = signed_headers(secret=agency.webhook.signing_secrets(NOW), webhook_id="msg_1", at=at, body=body)
+    during = signed_headers(secret=signing_secrets(agency.webhook, NOW), webhook_id="msg_1", at=at, body=body)
     assert len(during["webhook-signature"].split(" ")) == 2
     Webhook(old).verify(body, during)
     Webhook(new).verify(body, during)
 
     after = signed_headers(
-        secret=agency.webhook.signing_secrets(NOW + timedelta(days=2)), webhook_id="msg_1", at=at, body=body
+        secret=signing_secrets(agency.webhook, NOW + timedelta(days=2)), webhook_id="msg_1", at=at, body=body
     )
     Webhook(new).verify(body, after)
     with pytest.raises(WebhookVerificationError):

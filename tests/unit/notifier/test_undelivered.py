@@ -11,11 +11,17 @@ import pytest
 from contracts.delivery import EscalationDeadline
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.notifier import dead_letters
-from services.notifier.directory import Directory
-from services.notifier.escalation_rules import Deadlines, Due, deadlines, one_message_per_deadline, outstanding_item
-from services.notifier.models import DeliveryStatus
-from tests.unit.notifier.test_delivery_store import T0, add, claim, directory, finish  # noqa: F401 - fixture
+from services.notifier.domain.agencies import Directory
+from services.notifier.domain.escalation_rules import (
+    Deadlines,
+    Due,
+    deadlines,
+    one_message_per_deadline,
+    outstanding_item,
+)
+from services.notifier.domain.states import DeliveryStatus
+from services.notifier.usecases import queries
+from tests.unit.notifier.test_delivery_store import T0, add, claim, directory, finish, replay, uow  # noqa: F401 - fixture
 
 RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))
 
@@ -32,16 +38,16 @@ async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_un
     other_person = await add(database, directory, "A", "B1234BC", T0)
 
     assert await claim(database, clock) == [issued.webhook_id, other_person.webhook_id]
-    await finish(database, clock, issued, DeliveryStatus.FAILED, 410)
-    await finish(database, clock, other_person, DeliveryStatus.DELIVERED)
+    await finish(database, clock, directory, issued, DeliveryStatus.FAILED, 410)
+    await finish(database, clock, directory, other_person, DeliveryStatus.DELIVERED)
     clock.advance(timedelta(hours=1))
     assert await claim(database, clock) == [], "the amendment of a pack the agency does not have waits"
 
-    assert await dead_letters.replay(database=database, clock=clock, actor="op", agency_code="A") == [issued.webhook_id]
+    assert await replay(database, clock, agency_code="A") == [issued.webhook_id]
     assert await claim(database, clock) == [issued.webhook_id], "the replay first, with its original webhook-id"
-    await finish(database, clock, issued, DeliveryStatus.DELIVERED)
+    await finish(database, clock, directory, issued, DeliveryStatus.DELIVERED)
     assert await claim(database, clock) == [amended.webhook_id], "then the amendment"
-    await finish(database, clock, amended, DeliveryStatus.DELIVERED)
+    await finish(database, clock, directory, amended, DeliveryStatus.DELIVERED)
     assert await claim(database, clock) == [withdrawn.webhook_id], "then the withdrawal: order restored"
 
 
@@ -54,24 +60,22 @@ async def test_a_delivery_that_failed_for_good_is_listed_and_replayed_with_its_o
     failed = await add(database, directory, "A", "A1234BC", T0)
     dead = await add(database, directory, "A", "B1234BC", T0)
     delivered = await add(database, directory, "A", "C1234BC", T0)
-    await finish(database, clock, failed, DeliveryStatus.FAILED, 401)
-    await finish(database, clock, dead, DeliveryStatus.DEAD_LETTERED, 500)
-    await finish(database, clock, delivered, DeliveryStatus.DELIVERED)
+    await finish(database, clock, directory, failed, DeliveryStatus.FAILED, 401)
+    await finish(database, clock, directory, dead, DeliveryStatus.DEAD_LETTERED, 500)
+    await finish(database, clock, directory, delivered, DeliveryStatus.DELIVERED)
 
-    waiting = await dead_letters.list_dead_letters(database=database, agency_code="A")
+    waiting = await queries.dead_letters(uow=uow(database, clock), agency_code="A")
     assert [item.webhook_id for item in waiting] == [failed.webhook_id, dead.webhook_id]
     assert [item.status for item in waiting] == [DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED]
-    assert (
-        await dead_letters.replay(database=database, clock=clock, actor="op", webhook_id=delivered.webhook_id) == []
-    ), "a delivered one is not sent again"
-    assert await dead_letters.replay(database=database, clock=clock, actor="op", agency_code="A") == [
+    assert await replay(database, clock, webhook_id=delivered.webhook_id) == [], "a delivered one is not sent again"
+    assert await replay(database, clock, agency_code="A") == [
         failed.webhook_id,
         dead.webhook_id,
     ], "in their order"
-    trail = await dead_letters.audit_trail(database=database, webhook_id=failed.webhook_id)
+    trail = await queries.delivery_audit(uow=uow(database, clock), webhook_id=failed.webhook_id)
     assert [item.action for item in trail] == ["delivery_replayed"]
     assert trail[0].detail is not None and "was failed" in trail[0].detail
-    assert await dead_letters.list_dead_letters(database=database, agency_code="A") == []
+    assert await queries.dead_letters(uow=uow(database, clock), agency_code="A") == []
 
 
 @pytest.mark.hazard("H47")

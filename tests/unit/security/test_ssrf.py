@@ -71,7 +71,7 @@ def test_the_defaults_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.hazard("H11")
 def test_the_directory_refuses_an_unsafe_webhook_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.notifier.directory import load_directory
+    from services.notifier.adapters.directory_file import load_directory
 
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_HTTP", raising=False)
     monkeypatch.delenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", raising=False)

@@ -1,8 +1,5 @@
 """A delivery keeps the trace context of the event that asked for it, so its webhook POST, made later by the
 dispatcher, belongs to the same trace (its ``traceparent`` header names it).
-
-Revision ID: 0006_delivery_trace_context
-Revises: 0005_outbox_broker_marks
 """
 
 import sqlalchemy as sa
@@ -10,8 +7,6 @@ from alembic import op
 
 revision = "0006_delivery_trace_context"
 down_revision = "0005_outbox_broker_marks"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -4,25 +4,15 @@ each endpoint; the audit trail of what operators and the notifier did; what esca
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.common.db import UtcDateTime
+from services.notifier.domain.states import DeliveryStatus, EndpointStatus
 
 # 64-bit ids on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
 _ID = BigInteger().with_variant(Integer, "sqlite")
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"  # final, not retried: a 4xx answer, 410 Gone, the endpoint disabled or removed
-    DEAD_LETTERED = "dead_lettered"  # the schedule was spent; listed, and can be replayed
-
-
-FINAL_STATUSES = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD_LETTERED)
 
 
 class Delivery(SQLModel, table=True):
@@ -64,12 +54,6 @@ class DeliveryAttempt(SQLModel, table=True):
     latency_ms: int
     error: str | None = Field(default=None, max_length=500)
     response_excerpt: str | None = Field(default=None, max_length=500)
-
-
-class EndpointStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"  # failing for too long, or paused by an operator: held until resumed
-    DISABLED = "disabled"  # the endpoint answered 410 Gone: nothing more is sent until re-enabled
 
 
 class EndpointState(SQLModel, table=True):

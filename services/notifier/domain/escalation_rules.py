@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.answers import Answer
 from contracts.delivery import EscalationDeadline
-from services.notifier.directory import AgencyKind
+from services.notifier.domain.agencies import AgencyKind
 
 REFERRAL_KINDS = frozenset(
     {

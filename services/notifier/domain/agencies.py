@@ -1,11 +1,9 @@
 """The directory of services as the notifier uses it: agencies, what they cover, how to reach them.
 
 The one directory is handover's; the notifier keeps a copy fed by ``directory.agency.changed`` events
-(:mod:`services.notifier.directory_sync`) and reads it through :class:`Directory`. :func:`load_directory` reads the
-YAML form (one file, or every ``*.yaml`` in a folder; ``${VAR}`` and ``${VAR:-default}`` taken from the
-environment) for checks and tests. Secrets are named by reference, never logged: ``env:NAME`` reads an
-environment variable, ``file:/path`` a file (the directory's secret store, or one an operator manages);
-``literal:whsec_...`` is for demo and test files only and never reaches the directory events.
+(``usecases/directory_sync.py``) and reads it through :class:`Directory`. Secrets are named by reference, never
+held here: ``env:NAME``, ``file:/path`` or, in demo and test files only, ``literal:whsec_...``; they are read
+when signing (``adapters/signing.py``).
 
 Secret rotation: put the new secret in ``secret_ref`` and the old one under ``previous_secrets`` with the end of
 the overlap (``until``); while the overlap lasts every webhook carries both signatures, so a receiver can switch
@@ -18,19 +16,14 @@ same files (eligibility, establishments, ...) must not stop the notifier.
 
 from __future__ import annotations
 
-import os
-import re
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from contracts.handover import AgencyKind
-from services.common.ssrf import check_webhook_url
 
-__all__ = ["Agency", "AgencyKind", "Coverage", "Directory", "Webhook", "load_directory"]
+__all__ = ["Agency", "AgencyKind", "Coverage", "Directory", "Webhook"]
 
 
 class Coverage(BaseModel):
@@ -41,21 +34,6 @@ class Coverage(BaseModel):
 
 
 SECRET_REF = r"^(env|file|literal):.+$"
-
-
-def resolve_secret(secret_ref: str) -> SecretStr:
-    scheme, _, value = secret_ref.partition(":")
-    if scheme == "env":
-        found = os.environ.get(value)
-        if not found:
-            raise LookupError(f"webhook secret variable {value} is not set")
-        return SecretStr(found)
-    if scheme == "file":
-        try:
-            return SecretStr(Path(value).read_text().strip())
-        except OSError as error:
-            raise LookupError(f"webhook secret file cannot be read ({error.strerror})") from None
-    return SecretStr(value)
 
 
 class PreviousSecret(BaseModel):
@@ -85,13 +63,10 @@ class Webhook(BaseModel):
         "json", description="fhir: handover adds a FHIR Bundle to the agency's entries; sent as they are"
     )
 
-    def secret(self) -> SecretStr:
-        """The current signing secret."""
-        return resolve_secret(self.secret_ref)
-
-    def signing_secrets(self, now: datetime) -> list[SecretStr]:
-        """Every secret that signs at ``now``: the current one first, then those still in their overlap."""
-        return [self.secret()] + [resolve_secret(old.secret_ref) for old in self.previous_secrets if now < old.until]
+    def signing_refs(self, now: datetime) -> list[str]:
+        """The reference of every secret that signs at ``now``: the current one first, then those still in
+        their overlap."""
+        return [self.secret_ref] + [old.secret_ref for old in self.previous_secrets if now < old.until]
 
 
 class Agency(BaseModel):
@@ -143,38 +118,3 @@ class Directory(BaseModel):
             for agency in services
             if authority and authority in (name.casefold() for name in agency.coverage.local_authorities)
         ]
-
-
-_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
-
-
-def expand_variables(text: str) -> str:
-    """Replace ``${NAME}`` and ``${NAME:-default}`` with the environment's value (or the default)."""
-
-    def value(match: re.Match[str]) -> str:
-        found = os.environ.get(match.group(1))
-        if found is None and match.group(2) is None:
-            raise LookupError(f"directory names ${{{match.group(1)}}}, which is not set")
-        return found if found is not None else match.group(2)
-
-    return _VARIABLE.sub(value, text)
-
-
-def load_directory(path: Path) -> Directory:
-    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
-    agencies: list[Agency] = []
-    for file in files:
-        document = yaml.safe_load(expand_variables(file.read_text())) or {}
-        agencies.extend(Agency.model_validate(item) for item in document.get("agencies", []))
-    codes = [agency.code for agency in agencies]
-    for agency in agencies:
-        check_webhook_url(str(agency.webhook.url))  # SSRF: https and public targets only, unless allowed
-    duplicates = sorted({code for code in codes if codes.count(code) > 1})
-    if duplicates:
-        raise ValueError(f"agency codes appear more than once in the directory: {', '.join(duplicates)}")
-    return Directory(agencies=agencies)
-
-
-def postcode_district(postcode: str) -> str:
-    """The outward code of a postcode: ``DH1 1AA`` -> ``DH1``."""
-    return postcode.strip().upper().split(" ")[0]

@@ -16,5 +16,5 @@ async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: di
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.
     statement = insert.values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.first() is not None

@@ -1,0 +1,221 @@
+"""Deliveries, their attempts and the delivery-level audit view, in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, EndpointState, HandoverFact
+from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus, EndpointStatus
+from services.notifier.domain.verdict import AttemptResult
+
+_HOLDING = [status.value for status in HOLDING]
+_REPLAYABLE = [status.value for status in REPLAYABLE]
+
+
+def _not_leased(now: datetime) -> ColumnElement[bool]:
+    return or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now)
+
+
+class SqlDeliveries:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, delivery: Delivery) -> None:
+        self._session.add(delivery)
+
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        held: Collection[str],
+        capacity: Callable[[str], int | None] | None,
+    ) -> list[Delivery]:
+        """Lease due deliveries not held behind an earlier one about the same person to the same agency, nor
+        for a paused or ``held`` endpoint, in order; ``capacity`` caps how many one agency gets."""
+        earlier = aliased(Delivery)
+        blocked = exists().where(
+            and_(
+                col(earlier.agency_code) == col(Delivery.agency_code),
+                col(earlier.subject) == col(Delivery.subject),
+                col(earlier.status).in_(_HOLDING),
+                col(earlier.seq) < col(Delivery.seq),
+            )
+        )
+        paused = select(EndpointState.agency_code).where(col(EndpointState.status) == EndpointStatus.PAUSED)
+        query = (
+            select(Delivery)
+            .where(col(Delivery.status) == DeliveryStatus.PENDING)
+            .where(col(Delivery.next_attempt_at) <= now)
+            .where(_not_leased(now))
+            .where(col(Delivery.agency_code).not_in(paused))
+            .where(~blocked)
+            .order_by(col(Delivery.seq))
+            .limit(limit)
+        )
+        if held:
+            query = query.where(col(Delivery.agency_code).not_in(list(held)))
+        taken: dict[str, int] = {}
+        claimed: list[Delivery] = []
+        for delivery in (await self._session.exec(query)).all():
+            room = capacity(delivery.agency_code) if capacity else None
+            if room is not None and taken.get(delivery.agency_code, 0) >= room:
+                continue
+            leased = await self._session.exec(
+                update(Delivery)
+                .where(
+                    col(Delivery.seq) == delivery.seq, col(Delivery.status) == DeliveryStatus.PENDING, _not_leased(now)
+                )
+                .values(lease_expires_at=lease_until)
+            )
+            if leased.rowcount == 1:
+                taken[delivery.agency_code] = taken.get(delivery.agency_code, 0) + 1
+                claimed.append(delivery)
+        return claimed
+
+    def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
+        for attempted_at, result in attempts:
+            self._session.add(
+                DeliveryAttempt(
+                    delivery_seq=delivery_seq,
+                    attempted_at=attempted_at,
+                    status_code=result.status_code,
+                    latency_ms=result.latency_ms,
+                    error=result.error[:500] if result.error else None,
+                    response_excerpt=result.response_excerpt[:500] if result.response_excerpt else None,
+                )
+            )
+
+    async def conclude_round(
+        self,
+        delivery_seq: int,
+        *,
+        status: DeliveryStatus,
+        attempt_count: int,
+        rounds: int,
+        next_attempt_at: datetime | None,
+        reason: str | None,
+        finished_at: datetime | None,
+    ) -> None:
+        await self._session.exec(
+            update(Delivery)
+            .where(col(Delivery.seq) == delivery_seq)
+            .values(
+                status=status,
+                attempt_count=attempt_count,
+                rounds=rounds,
+                next_attempt_at=next_attempt_at,
+                lease_expires_at=None,
+                last_error=reason[:500] if reason else None,
+                finished_at=finished_at,
+            )
+        )
+
+    async def count_pending(self, agency_code: str) -> int:
+        query = select(func.count()).select_from(Delivery).where(col(Delivery.agency_code) == agency_code)
+        return int((await self._session.exec(query.where(col(Delivery.status) == DeliveryStatus.PENDING))).one())
+
+    async def people_waiting_on(self, agency_code: str, failing_since: datetime) -> list[tuple[str | None, str, str]]:
+        """(establishment, subject, handover id) of the releases with a delivery to the endpoint still waiting,
+        or given up on while its run of failures lasted."""
+        query = (
+            select(HandoverFact.establishment_code, HandoverFact.subject, HandoverFact.handover_id)
+            .join(Delivery, col(Delivery.handover_id) == col(HandoverFact.handover_id))
+            .where(col(Delivery.agency_code) == agency_code)
+            .where(
+                or_(
+                    col(Delivery.status) == DeliveryStatus.PENDING,
+                    and_(
+                        col(Delivery.status) == DeliveryStatus.DEAD_LETTERED,
+                        col(Delivery.finished_at) >= failing_since,
+                    ),
+                )
+            )
+            .distinct()
+        )
+        return [(row[0], row[1], row[2]) for row in (await self._session.exec(query)).all()]
+
+    async def agencies_of_handover(self, handover_id: str) -> list[str]:
+        query = select(Delivery.agency_code).where(col(Delivery.handover_id) == handover_id).distinct()
+        return list((await self._session.exec(query)).all())
+
+    async def undelivered(
+        self,
+        *,
+        webhook_id: str | None = None,
+        agency_code: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        """Deliveries that failed for good or were dead-lettered, oldest first."""
+        query = select(Delivery).where(col(Delivery.status).in_(_REPLAYABLE))
+        if webhook_id is not None:
+            query = query.where(col(Delivery.webhook_id) == webhook_id)
+        if agency_code:
+            query = query.where(col(Delivery.agency_code) == agency_code)
+        if since is not None:
+            query = query.where(col(Delivery.finished_at) >= since)
+        query = query.order_by(col(Delivery.seq))
+        return list((await self._session.exec(query if limit is None else query.limit(limit))).all())
+
+    async def requeue(self, delivery_seq: int, *, was: DeliveryStatus, replays: int, now: datetime) -> bool:
+        """Put an undelivered delivery back on the schedule (unless another replay did first)."""
+        changed = await self._session.exec(
+            update(Delivery)
+            .where(col(Delivery.seq) == delivery_seq)
+            .where(col(Delivery.status) == was)
+            .values(
+                status=DeliveryStatus.PENDING,
+                rounds=0,
+                next_attempt_at=now,
+                lease_expires_at=None,
+                finished_at=None,
+                replays=replays,
+            )
+        )
+        return bool(changed.rowcount)
+
+    async def of_handover(self, handover_id: str) -> list[Delivery]:
+        query = select(Delivery).where(col(Delivery.handover_id) == handover_id).order_by(col(Delivery.seq))
+        return list((await self._session.exec(query)).all())
+
+    async def by_webhook_id(self, webhook_id: str) -> Delivery | None:
+        return (await self._session.exec(select(Delivery).where(col(Delivery.webhook_id) == webhook_id))).first()
+
+    async def attempts_of(self, delivery_seq: int) -> list[DeliveryAttempt]:
+        query = select(DeliveryAttempt).where(DeliveryAttempt.delivery_seq == delivery_seq)
+        return list((await self._session.exec(query.order_by(col(DeliveryAttempt.id)))).all())
+
+
+class SqlDeliveryAudit:
+    """The delivery-level view of what was done to deliveries and endpoints, by whom."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, record: DeliveryAudit) -> None:
+        self._session.add(record)
+
+    async def find(
+        self,
+        *,
+        webhook_id: str | None = None,
+        agency_code: str | None = None,
+        handover_id: str | None = None,
+        limit: int = 500,
+    ) -> list[DeliveryAudit]:
+        query = select(DeliveryAudit)
+        if webhook_id:
+            query = query.where(DeliveryAudit.webhook_id == webhook_id)
+        if agency_code:
+            query = query.where(DeliveryAudit.agency_code == agency_code)
+        if handover_id:
+            query = query.where(DeliveryAudit.handover_id == handover_id)
+        return list((await self._session.exec(query.order_by(col(DeliveryAudit.id)).limit(limit))).all())

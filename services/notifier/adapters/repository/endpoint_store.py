@@ -1,0 +1,65 @@
+"""Each agency endpoint's state (active, paused, disabled; failing since when), in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notifier.adapters.sql import insert_ignore
+from services.notifier.adapters.tables import EndpointState
+from services.notifier.domain.states import EndpointStatus
+
+
+class SqlEndpoints:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, agency_code: str) -> EndpointState | None:
+        return await self._session.get(EndpointState, agency_code)
+
+    async def all(self) -> dict[str, EndpointState]:
+        return {state.agency_code: state for state in (await self._session.exec(select(EndpointState))).all()}
+
+    async def ensure(self, agency_code: str, now: datetime) -> EndpointState:
+        """The endpoint's state, created active when the notifier has none yet."""
+        values = {"agency_code": agency_code, "status": EndpointStatus.ACTIVE.value, "changed_at": now}
+        await insert_ignore(self._session, EndpointState, values)
+        state = await self._session.get(EndpointState, agency_code)
+        assert state is not None
+        return state
+
+    def save(self, state: EndpointState) -> None:
+        self._session.add(state)
+
+    async def record_success(self, agency_code: str, now: datetime) -> None:
+        where = col(EndpointState.agency_code) == agency_code
+        await self._session.exec(update(EndpointState).where(where).values(failing_since=None, last_success_at=now))
+
+    async def record_failure(self, agency_code: str, now: datetime) -> None:
+        """Start the endpoint's run of failures (kept when one is already running)."""
+        await self._session.exec(
+            update(EndpointState)
+            .where(col(EndpointState.agency_code) == agency_code, col(EndpointState.failing_since).is_(None))
+            .values(failing_since=now)
+        )
+
+    async def disable(self, agency_code: str, *, reason: str, now: datetime) -> bool:
+        """Disable the endpoint; False when it already was."""
+        changed = await self._session.exec(
+            update(EndpointState)
+            .where(col(EndpointState.agency_code) == agency_code, col(EndpointState.status) != EndpointStatus.DISABLED)
+            .values(status=EndpointStatus.DISABLED, reason=reason, changed_at=now)
+        )
+        return bool(changed.rowcount)
+
+    async def pause_failing(self, agency_code: str, *, reason: str, now: datetime) -> EndpointState | None:
+        """Pause an active endpoint in a run of failures; None when it is not (another replica paused it)."""
+        changed = await self._session.exec(
+            update(EndpointState)
+            .where(col(EndpointState.agency_code) == agency_code, col(EndpointState.status) == EndpointStatus.ACTIVE)
+            .where(col(EndpointState.failing_since).is_not(None))
+            .values(status=EndpointStatus.PAUSED, reason=reason, changed_at=now)
+        )
+        return await self._session.get(EndpointState, agency_code) if changed.rowcount else None

@@ -1,0 +1,104 @@
+"""Sending one webhook round to one agency's endpoint: the only place the notifier makes HTTP clients.
+
+Each endpoint has its own client (its own connection pool), a limit of attempts in flight and a circuit
+breaker, so one slow or dead endpoint holds only its own deliveries. A round is one POST, retried in-process
+(tenacity) only when the connection itself failed."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from services.common.clock import Clock
+from services.notifier.adapters.signing import signed_headers, signing_secrets
+from services.notifier.adapters.tables import Delivery
+from services.notifier.domain.agencies import Agency
+from services.notifier.domain.breaker import CircuitBreaker
+from services.notifier.domain.policy import parse_retry_after
+from services.notifier.domain.verdict import AttemptResult
+from services.notifier.settings import NotifierSettings
+
+EXCERPT = 300
+IN_PROCESS_TRIES = 3
+# Failures of the connection itself, worth a quick second try in-process. A timeout is not among them: an
+# endpoint that did not answer in time gets its next try from the persisted schedule, not at once.
+TRANSIENT = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+Attempts = list[tuple[datetime, AttemptResult]]
+
+
+def new_http_client(settings: NotifierSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """One endpoint's HTTP client: redirects are failures, never followed."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.attempt_timeout_seconds),
+        limits=httpx.Limits(max_connections=settings.per_endpoint_concurrency),
+        follow_redirects=False,
+        transport=transport,
+    )
+
+
+class EndpointClient:
+    def __init__(self, settings: NotifierSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """``transport`` replaces the network in unit tests (``httpx.MockTransport``); None in service."""
+        self.client = new_http_client(settings, transport)
+        self.concurrency = settings.per_endpoint_concurrency
+        self.in_flight = 0
+        self.breaker = CircuitBreaker(
+            threshold=settings.breaker_failure_threshold,
+            cooldown=timedelta(seconds=settings.breaker_cooldown_seconds),
+        )
+
+    def room(self, now: datetime) -> int:
+        free = max(0, self.concurrency - self.in_flight)
+        allowance = self.breaker.allowance(now)
+        return free if allowance is None else min(free, allowance)
+
+    async def send(
+        self, agency: Agency, delivery: Delivery, *, clock: Clock, wall: Clock
+    ) -> tuple[Attempts, float | None]:
+        """One round's attempts and the ``Retry-After`` of the last answer. ``clock`` stamps the attempts;
+        ``wall`` (real time) signs them, as receivers check it against their own clocks."""
+        attempts: Attempts = []
+        retry_after: float | None = None
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(TRANSIENT),
+                stop=stop_after_attempt(IN_PROCESS_TRIES),
+                wait=wait_exponential(multiplier=0.2, max=2),
+                reraise=True,
+            ):
+                with attempt:
+                    at = clock.now()
+                    started = time.perf_counter()
+                    try:
+                        response = await self._post(agency, delivery, signed_at=wall.now(), secrets_at=at)
+                    except httpx.TransportError as error:
+                        attempts.append((at, AttemptResult(None, _since(started), type(error).__name__, None)))
+                        raise
+                    excerpt = response.text[:EXCERPT] or None
+                    attempts.append((at, AttemptResult(response.status_code, _since(started), None, excerpt)))
+                    retry_after = parse_retry_after(response.headers.get("retry-after"), wall.now())
+        except httpx.TransportError:
+            pass
+        return attempts, retry_after
+
+    async def _post(
+        self, agency: Agency, delivery: Delivery, *, signed_at: datetime, secrets_at: datetime
+    ) -> httpx.Response:
+        headers = signed_headers(
+            secret=signing_secrets(agency.webhook, secrets_at),
+            webhook_id=delivery.webhook_id,
+            at=signed_at,
+            body=delivery.payload,
+        )
+        headers["content-type"] = "application/json"
+        if delivery.correlation_id:
+            headers["x-correlation-id"] = delivery.correlation_id
+        return await self.client.post(str(agency.webhook.url), content=delivery.payload.encode(), headers=headers)
+
+
+def _since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -1,0 +1,101 @@
+"""The one place that builds the notifier: settings, clock, unit of work, directory copy, dispatcher, consumers
+and the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from contracts.envelope import EventType
+from services.common.consumer import EventConsumer, Handler
+from services.common.lifecycle import Runtime, make_app
+from services.common.logging import configure_logging
+from services.common.runtime import serve
+from services.common.topics import DIRECTORY_EVENTS, HANDOVER_EVENTS
+from services.notifier.adapters.live_directory import LiveDirectory, keep_fresh
+from services.notifier.adapters.offset_clock import notifier_clock
+from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
+from services.notifier.entrypoints import api_deliveries, api_endpoints, api_escalations
+from services.notifier.entrypoints.consumers import Consumers
+from services.notifier.entrypoints.dispatcher import Dispatcher
+from services.notifier.settings import NotifierSettings
+from services.notifier.usecases.ports import UowFactory
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def consumer(
+    runtime: Runtime, settings: NotifierSettings, topic: str, group: str, handlers: dict[str, Handler]
+) -> EventConsumer:
+    return EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=[topic],
+        group_id=group,
+        handlers=handlers,
+        supported_major_versions=dict.fromkeys(handlers, 1),
+        producer=runtime.producer,
+        batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    )
+
+
+def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:
+    def new_uow() -> NotifierUnitOfWork:
+        return NotifierUnitOfWork(runtime.database, runtime.clock)
+
+    uows: UowFactory = new_uow
+    dispatcher = Dispatcher(
+        new_uow=uows, directory=directory, settings=settings, clock=runtime.clock, on_final=runtime.relay.wake
+    )
+    consumers = Consumers(uows, directory, runtime.clock, settings, dispatcher.wake, runtime.relay.wake)
+    directory_handlers: dict[str, Handler] = {EventType.DIRECTORY_AGENCY_CHANGED.value: consumers.on_directory_change}
+    group = settings.consumer_group
+    runtime.start(
+        "directory-events-consumer",
+        consumer(runtime, settings, DIRECTORY_EVENTS, f"{group}-directory", directory_handlers).run,
+    )
+    runtime.start("directory-refresh", lambda: keep_fresh(directory, uows, settings.directory_refresh_seconds))
+    runtime.start(
+        "handover-events-consumer",
+        consumer(runtime, settings, HANDOVER_EVENTS, group, consumers.handover_handlers()).run,
+    )
+    runtime.start("webhook-dispatcher", dispatcher.run)
+    runtime.before_stop.append(lambda: drain(dispatcher, settings.shutdown_drain_seconds))
+    runtime.start("escalation-scan", consumers.scan_for_escalations)
+
+
+async def drain(dispatcher: Dispatcher, timeout: float) -> None:
+    await dispatcher.drain(timeout)
+
+
+async def boot(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:
+    """Read the directory copy before anything delivers with it, then start the workers."""
+    await directory.refresh(lambda: NotifierUnitOfWork(runtime.database, runtime.clock))
+    start_workers(runtime, settings, directory)
+
+
+def create_app(settings: NotifierSettings | None = None) -> FastAPI:
+    settings = settings or NotifierSettings()
+    directory = LiveDirectory(agencies=[])  # read from the database before the workers start
+    clock = notifier_clock(settings)  # a test clock without its explicit switch stops it too
+    router = APIRouter()
+    for module in (api_deliveries, api_endpoints, api_escalations):
+        router.include_router(module.router)
+    app = make_app(
+        title="Through-the-Gate notifier",
+        settings=settings,
+        migrations=MIGRATIONS,
+        router=router,
+        start_workers=lambda runtime: runtime.start("boot", lambda: boot(runtime, settings, directory)),
+        clock=clock,
+    )
+    app.state.directory = directory
+    return app
+
+
+def main() -> None:
+    settings = NotifierSettings()
+    configure_logging("notifier", settings.log_level)
+    serve(create_app(settings), settings.host, settings.port)

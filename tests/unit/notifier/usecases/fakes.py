@@ -1,0 +1,331 @@
+"""The notifier's unit of work in memory: the common fakes (outbox, inbox, audit) with dict- and list-backed
+repositories, for use-case tests that run in milliseconds."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from services.notifier.adapters.tables import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryAudit,
+    DirectoryEndpoint,
+    EndpointState,
+    Escalation,
+    HandoverFact,
+    ReferralWatch,
+)
+from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus, EndpointStatus
+from services.notifier.domain.verdict import AttemptResult
+from tests.unit.fakes import FakeUnitOfWork
+
+
+class FakeDeliveries:
+    def __init__(self) -> None:
+        self.rows: list[Delivery] = []
+        self.attempts: list[DeliveryAttempt] = []
+        self.facts: dict[str, HandoverFact] = {}  # shared with the fake handover facts
+        self._seq = itertools.count(1)
+
+    def add(self, delivery: Delivery) -> None:
+        delivery.seq = delivery.seq or next(self._seq)
+        self.rows.append(delivery)
+
+    def _held(self, delivery: Delivery) -> bool:
+        return any(
+            other.agency_code == delivery.agency_code
+            and other.subject == delivery.subject
+            and other.status in HOLDING
+            and (other.seq or 0) < (delivery.seq or 0)
+            for other in self.rows
+        )
+
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        held: Collection[str],
+        capacity: Callable[[str], int | None] | None,
+    ) -> list[Delivery]:
+        claimed: list[Delivery] = []
+        for delivery in sorted(self.rows, key=lambda row: row.seq or 0):
+            due = delivery.next_attempt_at is not None and delivery.next_attempt_at <= now
+            free = delivery.lease_expires_at is None or delivery.lease_expires_at < now
+            if delivery.status == DeliveryStatus.PENDING and due and free and delivery.agency_code not in held:
+                if not self._held(delivery) and len(claimed) < limit:
+                    delivery.lease_expires_at = lease_until
+                    claimed.append(delivery)
+        return claimed
+
+    def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
+        for at, result in attempts:
+            self.attempts.append(
+                DeliveryAttempt(
+                    delivery_seq=delivery_seq,
+                    attempted_at=at,
+                    status_code=result.status_code,
+                    latency_ms=result.latency_ms,
+                    error=result.error,
+                )
+            )
+
+    def by_seq(self, seq: int) -> Delivery:
+        return next(row for row in self.rows if row.seq == seq)
+
+    async def conclude_round(self, delivery_seq: int, **values: Any) -> None:
+        row = self.by_seq(delivery_seq)
+        values["last_error"] = values.pop("reason")
+        for key, value in {**values, "lease_expires_at": None}.items():
+            setattr(row, key, value)
+
+    async def count_pending(self, agency_code: str) -> int:
+        return sum(1 for row in self.rows if row.agency_code == agency_code and row.status == DeliveryStatus.PENDING)
+
+    async def people_waiting_on(self, agency_code: str, failing_since: datetime) -> list[tuple[str | None, str, str]]:
+        found = []
+        for row in self.rows:
+            waiting = row.status == DeliveryStatus.PENDING or (
+                row.status == DeliveryStatus.DEAD_LETTERED and row.finished_at and row.finished_at >= failing_since
+            )
+            fact = self.facts.get(row.handover_id or "")
+            if row.agency_code == agency_code and waiting and fact is not None:
+                found.append((fact.establishment_code, fact.subject, fact.handover_id))
+        return sorted(set(found), key=str)
+
+    async def agencies_of_handover(self, handover_id: str) -> list[str]:
+        return sorted({row.agency_code for row in self.rows if row.handover_id == handover_id})
+
+    async def undelivered(
+        self,
+        *,
+        webhook_id: str | None = None,
+        agency_code: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        found = [
+            row
+            for row in self.rows
+            if row.status in REPLAYABLE
+            and (webhook_id is None or row.webhook_id == webhook_id)
+            and (not agency_code or row.agency_code == agency_code)
+            and (since is None or (row.finished_at is not None and row.finished_at >= since))
+        ]
+        return found[:limit] if limit else found
+
+    async def requeue(self, delivery_seq: int, *, was: DeliveryStatus, replays: int, now: datetime) -> bool:
+        row = self.by_seq(delivery_seq)
+        if row.status != was:
+            return False
+        row.status, row.rounds, row.next_attempt_at, row.replays = DeliveryStatus.PENDING, 0, now, replays
+        row.lease_expires_at = row.finished_at = None
+        return True
+
+    async def of_handover(self, handover_id: str) -> list[Delivery]:
+        return [row for row in self.rows if row.handover_id == handover_id]
+
+    async def by_webhook_id(self, webhook_id: str) -> Delivery | None:
+        return next((row for row in self.rows if row.webhook_id == webhook_id), None)
+
+    async def attempts_of(self, delivery_seq: int) -> list[DeliveryAttempt]:
+        return [attempt for attempt in self.attempts if attempt.delivery_seq == delivery_seq]
+
+
+class FakeDeliveryAudit:
+    def __init__(self) -> None:
+        self.rows: list[DeliveryAudit] = []
+
+    def add(self, record: DeliveryAudit) -> None:
+        self.rows.append(record)
+
+    async def find(self, **which: Any) -> list[DeliveryAudit]:
+        wanted = {key: value for key, value in which.items() if value and key != "limit"}
+        return [row for row in self.rows if all(getattr(row, key) == value for key, value in wanted.items())]
+
+
+class FakeEndpoints:
+    def __init__(self) -> None:
+        self.states: dict[str, EndpointState] = {}
+
+    async def get(self, agency_code: str) -> EndpointState | None:
+        return self.states.get(agency_code)
+
+    async def all(self) -> dict[str, EndpointState]:
+        return dict(self.states)
+
+    async def ensure(self, agency_code: str, now: datetime) -> EndpointState:
+        state = EndpointState(agency_code=agency_code, status=EndpointStatus.ACTIVE, changed_at=now)
+        return self.states.setdefault(agency_code, state)
+
+    def save(self, state: EndpointState) -> None:
+        self.states[state.agency_code] = state
+
+    async def record_success(self, agency_code: str, now: datetime) -> None:
+        self.states[agency_code].failing_since, self.states[agency_code].last_success_at = None, now
+
+    async def record_failure(self, agency_code: str, now: datetime) -> None:
+        state = self.states[agency_code]
+        state.failing_since = state.failing_since or now
+
+    async def disable(self, agency_code: str, *, reason: str, now: datetime) -> bool:
+        state = self.states[agency_code]
+        if state.status == EndpointStatus.DISABLED:
+            return False
+        state.status, state.reason, state.changed_at = EndpointStatus.DISABLED, reason, now
+        return True
+
+    async def pause_failing(self, agency_code: str, *, reason: str, now: datetime) -> EndpointState | None:
+        state = self.states.get(agency_code)
+        if state is None or state.status != EndpointStatus.ACTIVE or state.failing_since is None:
+            return None
+        state.status, state.reason, state.changed_at = EndpointStatus.PAUSED, reason, now
+        return state
+
+
+class FakeWatches:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], ReferralWatch] = {}
+        self.facts: dict[str, HandoverFact] = {}
+
+    def _row(self, handover_id: str, agency_code: str) -> ReferralWatch:
+        key = (handover_id, agency_code)
+        return self.rows.setdefault(
+            key, ReferralWatch(id=len(self.rows) + 1, handover_id=handover_id, agency_code=agency_code)
+        )
+
+    async def watch(
+        self, handover_id: str, agency_code: str, *, agency_kind: str, subject: str, delivered_at: datetime
+    ) -> None:
+        row = self._row(handover_id, agency_code)
+        if row.delivered_at is None:
+            row.agency_kind, row.subject, row.delivered_at = agency_kind, subject, delivered_at
+
+    async def rearm(self, handover_id: str, agency_code: str, *, agency_kind: str, subject: str, now: datetime) -> None:
+        row = self._row(handover_id, agency_code)
+        row.agency_kind, row.subject, row.delivered_at = agency_kind, subject, now
+        row.answered_at, row.answer, row.settled = None, None, False
+
+    async def settle_agency(self, handover_id: str, agency_code: str) -> None:
+        if (handover_id, agency_code) in self.rows:
+            self.rows[(handover_id, agency_code)].settled = True
+
+    async def settle(self, watch_id: int) -> None:
+        next(row for row in self.rows.values() if row.id == watch_id).settled = True
+
+    async def answer(
+        self, handover_id: str, agency_code: str, *, subject: str | None, answered_at: datetime, answer: str
+    ) -> None:
+        row = self._row(handover_id, agency_code)
+        row.subject = row.subject or subject
+        if row.answered_at is None:
+            row.answered_at, row.answer = answered_at, answer
+
+    async def unanswered(
+        self, *, delivered_by: datetime, release_by: date, limit: int
+    ) -> list[tuple[ReferralWatch, HandoverFact | None]]:
+        found = []
+        for row in self.rows.values():
+            fact = self.facts.get(row.handover_id)
+            if row.settled or row.delivered_at is None or row.answered_at is not None:
+                continue
+            soon = fact is not None and (
+                fact.withdrawn or (fact.release_date is not None and fact.release_date <= release_by)
+            )
+            if row.delivered_at <= delivered_by or soon:
+                found.append((row, fact))
+        return found[:limit]
+
+    async def of_handover(self, handover_id: str) -> list[ReferralWatch]:
+        return [row for row in self.rows.values() if row.handover_id == handover_id]
+
+
+class FakeEscalations:
+    def __init__(self) -> None:
+        self.rows: list[Escalation] = []
+        self.facts: dict[str, HandoverFact] = {}
+
+    async def done(self, handover_ids: Collection[str]) -> set[tuple[str, str, str]]:
+        return {
+            (row.handover_id, row.agency_code, row.deadline) for row in self.rows if row.handover_id in handover_ids
+        }
+
+    async def claim(self, escalation: Escalation) -> bool:
+        key = (escalation.handover_id, escalation.agency_code, escalation.deadline)
+        if key in await self.done({escalation.handover_id}):
+            return False
+        self.rows.append(escalation)
+        return True
+
+    async def set_told(self, handover_id: str, deadline: str, agency_codes: list[str], told: str) -> None:
+        for row in self.rows:
+            if row.handover_id == handover_id and row.deadline == deadline and row.agency_code in agency_codes:
+                row.told = told
+
+    async def with_facts(
+        self, *, handover_id: str | None, establishments: Collection[str] | None, limit: int
+    ) -> list[tuple[Escalation, HandoverFact | None]]:
+        found = [(row, self.facts.get(row.handover_id)) for row in self.rows]
+        found = [(row, fact) for row, fact in found if handover_id is None or row.handover_id == handover_id]
+        if establishments is not None:
+            found = [
+                (row, fact) for row, fact in found if fact is not None and fact.establishment_code in establishments
+            ]
+        return found[:limit]
+
+
+class FakeHandoverFacts:
+    def __init__(self, facts: dict[str, HandoverFact]) -> None:
+        self.facts = facts
+
+    async def get(self, handover_id: str) -> HandoverFact | None:
+        return self.facts.get(handover_id)
+
+    async def remember(self, handover_id: str, *, withdrawn: bool, facts: dict[str, object]) -> None:
+        known = self.facts.get(handover_id)
+        if known is None:
+            self.facts[handover_id] = HandoverFact(handover_id=handover_id, withdrawn=withdrawn, **facts)  # type: ignore[arg-type]
+            return
+        for key, value in facts.items():
+            if value is not None:
+                setattr(known, key, value)
+        known.withdrawn = known.withdrawn or withdrawn
+
+
+class FakeDirectoryEntries:
+    def __init__(self) -> None:
+        self.rows: dict[str, DirectoryEndpoint] = {}
+
+    async def get(self, code: str) -> DirectoryEndpoint | None:
+        return self.rows.get(code)
+
+    def save(self, entry: DirectoryEndpoint) -> None:
+        self.rows[entry.code] = entry
+
+    async def all(self) -> list[DirectoryEndpoint]:
+        return list(self.rows.values())
+
+
+class FakeNotifierUow(FakeUnitOfWork):
+    """One shared in-memory store; entering it again is a new unit of work over the same store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        facts: dict[str, HandoverFact] = {}
+        self.deliveries = FakeDeliveries()
+        self.delivery_audit = FakeDeliveryAudit()
+        self.endpoints = FakeEndpoints()
+        self.watches = FakeWatches()
+        self.escalations = FakeEscalations()
+        self.handovers = FakeHandoverFacts(facts)
+        self.directory = FakeDirectoryEntries()
+        self.deliveries.facts = self.watches.facts = self.escalations.facts = facts
+        self.commits = 0
+
+    async def __aexit__(self, kind: Any, error: Any, trace: Any) -> None:
+        await super().__aexit__(kind, error, trace)
+        self.commits += kind is None
