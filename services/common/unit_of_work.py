@@ -43,11 +43,17 @@ class AuditTrail(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """What every service's unit of work offers; services add their repositories."""
+    """What every service's unit of work offers; services add their repositories. Read-only properties, so that a
+    service's protocol can narrow them and a subclass of :class:`SqlUnitOfWork` still satisfies it."""
 
-    outbox: Outbox
-    inbox: Inbox
-    audit: AuditTrail
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
 
     async def __aenter__(self) -> Self: ...
 
