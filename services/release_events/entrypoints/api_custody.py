@@ -9,7 +9,13 @@ from fastapi.responses import JSONResponse
 
 from contracts.custody import CustodyEventKind, CustodyEventV1
 from services.common.audit import AuditEntry
-from services.common.auth import CustodyEventSubmitter, NoticeReader, acts_for_establishment, ensure_may_submit_for
+from services.common.auth import (
+    CustodyEventSubmitter,
+    NoticeReader,
+    Principal,
+    acts_for_establishment,
+    ensure_may_submit_for,
+)
 from services.common.credentials import Role
 from services.common.problems import Problem
 from services.release_events.domain.custody_rules import CustodyRefused
@@ -25,13 +31,39 @@ from services.release_events.entrypoints.http import (
 )
 from services.release_events.entrypoints.views import CustodyEventAccepted, CustodyEventStatusView
 from services.release_events.usecases.queries import CustodyEventNotFound, custody_event_status
-from services.release_events.usecases.record_custody_event import record_custody_event
+from services.release_events.usecases.record_custody_event import Accepted, record_custody_event
 
 router = APIRouter(prefix="/v1")
 
 SEQUENCE_CONFLICT = Problem(
     409, "Sequence already used", "Another custody event of this person has this sequence.", "sequence-conflict"
 )
+
+
+def ensure_may_report(caller: Principal, event: CustodyEventV1) -> None:
+    """A transfer is reported by the sending establishment; any other event by where it happened."""
+    if event.kind == CustodyEventKind.TRANSFER and event.from_establishment_code:
+        ensure_may_submit_for(caller, event.from_establishment_code, "from_establishment_code")
+    else:
+        ensure_may_submit_for(caller, event.establishment_code)
+
+
+def submitted_entry(caller: Principal, request: Request, event: CustodyEventV1) -> AuditEntry:
+    return AuditEntry.by(
+        caller,
+        action="custody_event.submitted",
+        resource_type="custody_event",
+        subject=event.prison_number,
+        correlation_id=request.state.correlation_id,
+        details={"kind": event.kind.value, "sequence": event.sequence, "establishment_code": event.establishment_code},
+    )
+
+
+def accepted_response(accepted: Accepted) -> JSONResponse:
+    url = f"/v1/custody-events/{accepted.custody_event_id}"
+    headers = {"Location": url, **({"Idempotent-Replayed": "true"} if accepted.replayed else {})}
+    answer = {"custody_event_id": accepted.custody_event_id, "status": "accepted", "status_url": url}
+    return JSONResponse(answer, status_code=202, headers=headers)
 
 
 @router.post("/custody-events", status_code=202, response_model=CustodyEventAccepted, responses=PROBLEM_RESPONSES)
@@ -43,21 +75,8 @@ async def submit_custody_event(
     another event with a used sequence gets 409."""
     body = await request.json()
     refuse_unknown_fields(CustodyEventV1, body, "custody event")
-    if event.kind == CustodyEventKind.TRANSFER and event.from_establishment_code:
-        # a transfer is reported by the sending establishment
-        ensure_may_submit_for(caller, event.from_establishment_code, "from_establishment_code")
-    else:
-        ensure_may_submit_for(caller, event.establishment_code)
-    details = {"kind": event.kind.value, "sequence": event.sequence, "establishment_code": event.establishment_code}
-    correlation_id, state = request.state.correlation_id, request.app.state
-    entry = AuditEntry.by(
-        caller,
-        action="custody_event.submitted",
-        resource_type="custody_event",
-        subject=event.prison_number,
-        correlation_id=correlation_id,
-        details=details,
-    )
+    ensure_may_report(caller, event)
+    state = request.app.state
     try:
         accepted = await record_custody_event(
             uow=uow,
@@ -66,8 +85,8 @@ async def submit_custody_event(
             custody_event_id=new_id(),
             now=state.clock.now(),
             source=state.settings.source,
-            correlation_id=correlation_id,
-            audit_entry=entry,
+            correlation_id=request.state.correlation_id,
+            audit_entry=submitted_entry(caller, request, event),
         )
     except IdempotencyConflict:
         raise SEQUENCE_CONFLICT from None
@@ -75,10 +94,7 @@ async def submit_custody_event(
         raise custody_problem(refused.refused) from None
     if not accepted.replayed:
         state.relay.wake()
-    url = f"/v1/custody-events/{accepted.custody_event_id}"
-    headers = {"Location": url, **({"Idempotent-Replayed": "true"} if accepted.replayed else {})}
-    answer = {"custody_event_id": accepted.custody_event_id, "status": "accepted", "status_url": url}
-    return JSONResponse(answer, status_code=202, headers=headers)
+    return accepted_response(accepted)
 
 
 @router.get("/custody-events/{custody_event_id}", response_model=CustodyEventStatusView, responses=READ_RESPONSES)

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from services.common.problems import PROBLEM_JSON, Problem
 from services.common.strict import unknown_fields
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
-from services.release_events.domain.custody_rules import HELD_ELSEWHERE, Refused
+from services.release_events.domain.custody_rules import HELD_ELSEWHERE, CustodyRefused, Refused
+from services.release_events.domain.notices import IdempotencyConflict, NoticeNotFound, NotTheSameRelease, Superseded
 
 
 def unit_of_work(request: Request) -> SqlReleaseEventsUnitOfWork:
@@ -67,3 +68,30 @@ def custody_problem(rule: Refused) -> Problem:
 
 def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"No {what} has this id.", "not-found")
+
+
+def problem_of(error: Exception) -> Problem:
+    """The answer to a refusal of a notice use case (a custody event's reused sequence is answered by its route)."""
+    if isinstance(error, CustodyRefused):
+        return custody_problem(error.refused)
+    if isinstance(error, IdempotencyConflict):
+        return Problem(
+            409,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used with a different request body.",
+            "idempotency-conflict",
+        )
+    if isinstance(error, NotTheSameRelease):
+        detail = f"A correction keeps the notice's {error.field}; a different one needs a new notice."
+        pointer = {"field": f"notice.{error.field}", "pointer": f"#/notice/{error.field}"}
+        errors = [{**pointer, "detail": "differs from the notice being corrected"}]
+        return Problem(422, "Invalid request", detail, "validation", errors=errors)
+    if isinstance(error, Superseded):
+        detail = "A later notice for this person replaced this one: correct that one."
+        return Problem(409, "Superseded", detail, "notice-superseded")
+    if isinstance(error, NoticeNotFound):
+        return not_found("release notice")
+    raise error
+
+
+NOTICE_REFUSALS = (CustodyRefused, IdempotencyConflict, NotTheSameRelease, Superseded, NoticeNotFound)
