@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from services.common.credentials import CredentialError, Role, validate_binding
 from services.common.db import Database
-from services.console.models import Account
+from services.console.adapters.tables import Account
 
 _hasher = PasswordHasher()
 _USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import Database
-from services.console.models import ConsoleSession
+from services.console.adapters.tables import ConsoleSession
 
 COOKIE = "ttg_console_session"
 

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.console.backend import ServiceError
-from services.console.notices import errors_from_problem, notice_from_form
-from services.console.pages.lounge import NAVIGATION
-from services.console.web import CsrfChecked, Viewer, backend_of, needs_role, redirect, render
+from services.console.adapters.backend import ServiceError
+from services.console.domain.notice_form import errors_from_problem, notice_from_form
+from services.console.entrypoints.pages.lounge import NAVIGATION
+from services.console.entrypoints.web import CsrfChecked, Viewer, backend_of, needs_role, redirect, render
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]

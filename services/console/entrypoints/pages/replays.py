@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.backend import NotFound, ServiceError
-from services.console.pages.desk import NAVIGATION, Operator, desk_page
-from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, redirect, render
+from services.console.adapters.backend import NotFound, ServiceError
+from services.console.entrypoints.pages.desk import NAVIGATION, Operator, desk_page
+from services.console.entrypoints.web import CsrfChecked, PageNotFound, Viewer, backend_of, redirect, render
 
 router = APIRouter()
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -17,11 +17,11 @@ from services.common.clock import Clock
 from services.common.db import Database
 from services.common.delegation import Person
 from services.console import sessions
-from services.console.backend import Backend, person_of
-from services.console.models import Account, ConsoleSession
+from services.console.adapters.backend import Backend, person_of
+from services.console.adapters.tables import Account, ConsoleSession
 from services.console.settings import ConsoleSettings
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parents[1] / "templates"
 ANONYMOUS_CSRF_COOKIE = "ttg_console_csrf"
 BACKGROUND_HEADER = "X-TTG-Background"  # sent by the page's own refresh: does not count as the person's activity
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.console import accounts
-from services.console.pages.desk import NAVIGATION
-from services.console.web import (
+from services.console.entrypoints.pages.desk import NAVIGATION
+from services.console.entrypoints.web import (
     CsrfChecked,
     PageNotFound,
     Viewer,

@@ -19,10 +19,10 @@ from services.common.db import Database
 from services.common.logging import configure_logging
 from services.common.migrations import upgrade
 from services.common.runtime import install_correlation_ids, serve
-from services.console.backend import Backend, NotFound, ServiceError
-from services.console.clock import console_clock
-from services.console.identity import home_of
-from services.console.pages import (
+from services.console.adapters.backend import Backend, NotFound, ServiceError
+from services.console.adapters.offset_clock import console_clock
+from services.console.domain.identity import home_of
+from services.console.entrypoints.pages import (
     auth,
     corrections,
     custody,
@@ -35,8 +35,8 @@ from services.console.pages import (
     replays,
     summary,
 )
+from services.console.entrypoints.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render, session_of
 from services.console.settings import FRONTEND, ConsoleSettings
-from services.console.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render, session_of
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger(__name__)
@@ -144,7 +144,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def home(request: Request) -> Response:
         from services.console import accounts
-        from services.console.web import database_of
+        from services.console.entrypoints.web import database_of
 
         found = await session_of(request)
         if found is None or found.stage != "signed_in":

@@ -8,8 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.console.backend import ServiceError
-from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, clock_of, needs_role, redirect, render
+from services.console.adapters.backend import ServiceError
+from services.console.entrypoints.web import (
+    CsrfChecked,
+    PageNotFound,
+    Viewer,
+    backend_of,
+    clock_of,
+    needs_role,
+    redirect,
+    render,
+)
 
 router = APIRouter()
 Agency = Annotated[Viewer, needs_role("agency", "probation")]

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.console.backend import NotFound
-from services.console.web import PageNotFound, Viewer, backend_of, clock_of, needs_role, render
+from services.console.adapters.backend import NotFound
+from services.console.entrypoints.web import PageNotFound, Viewer, backend_of, clock_of, needs_role, render
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from services.console import accounts, sessions
-from services.console.identity import home_of
-from services.console.web import (
+from services.console.domain.identity import home_of
+from services.console.entrypoints.web import (
     CsrfChecked,
     clock_of,
     database_of,

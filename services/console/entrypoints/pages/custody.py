@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from contracts.custody import CustodyEventV1
-from services.console.backend import NotFound, ServiceError
-from services.console.pages.lounge import NAVIGATION
-from services.console.web import (
+from services.console.adapters.backend import NotFound, ServiceError
+from services.console.entrypoints.pages.lounge import NAVIGATION
+from services.console.entrypoints.web import (
     CsrfChecked,
     PageNotFound,
     Viewer,

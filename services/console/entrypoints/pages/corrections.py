@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.console.backend import ServiceError
-from services.console.notices import corrected_notice, errors_from_problem, form_values_of
-from services.console.pages.lounge import NAVIGATION
-from services.console.pages.notices import RELEASE_TYPES
-from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
+from services.console.adapters.backend import ServiceError
+from services.console.domain.notice_form import corrected_notice, errors_from_problem, form_values_of
+from services.console.entrypoints.pages.lounge import NAVIGATION
+from services.console.entrypoints.pages.notices import RELEASE_TYPES
+from services.console.entrypoints.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.console.backend import ServiceError
-from services.console.pages.desk import NAVIGATION
-from services.console.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
+from services.console.adapters.backend import ServiceError
+from services.console.entrypoints.pages.desk import NAVIGATION
+from services.console.entrypoints.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
 
 router = APIRouter()
 Operator = Annotated[Viewer, needs_role("operator")]

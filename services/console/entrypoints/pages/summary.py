@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.console.web import PageNotFound, Viewer, backend_of, needs_role, render
+from services.console.entrypoints.web import PageNotFound, Viewer, backend_of, needs_role, render
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
