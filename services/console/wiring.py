@@ -21,13 +21,13 @@ from services.common.migrations import upgrade
 from services.common.runtime import install_correlation_ids, serve
 from services.console.adapters.backend import Backend, NotFound, ServiceError
 from services.console.adapters.offset_clock import console_clock
-from services.console.domain.identity import home_of
 from services.console.entrypoints.pages import (
     auth,
     corrections,
     custody,
     desk,
     directory,
+    home,
     inbox,
     lounge,
     notices,
@@ -35,7 +35,7 @@ from services.console.entrypoints.pages import (
     replays,
     summary,
 )
-from services.console.entrypoints.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render, session_of
+from services.console.entrypoints.web import CsrfRefused, PageNotFound, SignInNeeded, redirect, render
 from services.console.settings import FRONTEND, ConsoleSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -141,22 +141,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str | int]:
         return {"status": "ok", "pid": os.getpid()}
 
-    @app.get("/", include_in_schema=False)
-    async def home(request: Request) -> Response:
-        from services.console import accounts
-        from services.console.entrypoints.web import database_of
-
-        found = await session_of(request)
-        if found is None or found.stage != "signed_in":
-            return redirect("/sign-in")
-        account = await accounts.get(database_of(request), found.user_id)
-        return redirect(home_of(account.role) if account else "/sign-in")
-
-    @app.get("/accessibility", include_in_schema=False)
-    async def accessibility(request: Request) -> HTMLResponse:
-        await session_of(request)
-        return await render(request, "accessibility.jinja", {"title": "Accessibility statement"})
-
+    app.include_router(home.router)
     app.include_router(auth.router)
     app.include_router(lounge.router)
     app.include_router(notices.router)

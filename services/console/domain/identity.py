@@ -1,19 +1,16 @@
 """Who a person is, as the pages see them, and where the seam for another sign-in lies.
 
-Today people sign in with a local password and a TOTP code (``pages/auth.py``). An organisation's own sign-in
-(OpenID Connect, as NHS CIS2 offers) would replace those two pages with a redirect and a callback, and end the
-same way: an :class:`Authenticator` yields an :class:`Identity` (user id, organisation, role, establishments),
-the console matches it to an account (or provisions one from the token's claims), and starts a ``signed_in``
-session. Nothing after sign-in (sessions, CSRF, delegation to the services, the pages) depends on how the
-person proved who they are.
+Today people sign in with a local password and a TOTP code (``entrypoints/pages/auth.py``). An organisation's
+own sign-in (OpenID Connect, as NHS CIS2 offers) would replace those two pages with a redirect and a callback,
+and end the same way: an ``Authenticator`` (in that module) yields an :class:`Identity` (user id,
+organisation, role, establishments), the console matches it to an account (or provisions one from the token's
+claims), and starts a ``signed_in`` session. Nothing after sign-in (sessions, CSRF, delegation to the services,
+the pages) depends on how the person proved who they are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-from fastapi import Request
 
 from services.common.credentials import Role
 
@@ -25,20 +22,6 @@ class Identity:
     organisation: str
     role: Role
     establishments: tuple[str, ...] = ()
-
-
-class Authenticator(Protocol):
-    """A way of proving who one is; the local one is password + TOTP, another may be OpenID Connect."""
-
-    name: str
-
-    async def begin(self, request: Request) -> str:
-        """Where the browser goes to sign in (a page of the console, or the provider's authorise URL)."""
-        ...
-
-    async def complete(self, request: Request) -> Identity | None:
-        """The identity proven by this request (a callback, or the last form), or None."""
-        ...
 
 
 HOMES = {

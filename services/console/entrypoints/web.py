@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,12 +16,16 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.delegation import Person
-from services.console import sessions
 from services.console.adapters.backend import Backend, person_of
 from services.console.adapters.tables import Account, ConsoleSession
+from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
+from services.console.domain.session_rules import Lifetimes, SessionStage
 from services.console.settings import ConsoleSettings
+from services.console.usecases.manage_accounts import account_of
+from services.console.usecases.sessions import current_session
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
+SESSION_COOKIE = "ttg_console_session"
 ANONYMOUS_CSRF_COOKIE = "ttg_console_csrf"
 BACKGROUND_HEADER = "X-TTG-Background"  # sent by the page's own refresh: does not count as the person's activity
 
@@ -137,10 +141,12 @@ def backend_of(request: Request) -> Backend:
     return request.app.state.backend  # type: ignore[no-any-return]
 
 
-def lifetimes(settings: ConsoleSettings) -> sessions.Lifetimes:
-    from datetime import timedelta
+def unit_of_work(request: Request) -> SqlConsoleUnitOfWork:
+    return SqlConsoleUnitOfWork(database_of(request), clock_of(request))
 
-    return sessions.Lifetimes(
+
+def lifetimes(settings: ConsoleSettings) -> Lifetimes:
+    return Lifetimes(
         idle=timedelta(minutes=settings.idle_timeout_minutes), longest=timedelta(hours=settings.session_max_hours)
     )
 
@@ -148,9 +154,9 @@ def lifetimes(settings: ConsoleSettings) -> sessions.Lifetimes:
 async def session_of(request: Request) -> ConsoleSession | None:
     """The live session of this request (cached on it), or None."""
     if not hasattr(request.state, "console_session"):
-        request.state.console_session = await sessions.current(
-            database_of(request),
-            request.cookies.get(sessions.COOKIE),
+        request.state.console_session = await current_session(
+            uow=unit_of_work(request),
+            token=request.cookies.get(SESSION_COOKIE),
             now=clock_of(request).now(),
             lifetimes=lifetimes(settings_of(request)),
             touch=request.headers.get(BACKGROUND_HEADER) != "1",
@@ -159,12 +165,10 @@ async def session_of(request: Request) -> ConsoleSession | None:
 
 
 async def signed_in(request: Request) -> Viewer:
-    from services.console import accounts
-
     found = await session_of(request)
-    if found is None or found.stage != "signed_in":
-        raise SignInNeeded(timed_out=found is None and request.cookies.get(sessions.COOKIE) is not None)
-    account = await accounts.get(database_of(request), found.user_id)
+    if found is None or found.stage != SessionStage.SIGNED_IN:
+        raise SignInNeeded(timed_out=found is None and request.cookies.get(SESSION_COOKIE) is not None)
+    account = await account_of(uow=unit_of_work(request), user_id=found.user_id)
     if account is None or account.disabled_at is not None:
         raise SignInNeeded()
     request.state.viewer = Viewer(account=account, session=found)
@@ -239,5 +243,5 @@ def redirect(url: str) -> RedirectResponse:
 
 def set_session_cookie(request: Request, response: RedirectResponse | HTMLResponse, token: str) -> None:
     response.set_cookie(
-        sessions.COOKIE, token, httponly=True, samesite="lax", secure=settings_of(request).secure_cookies, path="/"
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings_of(request).secure_cookies, path="/"
     )

@@ -8,18 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.console import accounts
+from services.console.adapters.passwords import new_password
+from services.console.domain.account_rules import AccountError
 from services.console.entrypoints.pages.desk import NAVIGATION
 from services.console.entrypoints.web import (
     CsrfChecked,
     PageNotFound,
     Viewer,
     clock_of,
-    database_of,
     needs_role,
     redirect,
     render,
+    unit_of_work,
 )
+from services.console.usecases.manage_accounts import AccountAction, all_accounts, change_account
 
 router = APIRouter()
 Operator = Annotated[Viewer, needs_role("operator")]
@@ -33,7 +35,7 @@ async def people(request: Request, viewer: Operator, done: str = "") -> HTMLResp
         {
             "title": "People's accounts",
             "navigation": NAVIGATION,
-            "accounts": await accounts.all_accounts(database_of(request)),
+            "accounts": await all_accounts(uow=unit_of_work(request)),
             "done": done[:80],
             "now": clock_of(request).now(),
         },
@@ -42,17 +44,23 @@ async def people(request: Request, viewer: Operator, done: str = "") -> HTMLResp
 
 @router.post("/desk/people/{user_id}/{action}", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def change(request: Request, viewer: Operator, user_id: str, action: str) -> Response:
-    database, now = database_of(request), clock_of(request).now()
-    account = await accounts.get(database, user_id[:40])
-    if account is None or action not in ("disable", "enable", "reset"):
+    if action not in set(AccountAction):
         raise PageNotFound()
-    if action == "reset":
-        password = accounts.new_password()
-        await accounts.reset(database, user_id=account.user_id, password=password, reset_second_factor=True, now=now)
+    chosen, password = AccountAction(action), new_password()
+    try:
+        account = await change_account(
+            uow=unit_of_work(request),
+            user_id=user_id[:40],
+            action=chosen,
+            new_password=password,
+            now=clock_of(request).now(),
+        )
+    except AccountError:
+        raise PageNotFound() from None
+    if chosen == AccountAction.RESET:
         return await render(
             request,
             "people_reset.jinja",
             {"title": "New password", "navigation": NAVIGATION, "account": account, "password": password},
         )
-    await accounts.set_disabled(database, user_id=account.user_id, disabled=action == "disable", now=now)
     return redirect(f"/desk/people?done={account.user_id}+{action}d")
