@@ -200,7 +200,8 @@ def form_values_of(notice: dict[str, Any]) -> dict[str, str]:
     values["registered_gp"] = str((notice.get("registered_gp") or {}).get("ods_code") or "")
     mental_health = notice.get("mental_health") or {}
     values["mh_urgency"] = str(mental_health.get("urgency") or "")
-    values["mh_consent"] = {True: "yes", False: "no"}.get(mental_health.get("consent_to_share"), "")
+    consent = mental_health.get("consent_to_share")
+    values["mh_consent"] = "yes" if consent is True else "no" if consent is False else ""
     values["mh_summary"] = str(mental_health.get("summary") or "")
     values["contact_phone"] = str((notice.get("prison_contact") or {}).get("phone") or "")
     return values

@@ -1,11 +1,14 @@
-"""What the console's use cases need from storage, as protocols: the SQL unit of work in the console and the
-in-memory fake in unit tests both fit (members are read-only here so that either's own types fit)."""
+"""What the console's use cases need, as protocols: its own storage (the SQL unit of work in the console, the
+in-memory fake in unit tests; members are read-only here so that either's own types fit) and the services."""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
+import httpx
+
+from services.common.delegation import Person
 from services.console.adapters.tables import Account, ConsoleSession
 
 
@@ -33,3 +36,22 @@ class ConsoleUnitOfWork(Protocol):
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None: ...
+
+
+class Services(Protocol):
+    """The services' public HTTP APIs, every call made as the person signed in (``adapters/backend.py``)."""
+
+    async def get_json(self, person: Person, service: str, path: str, **kwargs: Any) -> Any: ...
+
+    async def call(
+        self,
+        person: Person,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        correlation_id: str | None = None,
+        expect: tuple[int, ...] = (200,),
+        headers_extra: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response: ...

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.console.adapters.backend import ServiceError
 from services.console.domain.notice_form import corrected_notice, errors_from_problem, form_values_of
 from services.console.entrypoints.pages.lounge import NAVIGATION
 from services.console.entrypoints.pages.notices import RELEASE_TYPES
 from services.console.entrypoints.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
+from services.console.usecases.correct_notice import CorrectionRefused, correct_notice
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
@@ -95,25 +95,16 @@ async def send_correction(request: Request, viewer: PrisonHealthcare, handover_i
     if notice is None or errors:
         return await _form(request, viewer, handover, {**form_values_of(current), **form}, errors, status_code=400)
     try:
-        answer = await backend_of(request).call(
-            viewer.person,
-            "release_events",
-            "POST",
-            f"/v1/release-notices/{handover['notice_id']}/amendments",
-            json={"notice": notice, "reason": reason},
-            expect=(200, 202),
+        changed = await correct_notice(
+            services=backend_of(request),
+            person=viewer.person,
+            notice_id=handover["notice_id"],
+            notice=notice,
+            reason=reason,
             correlation_id=request.state.correlation_id,
         )
-    except ServiceError as refused:
-        if refused.status in (403, 409, 422):
-            return await _form(
-                request,
-                viewer,
-                handover,
-                {**form_values_of(current), **form},
-                _refusal(refused.problem),
-                status_code=400 if refused.status != 409 else 409,
-            )
-        raise
-    outcome = "unchanged" if answer.json().get("status") == "duplicate" else "sent"
-    return redirect(f"/releases/{handover_id}?corrected={outcome}")
+    except CorrectionRefused as refused:
+        status = 409 if refused.status == 409 else 400
+        values = {**form_values_of(current), **form}
+        return await _form(request, viewer, handover, values, _refusal(refused.problem), status_code=status)
+    return redirect(f"/releases/{handover_id}?corrected={'sent' if changed else 'unchanged'}")

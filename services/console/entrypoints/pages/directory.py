@@ -86,11 +86,10 @@ async def agencies(request: Request, viewer: Operator, done: str = "") -> HTMLRe
 
 
 async def _agency(request: Request, viewer: Viewer, code: str) -> dict[str, Any]:
-    return await backend_of(request).get_json(
-        viewer.person,
-        "handover",  # type: ignore[no-any-return]
-        f"/v1/directory/agencies/{_code(code)}",
+    agency: dict[str, Any] = await backend_of(request).get_json(
+        viewer.person, "handover", f"/v1/directory/agencies/{_code(code)}"
     )
+    return agency
 
 
 def _values_of(agency: dict[str, Any]) -> dict[str, str]:
