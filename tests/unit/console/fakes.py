@@ -1,7 +1,15 @@
-"""In-memory accounts and sessions and the console's fake unit of work, for use-case unit tests (no database)."""
+"""In-memory accounts and sessions, the console's fake unit of work and canned answers of the services, for
+use-case unit tests (no database, no HTTP)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
+from services.common.credentials import Role
+from services.common.delegation import Person
+from services.console.adapters.backend import NotFound
 from services.console.adapters.tables import Account, ConsoleSession
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -43,3 +51,36 @@ class FakeConsoleUnitOfWork(FakeUnitOfWork):
         super().__init__()
         self.accounts = FakeAccounts()
         self.sessions = FakeSessions()
+
+
+class FakeServices:
+    """The services' answers by (service, method, path); an answer that is an exception is raised."""
+
+    def __init__(self, answers: dict[tuple[str, str, str], object]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    async def get_json(self, person: Person, service: str, path: str, **kwargs: Any) -> Any:
+        return (await self.call(person, service, "GET", path, **kwargs)).json()
+
+    async def call(
+        self,
+        person: Person,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        correlation_id: str | None = None,
+        expect: tuple[int, ...] = (200,),
+        headers_extra: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        self.calls.append((service, method, path, kwargs))
+        answer = self.answers.get((service, method, path), NotFound(path))
+        if isinstance(answer, Exception):
+            raise answer
+        return httpx.Response(200, json=answer)
+
+
+NURSE = Person(user_id="nurse", organisation="DMI-HC", role=Role.PRISON_HEALTHCARE, establishments=("DMI",))
+OPERATOR = Person(user_id="ops", organisation="TTG", role=Role.OPERATOR, establishments=())
