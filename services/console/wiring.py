@@ -141,18 +141,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str | int]:
         return {"status": "ok", "pid": os.getpid()}
 
-    app.include_router(home.router)
-    app.include_router(auth.router)
-    app.include_router(lounge.router)
-    app.include_router(notices.router)
-    app.include_router(inbox.router)
-    app.include_router(desk.router)
-    app.include_router(replays.router)
-    app.include_router(summary.router)
-    app.include_router(custody.router)
-    app.include_router(corrections.router)
-    app.include_router(directory.router)
-    app.include_router(people.router)
+    for page in (home, auth, lounge, notices, inbox, desk, replays, summary, custody, corrections, directory, people):
+        app.include_router(page.router)
     return app
 
 

@@ -43,15 +43,6 @@ class Services(Protocol):
 
     async def get_json(self, person: Person, service: str, path: str, **kwargs: Any) -> Any: ...
 
-    async def call(
-        self,
-        person: Person,
-        service: str,
-        method: str,
-        path: str,
-        *,
-        correlation_id: str | None = None,
-        expect: tuple[int, ...] = (200,),
-        headers_extra: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> httpx.Response: ...
+    async def call(self, person: Person, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call as ``person``: keywords as :meth:`Backend.call` takes them (``expect``, ``correlation_id``, ...)."""
+        ...

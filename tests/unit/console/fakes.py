@@ -63,18 +63,7 @@ class FakeServices:
     async def get_json(self, person: Person, service: str, path: str, **kwargs: Any) -> Any:
         return (await self.call(person, service, "GET", path, **kwargs)).json()
 
-    async def call(
-        self,
-        person: Person,
-        service: str,
-        method: str,
-        path: str,
-        *,
-        correlation_id: str | None = None,
-        expect: tuple[int, ...] = (200,),
-        headers_extra: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> httpx.Response:
+    async def call(self, person: Person, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         self.calls.append((service, method, path, kwargs))
         answer = self.answers.get((service, method, path), NotFound(path))
         if isinstance(answer, Exception):

@@ -6,14 +6,15 @@ its script through the Refresh link)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.domain.replay_rules import SHOWN, followable, progress_query
 from services.console.entrypoints.pages.desk import NAVIGATION, Operator, desk_page
-from services.console.entrypoints.web import CsrfChecked, PageNotFound, backend_of, redirect, render
+from services.console.entrypoints.web import CsrfChecked, PageNotFound, Viewer, backend_of, redirect, render
 from services.console.usecases.replay_deliveries import ReplayRefused, replay_failed_deliveries, replay_progress
 
 router = APIRouter()
@@ -38,35 +39,42 @@ async def replay_agency(request: Request, viewer: Operator) -> Response:
     return redirect(f"/desk/replays?{progress_query(agency_code, len(replayed), replayed[:SHOWN])}")
 
 
-@router.get("/desk/replays", response_class=HTMLResponse)
-async def replay_progress_page(
-    request: Request, viewer: Operator, agency_code: AgencyCode = "", webhook_id: WebhookIds = None, total: Total = 0
-) -> HTMLResponse:
+@dataclass(frozen=True)
+class Followed:
+    """The re-sent deliveries a progress address names (checked: plain ids, at most ``SHOWN``)."""
+
+    agency_code: str
+    webhook_ids: list[str]
+    total: int
+
+
+def followed(agency_code: AgencyCode = "", webhook_id: WebhookIds = None, total: Total = 0) -> Followed:
     if not followable(agency_code, webhook_id or []):
         raise PageNotFound()
-    progress = await replay_progress(
+    return Followed(agency_code, webhook_id or [], total)
+
+
+FollowedDep = Annotated[Followed, Depends(followed)]
+
+
+async def _progress(request: Request, viewer: Viewer, wanted: Followed) -> dict[str, Any]:
+    return await replay_progress(
         services=backend_of(request),
         person=viewer.person,
-        agency_code=agency_code,
-        webhook_ids=webhook_id or [],
-        total=total,
+        agency_code=wanted.agency_code,
+        webhook_ids=wanted.webhook_ids,
+        total=wanted.total,
     )
-    context = {"title": f"Re-sending deliveries to {agency_code}", "navigation": NAVIGATION, **progress}
+
+
+@router.get("/desk/replays", response_class=HTMLResponse)
+async def replay_progress_page(request: Request, viewer: Operator, wanted: FollowedDep) -> HTMLResponse:
+    progress = await _progress(request, viewer, wanted)
+    context = {"title": f"Re-sending deliveries to {wanted.agency_code}", "navigation": NAVIGATION, **progress}
     return await render(request, "desk_replay.jinja", context)
 
 
 @router.get("/desk/replays/progress", response_class=HTMLResponse)
-async def replay_progress_fragment(
-    request: Request, viewer: Operator, agency_code: AgencyCode = "", webhook_id: WebhookIds = None, total: Total = 0
-) -> HTMLResponse:
+async def replay_progress_fragment(request: Request, viewer: Operator, wanted: FollowedDep) -> HTMLResponse:
     """The progress alone, for the page's script to refresh it in place."""
-    if not followable(agency_code, webhook_id or []):
-        raise PageNotFound()
-    progress = await replay_progress(
-        services=backend_of(request),
-        person=viewer.person,
-        agency_code=agency_code,
-        webhook_ids=webhook_id or [],
-        total=total,
-    )
-    return await render(request, "_replay_progress.jinja", progress)
+    return await render(request, "_replay_progress.jinja", await _progress(request, viewer, wanted))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 
@@ -17,18 +18,19 @@ THROTTLE = Throttle(attempts=3, lockout=timedelta(minutes=15))
 SECRET = pyotp.random_base32()
 
 
+NURSE_ACCOUNT: dict[str, Any] = {
+    "user_id": "nurse",
+    "display_name": "N",
+    "email": "n@example.org",
+    "organisation": "DMI-HC",
+    "role": Role.PRISON_HEALTHCARE,
+    "establishments": ["DMI"],
+    "password": PASSWORD,
+    "now": NOW,
+}
+
+
 async def with_nurse(secret: str | None = SECRET) -> FakeConsoleUnitOfWork:
     uow = FakeConsoleUnitOfWork()
-    await create_account(
-        uow=uow,
-        user_id="nurse",
-        display_name="N",
-        email="n@example.org",
-        organisation="DMI-HC",
-        role=Role.PRISON_HEALTHCARE,
-        establishments=["DMI"],
-        password=PASSWORD,
-        now=NOW,
-        totp_secret=secret,
-    )
+    await create_account(uow=uow, **NURSE_ACCOUNT, totp_secret=secret)
     return uow

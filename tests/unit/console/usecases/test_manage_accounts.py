@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.credentials import Role
 from services.console.adapters.tables import ConsoleSession
 from services.console.domain.account_rules import AccountError
 from services.console.usecases.manage_accounts import (
@@ -17,7 +16,7 @@ from services.console.usecases.manage_accounts import (
     reset_account,
     set_disabled,
 )
-from tests.unit.console.usecases.support import NOW, PASSWORD, with_nurse
+from tests.unit.console.usecases.support import NOW, NURSE_ACCOUNT, with_nurse
 
 
 def session_of(user_id: str, token_hash: str) -> ConsoleSession:
@@ -31,17 +30,7 @@ async def test_an_account_is_created_once_with_an_argon2id_hash() -> None:
     account = await account_of(uow=uow, user_id="nurse")
     assert account is not None and account.password_hash.startswith("$argon2id$") and account.totp_enrolled_at == NOW
     with pytest.raises(AccountError, match="exists already"):
-        await create_account(
-            uow=uow,
-            user_id="nurse",
-            display_name="N",
-            email="n@example.org",
-            organisation="DMI-HC",
-            role=Role.PRISON_HEALTHCARE,
-            establishments=["DMI"],
-            password=PASSWORD,
-            now=NOW,
-        )
+        await create_account(uow=uow, **NURSE_ACCOUNT)
     assert [row.user_id for row in await all_accounts(uow=uow)] == ["nurse"]
 
 
