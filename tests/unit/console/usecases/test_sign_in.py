@@ -53,4 +53,5 @@ async def test_enrolment_keeps_the_secret_only_once_a_code_proves_the_app_holds_
     assert uow.accounts.rows["nurse"].totp_secret is None
     code = pyotp.TOTP(secret).at(NOW)
     assert await check_code(uow=uow, user_id="nurse", code=code, throttle=THROTTLE, now=NOW, secret=secret)
-    assert (uow.accounts.rows["nurse"].totp_secret, uow.accounts.rows["nurse"].totp_enrolled_at) == (secret, NOW)
+    enrolled = await uow.accounts.get("nurse")
+    assert enrolled is not None and (enrolled.totp_secret, enrolled.totp_enrolled_at) == (secret, NOW)
