@@ -10,6 +10,8 @@ from typing import Any
 WINDOWS = (7, 14, 28)
 RECENT_DAYS = 14
 READINESS_ORDER = {"at_risk": 0, "pending": 1}  # then everything ready
+# A readiness state as a person reads it, and the colour of its tag (NHS.UK tag modifiers).
+READINESS_LABELS = {"done": ("Done", "green"), "pending": ("Pending", "grey"), "at_risk": ("At risk", "red")}
 
 
 class LoungeView(StrEnum):

@@ -19,6 +19,7 @@ from services.common.delegation import Person
 from services.console.adapters.backend import Backend, person_of
 from services.console.adapters.tables import Account, ConsoleSession
 from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
+from services.console.domain.lounge_rules import READINESS_LABELS
 from services.console.domain.session_rules import Lifetimes, SessionStage
 from services.console.settings import ConsoleSettings
 from services.console.usecases.manage_accounts import account_of
@@ -89,7 +90,9 @@ def _as_radio(item: dict[str, object]) -> dict[str, object]:
 
 environment.filters["plain"] = _plain
 environment.filters["as_radio"] = _as_radio
-environment.globals.update(errorList=_error_list, release_types_items=_release_types_items)
+environment.globals.update(
+    errorList=_error_list, release_types_items=_release_types_items, readiness_labels=READINESS_LABELS
+)
 
 
 class SignInNeeded(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.console.domain.lounge_rules import LoungeView
+from services.console.domain.lounge_rules import READINESS_LABELS, READINESS_ORDER, LoungeView
 from services.console.usecases.lounge import departure_lounge, release_of
 from tests.unit.console.fakes import NURSE, FakeServices
 
@@ -65,3 +65,8 @@ async def test_a_release_has_its_timeline_newest_first_even_without_custody_even
         "Sent to A99001: delivered",
         "Handover pack version 1 issued",
     ]
+
+
+def test_every_readiness_state_the_lounge_orders_by_has_a_label() -> None:
+    assert set(READINESS_ORDER) < set(READINESS_LABELS)
+    assert READINESS_LABELS["at_risk"] == ("At risk", "red")
