@@ -129,19 +129,23 @@ class Viewer:
 
 
 def settings_of(request: Request) -> ConsoleSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    found: ConsoleSettings = request.app.state.settings
+    return found
 
 
 def database_of(request: Request) -> Database:
-    return request.app.state.database  # type: ignore[no-any-return]
+    found: Database = request.app.state.database
+    return found
 
 
 def clock_of(request: Request) -> Clock:
-    return request.app.state.clock  # type: ignore[no-any-return]
+    found: Clock = request.app.state.clock
+    return found
 
 
 def backend_of(request: Request) -> Backend:
-    return request.app.state.backend  # type: ignore[no-any-return]
+    found: Backend = request.app.state.backend
+    return found
 
 
 def unit_of_work(request: Request) -> SqlConsoleUnitOfWork:
@@ -164,7 +168,8 @@ async def session_of(request: Request) -> ConsoleSession | None:
             lifetimes=lifetimes(settings_of(request)),
             touch=request.headers.get(BACKGROUND_HEADER) != "1",
         )
-    return request.state.console_session  # type: ignore[no-any-return]
+    live: ConsoleSession | None = request.state.console_session
+    return live
 
 
 async def signed_in(request: Request) -> Viewer:
@@ -174,8 +179,8 @@ async def signed_in(request: Request) -> Viewer:
     account = await account_of(uow=unit_of_work(request), user_id=found.user_id)
     if account is None or account.disabled_at is not None:
         raise SignInNeeded()
-    request.state.viewer = Viewer(account=account, session=found)
-    return request.state.viewer  # type: ignore[no-any-return]
+    viewer = request.state.viewer = Viewer(account=account, session=found)
+    return viewer
 
 
 SignedIn = Annotated[Viewer, Depends(signed_in)]
