@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from services.console.domain.lounge_rules import RECENT_DAYS, WINDOWS, LoungeView, view_of, window
 from services.console.entrypoints.web import PageNotFound, Viewer, backend_of, clock_of, needs_role, render
-from services.console.usecases.lounge import departure_lounge, release_of
+from services.console.usecases.read_releases import departure_lounge, release_of
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]

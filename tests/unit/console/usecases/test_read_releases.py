@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.console.domain.lounge_rules import READINESS_LABELS, READINESS_ORDER, LoungeView
-from services.console.usecases.lounge import departure_lounge, release_of
+from services.console.usecases.read_releases import departure_lounge, release_of
 from tests.unit.console.fakes import NURSE, FakeServices
 
 TODAY = date(2026, 12, 2)
