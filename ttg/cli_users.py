@@ -17,7 +17,16 @@ import typer
 from services.common.db import Database
 from services.common.migrations import upgrade
 from services.common.roles import Role
-from services.console import accounts
+from services.console.adapters.passwords import new_password
+from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
+from services.console.domain.account_rules import AccountError
+from services.console.usecases.manage_accounts import (
+    account_of,
+    all_accounts,
+    create_account,
+    reset_account,
+    set_disabled,
+)
 from ttg.personas import MIGRATIONS
 
 users_app = typer.Typer(help="People's accounts on the console", no_args_is_help=True)
@@ -31,19 +40,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
 
 
-def _run(database_url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+def _run(database_url: str, work: Callable[[SqlConsoleUnitOfWork], Awaitable[T]]) -> T:
     upgrade(database_url, MIGRATIONS)
 
     async def run() -> T:
         database = Database(database_url)
         try:
-            return await work(database)
+            return await work(SqlConsoleUnitOfWork(database))
         finally:
             await database.dispose()
 
     try:
         return asyncio.run(run())
-    except accounts.AccountError as error:
+    except AccountError as error:
         typer.echo(f"Refused: {error}", err=True)
         raise typer.Exit(2) from None
 
@@ -61,11 +70,11 @@ def create(
     database_url: DatabaseOption = "sqlite:///var/console.db",
 ) -> None:
     """Create an account and print its first password (shown once); the person enrols a second factor."""
-    password = accounts.new_password()
+    password = new_password()
     _run(
         database_url,
-        lambda db: accounts.create(
-            db,
+        lambda uow: create_account(
+            uow=uow,
             user_id=user_id,
             display_name=name,
             email=email,
@@ -86,11 +95,11 @@ def reset(
     database_url: DatabaseOption = "sqlite:///var/console.db",
 ) -> None:
     """A new password (printed once); unlocks the account and signs out every session of it."""
-    password = accounts.new_password()
+    password = new_password()
     _run(
         database_url,
-        lambda db: accounts.reset(
-            db, user_id=user_id, password=password, reset_second_factor=second_factor, now=datetime.now(UTC)
+        lambda uow: reset_account(
+            uow=uow, user_id=user_id, password=password, reset_second_factor=second_factor, now=datetime.now(UTC)
         ),
     )
     typer.echo(f"Reset {user_id}. New password (shown once): {password}")
@@ -99,20 +108,20 @@ def reset(
 @users_app.command("disable")
 def disable(user_id: str, database_url: DatabaseOption = "sqlite:///var/console.db") -> None:
     """Stop the account signing in, and sign out its sessions now."""
-    _run(database_url, lambda db: accounts.set_disabled(db, user_id=user_id, disabled=True, now=datetime.now(UTC)))
+    _run(database_url, lambda uow: set_disabled(uow=uow, user_id=user_id, disabled=True, now=datetime.now(UTC)))
     typer.echo(f"Disabled {user_id}.")
 
 
 @users_app.command("enable")
 def enable(user_id: str, database_url: DatabaseOption = "sqlite:///var/console.db") -> None:
-    _run(database_url, lambda db: accounts.set_disabled(db, user_id=user_id, disabled=False, now=datetime.now(UTC)))
+    _run(database_url, lambda uow: set_disabled(uow=uow, user_id=user_id, disabled=False, now=datetime.now(UTC)))
     typer.echo(f"Enabled {user_id}.")
 
 
 @users_app.command("list")
 def list_users(database_url: DatabaseOption = "sqlite:///var/console.db") -> None:
     """Every account: id, organisation, role, establishments, second factor, state (never a secret)."""
-    for account in _run(database_url, accounts.all_accounts):
+    for account in _run(database_url, lambda uow: all_accounts(uow=uow)):
         state = "disabled" if account.disabled_at else "active"
         factor = "totp" if account.totp_secret else "not enrolled"
         typer.echo(
@@ -124,7 +133,7 @@ def list_users(database_url: DatabaseOption = "sqlite:///var/console.db") -> Non
 @users_app.command("code")
 def code(user_id: str, database_url: DatabaseOption = "sqlite:///var/console.db") -> None:
     """Demo personas only: their current security code (any real account is refused)."""
-    account = _run(database_url, lambda db: accounts.get(db, user_id))
+    account = _run(database_url, lambda uow: account_of(uow=uow, user_id=user_id))
     if account is None or not account.demo or not account.totp_secret:
         typer.echo("Only a demo persona's code can be shown.", err=True)
         raise typer.Exit(2)

@@ -15,7 +15,9 @@ from pathlib import Path
 from services.common.db import Database
 from services.common.migrations import upgrade
 from services.common.roles import Role
-from services.console import accounts
+from services.console.adapters.passwords import new_password, new_totp_secret
+from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
+from services.console.usecases.manage_accounts import account_of, create_account, reset_account
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,12 @@ async def _provision(database_url: str, personas: tuple[Persona, ...]) -> list[P
     made: list[Provisioned] = []
     try:
         for persona in personas:
-            password = accounts.new_password()
-            existing = await accounts.get(database, persona.user_id)
+            password, uow = new_password(), SqlConsoleUnitOfWork(database)
+            existing = await account_of(uow=uow, user_id=persona.user_id)
             if existing is None:
-                secret = accounts.new_totp_secret() if persona.enrolled else ""
-                await accounts.create(
-                    database,
+                secret = new_totp_secret() if persona.enrolled else ""
+                await create_account(
+                    uow=uow,
                     user_id=persona.user_id,
                     display_name=persona.display_name,
                     email=f"{persona.user_id}@example.org",
@@ -71,11 +73,10 @@ async def _provision(database_url: str, personas: tuple[Persona, ...]) -> list[P
                     demo=True,
                 )
             else:
-                await accounts.reset(
-                    database, user_id=persona.user_id, password=password, reset_second_factor=False, now=now
+                await reset_account(
+                    uow=uow, user_id=persona.user_id, password=password, reset_second_factor=False, now=now
                 )
-                account = await accounts.get(database, persona.user_id)
-                secret = (account.totp_secret if account else None) or ""
+                secret = existing.totp_secret or ""
             made.append(Provisioned(persona, password, secret))
     finally:
         await database.dispose()

@@ -1,3 +1,3 @@
-from services.console.app import main
+from services.console.wiring import main
 
 main()

@@ -1,3 +1,3 @@
-from services.release_events.app import main
+from services.release_events.wiring import main
 
 main()

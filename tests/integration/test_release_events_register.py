@@ -16,22 +16,34 @@ from alembic import command
 
 from contracts.envelope import CloudEvent, EventType
 from contracts.release_notice import ReleaseNoticeV1
-from services.common.clock import FrozenClock
+from services.common.clock import Clock, FrozenClock
 from services.common.db import Database
 from services.common.migrations import _config, upgrade
-from services.release_events import progress, service
-from services.release_events.app import MIGRATIONS
+from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
+from services.release_events.domain.notices import IdempotencyConflict
+from services.release_events.usecases.accept_notice import Answer, Submission, accept_notice
+from services.release_events.usecases.follow_progress import apply_delivery_outcome, apply_handover_event
+from services.release_events.usecases.purge_idempotency import purge_idempotency_records
+from services.release_events.usecases.queries import notice_progress
+from services.release_events.wiring import MIGRATIONS
 from ttg.synthetic import release_notice
 
 
-def submission(body: dict[str, object], key: str) -> service.Submission:
-    return service.Submission(
+def submission(body: dict[str, object], key: str) -> Submission:
+    return Submission(
         notice=ReleaseNoticeV1.model_validate(body),
         body=body,
         idempotency_key=key,
         scope="prison-dmi",
         correlation_id="c1",
         idempotency_window=timedelta(days=7),
+    )
+
+
+async def submit(*, database: Database, submission: Submission, clock: Clock, source: str) -> Answer:
+    uow = SqlReleaseEventsUnitOfWork(database, clock)
+    return await accept_notice(
+        uow=uow, submission=submission, notice_id=str(uuid.uuid4()), now=clock.now(), source=source
     )
 
 
@@ -46,12 +58,11 @@ def test_an_idempotency_key_is_remembered_for_its_window_then_forgotten_and_purg
     async def run() -> None:
         database = Database(url)
         try:
-            submit = service.submit_notice
             first = await submit(database=database, submission=submission(first_body, "k1"), clock=clock, source="t")
             clock.advance(timedelta(days=6))
             replay = await submit(database=database, submission=submission(first_body, "k1"), clock=clock, source="t")
             assert replay.replayed and replay.body == first.body
-            with pytest.raises(service.IdempotencyConflict):
+            with pytest.raises(IdempotencyConflict):
                 await submit(database=database, submission=submission(other_body, "k1"), clock=clock, source="t")
             clock.advance(timedelta(days=2))  # the window has passed: the key is free again
             later = await submit(database=database, submission=submission(other_body, "k1"), clock=clock, source="t")
@@ -59,8 +70,8 @@ def test_an_idempotency_key_is_remembered_for_its_window_then_forgotten_and_purg
             assert later.body["notice_id"] != first.body["notice_id"]
             await submit(database=database, submission=submission(first_body, "k2"), clock=clock, source="t")
             clock.advance(timedelta(days=8))
-            purged = await service.purge_idempotency_records(
-                database=database, older_than=clock.now() - timedelta(days=7)
+            purged = await purge_idempotency_records(
+                uow=SqlReleaseEventsUnitOfWork(database, clock), older_than=clock.now() - timedelta(days=7)
             )
             assert purged == 2
         finally:
@@ -162,11 +173,13 @@ def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_
     async def run() -> None:
         database = Database(url)
         try:
-            apply = {pack.id: progress.apply_handover_event, outcome.id: progress.apply_delivery_outcome}
+            apply = {pack.id: apply_handover_event, outcome.id: apply_delivery_outcome}
             sequence = [pack, outcome] if order == "in order" else [outcome, pack]
             for item in [*sequence, sequence[0]]:  # and a redelivery, applied once
-                await apply[item.id](database=database, clock=clock, event=item)
-            found, deliveries = await progress.progress_of(database=database, notice_id="n1")
+                uow = SqlReleaseEventsUnitOfWork(database, clock)
+                await apply[item.id](uow=uow, event=item, now=clock.now())
+            uow = SqlReleaseEventsUnitOfWork(database, clock)
+            found, deliveries = await notice_progress(uow=uow, notice_id="n1")
             assert found is not None and (found.handover_id, found.version, found.state) == ("h1", 1, "issued")
             assert {(d.agency_code, d.state) for d in deliveries} == {("A99001", "delivered"), ("PDU-DUR", "pending")}
         finally:

@@ -19,7 +19,7 @@ from services.common.metrics import RequestMetrics, metrics_response, outbox_bac
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
 from services.common.readiness import check_broker, check_database
-from services.release_events.app import MIGRATIONS
+from services.release_events.wiring import MIGRATIONS
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

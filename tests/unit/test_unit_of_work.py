@@ -16,7 +16,7 @@ from services.common.inbox import InboxEntry
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
 from services.common.unit_of_work import SqlUnitOfWork
-from services.release_events.app import MIGRATIONS
+from services.release_events.wiring import MIGRATIONS
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

@@ -137,3 +137,11 @@ def decide_event(custody: Custody, event: CustodyEvent) -> Decision:
         action = "report their transfer" if event.kind == Kind.TRANSFER else f"report a {event.kind.value} event"
         return _held_elsewhere(event.reporter_field, action)
     return Allowed(_holder_after(custody, event))
+
+
+class CustodyRefused(Exception):
+    """The register refuses the write; raised inside the unit of work so that nothing of it is stored."""
+
+    def __init__(self, refused: Refused) -> None:
+        super().__init__(refused.detail)
+        self.refused = refused

@@ -12,11 +12,16 @@ import pytest
 from services.common.credentials import Role
 from services.common.db import Database
 from services.common.migrations import upgrade
-from services.console import accounts, sessions
+from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
+from services.console.domain.account_rules import AccountError, SignInRefused, Throttle
+from services.console.domain.session_rules import Lifetimes, SessionStage
+from services.console.usecases.manage_accounts import account_of, create_account, set_disabled
+from services.console.usecases.sessions import current_session, start_session
+from services.console.usecases.sign_in import check_code, check_password
 from ttg.personas import MIGRATIONS
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-THROTTLE = accounts.Throttle(attempts=3, lockout=timedelta(minutes=15))
+THROTTLE = Throttle(attempts=3, lockout=timedelta(minutes=15))
 PASSWORD = "correct horse battery"
 SECRET = pyotp.random_base32()
 
@@ -26,8 +31,8 @@ async def database(tmp_path: Path) -> Database:
     url = f"sqlite:///{tmp_path / 'console.db'}"
     upgrade(url, MIGRATIONS)
     found = Database(url)
-    await accounts.create(
-        found,
+    await create_account(
+        uow=SqlConsoleUnitOfWork(found),
         user_id="nurse",
         display_name="N",
         email="n@example.org",
@@ -42,12 +47,12 @@ async def database(tmp_path: Path) -> Database:
 
 
 async def test_passwords_are_argon2id_and_accounts_are_bound(database: Database) -> None:
-    account = await accounts.get(database, "nurse")
+    account = await account_of(uow=SqlConsoleUnitOfWork(database), user_id="nurse")
     assert account is not None and account.password_hash.startswith("$argon2id$")
     for role, establishments in ((Role.PRISON_HEALTHCARE, []), (Role.AGENCY, ["DMI"]), (Role.CONSOLE, [])):
-        with pytest.raises(accounts.AccountError):
-            await accounts.create(
-                database,
+        with pytest.raises(AccountError):
+            await create_account(
+                uow=SqlConsoleUnitOfWork(database),
                 user_id="x",
                 display_name="X",
                 email="x@example.org",
@@ -57,9 +62,9 @@ async def test_passwords_are_argon2id_and_accounts_are_bound(database: Database)
                 password=PASSWORD,
                 now=NOW,
             )
-    with pytest.raises(accounts.AccountError, match="at least"):
-        await accounts.create(
-            database,
+    with pytest.raises(AccountError, match="at least"):
+        await create_account(
+            uow=SqlConsoleUnitOfWork(database),
             user_id="y",
             display_name="Y",
             email="y@example.org",
@@ -74,59 +79,107 @@ async def test_passwords_are_argon2id_and_accounts_are_bound(database: Database)
 @pytest.mark.hazard("H65")
 async def test_failed_attempts_lock_the_account_even_for_the_right_password(database: Database) -> None:
     for _ in range(3):
-        with pytest.raises(accounts.SignInRefused) as refused:
-            await accounts.check_password(database, user_id="nurse", password="wrong", throttle=THROTTLE, now=NOW)
+        with pytest.raises(SignInRefused) as refused:
+            await check_password(
+                uow=SqlConsoleUnitOfWork(database), user_id="nurse", password="wrong", throttle=THROTTLE, now=NOW
+            )
         assert not refused.value.locked
-    with pytest.raises(accounts.SignInRefused) as refused:
-        await accounts.check_password(database, user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=NOW)
+    with pytest.raises(SignInRefused) as refused:
+        await check_password(
+            uow=SqlConsoleUnitOfWork(database), user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=NOW
+        )
     assert refused.value.locked
     later = NOW + timedelta(minutes=16)
     assert (
-        await accounts.check_password(database, user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=later)
+        await check_password(
+            uow=SqlConsoleUnitOfWork(database), user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=later
+        )
     ).user_id == "nurse"
-    with pytest.raises(accounts.SignInRefused):  # an unknown user gets the same answer
-        await accounts.check_password(database, user_id="nobody", password=PASSWORD, throttle=THROTTLE, now=NOW)
+    with pytest.raises(SignInRefused):  # an unknown user gets the same answer
+        await check_password(
+            uow=SqlConsoleUnitOfWork(database), user_id="nobody", password=PASSWORD, throttle=THROTTLE, now=NOW
+        )
 
 
 async def test_a_code_works_once_and_wrong_codes_count_as_failures(database: Database) -> None:
     code = pyotp.TOTP(SECRET).at(NOW)
-    assert await accounts.check_code(database, user_id="nurse", code=code, throttle=THROTTLE, now=NOW)
-    assert not await accounts.check_code(database, user_id="nurse", code=code, throttle=THROTTLE, now=NOW)
-    assert not await accounts.check_code(database, user_id="nurse", code="000000", throttle=THROTTLE, now=NOW)
-    assert not await accounts.check_code(database, user_id="nurse", code="12345", throttle=THROTTLE, now=NOW)
-    account = await accounts.get(database, "nurse")
+    assert await check_code(uow=SqlConsoleUnitOfWork(database), user_id="nurse", code=code, throttle=THROTTLE, now=NOW)
+    assert not await check_code(
+        uow=SqlConsoleUnitOfWork(database), user_id="nurse", code=code, throttle=THROTTLE, now=NOW
+    )
+    assert not await check_code(
+        uow=SqlConsoleUnitOfWork(database), user_id="nurse", code="000000", throttle=THROTTLE, now=NOW
+    )
+    assert not await check_code(
+        uow=SqlConsoleUnitOfWork(database), user_id="nurse", code="12345", throttle=THROTTLE, now=NOW
+    )
+    account = await account_of(uow=SqlConsoleUnitOfWork(database), user_id="nurse")
     assert account is not None and account.locked_until is not None  # three failures in a row
 
 
 async def test_disabling_ends_sessions_and_refuses_sign_in(database: Database) -> None:
-    token = await sessions.start(database, user_id="nurse", stage="signed_in", now=NOW)
-    lifetimes = sessions.Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
-    assert await sessions.current(database, token, now=NOW, lifetimes=lifetimes) is not None
-    await accounts.set_disabled(database, user_id="nurse", disabled=True, now=NOW)
-    assert await sessions.current(database, token, now=NOW, lifetimes=lifetimes) is None
-    with pytest.raises(accounts.SignInRefused):
-        await accounts.check_password(database, user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=NOW)
+    token = await start_session(
+        uow=SqlConsoleUnitOfWork(database), user_id="nurse", stage=SessionStage.SIGNED_IN, now=NOW
+    )
+    lifetimes = Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
+    assert (
+        await current_session(uow=SqlConsoleUnitOfWork(database), token=token, now=NOW, lifetimes=lifetimes) is not None
+    )
+    await set_disabled(uow=SqlConsoleUnitOfWork(database), user_id="nurse", disabled=True, now=NOW)
+    assert await current_session(uow=SqlConsoleUnitOfWork(database), token=token, now=NOW, lifetimes=lifetimes) is None
+    with pytest.raises(SignInRefused):
+        await check_password(
+            uow=SqlConsoleUnitOfWork(database), user_id="nurse", password=PASSWORD, throttle=THROTTLE, now=NOW
+        )
 
 
 @pytest.mark.hazard("H66")
 async def test_a_session_ends_after_the_idle_timeout_and_each_use_extends_it(database: Database) -> None:
-    lifetimes = sessions.Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
-    token = await sessions.start(database, user_id="nurse", stage="signed_in", now=NOW)
-    assert await sessions.current(database, token, now=NOW + timedelta(minutes=29), lifetimes=lifetimes)
-    assert await sessions.current(database, token, now=NOW + timedelta(minutes=58), lifetimes=lifetimes)
-    assert await sessions.current(database, token, now=NOW + timedelta(minutes=89), lifetimes=lifetimes) is None
-    assert await sessions.current(database, token, now=NOW + timedelta(minutes=90), lifetimes=lifetimes) is None
+    lifetimes = Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
+    token = await start_session(
+        uow=SqlConsoleUnitOfWork(database), user_id="nurse", stage=SessionStage.SIGNED_IN, now=NOW
+    )
+    assert await current_session(
+        uow=SqlConsoleUnitOfWork(database), token=token, now=NOW + timedelta(minutes=29), lifetimes=lifetimes
+    )
+    assert await current_session(
+        uow=SqlConsoleUnitOfWork(database), token=token, now=NOW + timedelta(minutes=58), lifetimes=lifetimes
+    )
+    assert (
+        await current_session(
+            uow=SqlConsoleUnitOfWork(database), token=token, now=NOW + timedelta(minutes=89), lifetimes=lifetimes
+        )
+        is None
+    )
+    assert (
+        await current_session(
+            uow=SqlConsoleUnitOfWork(database), token=token, now=NOW + timedelta(minutes=90), lifetimes=lifetimes
+        )
+        is None
+    )
 
 
 @pytest.mark.hazard("H66")
 async def test_a_background_refresh_does_not_hold_off_the_idle_timeout(database: Database) -> None:
-    lifetimes = sessions.Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
-    token = await sessions.start(database, user_id="nurse", stage="signed_in", now=NOW)
+    lifetimes = Lifetimes(idle=timedelta(minutes=30), longest=timedelta(hours=12))
+    token = await start_session(
+        uow=SqlConsoleUnitOfWork(database), user_id="nurse", stage=SessionStage.SIGNED_IN, now=NOW
+    )
     for minutes in (10, 20, 29):  # the lounge refreshing itself on an unattended screen
-        assert await sessions.current(
-            database, token, now=NOW + timedelta(minutes=minutes), lifetimes=lifetimes, touch=False
+        assert await current_session(
+            uow=SqlConsoleUnitOfWork(database),
+            token=token,
+            now=NOW + timedelta(minutes=minutes),
+            lifetimes=lifetimes,
+            touch=False,
         )
     assert (
-        await sessions.current(database, token, now=NOW + timedelta(minutes=31), lifetimes=lifetimes, touch=False)
+        await current_session(
+            uow=SqlConsoleUnitOfWork(database),
+            token=token,
+            now=NOW + timedelta(minutes=31),
+            lifetimes=lifetimes,
+            touch=False,
+        )
         is None
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from contracts.release_notice import ReleaseNoticeV1
-from services.console.notices import corrected_notice, form_values_of
+from services.console.domain.notice_form import corrected_notice, form_values_of
 from ttg.synthetic import release_notice
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.console.pages.custody import event_from_form
-from services.console.pages.inbox import answer_from_form, needs_reconfirming
+from services.console.domain.answer_form import answer_from_form, needs_reconfirming
+from services.console.domain.custody_form import event_from_form
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 HANDOVER = {

@@ -7,7 +7,7 @@ import random
 from datetime import date, timedelta
 
 from contracts.release_notice import ReleaseNoticeV1
-from services.console.notices import errors_from_problem, notice_from_form
+from services.console.domain.notice_form import errors_from_problem, notice_from_form
 from ttg.synthetic import nhs_number
 
 CONTACT = {"name": "Priya Shah", "role": "Prison healthcare", "email": "p@example.org"}

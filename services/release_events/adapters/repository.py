@@ -1,0 +1,181 @@
+"""The SQL behind release_events' use cases: the only module here that builds queries.
+
+The custody register's ``lock`` makes "check, then write" one step. The row is created if missing (insert,
+ignoring a concurrent insert) and then read ``FOR UPDATE``: on PostgreSQL a second submission about the same
+person waits for the first to commit and is then decided against what the first wrote. SQLite has no row locks,
+but a process's writers take turns (``services.common.db.Database``) and SQLite runs one replica, which gives
+the same order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.outbox import OutboxMessage
+from services.release_events.adapters.tables import (
+    CustodyEventRecord,
+    CustodyRegister,
+    IdempotencyRecord,
+    NoticeDelivery,
+    NoticeProgress,
+    NoticeRevision,
+    ReleaseNoticeRecord,
+)
+from services.release_events.domain.custody_rules import Custody
+
+
+class SqlNotices:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, notice_id: str) -> ReleaseNoticeRecord | None:
+        return await self._session.get(ReleaseNoticeRecord, notice_id)
+
+    async def reload(self, record: ReleaseNoticeRecord) -> None:
+        """Read the row again: a concurrent correction may have committed while the register lock was awaited."""
+        await self._session.refresh(record)
+
+    async def latest_of(self, prison_number: str) -> ReleaseNoticeRecord | None:
+        query = (
+            select(ReleaseNoticeRecord)
+            .where(ReleaseNoticeRecord.prison_number == prison_number)
+            .order_by(col(ReleaseNoticeRecord.received_at).desc())
+            .limit(1)
+        )
+        return (await self._session.exec(query)).first()
+
+    def add(self, record: ReleaseNoticeRecord) -> None:
+        self._session.add(record)
+
+    def add_revision(self, revision: NoticeRevision) -> None:
+        self._session.add(revision)
+
+    async def revisions_of(self, notice_id: str) -> list[NoticeRevision]:
+        query = (
+            select(NoticeRevision).where(NoticeRevision.notice_id == notice_id).order_by(col(NoticeRevision.revision))
+        )
+        return list((await self._session.exec(query)).all())
+
+
+class SqlIdempotencyRecords:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return await self._session.get(IdempotencyRecord, (scope, key))
+
+    async def forget(self, scope: str, key: str, *, created_before: datetime) -> None:
+        await self._session.exec(
+            delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.scope) == scope,
+                col(IdempotencyRecord.key) == key,
+                col(IdempotencyRecord.created_at) <= created_before,
+            )
+        )
+
+    def add(self, record: IdempotencyRecord) -> None:
+        self._session.add(record)
+
+    async def purge(self, *, created_before: datetime) -> int:
+        result = await self._session.exec(
+            delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) <= created_before)
+        )
+        return int(result.rowcount or 0)
+
+
+class SqlCustodyRegister:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock(self, prison_number: str, now: datetime) -> Custody:
+        """The person's line, locked until the transaction ends (a new line if the person was never seen)."""
+        dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegister)
+        await self._session.exec(
+            insert.values(
+                prison_number=prison_number, released=False, set_by="", updated_at=now
+            ).on_conflict_do_nothing(index_elements=["prison_number"])
+        )
+        query = select(CustodyRegister).where(CustodyRegister.prison_number == prison_number).with_for_update()
+        row = (await self._session.exec(query)).one()
+        return Custody(holder=row.establishment_code, sequence=row.sequence, released=row.released)
+
+    async def save(self, prison_number: str, custody: Custody, *, set_by: str, now: datetime) -> None:
+        row = await self._session.get(CustodyRegister, prison_number)
+        if row is None:  # lock() always creates it first
+            raise RuntimeError("custody register line missing: call lock() in the same transaction")
+        row.establishment_code = custody.holder
+        row.sequence = custody.sequence
+        row.released = custody.released
+        row.set_by = set_by
+        row.updated_at = now
+        self._session.add(row)
+
+
+class SqlCustodyEvents:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, custody_event_id: str) -> CustodyEventRecord | None:
+        return await self._session.get(CustodyEventRecord, custody_event_id)
+
+    async def by_sequence(self, prison_number: str, sequence: int) -> CustodyEventRecord | None:
+        query = select(CustodyEventRecord).where(
+            CustodyEventRecord.prison_number == prison_number, CustodyEventRecord.sequence == sequence
+        )
+        return (await self._session.exec(query)).first()
+
+    async def any_since(self, prison_number: str, since: datetime) -> bool:
+        query = select(CustodyEventRecord.id).where(
+            CustodyEventRecord.prison_number == prison_number, CustodyEventRecord.received_at > since
+        )
+        return (await self._session.exec(query)).first() is not None
+
+    def add(self, record: CustodyEventRecord) -> None:
+        self._session.add(record)
+
+
+class SqlProgress:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def pack(self, handover_id: str) -> NoticeProgress | None:
+        return await self._session.get(NoticeProgress, handover_id)
+
+    async def delivery(self, handover_id: str, agency_code: str) -> NoticeDelivery | None:
+        return await self._session.get(NoticeDelivery, (handover_id, agency_code))
+
+    def save(self, row: NoticeProgress | NoticeDelivery) -> None:
+        self._session.add(row)
+
+    async def latest_pack_of(self, notice_id: str) -> NoticeProgress | None:
+        query = (
+            select(NoticeProgress)
+            .where(NoticeProgress.notice_id == notice_id)
+            .order_by(col(NoticeProgress.updated_at).desc())
+            .limit(1)
+        )
+        return (await self._session.exec(query)).first()
+
+    async def deliveries_of(self, handover_id: str) -> list[NoticeDelivery]:
+        query = (
+            select(NoticeDelivery)
+            .where(NoticeDelivery.handover_id == handover_id)
+            .order_by(col(NoticeDelivery.agency_code))
+        )
+        return list((await self._session.exec(query)).all())
+
+
+class SqlPublications:
+    """When the outbox handed an event to the broker (None: not yet)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def published_at(self, event_id: str) -> datetime | None:
+        query = select(OutboxMessage.published_at).where(OutboxMessage.event_id == event_id)
+        return (await self._session.exec(query)).first()

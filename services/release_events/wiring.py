@@ -1,0 +1,74 @@
+"""The release_events process, wired in one place: the HTTP API, the outbox relay to ``custody.events.v1``, the
+consumer that follows each notice downstream (``handover.events.v1``, ``delivery.events.v1``), and the
+idempotency-record purge."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from services.common.consumer import EventConsumer
+from services.common.lifecycle import Runtime, make_app
+from services.common.logging import configure_logging
+from services.common.runtime import serve
+from services.common.topics import DELIVERY_EVENTS, HANDOVER_EVENTS
+from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
+from services.release_events.entrypoints import api_custody, api_notices
+from services.release_events.entrypoints.consumers import progress_handlers
+from services.release_events.settings import ReleaseEventsSettings
+from services.release_events.usecases.purge_idempotency import purge_idempotency_records
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+PURGE_EVERY_SECONDS = 3600
+
+
+def start_workers(runtime: Runtime, settings: ReleaseEventsSettings) -> None:
+    handlers = progress_handlers(runtime.database, runtime.clock)
+    consumer = EventConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=[HANDOVER_EVENTS, DELIVERY_EVENTS],
+        group_id=settings.consumer_group,
+        handlers=handlers,
+        supported_major_versions=dict.fromkeys(handlers, 1),
+        producer=runtime.producer,
+        batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    )
+    runtime.start("notice-progress-consumer", consumer.run)
+
+    async def purge() -> None:
+        while True:
+            older_than = runtime.clock.now() - settings.idempotency_window
+            uow = SqlReleaseEventsUnitOfWork(runtime.database, runtime.clock)
+            await purge_idempotency_records(uow=uow, older_than=older_than)
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    runtime.start("idempotency-purge", purge)
+
+
+def router() -> APIRouter:
+    combined = APIRouter()
+    combined.include_router(api_notices.router)
+    combined.include_router(api_custody.router)
+    return combined
+
+
+def create_app(settings: ReleaseEventsSettings | None = None) -> FastAPI:
+    settings = settings or ReleaseEventsSettings()
+    return make_app(
+        title="Through-the-Gate release events",
+        settings=settings,
+        migrations=MIGRATIONS,
+        router=router(),
+        max_body_bytes=settings.max_body_bytes,
+        start_workers=lambda runtime: start_workers(runtime, settings),
+    )
+
+
+def main() -> None:
+    settings = ReleaseEventsSettings()
+    configure_logging("release_events", settings.log_level)
+    serve(create_app(settings), settings.host, settings.port)
