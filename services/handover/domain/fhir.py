@@ -69,7 +69,7 @@ STATUSES: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class ReferralFacts:
+class FhirReferral:
     """What a Bundle tells of one referral: its agency, what it asks, and how the agency answered."""
 
     referral_id: str
@@ -97,7 +97,7 @@ class Reading:
     issued_at: datetime
     audience: str
     sections: AgencySections
-    referrals: tuple[ReferralFacts, ...] = ()
+    referrals: tuple[FhirReferral, ...] = ()
     distribution_list: tuple[dict[str, Any], ...] = ()
 
 
@@ -342,9 +342,7 @@ def _medication(b: _Builder, index: int, m: Medication, patient: dict[str, str])
     return resource
 
 
-def _referral(
-    b: _Builder, r: ReferralFacts, patient: dict[str, str], requester: dict[str, str]
-) -> list[dict[str, str]]:
+def _referral(b: _Builder, r: FhirReferral, patient: dict[str, str], requester: dict[str, str]) -> list[dict[str, str]]:
     """A ServiceRequest (what is asked of whom) and a Task (where the agency's answer stands)."""
     agency = b.organisation(AGENCY_CODE, r.agency_code, r.agency_name)
     request_status, task_status = STATUSES.get(r.status, ("unknown", "requested"))
@@ -404,7 +402,7 @@ def _referral(
     return [request, b.add(task)]
 
 
-def _referral_summary(r: ReferralFacts) -> dict[str, Any]:
+def _referral_summary(r: FhirReferral) -> dict[str, Any]:
     return {
         "agency": f"{r.agency_name} ({r.agency_code})",
         "asked": _words(r.referral_kind),

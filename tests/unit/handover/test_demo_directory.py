@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from contracts.handover import AgencyKind
-from services.handover.directory import read_directory_files
+from services.handover.adapters.directory_files import read_directory_files
 from services.handover.domain.routing import prison_healthcare_of
 from services.notifier.directory import load_directory
 

@@ -1,5 +1,5 @@
-"""Use case: the notifier's delivery outcomes flow back onto the referrals they carried, so that readiness
-knows whether an agency really has its pack (a dead-lettered referral is at risk, not "awaiting an answer").
+"""The notifier's delivery outcomes flow back onto the referrals they carried, so that readiness knows whether
+an agency really has its pack (a dead-lettered referral is at risk, not "awaiting an answer").
 
 A referral whose delivery failed for good is not left to wait for someone to fix the endpoint: it is routed on
 at once, as a rejection is (``domain.undelivered``): to the next eligible agency, whose referral replaces it (it
@@ -8,64 +8,52 @@ RECONNECT while it stays open (a replay may still deliver it)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
-from sqlmodel import col, select
 
 from contracts.delivery import DeliveryOutcomeV1
 from contracts.envelope import CloudEvent
 from contracts.handover import ReferralKind
-from services.common import audit
-from services.common.inbox import first_delivery
-from services.handover import answers
-from services.handover.directory import active_agencies
-from services.handover.domain.referrals import OPEN, ReferralStatus
+from services.handover.domain.referrals import ReferralStatus
 from services.handover.domain.undelivered import (
-    FAILED_FOR_GOOD,
     REFERRAL_CARRYING,
     Verdict,
     undelivered_cause,
     undelivered_verdict,
 )
-from services.handover.models import Handover, Referral
-from services.handover.service import Context
+from services.handover.usecases.audit_entries import audit_entry
+from services.handover.usecases.issuing import Stamp
+from services.handover.usecases.ports import HandoverUnitOfWork
+from services.handover.usecases.rerouting import RoutedOn, route_on
 
 log = structlog.get_logger(__name__)
 
 UNDELIVERABLE = "undeliverable"
 
 
-async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
+async def record_delivery_outcome(*, uow: HandoverUnitOfWork, event: CloudEvent, source: str, now: datetime) -> bool:
     """Note on the agency's open referrals of the handover whether its pack was delivered, and route on a
     referral that could not be. False if skipped."""
     outcome = DeliveryOutcomeV1.model_validate(event.data)
     if outcome.handover_id is None or (outcome.event_type and outcome.event_type not in REFERRAL_CARRYING):
         return False
-    now = ctx.clock.now()
-    directory = await active_agencies(database=ctx.database) if outcome.status in FAILED_FOR_GOOD else []
-    routed: list[tuple[str, str | None, list[str]]] = []
-    async with ctx.database.transaction() as session:
-        if not await first_delivery(session, event_id=event.id, event_type=event.type, now=now):
+    stamp = Stamp(source, now, event.correlationid)
+    routed: list[tuple[str, RoutedOn]] = []
+    async with uow:
+        if not await uow.inbox.first_delivery(event_id=event.id, event_type=event.type):
             return False
         # Locked: one change at a time per handover (a custody event, an answer, this outcome).
-        handover = await session.get(Handover, outcome.handover_id, with_for_update=True)
+        handover = await uow.handovers.get(outcome.handover_id, lock=True)
         if handover is None:
             return False
-        referrals = (
-            await session.exec(
-                select(Referral)
-                .where(col(Referral.handover_id) == outcome.handover_id)
-                .where(col(Referral.agency_code) == outcome.agency_code)
-                .where(col(Referral.status).in_([status.value for status in OPEN]))
-                .order_by(col(Referral.created_at), col(Referral.id))
-            )
-        ).all()
+        referrals = await uow.referrals.open_of_agency(handover.id, outcome.agency_code)
         for referral in referrals:
             previous = referral.delivery_status
             referral.delivery_status = outcome.status
             referral.delivery_detail = (
                 None if outcome.status == "delivered" else (outcome.reason or outcome.status)[:500]
             )
-            session.add(referral)
             verdict = undelivered_verdict(
                 delivery_status=outcome.status,
                 webhook_type=outcome.event_type or "handover.pack.issued",
@@ -77,17 +65,14 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
             if verdict != Verdict.ROUTE_ON:
                 continue
             cause = undelivered_cause(outcome.agency_code, outcome.status, outcome.reason)
-            rerouted, escalated = await answers.reroute(
-                session, ctx, handover, referral, directory, event.correlationid, cause=cause
-            )
-            if rerouted is not None:  # the next agency's referral replaces it
+            moved = await route_on(uow, stamp, handover, referral, await uow.directory.active(), cause=cause)
+            if moved.rerouted_to is not None:  # the next agency's referral replaces it
                 referral.status, referral.updated_at = ReferralStatus.CANCELLED.value, now
-                referral.reason_code, referral.reason_text = UNDELIVERABLE, f"{cause}; re-routed to {rerouted}"
-                session.add(referral)
-            await audit.record(
-                session,
-                audit.AuditEntry.system(
-                    "handover",
+                referral.reason_code = UNDELIVERABLE
+                referral.reason_text = f"{cause}; re-routed to {moved.rerouted_to}"
+            await uow.audit.record(
+                audit_entry(
+                    None,
                     action="referral.undelivered",
                     resource_type="referral",
                     resource_id=referral.id,
@@ -98,13 +83,12 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
                         "agency_code": outcome.agency_code,
                         "webhook_id": outcome.webhook_id,
                         "delivery": outcome.status,
-                        "rerouted_to": rerouted,
-                        "escalated_to": escalated,
+                        "rerouted_to": moved.rerouted_to,
+                        "escalated_to": moved.escalated_to,
                     },
-                ),
-                now,
+                )
             )
-            routed.append((referral.id, rerouted, escalated))
+            routed.append((referral.id, moved))
     log.info(
         "referral.delivery_recorded",
         handover_id=outcome.handover_id,
@@ -112,15 +96,11 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
         delivery=outcome.status,
         referrals=len(referrals),
     )
-    for referral_id, rerouted, escalated in routed:
+    for referral_id, moved in routed:
         log.warning(
-            "referral.undelivered_routed_on", referral_id=referral_id, rerouted_to=rerouted, escalated_to=escalated
+            "referral.undelivered_routed_on",
+            referral_id=referral_id,
+            rerouted_to=moved.rerouted_to,
+            escalated_to=moved.escalated_to,
         )
     return bool(referrals)
-
-
-async def delivery_of(*, ctx: Context, handover_id: str) -> dict[str, str | None]:
-    """Agency code -> last delivery status of its open referral (for views and tests)."""
-    async with ctx.database.session() as session:
-        rows = await session.exec(select(Referral).where(Referral.handover_id == handover_id))
-        return {r.agency_code: r.delivery_status for r in rows.all()}

@@ -9,26 +9,18 @@ from datetime import datetime
 
 import structlog
 from fhir.resources.R4B.bundle import Bundle
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.handover import DistributionEntry
-from services.handover.domain.directory import AgencyRecord
-from services.handover.domain.fhir import Reading, ReferralFacts, bundle
-from services.handover.models import DirectoryAgency, Referral
+from services.handover.adapters.tables import Referral
+from services.handover.domain.fhir import FhirReferral, Reading, bundle
+from services.handover.domain.referrals import ReferralStatus
+from services.handover.usecases.ports import HandoverUnitOfWork
 
 log = structlog.get_logger()
 
 
-async def fhir_agencies(session: AsyncSession, codes: set[str]) -> set[str]:
-    """Which of ``codes`` want FHIR: their directory entry's webhook says ``format: fhir``."""
-    rows = (await session.exec(select(DirectoryAgency).where(col(DirectoryAgency.code).in_(codes)))).all()
-    records = [AgencyRecord.model_validate_json(row.record) for row in rows]
-    return {r.code for r in records if r.webhook is not None and r.webhook.format == "fhir"}
-
-
-def _facts(referral: Referral) -> ReferralFacts:
-    return ReferralFacts(
+def fhir_referral(referral: Referral) -> FhirReferral:
+    return FhirReferral(
         referral_id=referral.id,
         agency_code=referral.agency_code,
         agency_kind=referral.agency_kind,
@@ -46,30 +38,32 @@ def _facts(referral: Referral) -> ReferralFacts:
     )
 
 
-def _unsaved(entry: DistributionEntry, at: datetime) -> ReferralFacts:
-    """A referral made in this very transaction, not yet flushed: just asked."""
-    return ReferralFacts(
+def _just_asked(entry: DistributionEntry, at: datetime) -> FhirReferral:
+    """A referral made in this very transaction and not yet stored."""
+    return FhirReferral(
         referral_id=entry.referral_id or "",
         agency_code=entry.agency_code,
         agency_kind=entry.agency_kind.value,
         agency_name=entry.agency_name,
         referral_kind=entry.referral_kind.value,
-        status="requested",
+        status=ReferralStatus.REQUESTED.value,
         reason=entry.reason,
         created_at=at,
         updated_at=at,
     )
 
 
-async def _with_bundle(session: AsyncSession, entry: DistributionEntry, at: datetime) -> DistributionEntry:
-    referral = await session.get(Referral, entry.referral_id) if entry.referral_id else None
+async def _with_bundle(uow: HandoverUnitOfWork, entry: DistributionEntry, at: datetime) -> DistributionEntry:
+    referral = await uow.referrals.get(entry.referral_id) if entry.referral_id else None
     reading = Reading(
         handover_id=entry.handover_id,
         version=entry.version,
         issued_at=at,
         audience=entry.agency_kind.value,
         sections=entry.pack,
-        referrals=(_facts(referral) if referral is not None else _unsaved(entry, at),) if entry.referral_id else (),
+        referrals=(
+            (fhir_referral(referral) if referral is not None else _just_asked(entry, at),) if entry.referral_id else ()
+        ),
     )
     document = bundle(reading)
     try:
@@ -81,8 +75,11 @@ async def _with_bundle(session: AsyncSession, entry: DistributionEntry, at: date
 
 
 async def with_fhir(
-    session: AsyncSession, entries: list[DistributionEntry], *, at: datetime
+    uow: HandoverUnitOfWork, entries: list[DistributionEntry], *, at: datetime
 ) -> list[DistributionEntry]:
     """``entries`` with a FHIR Bundle in the entry of each agency that chose FHIR (the rest unchanged)."""
-    wanted = await fhir_agencies(session, {e.agency_code for e in entries}) if entries else set()
-    return [await _with_bundle(session, e, at) if e.agency_code in wanted else e for e in entries]
+    if not entries:
+        return entries
+    records = await uow.directory.records({e.agency_code for e in entries})
+    wanted = {r.code for r in records if r.webhook is not None and r.webhook.format == "fhir"}
+    return [await _with_bundle(uow, e, at) if e.agency_code in wanted else e for e in entries]

@@ -1,0 +1,49 @@
+"""What every route of handover is given: a unit of work, the settings, the time, and a way to wake the relay
+once a change with events has committed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
+from services.handover.settings import HandoverSettings
+from services.handover.usecases.ports import HandoverUnitOfWork
+
+
+def _unit_of_work(request: Request) -> HandoverUnitOfWork:
+    return HandoverSqlUnitOfWork(request.app.state.database, request.app.state.clock)
+
+
+def _settings(request: Request) -> HandoverSettings:
+    settings: HandoverSettings = request.app.state.settings
+    return settings
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+def _correlation_id(request: Request) -> str | None:
+    found: str | None = getattr(request.state, "correlation_id", None)
+    return found
+
+
+class Relay:
+    """Wakes the outbox relay so that what a route committed is published at once."""
+
+    def __init__(self, request: Request) -> None:
+        self._relay = request.app.state.relay
+
+    def wake(self) -> None:
+        self._relay.wake()
+
+
+UnitOfWorkDep = Annotated[HandoverUnitOfWork, Depends(_unit_of_work)]
+SettingsDep = Annotated[HandoverSettings, Depends(_settings)]
+NowDep = Annotated[datetime, Depends(_now)]
+CorrelationDep = Annotated[str | None, Depends(_correlation_id)]
+RelayDep = Annotated[Relay, Depends(Relay)]
