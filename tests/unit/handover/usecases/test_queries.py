@@ -37,7 +37,7 @@ async def test_the_departure_lounge_pages_releases_with_their_readiness() -> Non
     first = await opened(uow, notice(establishment="DMI"), "notice-1")
     other = notice(establishment="DMI", release_in_days=15, changes=lambda raw: raw.update(prison_number="A1111AA"))
     handovers = [first, await opened(uow, other, "notice-2")]
-    window = dict(state=HandoverState.OPEN, start=NOW.date(), end=NOW.date() + timedelta(days=30), search=None)
+    window = {"state": HandoverState.OPEN, "start": NOW.date(), "end": NOW.date() + timedelta(days=30), "search": None}
 
     page = await queries.departures(
         uow=uow,
@@ -58,9 +58,14 @@ async def test_the_departure_lounge_pages_releases_with_their_readiness() -> Non
 
 
 def test_a_search_is_a_prison_number_start_or_words_of_a_name() -> None:
-    common = dict(
-        establishment_code="DMI", state=HandoverState.OPEN, start=NOW.date(), end=NOW.date(), limit=5, after=None
-    )
+    common = {
+        "establishment_code": "DMI",
+        "state": HandoverState.OPEN,
+        "start": NOW.date(),
+        "end": NOW.date(),
+        "limit": 5,
+        "after": None,
+    }
     assert queries.lounge_query(search="a12", **common).prison_number_start == "A12"
     assert queries.lounge_query(search="Jo Smith", **common).name_words == ("jo", "smith")
 
