@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 
 from contracts.handover import HandoverPack
 from services.handover.domain.disclosure import disclose
-from services.handover.domain.fhir import NHS_NUMBER
+from services.handover.domain.fhir_model import NHS_NUMBER
 from tests.support.polling import eventually
 from tests.support.system import RunningSystem, new_secret
 from ttg.synthetic import release_notice

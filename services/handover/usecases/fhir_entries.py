@@ -12,7 +12,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from contracts.handover import DistributionEntry
 from services.handover.adapters.tables import Referral
-from services.handover.domain.fhir import FhirReferral, Reading, bundle
+from services.handover.domain.fhir import bundle
+from services.handover.domain.fhir_model import FhirReferral, Reading
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.usecases.ports import HandoverUnitOfWork
 

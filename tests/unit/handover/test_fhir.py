@@ -11,7 +11,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from contracts.handover import AgencyKind, AgencySections
 from services.handover.domain.disclosure import disclose
-from services.handover.domain.fhir import NHS_NUMBER, FhirReferral, Reading, bundle
+from services.handover.domain.fhir import bundle
+from services.handover.domain.fhir_model import NHS_NUMBER, FhirReferral, Reading
 from services.handover.domain.pack import build_pack
 from services.handover.domain.routing import route
 from tests.unit.handover.factories import DIRECTORY, notice

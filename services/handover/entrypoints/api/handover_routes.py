@@ -12,7 +12,8 @@ from fhir.resources.R4B.bundle import Bundle
 from contracts.handover import AgencySections
 from services.common.auth import HandoverReader, ReleasesReader, acts_for_establishment, not_found
 from services.common.read_audit import audit_read
-from services.handover.domain.fhir import Reading, bundle
+from services.handover.domain.fhir import bundle
+from services.handover.domain.fhir_model import Reading
 from services.handover.domain.readiness import readiness_of
 from services.handover.entrypoints.api.deps import CorrelationDep, NowDep, SettingsDep, UnitOfWorkDep
 from services.handover.entrypoints.api.schemas import (
