@@ -17,7 +17,7 @@ from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.entrypoints.api import answer_routes, directory_routes, handover_routes, release_routes
 from services.handover.entrypoints.consumers import consumers
 from services.handover.settings import HandoverSettings
-from services.handover.usecases.directory_admin import seed_directory
+from services.handover.usecases.directory_admin import SeedFiles, seed_directory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,8 +26,10 @@ async def seed_directory_once(database: Database, clock: Clock, settings: Handov
     """Seed an empty directory from the files; how many agencies were announced."""
     return await seed_directory(
         new_uow=lambda: HandoverSqlUnitOfWork(database, clock),
-        read_seed=partial(read_directory_files, settings.directory_path),
-        keep_secrets=partial(without_literals, store=settings.secret_store_path),
+        seed=SeedFiles(
+            read=partial(read_directory_files, settings.directory_path),
+            keep_secrets=partial(without_literals, store=settings.secret_store_path),
+        ),
         source=settings.source,
         now=clock.now(),
     )

@@ -18,7 +18,7 @@ from services.common.auth import Principal
 from services.handover.adapters.tables import Referral, ReferralAnswer
 from services.handover.domain.case import ANSWERABLE, check_report_at
 from services.handover.domain.referrals import AnswerFacts, ReferralStatus, next_status
-from services.handover.usecases.audit_entries import audit_entry
+from services.handover.usecases.audit_entries import referral_entry
 from services.handover.usecases.issuing import Stamp, publish
 from services.handover.usecases.ports import HandoverUnitOfWork
 from services.handover.usecases.rerouting import RoutedOn, route_on
@@ -150,12 +150,11 @@ async def answer_referral(
         details = {"answer": given.answer.value, "handover_id": handover.id, **outcome}
         del details["given"]
         await uow.audit.record(
-            audit_entry(
+            referral_entry(
                 actor,
-                action="referral.answered",
-                resource_type="referral",
-                resource_id=referral.id,
-                subject=handover.prison_number,
+                "referral.answered",
+                referral_id=referral.id,
+                prison_number=handover.prison_number,
                 correlation_id=correlation_id,
                 details=details,
             )

@@ -22,7 +22,7 @@ from services.handover.domain.undelivered import (
     undelivered_cause,
     undelivered_verdict,
 )
-from services.handover.usecases.audit_entries import audit_entry
+from services.handover.usecases.audit_entries import referral_entry
 from services.handover.usecases.issuing import Stamp
 from services.handover.usecases.ports import HandoverUnitOfWork
 from services.handover.usecases.rerouting import RoutedOn, route_on
@@ -70,22 +70,22 @@ async def record_delivery_outcome(*, uow: HandoverUnitOfWork, event: CloudEvent,
                 referral.status, referral.updated_at = ReferralStatus.CANCELLED.value, now
                 referral.reason_code = UNDELIVERABLE
                 referral.reason_text = f"{cause}; re-routed to {moved.rerouted_to}"
+            details = {
+                "handover_id": handover.id,
+                "agency_code": outcome.agency_code,
+                "webhook_id": outcome.webhook_id,
+                "delivery": outcome.status,
+                "rerouted_to": moved.rerouted_to,
+                "escalated_to": moved.escalated_to,
+            }
             await uow.audit.record(
-                audit_entry(
+                referral_entry(
                     None,
-                    action="referral.undelivered",
-                    resource_type="referral",
-                    resource_id=referral.id,
-                    subject=handover.prison_number,
+                    "referral.undelivered",
+                    referral_id=referral.id,
+                    prison_number=handover.prison_number,
                     correlation_id=event.correlationid,
-                    details={
-                        "handover_id": handover.id,
-                        "agency_code": outcome.agency_code,
-                        "webhook_id": outcome.webhook_id,
-                        "delivery": outcome.status,
-                        "rerouted_to": moved.rerouted_to,
-                        "escalated_to": moved.escalated_to,
-                    },
+                    details=details,
                 )
             )
             routed.append((referral.id, moved))

@@ -18,12 +18,13 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from contracts.directory import DIRECTORY_AGENCY_CHANGED_SCHEMA, DirectoryAgencyChangedV1
-from contracts.envelope import EventType, new_event
+from contracts.envelope import EventType
 from services.common.auth import Principal
 from services.common.topics import DIRECTORY_EVENTS
 from services.handover.adapters.tables import DirectoryAgency
 from services.handover.domain.directory import AgencyRecord, WebhookEndpoint
 from services.handover.usecases.audit_entries import audit_entry
+from services.handover.usecases.issuing import Stamp, publish
 from services.handover.usecases.ports import HandoverUnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -55,16 +56,15 @@ def _announce(uow: HandoverUnitOfWork, row: DirectoryAgency, source: str, correl
     data = DirectoryAgencyChangedV1.model_validate(
         {**record.model_dump(mode="json"), "revision": row.revision, "changed_at": row.updated_at}
     )
-    event = new_event(
+    publish(
+        uow,
+        Stamp(source, row.updated_at, correlation_id),
         type=EventType.DIRECTORY_AGENCY_CHANGED,
-        source=source,
-        subject=row.code,
-        dataschema=DIRECTORY_AGENCY_CHANGED_SCHEMA,
+        schema=DIRECTORY_AGENCY_CHANGED_SCHEMA,
         data=data,
-        correlation_id=correlation_id,
-        time=row.updated_at,
+        subject=row.code,
+        topic=DIRECTORY_EVENTS,
     )
-    uow.outbox.add(topic=DIRECTORY_EVENTS, event=event)
 
 
 async def _change(
@@ -81,24 +81,24 @@ async def _change(
     _announce(uow, row, source, correlation_id)
 
 
-async def seed_directory(
-    *,
-    new_uow: UnitOfWorkFactory,
-    read_seed: Callable[[], list[AgencyRecord]],
-    keep_secrets: Callable[[AgencyRecord], AgencyRecord],
-    source: str,
-    now: datetime,
-) -> int:
+@dataclass(frozen=True)
+class SeedFiles:
+    """The directory's seed: ``read`` gives its agencies as written; ``keep_secrets`` moves an agency's literal
+    secrets into the secret store, so that only references are stored."""
+
+    read: Callable[[], list[AgencyRecord]]
+    keep_secrets: Callable[[AgencyRecord], AgencyRecord]
+
+
+async def seed_directory(*, new_uow: UnitOfWorkFactory, seed: SeedFiles, source: str, now: datetime) -> int:
     """Seed an empty directory from the files (one transaction: replicas starting together seed it once); a
     directory that holds anything is left as it is, except agencies stored before it held endpoints. Returns
     how many agencies were announced."""
     async with new_uow() as uow:
         present = await uow.directory.count()
     if present:
-        return await _announce_upgraded(
-            new_uow=new_uow, read_seed=read_seed, keep_secrets=keep_secrets, source=source, now=now
-        )
-    agencies = [keep_secrets(agency) for agency in read_seed()]
+        return await _announce_upgraded(new_uow=new_uow, seed=seed, source=source, now=now)
+    agencies = [seed.keep_secrets(agency) for agency in seed.read()]
     try:
         async with new_uow() as uow:
             if await uow.directory.count():
@@ -114,21 +114,14 @@ async def seed_directory(
     return len(agencies)
 
 
-async def _announce_upgraded(
-    *,
-    new_uow: UnitOfWorkFactory,
-    read_seed: Callable[[], list[AgencyRecord]],
-    keep_secrets: Callable[[AgencyRecord], AgencyRecord],
-    source: str,
-    now: datetime,
-) -> int:
+async def _announce_upgraded(*, new_uow: UnitOfWorkFactory, seed: SeedFiles, source: str, now: datetime) -> int:
     """Agencies stored before the directory held endpoints (revision 0) take their endpoint from the files
     once, and are announced, so that the notifier learns them; nothing else is read from the files."""
     async with new_uow() as uow:
         silent = await uow.directory.never_announced()
     if not silent:
         return 0
-    files = {agency.code: agency for agency in read_seed()}
+    files = {agency.code: agency for agency in seed.read()}
     announced = 0
     async with new_uow() as uow:
         for row in silent:
@@ -136,9 +129,9 @@ async def _announce_upgraded(
             if current is None or current.revision != 0:
                 continue
             record = AgencyRecord.model_validate_json(current.record)
-            seed = files.get(current.code)
-            if record.webhook is None and seed is not None and seed.webhook is not None:
-                record = keep_secrets(record.model_copy(update={"webhook": seed.webhook}))
+            seeded = files.get(current.code)
+            if record.webhook is None and seeded is not None and seeded.webhook is not None:
+                record = seed.keep_secrets(record.model_copy(update={"webhook": seeded.webhook}))
             _write(current, record, current.source, now)
             await uow.directory.save(current)
             _announce(uow, current, source, None)

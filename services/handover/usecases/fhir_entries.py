@@ -5,6 +5,7 @@ the entry as it is."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 
 import structlog
@@ -21,36 +22,20 @@ log = structlog.get_logger()
 
 
 def fhir_referral(referral: Referral) -> FhirReferral:
-    return FhirReferral(
-        referral_id=referral.id,
-        agency_code=referral.agency_code,
-        agency_kind=referral.agency_kind,
-        agency_name=referral.agency_name,
-        referral_kind=referral.referral_kind,
-        status=referral.status,
-        reason=referral.reason,
-        created_at=referral.created_at,
-        updated_at=referral.updated_at,
-        first_appointment_at=referral.first_appointment_at,
-        first_appointment_place=referral.first_appointment_place,
-        reason_code=referral.reason_code,
-        reason_text=referral.reason_text,
-        attended=referral.attended,
-    )
+    told = {f.name: getattr(referral, f.name) for f in fields(FhirReferral) if f.name != "referral_id"}
+    return FhirReferral(referral_id=referral.id, **told)
 
 
 def _just_asked(entry: DistributionEntry, at: datetime) -> FhirReferral:
     """A referral made in this very transaction and not yet stored."""
     return FhirReferral(
         referral_id=entry.referral_id or "",
-        agency_code=entry.agency_code,
         agency_kind=entry.agency_kind.value,
-        agency_name=entry.agency_name,
         referral_kind=entry.referral_kind.value,
         status=ReferralStatus.REQUESTED.value,
-        reason=entry.reason,
         created_at=at,
         updated_at=at,
+        **entry.model_dump(include={"agency_code", "agency_name", "reason"}),
     )
 
 

@@ -49,9 +49,16 @@ class Stamp:
 
 
 def publish(
-    uow: HandoverUnitOfWork, stamp: Stamp, *, type: EventType, schema: str, data: BaseModel, subject: str
+    uow: HandoverUnitOfWork,
+    stamp: Stamp,
+    *,
+    type: EventType,
+    schema: str,
+    data: BaseModel,
+    subject: str,
+    topic: str = HANDOVER_EVENTS,
 ) -> CloudEvent:
-    """Stage an event of ``handover.events.v1`` in the outbox."""
+    """Stage an event in the outbox (``handover.events.v1`` unless another topic is named)."""
     event = new_event(
         type=type,
         source=stamp.source,
@@ -61,7 +68,7 @@ def publish(
         correlation_id=stamp.correlation_id,
         time=stamp.now,
     )
-    uow.outbox.add(topic=HANDOVER_EVENTS, event=event)
+    uow.outbox.add(topic=topic, event=event)
     return event
 
 

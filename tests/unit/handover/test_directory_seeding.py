@@ -25,7 +25,7 @@ from services.common.topics import DIRECTORY_EVENTS
 from services.handover.adapters.directory_files import read_directory_files, without_literals
 from services.handover.adapters.tables import DirectoryAgency
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
-from services.handover.usecases.directory_admin import DirectoryEntry, seed_directory
+from services.handover.usecases.directory_admin import DirectoryEntry, SeedFiles, seed_directory
 from services.handover.usecases.queries import directory_entries
 from services.handover.wiring import MIGRATIONS
 
@@ -46,8 +46,9 @@ class DirectoryContext:
 async def seed_from_files(*, ctx: DirectoryContext, path: Path) -> int:
     return await seed_directory(
         new_uow=ctx.uow,
-        read_seed=partial(read_directory_files, path),
-        keep_secrets=partial(without_literals, store=ctx.secret_store),
+        seed=SeedFiles(
+            read=partial(read_directory_files, path), keep_secrets=partial(without_literals, store=ctx.secret_store)
+        ),
         source=ctx.source,
         now=ctx.clock.now(),
     )

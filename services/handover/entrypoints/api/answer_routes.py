@@ -9,7 +9,7 @@ from services.common.auth import AnswerWriter, ensure_organisation, ensure_scope
 from services.common.credentials import Scope
 from services.common.problems import Problem
 from services.handover.domain.referrals import AnswerRefused
-from services.handover.entrypoints.api.deps import CorrelationDep, NowDep, RelayDep, SettingsDep, UnitOfWorkDep
+from services.handover.entrypoints.api.deps import ChangeDep
 from services.handover.entrypoints.api.schemas import AnswerBody, AnswerPublic
 from services.handover.usecases import answers
 
@@ -30,11 +30,7 @@ async def answer_referral(
     body: AnswerBody,
     caller: AnswerWriter,
     response: Response,
-    uow: UnitOfWorkDep,
-    settings: SettingsDep,
-    now: NowDep,
-    correlation_id: CorrelationDep,
-    relay: RelayDep,
+    change: ChangeDep,
 ) -> AnswerPublic:
     """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
     if body.answer == Answer.CONFIRMED:  # confirming reporting instructions is a scope of its own
@@ -43,13 +39,13 @@ async def answer_referral(
     given = answers.AnswerIn(**dict(body))
     try:
         outcome = await answers.answer_referral(
-            uow=uow,
+            uow=change.uow,
             agency_code=agency_code,
             referral_id=referral_id,
             given=given,
-            source=settings.source,
-            now=now,
-            correlation_id=correlation_id,
+            source=change.settings.source,
+            now=change.now,
+            correlation_id=change.correlation_id,
             actor=caller,
         )
     except answers.NotFound:
@@ -62,5 +58,5 @@ async def answer_referral(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     else:
-        relay.wake()
+        change.relay.wake()
     return AnswerPublic(**{k: getattr(outcome, k) for k in AnswerPublic.model_fields})

@@ -3,6 +3,7 @@ once a change with events has committed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -42,8 +43,24 @@ class Relay:
         self._relay.wake()
 
 
+@dataclass(frozen=True)
+class Change:
+    """What a route that changes something needs: a unit of work, the settings, the time, the request's
+    correlation id, and the relay to wake once the change has committed."""
+
+    uow: HandoverUnitOfWork
+    settings: HandoverSettings
+    now: datetime
+    correlation_id: str | None
+    relay: Relay
+
+
+def _change(request: Request) -> Change:
+    return Change(_unit_of_work(request), _settings(request), _now(request), _correlation_id(request), Relay(request))
+
+
 UnitOfWorkDep = Annotated[HandoverUnitOfWork, Depends(_unit_of_work)]
 SettingsDep = Annotated[HandoverSettings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
 CorrelationDep = Annotated[str | None, Depends(_correlation_id)]
-RelayDep = Annotated[Relay, Depends(Relay)]
+ChangeDep = Annotated[Change, Depends(_change)]

@@ -56,23 +56,8 @@ class ReferralPublic(BaseModel):
 
     @classmethod
     def of(cls, r: Referral) -> ReferralPublic:
-        return cls(
-            referral_id=r.id,
-            agency_code=r.agency_code,
-            agency_kind=r.agency_kind,
-            referral_kind=r.referral_kind,
-            status=r.status,
-            reason=r.reason,
-            first_appointment_at=r.first_appointment_at,
-            first_appointment_place=r.first_appointment_place,
-            reason_code=r.reason_code,
-            reason_text=r.reason_text,
-            attended=r.attended,
-            reporting_instructions=json.loads(r.reporting) if r.reporting else None,
-            updated_at=r.updated_at,
-            delivery_status=r.delivery_status,
-            delivery_detail=r.delivery_detail,
-        )
+        reporting = json.loads(r.reporting) if r.reporting else None
+        return cls.model_validate({**r.model_dump(), "referral_id": r.id, "reporting_instructions": reporting})
 
 
 class HandoverPublic(BaseModel):

@@ -11,6 +11,7 @@ from services.common.topics import DIRECTORY_EVENTS
 from services.handover.domain.directory import AgencyRecord
 from services.handover.usecases.directory_admin import (
     NoEndpoint,
+    SeedFiles,
     deactivate_agency,
     put_agency,
     rotate_secret,
@@ -73,17 +74,12 @@ async def test_rotating_keeps_the_current_secret_signing_for_the_overlap() -> No
 
 async def test_the_seed_fills_an_empty_directory_only() -> None:
     uow = FakeHandoverUnitOfWork()
-    seed = [agency("A99001", "gp_practice", ["DH1"], []), agency("A99002", "gp_practice", ["TS1"], [])]
+    agencies = [agency("A99001", "gp_practice", ["DH1"], []), agency("A99002", "gp_practice", ["TS1"], [])]
 
     def keep(record: AgencyRecord) -> AgencyRecord:
         return record
 
-    assert (
-        await seed_directory(new_uow=lambda: uow, read_seed=lambda: seed, keep_secrets=keep, source=SOURCE, now=NOW)
-        == 2
-    )
-    assert (
-        await seed_directory(new_uow=lambda: uow, read_seed=lambda: seed, keep_secrets=keep, source=SOURCE, now=NOW)
-        == 0
-    )
+    seed = SeedFiles(read=lambda: agencies, keep_secrets=keep)
+    assert await seed_directory(new_uow=lambda: uow, seed=seed, source=SOURCE, now=NOW) == 2
+    assert await seed_directory(new_uow=lambda: uow, seed=seed, source=SOURCE, now=NOW) == 0, "only when empty"
     assert announced(uow) == [("A99001", 1), ("A99002", 1)]
