@@ -17,19 +17,8 @@ from contracts.envelope import CloudEvent
 from contracts.handover import ReferralKind, WithdrawalReason
 from contracts.release_notice import ReleaseNoticeV1
 from services.handover.adapters.tables import CustodyEventRecord, Handover, Person
+from services.handover.domain import custody as rules
 from services.handover.domain.case import HandoverState
-from services.handover.domain.custody import (
-    Action,
-    Applied,
-    CustodyOutcome,
-    Decision,
-    Ended,
-    History,
-    OpenHandover,
-    decide,
-    decides,
-    reclassified,
-)
 from services.handover.domain.distribution import Recipient
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.domain.routing import prison_healthcare_of
@@ -40,7 +29,7 @@ from services.handover.usecases.withdraw import withdraw
 
 log = structlog.get_logger(__name__)
 
-ENDING_ACTIONS = {Action.WITHDRAW.value, Action.CLOSE_RECALLED.value, Action.MARK_RELEASED.value}
+ENDING_ACTIONS = {rules.Action.WITHDRAW.value, rules.Action.CLOSE_RECALLED.value, rules.Action.MARK_RELEASED.value}
 
 
 async def apply_custody_event(
@@ -57,7 +46,7 @@ async def apply_custody_event(
             prison_number=custody.prison_number, updated_at=now
         )
         handover = await uow.handovers.latest_of_person(custody.prison_number)
-        decision = decide(custody, await _history(uow, custody.prison_number, handover))
+        decision = rules.decide(custody, await _history(uow, custody.prison_number, handover))
         row = CustodyEventRecord(
             event_id=event.id,
             custody_event_id=recorded.custody_event_id,
@@ -67,20 +56,20 @@ async def apply_custody_event(
             outcome=decision.outcome.value,
             action=decision.action.value,
             detail=decision.detail[:1000],
-            handover_id=handover.id if handover is not None and decision.outcome != CustodyOutcome.HELD else None,
+            handover_id=handover.id if handover is not None and decision.outcome != rules.CustodyOutcome.HELD else None,
             event=custody.model_dump_json(),
             occurred_at=custody.occurred_at,
             recorded_at=now,
         )
         await uow.custody.add(row)
         published = False
-        if decision.outcome == CustodyOutcome.APPLIED:
+        if decision.outcome == rules.CustodyOutcome.APPLIED:
             if person.last_sequence is None or custody.sequence > person.last_sequence:
                 person.last_sequence, person.establishment_code = custody.sequence, custody.establishment_code
             person.updated_at = now
             if handover is not None and handover.state == HandoverState.OPEN:
                 published = await _carry_out(uow, stamp, handover, decision, custody, registration_days)
-        elif decision.outcome == CustodyOutcome.NEEDS_NEW_NOTICE and handover is not None:
+        elif decision.outcome == rules.CustodyOutcome.NEEDS_NEW_NOTICE and handover is not None:
             await _ask_for_new_notice(uow, stamp, handover, [row])
             published = True
         await uow.custody.save_person(person)
@@ -101,52 +90,56 @@ async def apply_held(uow: HandoverUnitOfWork, stamp: Stamp, handover: Handover, 
         if row.event is None:
             continue
         custody = CustodyEventV1.model_validate_json(row.event)
-        decision = decide(custody, await _history(uow, handover.prison_number, handover, without=row.event_id))
+        decision = rules.decide(custody, await _history(uow, handover.prison_number, handover, without=row.event_id))
         row.outcome, row.action, row.handover_id = decision.outcome.value, decision.action.value, handover.id
         row.detail = f"held until notice {handover.notice_id} opened the case; then {decision.detail}"[:1000]
-        if decision.outcome == CustodyOutcome.APPLIED and handover.state == HandoverState.OPEN:
+        if decision.outcome == rules.CustodyOutcome.APPLIED and handover.state == HandoverState.OPEN:
             await _carry_out(uow, stamp, handover, decision, custody, registration_days)
         log.info("custody_event.held_applied", sequence=custody.sequence, outcome=decision.outcome.value)
 
 
 async def _history(
     uow: HandoverUnitOfWork, prison_number: str, handover: Handover | None, without: str | None = None
-) -> History:
+) -> rules.History:
     rows = [row for row in await uow.custody.of_person(prison_number) if row.event_id != without]
-    seen = frozenset(row.sequence for row in rows if row.outcome != CustodyOutcome.DUPLICATE.value)
+    seen = frozenset(row.sequence for row in rows if row.outcome != rules.CustodyOutcome.DUPLICATE.value)
     if handover is None:
-        return History(seen=seen)
-    mine = [row for row in rows if row.handover_id == handover.id and row.outcome == CustodyOutcome.APPLIED.value]
+        return rules.History(seen=seen)
+    mine = [row for row in rows if row.handover_id == handover.id and row.outcome == rules.CustodyOutcome.APPLIED.value]
     earlier = [row.sequence for row in rows if row.handover_id is not None and row.handover_id != handover.id]
     if handover.state == HandoverState.OPEN:
         applied = tuple(
-            Applied(row.sequence, decides(CustodyEventV1.model_validate_json(row.event)) if row.event else None)
+            rules.Applied(
+                row.sequence, rules.decides(CustodyEventV1.model_validate_json(row.event)) if row.event else None
+            )
             for row in mine
         )
-        return History(
+        return rules.History(
             seen=seen,
-            handover=OpenHandover(handover.release_date, handover.establishment_code),
+            handover=rules.OpenHandover(handover.release_date, handover.establishment_code),
             applied=applied,
             earlier_case_until=max(earlier, default=None),
         )
     ending = [row for row in mine if row.action in ENDING_ACTIONS]
     ended_by = max(ending, key=lambda row: row.sequence) if ending else None
-    return History(
+    return rules.History(
         seen=seen,
-        ended=Ended(
+        ended=rules.Ended(
             state=handover.state,
             sequence=ended_by.sequence if ended_by else None,
-            cancelled=ended_by is not None and ended_by.action == Action.WITHDRAW.value,
+            cancelled=ended_by is not None and ended_by.action == rules.Action.WITHDRAW.value,
         ),
     )
 
 
-def _changed_notice(notice: ReleaseNoticeV1, decision: Decision, custody: CustodyEventV1) -> ReleaseNoticeV1 | None:
+def _changed_notice(
+    notice: ReleaseNoticeV1, decision: rules.Decision, custody: CustodyEventV1
+) -> ReleaseNoticeV1 | None:
     """The notice as the event leaves it, for the events that amend the pack."""
-    if decision.action == Action.AMEND_RELEASE_DATE:
+    if decision.action == rules.Action.AMEND_RELEASE_DATE:
         assert custody.release_date is not None
         return notice.model_copy(update={"release": notice.release.model_copy(update={"date": custody.release_date})})
-    if decision.action == Action.MOVE_ESTABLISHMENT:
+    if decision.action == rules.Action.MOVE_ESTABLISHMENT:
         update: dict[str, object] = {"establishment_code": custody.establishment_code}
         if custody.prison_contact is not None:
             update["prison_contact"] = custody.prison_contact
@@ -158,7 +151,7 @@ async def _carry_out(
     uow: HandoverUnitOfWork,
     stamp: Stamp,
     handover: Handover,
-    decision: Decision,
+    decision: rules.Decision,
     custody: CustodyEventV1,
     registration_days: int,
 ) -> bool:
@@ -173,8 +166,8 @@ async def _carry_out(
             registration_days=registration_days,
         )
         return version is not None
-    if decision.action in (Action.WITHDRAW, Action.CLOSE_RECALLED):
-        cancelled = decision.action == Action.WITHDRAW
+    if decision.action in (rules.Action.WITHDRAW, rules.Action.CLOSE_RECALLED):
+        cancelled = decision.action == rules.Action.WITHDRAW
         await withdraw(
             uow=uow,
             stamp=stamp,
@@ -186,7 +179,7 @@ async def _carry_out(
         if decision.overrides:
             await _reclassify(uow, stamp, handover, custody.sequence, decision.overrides)
         return True
-    if decision.action == Action.MARK_RELEASED:
+    if decision.action == rules.Action.MARK_RELEASED:
         handover.state, handover.state_reason = HandoverState.RELEASED.value, decision.detail
         handover.updated_at = stamp.now
     return False
@@ -199,9 +192,9 @@ async def _reclassify(
     date change after a cancellation asks the prison for a new notice, as it would have in sequence order."""
     asking = []
     for row in await uow.custody.applied_to(handover.id, overridden):
-        outcome, detail = reclassified(CustodyEventKind(row.kind), ended_by, handover.state)
+        outcome, detail = rules.reclassified(CustodyEventKind(row.kind), ended_by, handover.state)
         row.outcome, row.detail = outcome.value, f"{detail} (was: {row.detail})"[:1000]
-        if outcome == CustodyOutcome.NEEDS_NEW_NOTICE:
+        if outcome == rules.CustodyOutcome.NEEDS_NEW_NOTICE:
             asking.append(row)
     if asking:
         await _ask_for_new_notice(uow, stamp, handover, asking)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.common.auth import Principal
 from services.common.credentials import Role
 from services.handover.usecases import queries
-from services.handover.usecases.reading import read_as
+from services.handover.usecases.reading import Disclosed, read_as
 from tests.unit.handover.factories import DIRECTORY, notice
 from tests.unit.handover.fakes import FakeHandoverUnitOfWork, opened
 
@@ -15,26 +15,17 @@ def caller(organisation: str, role: Role, establishments: frozenset[str] = froze
     return Principal(f"{organisation.lower()}-client", organisation, role, frozenset(), establishments)
 
 
-async def read(uow: FakeHandoverUnitOfWork, who: Principal, *, single: bool = True) -> list[queries.HandoverView]:
+async def read(uow: FakeHandoverUnitOfWork, who: Principal, *, single: bool = True) -> list[Disclosed]:
     view = await queries.get_handover(uow=uow, handover_id=next(iter(uow.handovers.rows)))
     assert view is not None
-    shown = await read_as(uow=uow, caller=who, views=[view], single=single, correlation_id="c-4")
-    return [seen.view for seen in shown]
+    return await read_as(uow=uow, caller=who, views=[view], single=single, correlation_id="c-4")
 
 
 async def test_the_holding_prison_reads_the_whole_pack() -> None:
     uow = FakeHandoverUnitOfWork(DIRECTORY)
     await opened(uow, notice(full=True, establishment="DMI"))
-    view = await queries.get_handover(uow=uow, handover_id=next(iter(uow.handovers.rows)))
-    assert view is not None
 
-    [seen] = await read_as(
-        uow=uow,
-        caller=caller("DMI", Role.PRISON_HEALTHCARE, frozenset({"DMI"})),
-        views=[view],
-        single=True,
-        correlation_id=None,
-    )
+    [seen] = await read(uow, caller("DMI", Role.PRISON_HEALTHCARE, frozenset({"DMI"})))
     assert seen.whole and "medications" in seen.pack
     assert uow.audit.entries[-1].action == "handover.read"
 
@@ -42,12 +33,8 @@ async def test_the_holding_prison_reads_the_whole_pack() -> None:
 async def test_an_addressed_agency_reads_its_sections_only() -> None:
     uow = FakeHandoverUnitOfWork(DIRECTORY)
     await opened(uow, notice(full=True, establishment="DMI"))
-    view = await queries.get_handover(uow=uow, handover_id=next(iter(uow.handovers.rows)))
-    assert view is not None
 
-    [seen] = await read_as(
-        uow=uow, caller=caller("PDU-DUR", Role.PROBATION), views=[view], single=True, correlation_id=None
-    )
+    [seen] = await read(uow, caller("PDU-DUR", Role.PROBATION))
     assert not seen.whole and seen.reader == "PDU-DUR" and "medications" not in seen.pack
     assert uow.audit.entries[-1].details["sections"] == seen.sections
 
