@@ -17,8 +17,8 @@ from services.handover.domain.custody import Decides
 from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.distribution import Recipient
 from services.handover.domain.readiness import UNROUTED_ALERTS
+from services.handover.domain.referral_routing import Area, Routed, RoutingPlan, route
 from services.handover.domain.referrals import OPEN, AnswerRefused, ReferralStatus
-from services.handover.domain.routing import Area, Routed, RoutingPlan, route
 
 
 class HandoverState(StrEnum):

@@ -17,8 +17,8 @@ from typing import Protocol
 from contracts.handover import HandoverPack, ReferralKind
 from contracts.release_notice import Medication, ReleaseNoticeV1
 from services.handover.domain.medication import prescriber_takes_over, supply_gaps
+from services.handover.domain.referral_routing import needed_referrals
 from services.handover.domain.referrals import ReferralStatus
-from services.handover.domain.routing import needed_referrals
 
 
 class Readiness(StrEnum):

@@ -13,8 +13,8 @@ from services.handover.domain.changes import pack_changes
 from services.handover.domain.distribution import changes_for, distribution_list
 from services.handover.domain.invalidation import AnsweredReferral, ReleaseChange, invalidation
 from services.handover.domain.pack import build_pack
+from services.handover.domain.referral_routing import area_of, moved_out_of_area, route
 from services.handover.domain.referrals import OPEN, ReferralStatus
-from services.handover.domain.routing import area_of, moved_out_of_area, route
 from services.handover.usecases.issuing import (
     Outgoing,
     Stamp,

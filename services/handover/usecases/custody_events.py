@@ -20,8 +20,8 @@ from services.handover.adapters.tables import CustodyEventRecord, Handover, Pers
 from services.handover.domain import custody as rules
 from services.handover.domain.case import HandoverState
 from services.handover.domain.distribution import Recipient
+from services.handover.domain.referral_routing import prison_healthcare_of
 from services.handover.domain.referrals import ReferralStatus
-from services.handover.domain.routing import prison_healthcare_of
 from services.handover.usecases.amend import amend
 from services.handover.usecases.issuing import Stamp, new_referral, record_sent, tell_withdrawal
 from services.handover.usecases.ports import HandoverUnitOfWork

@@ -14,7 +14,7 @@ from services.handover.adapters.tables import Handover, Person
 from services.handover.domain.case import PRISON_ACTION_ALERTS, HandoverState
 from services.handover.domain.distribution import distribution_list
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import prison_healthcare_of, route
+from services.handover.domain.referral_routing import prison_healthcare_of, route
 from services.handover.usecases.custody_events import apply_held
 from services.handover.usecases.issuing import Outgoing, Stamp, issue_version, new_referral, recipient_for
 from services.handover.usecases.ports import HandoverUnitOfWork

@@ -13,7 +13,7 @@ from services.handover.adapters.tables import Handover, Referral
 from services.handover.domain.case import escalation_note, escalation_recipients, rejection_reason
 from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.distribution import Recipient, entry
-from services.handover.domain.routing import age_on, area_of, next_candidate, prison_healthcare_of
+from services.handover.domain.referral_routing import age_on, area_of, next_candidate, prison_healthcare_of
 from services.handover.usecases.fhir_entries import with_fhir
 from services.handover.usecases.issuing import Stamp, current_pack, new_referral, publish, record_sent
 from services.handover.usecases.ports import HandoverUnitOfWork

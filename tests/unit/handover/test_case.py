@@ -22,8 +22,8 @@ from services.handover.domain.case import (
     plan_from_referrals,
 )
 from services.handover.domain.custody import Decides
+from services.handover.domain.referral_routing import area_of, prison_healthcare_of
 from services.handover.domain.referrals import AnswerRefused
-from services.handover.domain.routing import area_of, prison_healthcare_of
 from tests.unit.handover.factories import DIRECTORY, notice
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from contracts.handover import AgencyKind
 from services.handover.adapters.directory_files import read_directory_files
-from services.handover.domain.routing import prison_healthcare_of
+from services.handover.domain.referral_routing import prison_healthcare_of
 from services.notifier.directory import load_directory
 
 DEMO = Path(__file__).parents[3] / "deploy" / "directory"

@@ -14,7 +14,7 @@ from services.handover.domain.disclosure import disclose
 from services.handover.domain.fhir import bundle
 from services.handover.domain.fhir_model import NHS_NUMBER, FhirReferral, Reading
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 ISSUED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)

@@ -13,8 +13,8 @@ from services.handover.domain.distribution import changes_for
 from services.handover.domain.invalidation import AnsweredReferral, ReleaseChange, invalidation
 from services.handover.domain.pack import build_pack
 from services.handover.domain.readiness import Readiness, ReadinessFacts, ReferralProgress, assess
+from services.handover.domain.referral_routing import area_of, moved_out_of_area, route
 from services.handover.domain.referrals import ReferralStatus
-from services.handover.domain.routing import area_of, moved_out_of_area, route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 RELEASE = date(2026, 12, 10)
