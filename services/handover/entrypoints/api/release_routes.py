@@ -49,6 +49,13 @@ def window(state: str, today: date, start: date | None, end: date | None) -> tup
     return start, end
 
 
+def next_page(request: Request, start: date, end: date, limit: int, cursor: str, state: str) -> str:
+    """The ``Link`` header naming the next page, the window made explicit so every page lists the same days."""
+    window = {"from": start.isoformat(), "to": end.isoformat(), "limit": limit, "cursor": cursor, "state": state}
+    following = request.url.include_query_params(**window)
+    return f'<{following.path}?{following.query}>; rel="next"'
+
+
 @router.get(
     "/establishments/{code}/releases",
     response_model=list[DeparturePublic],
@@ -95,16 +102,7 @@ async def establishment_releases(
     rules = queries.ReadinessRules(settings.at_risk_hours, settings.gp_registration_days)
     page = await queries.departures(uow=uow, wanted=wanted, now=now, rules=rules)
     if page.after is not None:
-        following = request.url.include_query_params(
-            **{
-                "from": start.isoformat(),
-                "to": end.isoformat(),
-                "limit": limit,
-                "cursor": paging.encode(page.after),
-                "state": state,
-            }
-        )
-        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+        response.headers["Link"] = next_page(request, start, end, limit, paging.encode(page.after), state)
     handover_ids = [d.handover.id for d in page.departures]
     await audit_read(
         request, caller, "releases.read", "establishment", resource_id=code.upper(), handover_ids=handover_ids
