@@ -26,11 +26,11 @@ from services.handover.usecases.rerouting import RoutedOn, route_on
 log = structlog.get_logger(__name__)
 
 
-class NotFound(Exception):
+class ReferralNotFound(Exception):
     """No such referral addressed to this agency."""
 
 
-class Conflict(Exception):
+class HandoverClosed(Exception):
     """The handover is no longer open."""
 
 
@@ -91,13 +91,13 @@ async def answer_referral(
     async with uow:
         referral = await uow.referrals.get(referral_id)
         if referral is None or referral.agency_code != agency_code:
-            raise NotFound
+            raise ReferralNotFound
         # Locked: one change at a time per handover (a custody event, another answer, this answer).
         handover = await uow.handovers.get(referral.handover_id, lock=True)
         await uow.referrals.reload(referral)  # as committed by whoever held the lock before
         assert handover is not None
         if handover.state not in ANSWERABLE:
-            raise Conflict(f"the handover is {handover.state}: {handover.state_reason or ''}".strip())
+            raise HandoverClosed(f"the handover is {handover.state}: {handover.state_reason or ''}".strip())
         earlier = await _same_as_last_answer(uow, referral.id, given)
         if earlier is not None:
             return earlier

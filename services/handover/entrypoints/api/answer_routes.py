@@ -9,7 +9,7 @@ from services.common.auth import AnswerWriter, ensure_organisation, ensure_scope
 from services.common.credentials import Scope
 from services.common.problems import Problem
 from services.handover.domain.referrals import AnswerRefused
-from services.handover.entrypoints.api.deps import ChangeDep
+from services.handover.entrypoints.api.deps import WriteDep
 from services.handover.entrypoints.api.schemas import AnswerBody, AnswerPublic
 from services.handover.usecases import answers
 
@@ -30,7 +30,7 @@ async def answer_referral(
     body: AnswerBody,
     caller: AnswerWriter,
     response: Response,
-    change: ChangeDep,
+    write: WriteDep,
 ) -> AnswerPublic:
     """An agency answers its referral: received, accepted, rejected, completed; probation: confirmed."""
     if body.answer == Answer.CONFIRMED:  # confirming reporting instructions is a scope of its own
@@ -39,18 +39,18 @@ async def answer_referral(
     given = answers.AnswerIn(**dict(body))
     try:
         outcome = await answers.answer_referral(
-            uow=change.uow,
+            uow=write.uow,
             agency_code=agency_code,
             referral_id=referral_id,
             given=given,
-            source=change.settings.source,
-            now=change.now,
-            correlation_id=change.correlation_id,
+            source=write.settings.source,
+            now=write.now,
+            correlation_id=write.correlation_id,
             actor=caller,
         )
-    except answers.NotFound:
+    except answers.ReferralNotFound:
         raise Problem(404, "Not found", "This agency has no referral with this id.", "not-found") from None
-    except answers.Conflict as error:
+    except answers.HandoverClosed as error:
         raise Problem(409, "Handover closed", str(error), "handover-closed") from None
     except AnswerRefused as error:
         raise refused(error) from None
@@ -58,5 +58,5 @@ async def answer_referral(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     else:
-        change.relay.wake()
+        write.relay.wake()
     return AnswerPublic(**{k: getattr(outcome, k) for k in AnswerPublic.model_fields})

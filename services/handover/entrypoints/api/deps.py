@@ -44,7 +44,7 @@ class Relay:
 
 
 @dataclass(frozen=True)
-class Change:
+class WriteContext:
     """What a route that changes something needs: a unit of work, the settings, the time, the request's
     correlation id, and the relay to wake once the change has committed."""
 
@@ -55,12 +55,14 @@ class Change:
     relay: Relay
 
 
-def _change(request: Request) -> Change:
-    return Change(_unit_of_work(request), _settings(request), _now(request), _correlation_id(request), Relay(request))
+def _write_context(request: Request) -> WriteContext:
+    return WriteContext(
+        _unit_of_work(request), _settings(request), _now(request), _correlation_id(request), Relay(request)
+    )
 
 
 UnitOfWorkDep = Annotated[HandoverUnitOfWork, Depends(_unit_of_work)]
 SettingsDep = Annotated[HandoverSettings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
 CorrelationDep = Annotated[str | None, Depends(_correlation_id)]
-ChangeDep = Annotated[Change, Depends(_change)]
+WriteDep = Annotated[WriteContext, Depends(_write_context)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from services.common.auth import DirectoryAdmin
 from services.common.problems import Problem
-from services.handover.entrypoints.api.deps import Change, ChangeDep, UnitOfWorkDep
+from services.handover.entrypoints.api.deps import UnitOfWorkDep, WriteContext, WriteDep
 from services.handover.entrypoints.api.directory_input import (
     AgencyPut,
     SecretRotation,
@@ -23,9 +23,9 @@ from services.handover.usecases import directory_admin, queries
 router = APIRouter(prefix="/v1/directory/agencies")
 
 
-def _by(change: Change) -> dict[str, Any]:
+def _by(write: WriteContext) -> dict[str, Any]:
     """Who announces a directory change, and when."""
-    return {"source": change.settings.source, "now": change.now}
+    return {"source": write.settings.source, "now": write.now}
 
 
 def no_agency() -> Problem:
@@ -52,19 +52,19 @@ async def put_agency(
     caller: DirectoryAdmin,
     request: Request,
     response: Response,
-    change: ChangeDep,
+    write: WriteDep,
 ) -> AgencyPublic:
     """Create or replace an agency, its endpoint included (the URL is checked against SSRF; a secret given is
     kept in the secret store and only its reference is published). The notifier follows without a restart."""
     refuse_unknown(AgencyPut, await request.json())
     if body.code != code:
         raise invalid("code", "must equal the code in the path")
-    existing = await queries.directory_entry(uow=change.uow, code=code)
-    agency = await entry_from_put(body, existing.agency if existing else None, change.settings.secret_store_path)
+    existing = await queries.directory_entry(uow=write.uow, code=code)
+    agency = await entry_from_put(body, existing.agency if existing else None, write.settings.secret_store_path)
     created, revision = await directory_admin.put_agency(
-        uow=change.uow, agency=agency, **_by(change), actor=caller, correlation_id=change.correlation_id
+        uow=write.uow, agency=agency, **_by(write), actor=caller, correlation_id=write.correlation_id
     )
-    change.relay.wake()
+    write.relay.wake()
     response.status_code = 201 if created else 200
     return AgencyPublic.of(directory_admin.DirectoryEntry(agency, "api", revision))
 
@@ -74,17 +74,17 @@ async def rotate_agency_secret(
     code: str,
     body: SecretRotation,
     caller: DirectoryAdmin,
-    change: ChangeDep,
+    write: WriteDep,
 ) -> AgencyPublic:
     """Rotate an endpoint's signing secret: the new one signs from now on, the current one next to it until
     the overlap ends, so the agency can switch its verification whenever it likes."""
-    existing = await queries.directory_entry(uow=change.uow, code=code)
+    existing = await queries.directory_entry(uow=write.uow, code=code)
     if existing is None:
         raise no_agency()
     if existing.agency.webhook is None:
         detail = "This agency has no webhook endpoint whose secret could be rotated."
         raise Problem(409, "No endpoint", detail, "no-endpoint")
-    store = change.settings.secret_store_path
+    store = write.settings.secret_store_path
     ref = new_secret_ref(
         secret=body.secret, secret_ref=body.secret_ref, code=existing.agency.code, store=store, field=""
     )
@@ -92,29 +92,29 @@ async def rotate_agency_secret(
         raise invalid("secret", "give the new secret (or its secret_ref)")
     try:
         rotated = await directory_admin.rotate_secret(
-            uow=change.uow,
+            uow=write.uow,
             code=code,
             new_ref=ref,
             overlap_seconds=body.overlap_seconds,
-            **_by(change),
+            **_by(write),
             actor=caller,
-            correlation_id=change.correlation_id,
+            correlation_id=write.correlation_id,
         )
     except directory_admin.NoEndpoint:
         rotated = None
     if rotated is None:  # removed or changed since it was read
         raise Problem(409, "Conflict", "The agency changed while its secret was being rotated; try again.", "conflict")
-    change.relay.wake()
+    write.relay.wake()
     return AgencyPublic.of(rotated)
 
 
 @router.delete("/{code}", status_code=204)
-async def delete_agency(code: str, caller: DirectoryAdmin, change: ChangeDep) -> Response:
+async def delete_agency(code: str, caller: DirectoryAdmin, write: WriteDep) -> Response:
     """Deactivate an agency: it is routed no new referrals; existing ones keep it (see the README)."""
     found = await directory_admin.deactivate_agency(
-        uow=change.uow, code=code, **_by(change), actor=caller, correlation_id=change.correlation_id
+        uow=write.uow, code=code, **_by(write), actor=caller, correlation_id=write.correlation_id
     )
     if not found:
         raise no_agency()
-    change.relay.wake()
+    write.relay.wake()
     return Response(status_code=204)

@@ -11,7 +11,13 @@ from contracts.answers import Answer, FirstAppointment
 from contracts.envelope import EventType
 from contracts.release_notice import ReportingInstructions
 from services.handover.domain.referrals import AnswerRefused
-from services.handover.usecases.answers import AnswerIn, AnswerOutcome, Conflict, NotFound, answer_referral
+from services.handover.usecases.answers import (
+    AnswerIn,
+    AnswerOutcome,
+    HandoverClosed,
+    ReferralNotFound,
+    answer_referral,
+)
 from tests.unit.handover.factories import DIRECTORY, notice
 from tests.unit.handover.fakes import NOW, SOURCE, FakeHandoverUnitOfWork, opened, referral_to
 
@@ -75,10 +81,10 @@ async def test_another_agencys_referral_is_not_found_and_a_closed_case_is_a_conf
     uow = FakeHandoverUnitOfWork(DIRECTORY)
     handover = await opened(uow, notice(establishment="DMI"))
     referral = referral_to(uow, "A99001")
-    with pytest.raises(NotFound):
+    with pytest.raises(ReferralNotFound):
         await answer(uow, "CMHT-DUR", referral.id, AnswerIn(Answer.RECEIVED))
     handover.state = "withdrawn"
-    with pytest.raises(Conflict):
+    with pytest.raises(HandoverClosed):
         await answer(uow, "A99001", referral.id, AnswerIn(Answer.RECEIVED))
     assert not uow.events(EventType.REFERRAL_ANSWERED)
 
