@@ -33,7 +33,7 @@ class SqlHandovers:
         self._session = session
 
     async def get(self, handover_id: str, *, lock: bool = False) -> Handover | None:
-        return await self._session.get(Handover, handover_id, with_for_update=lock)
+        return await self._session.get(Handover, handover_id, with_for_update=True if lock else None)
 
     async def add(self, handover: Handover) -> None:
         self._session.add(handover)
