@@ -7,15 +7,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.envelope import EventType
 from services.common.clock import Clock
+from services.common.consumer import EventConsumer
 from services.common.db import Database
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
+from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
 from services.handover.adapters.directory_files import read_directory_files, without_literals
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.entrypoints.api import answer_routes, directory_routes, handover_routes, release_routes
-from services.handover.entrypoints.consumers import consumers
+from services.handover.entrypoints.consumers import CUSTODY_TOPIC_TYPES, DELIVERY_OUTCOMES, handlers
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.directory_admin import SeedFiles, seed_directory
 
@@ -36,8 +39,25 @@ async def seed_directory_once(database: Database, clock: Clock, settings: Handov
 
 
 def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
-    found = consumers(runtime, settings)
-    custody = found.pop("custody-events-consumer")
+    """The custody-event consumer (notices, custody events, corrections; the directory seeded first) and the
+    delivery-outcome consumer."""
+    by_type = handlers(runtime, settings)
+
+    def consumer(topic: str, group_id: str, types: tuple[EventType, ...]) -> EventConsumer:
+        return EventConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topics=[topic],
+            group_id=group_id,
+            handlers={kind.value: by_type[kind] for kind in types},
+            supported_major_versions={kind.value: 1 for kind in types},
+            producer=runtime.producer,
+            batch_size=settings.consumer_batch_size,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        )
+
+    custody = consumer(CUSTODY_EVENTS, settings.consumer_group, CUSTODY_TOPIC_TYPES)
+    outcomes = consumer(DELIVERY_EVENTS, f"{settings.consumer_group}-delivery-outcomes", DELIVERY_OUTCOMES)
 
     async def seed_then_consume() -> None:  # the directory is there before the first notice is routed
         if await seed_directory_once(runtime.database, runtime.clock, settings):
@@ -45,8 +65,7 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
         await custody.run()
 
     runtime.start("custody-events-consumer", seed_then_consume)
-    for name, consumer in found.items():
-        runtime.start(name, consumer.run)
+    runtime.start("delivery-outcomes-consumer", outcomes.run)
 
 
 def create_app(settings: HandoverSettings | None = None) -> FastAPI:

@@ -1,14 +1,12 @@
-"""Handover's consumers: each event type it follows, and the use case it calls. A use case that staged events
-wakes the outbox relay so they are published at once."""
+"""Handover's consumers: each event type it follows, and the use case it calls (``wiring.py`` builds the
+consumers). A use case that staged events wakes the outbox relay so they are published at once."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from contracts.envelope import CloudEvent, EventType
-from services.common.consumer import EventConsumer
 from services.common.lifecycle import Runtime
-from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.corrections import apply_notice_correction
@@ -18,6 +16,12 @@ from services.handover.usecases.open_handover import open_handover
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
 
+# What prison healthcare sends through release_events (topic custody.events.v1).
+CUSTODY_TOPIC_TYPES = (
+    EventType.RELEASE_NOTICE_SUBMITTED,
+    EventType.CUSTODY_EVENT_RECORDED,
+    EventType.RELEASE_NOTICE_AMENDED,
+)
 # What the notifier reports about each webhook: a referral whose pack never arrived is at risk.
 DELIVERY_OUTCOMES = (
     EventType.DELIVERY_SUCCEEDED,
@@ -26,7 +30,9 @@ DELIVERY_OUTCOMES = (
 )
 
 
-def _handlers(runtime: Runtime, settings: HandoverSettings) -> dict[EventType, Handler]:
+def handlers(runtime: Runtime, settings: HandoverSettings) -> dict[EventType, Handler]:
+    """The use case each event type calls."""
+
     def uow() -> HandoverSqlUnitOfWork:
         return HandoverSqlUnitOfWork(runtime.database, runtime.clock)
 
@@ -56,35 +62,4 @@ def _handlers(runtime: Runtime, settings: HandoverSettings) -> dict[EventType, H
         EventType.CUSTODY_EVENT_RECORDED: on_custody_event,
         EventType.RELEASE_NOTICE_AMENDED: on_correction,
         **dict.fromkeys(DELIVERY_OUTCOMES, on_delivery_outcome),
-    }
-
-
-def consumers(runtime: Runtime, settings: HandoverSettings) -> dict[str, EventConsumer]:
-    """The custody-event consumer (notices, custody events, corrections) and the delivery-outcome consumer,
-    by the name their task runs under."""
-    handlers = _handlers(runtime, settings)
-
-    def consumer(topic: str, group_id: str, types: tuple[EventType, ...]) -> EventConsumer:
-        return EventConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            topics=[topic],
-            group_id=group_id,
-            handlers={kind.value: handlers[kind] for kind in types},
-            supported_major_versions=dict.fromkeys([kind.value for kind in types], 1),
-            producer=runtime.producer,
-            batch_size=settings.consumer_batch_size,
-            session_timeout_ms=settings.consumer_session_timeout_ms,
-            heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-        )
-
-    custody_types = (
-        EventType.RELEASE_NOTICE_SUBMITTED,
-        EventType.CUSTODY_EVENT_RECORDED,
-        EventType.RELEASE_NOTICE_AMENDED,
-    )
-    return {
-        "custody-events-consumer": consumer(CUSTODY_EVENTS, settings.consumer_group, custody_types),
-        "delivery-outcomes-consumer": consumer(
-            DELIVERY_EVENTS, f"{settings.consumer_group}-delivery-outcomes", DELIVERY_OUTCOMES
-        ),
     }
