@@ -31,33 +31,56 @@ class HandoverView:
     state_reason: str | None
     referrals: list[Referral]
     notice: ReleaseNoticeV1
+    readiness: ReleaseReadiness  # as of the read; only the prison is shown it
 
 
-async def _view(uow: HandoverUnitOfWork, handover: Handover) -> HandoverView:
+@dataclass(frozen=True)
+class ReadinessRules:
+    at_risk_hours: float
+    registration_days: int
+
+
+async def _view(uow: HandoverUnitOfWork, handover: Handover, now: datetime, rules: ReadinessRules) -> HandoverView:
     version = await uow.handovers.version(handover.id, handover.current_version)
     assert version is not None, "a handover always has its current version"
+    pack = HandoverPack.model_validate_json(version.pack)
+    notice = ReleaseNoticeV1.model_validate_json(handover.notice)
+    referrals = await uow.referrals.of_handover(handover.id)
     return HandoverView(
         handover_id=handover.id,
         notice_id=handover.notice_id,
         version=version.version,
         issued_at=version.issued_at,
-        pack=HandoverPack.model_validate_json(version.pack),
+        pack=pack,
         state=handover.state,
         state_reason=handover.state_reason,
-        referrals=await uow.referrals.of_handover(handover.id),
-        notice=ReleaseNoticeV1.model_validate_json(handover.notice),
+        referrals=referrals,
+        notice=notice,
+        readiness=_readiness(notice, pack, referrals, now, rules),
     )
 
 
-async def get_handover(*, uow: HandoverUnitOfWork, handover_id: str) -> HandoverView | None:
+def _readiness(
+    notice: ReleaseNoticeV1, pack: HandoverPack, referrals: list[Referral], now: datetime, rules: ReadinessRules
+) -> ReleaseReadiness:
+    return readiness_of(
+        notice, pack, referrals, now=now, at_risk_hours=rules.at_risk_hours, registration_days=rules.registration_days
+    )
+
+
+async def get_handover(
+    *, uow: HandoverUnitOfWork, handover_id: str, now: datetime, rules: ReadinessRules
+) -> HandoverView | None:
     async with uow:
         handover = await uow.handovers.get(handover_id)
-        return None if handover is None else await _view(uow, handover)
+        return None if handover is None else await _view(uow, handover, now, rules)
 
 
-async def find_handovers(*, uow: HandoverUnitOfWork, notice_id: str) -> list[HandoverView]:
+async def find_handovers(
+    *, uow: HandoverUnitOfWork, notice_id: str, now: datetime, rules: ReadinessRules
+) -> list[HandoverView]:
     async with uow:
-        return [await _view(uow, handover) for handover in await uow.handovers.all_of_notice(notice_id)]
+        return [await _view(uow, h, now, rules) for h in await uow.handovers.all_of_notice(notice_id)]
 
 
 async def custody_log(*, uow: HandoverUnitOfWork, prison_number: str) -> tuple[set[str], list[CustodyEventRecord]]:
@@ -98,12 +121,6 @@ class LoungePage:
 
     departures: list[Departure]
     after: tuple[date, str, str] | None
-
-
-@dataclass(frozen=True)
-class ReadinessRules:
-    at_risk_hours: float
-    registration_days: int
 
 
 PRISON_NUMBER_START = re.compile(r"^[A-Za-z]\d{0,4}[A-Za-z]{0,2}$")
@@ -150,10 +167,7 @@ async def departures(
         pack = HandoverPack.model_validate_json(versions[(handover.id, handover.current_version)].pack)
         notice = ReleaseNoticeV1.model_validate_json(handover.notice)
         mine = referrals[handover.id]
-        readiness = readiness_of(
-            notice, pack, mine, now=now, at_risk_hours=rules.at_risk_hours, registration_days=rules.registration_days
-        )
-        found.append(Departure(handover, pack, mine, readiness))
+        found.append(Departure(handover, pack, mine, _readiness(notice, pack, mine, now, rules)))
     last = chosen[-1] if chosen and more else None
     return LoungePage(found, (last.release_date, last.prison_number, last.id) if last else None)
 

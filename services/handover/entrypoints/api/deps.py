@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.ports import HandoverUnitOfWork
+from services.handover.usecases.queries import ReadinessRules
 
 
 def _unit_of_work(request: Request) -> HandoverUnitOfWork:
@@ -61,8 +62,23 @@ def _write_context(request: Request) -> WriteContext:
     )
 
 
+@dataclass(frozen=True)
+class ReadContext:
+    """What a route that reads a handover needs: a unit of work (reads are audited), the readiness rules, the
+    time readiness is as of, and the request's correlation id."""
+
+    uow: HandoverUnitOfWork
+    rules: ReadinessRules
+    now: datetime
+    correlation_id: str | None
+
+
+def _read_context(request: Request) -> ReadContext:
+    settings = _settings(request)
+    rules = ReadinessRules(settings.at_risk_hours, settings.gp_registration_days)
+    return ReadContext(_unit_of_work(request), rules, _now(request), _correlation_id(request))
+
+
 UnitOfWorkDep = Annotated[HandoverUnitOfWork, Depends(_unit_of_work)]
-SettingsDep = Annotated[HandoverSettings, Depends(_settings)]
-NowDep = Annotated[datetime, Depends(_now)]
-CorrelationDep = Annotated[str | None, Depends(_correlation_id)]
+ReadDep = Annotated[ReadContext, Depends(_read_context)]
 WriteDep = Annotated[WriteContext, Depends(_write_context)]

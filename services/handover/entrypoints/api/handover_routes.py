@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fhir.resources.R4B.bundle import Bundle
 
 from contracts.handover import AgencySections
-from services.common.auth import HandoverReader, ReleasesReader, acts_for_establishment, not_found
+from services.common.auth import HandoverReader, Principal, ReleasesReader, acts_for_establishment, not_found
 from services.common.read_audit import audit_read
 from services.handover.domain.fhir import bundle
 from services.handover.domain.fhir_model import Reading
-from services.handover.domain.readiness import readiness_of
-from services.handover.entrypoints.api.deps import CorrelationDep, NowDep, SettingsDep, UnitOfWorkDep
+from services.handover.entrypoints.api.deps import ReadContext, ReadDep, UnitOfWorkDep
 from services.handover.entrypoints.api.schemas import (
     CustodyEventLogPublic,
     HandoverPublic,
     ReadinessPublic,
     ReferralPublic,
 )
-from services.handover.settings import HandoverSettings
 from services.handover.usecases import queries
 from services.handover.usecases.fhir_entries import fhir_referral
 from services.handover.usecases.reading import Disclosed, read_as
@@ -32,20 +29,8 @@ FHIR_JSON = "application/fhir+json"
 router = APIRouter(prefix="/v1")
 
 
-def _public(seen: Disclosed, now: datetime, settings: HandoverSettings) -> HandoverPublic:
+def _public(seen: Disclosed) -> HandoverPublic:
     view, whole = seen.view, seen.whole
-    readiness = None
-    if whole:
-        readiness = ReadinessPublic.of(
-            readiness_of(
-                view.notice,
-                view.pack,
-                view.referrals,
-                now=now,
-                at_risk_hours=settings.at_risk_hours,
-                registration_days=settings.gp_registration_days,
-            )
-        )
     return HandoverPublic(
         handover_id=view.handover_id,
         notice_id=view.notice_id,
@@ -56,49 +41,37 @@ def _public(seen: Disclosed, now: datetime, settings: HandoverSettings) -> Hando
         sections=seen.sections,
         pack=seen.pack,
         referrals=[ReferralPublic.of(r) for r in view.referrals if whole or r.agency_code == seen.reader],
-        readiness=readiness,
+        readiness=ReadinessPublic.of(view.readiness) if whole else None,
     )
 
 
-async def _read_one(
-    uow: UnitOfWorkDep, caller: HandoverReader, handover_id: str, correlation_id: str | None, form: str
-) -> Disclosed:
+async def _read_one(read: ReadContext, caller: Principal, handover_id: str, form: str) -> Disclosed:
     """One handover as the caller may see it; 404 alike for one that does not exist and one it may not see."""
-    view = await queries.get_handover(uow=uow, handover_id=handover_id)
+    view = await queries.get_handover(uow=read.uow, handover_id=handover_id, now=read.now, rules=read.rules)
     if view is None:
         raise not_found("handover")
-    shown = await read_as(uow=uow, caller=caller, views=[view], single=True, correlation_id=correlation_id, form=form)
+    shown = await read_as(
+        uow=read.uow, caller=caller, views=[view], single=True, correlation_id=read.correlation_id, form=form
+    )
     if not shown:
         raise not_found("handover")
     return shown[0]
 
 
 @router.get("/handovers/{handover_id}", response_model=HandoverPublic)
-async def get_handover(
-    handover_id: str,
-    caller: HandoverReader,
-    uow: UnitOfWorkDep,
-    settings: SettingsDep,
-    now: NowDep,
-    correlation_id: CorrelationDep,
-) -> HandoverPublic:
+async def get_handover(handover_id: str, caller: HandoverReader, read: ReadDep) -> HandoverPublic:
     """The current version of a handover pack, as much as the caller may see; readiness for the prison."""
-    return _public(await _read_one(uow, caller, handover_id, correlation_id, "json"), now, settings)
+    return _public(await _read_one(read, caller, handover_id, "json"))
 
 
 @router.get("/handovers", response_model=list[HandoverPublic])
 async def find_handovers(
-    caller: HandoverReader,
-    uow: UnitOfWorkDep,
-    settings: SettingsDep,
-    now: NowDep,
-    correlation_id: CorrelationDep,
-    notice_id: str = Query(max_length=36),
+    caller: HandoverReader, read: ReadDep, notice_id: str = Query(max_length=36)
 ) -> list[HandoverPublic]:
     """The handovers opened from one release notice that the caller may see (empty until processed)."""
-    found = await queries.find_handovers(uow=uow, notice_id=notice_id)
-    shown = await read_as(uow=uow, caller=caller, views=found, single=False, correlation_id=correlation_id)
-    return [_public(seen, now, settings) for seen in shown]
+    found = await queries.find_handovers(uow=read.uow, notice_id=notice_id, now=read.now, rules=read.rules)
+    shown = await read_as(uow=read.uow, caller=caller, views=found, single=False, correlation_id=read.correlation_id)
+    return [_public(seen) for seen in shown]
 
 
 def reading_of(seen: Disclosed) -> Reading:
@@ -129,11 +102,9 @@ def validated(document: dict[str, Any]) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4 document Bundle"}},
 )
-async def get_handover_fhir(
-    handover_id: str, caller: HandoverReader, uow: UnitOfWorkDep, correlation_id: CorrelationDep
-) -> Response:
+async def get_handover_fhir(handover_id: str, caller: HandoverReader, read: ReadDep) -> Response:
     """The current version of a handover as a FHIR R4 document Bundle, as much as the caller may see."""
-    seen = await _read_one(uow, caller, handover_id, correlation_id, "fhir")
+    seen = await _read_one(read, caller, handover_id, "fhir")
     return Response(content=json.dumps(validated(bundle(reading_of(seen)))), media_type=FHIR_JSON)
 
 

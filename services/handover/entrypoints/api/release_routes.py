@@ -12,7 +12,7 @@ from services.common.problems import Problem
 from services.common.read_audit import audit_read
 from services.handover.domain.case import HandoverState
 from services.handover.entrypoints.api import paging
-from services.handover.entrypoints.api.deps import NowDep, SettingsDep, UnitOfWorkDep
+from services.handover.entrypoints.api.deps import ReadDep, UnitOfWorkDep
 from services.handover.entrypoints.api.schemas import DeparturePublic, WorkItemPublic
 from services.handover.usecases import queries
 
@@ -66,9 +66,7 @@ async def establishment_releases(
     caller: ReleasesReader,
     request: Request,
     response: Response,
-    uow: UnitOfWorkDep,
-    settings: SettingsDep,
-    now: NowDep,
+    read: ReadDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=LOUNGE_PAGE_MAX, description="Releases per page")] = LOUNGE_PAGE,
@@ -89,7 +87,7 @@ async def establishment_releases(
     header). Default window: today and the next 14 days. With ``state=released``, those already released
     and the readiness they left with. Only for the establishment's own prison healthcare."""
     ensure_establishment(caller, code.upper(), "establishment")
-    start, end = window(state, now.date(), from_, to)
+    start, end = window(state, read.now.date(), from_, to)
     wanted = queries.lounge_query(
         establishment_code=code.upper(),
         state=HandoverState(state),
@@ -99,8 +97,7 @@ async def establishment_releases(
         after=paging.decode(cursor) if cursor else None,
         search=q,
     )
-    rules = queries.ReadinessRules(settings.at_risk_hours, settings.gp_registration_days)
-    page = await queries.departures(uow=uow, wanted=wanted, now=now, rules=rules)
+    page = await queries.departures(uow=read.uow, wanted=wanted, now=read.now, rules=read.rules)
     if page.after is not None:
         response.headers["Link"] = next_page(request, start, end, limit, paging.encode(page.after), state)
     handover_ids = [d.handover.id for d in page.departures]

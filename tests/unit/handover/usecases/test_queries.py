@@ -17,10 +17,13 @@ async def test_a_handover_reads_as_it_stands_and_by_its_notice() -> None:
     uow = FakeHandoverUnitOfWork(DIRECTORY)
     handover = await opened(uow, notice(establishment="DMI"))
 
-    view = await queries.get_handover(uow=uow, handover_id=handover.id)
+    view = await queries.get_handover(uow=uow, handover_id=handover.id, now=NOW, rules=RULES)
     assert view is not None and view.version == 1 and view.state == "open" and len(view.referrals) == 3
-    assert [v.handover_id for v in await queries.find_handovers(uow=uow, notice_id="notice-1")] == [handover.id]
-    assert await queries.get_handover(uow=uow, handover_id="nope") is None
+    assert view.readiness.status == Readiness.PENDING, "two weeks before release, nothing is at risk yet"
+    assert [
+        v.handover_id for v in await queries.find_handovers(uow=uow, notice_id="notice-1", now=NOW, rules=RULES)
+    ] == [handover.id]
+    assert await queries.get_handover(uow=uow, handover_id="nope", now=NOW, rules=RULES) is None
 
 
 async def test_an_agencys_worklist_holds_its_open_referrals_with_only_what_it_was_sent() -> None:

@@ -8,7 +8,9 @@ from services.common.credentials import Role
 from services.handover.usecases import queries
 from services.handover.usecases.reading import Disclosed, read_as
 from tests.unit.handover.factories import DIRECTORY, notice
-from tests.unit.handover.fakes import FakeHandoverUnitOfWork, opened
+from tests.unit.handover.fakes import NOW, FakeHandoverUnitOfWork, opened
+
+RULES = queries.ReadinessRules(at_risk_hours=48, registration_days=3)
 
 
 def caller(organisation: str, role: Role, establishments: frozenset[str] = frozenset()) -> Principal:
@@ -16,7 +18,7 @@ def caller(organisation: str, role: Role, establishments: frozenset[str] = froze
 
 
 async def read(uow: FakeHandoverUnitOfWork, who: Principal, *, single: bool = True) -> list[Disclosed]:
-    view = await queries.get_handover(uow=uow, handover_id=next(iter(uow.handovers.rows)))
+    view = await queries.get_handover(uow=uow, handover_id=next(iter(uow.handovers.rows)), now=NOW, rules=RULES)
     assert view is not None
     return await read_as(uow=uow, caller=who, views=[view], single=single, correlation_id="c-4")
 
