@@ -1,4 +1,4 @@
-"""Readiness of a release (design notes §2, issue 4 item 6): per section done, pending or at risk. Pure.
+"""Readiness of a release (design notes §2): per section done, pending or at risk. Pure.
 
 A section is at risk when it is not done and the release is within the at-risk window (48 h by default),
 or when it is blocked whatever the date: every agency asked has rejected (escalated), none covers the area,
