@@ -27,18 +27,17 @@ from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.migrations import upgrade
 from services.common.problems import install_problem_handlers
-from services.handover import service
-from services.handover.api import router
-from services.handover.app import MIGRATIONS
-from services.handover.directory import sync_from_files
+from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
+from services.handover.entrypoints.api.release_routes import router
 from services.handover.settings import HandoverSettings
+from services.handover.usecases.open_handover import open_handover
+from services.handover.wiring import MIGRATIONS, seed_directory_once
 from ttg.synthetic import release_notice
 
 
 async def fill(settings: HandoverSettings, database: Database, releases: int) -> str:
     clock = SystemClock()
-    await sync_from_files(database=database, path=settings.directory_path, clock=clock)
-    ctx = service.Context(database=database, clock=clock, source="bench", registration_days=5)
+    await seed_directory_once(database, clock, settings)
     rng = random.Random(7)
     day = ""
     for _ in range(releases):
@@ -56,7 +55,8 @@ async def fill(settings: HandoverSettings, database: Database, releases: int) ->
             data=data,
             correlation_id=None,
         )
-        await service.open_handover(ctx=ctx, event=event)
+        uow = HandoverSqlUnitOfWork(database, clock)
+        await open_handover(uow=uow, event=event, source="bench", now=clock.now(), registration_days=5)
     return day
 
 

@@ -1,3 +1,3 @@
-from services.handover.app import main
+from services.handover.wiring import main
 
 main()

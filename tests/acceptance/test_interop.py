@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from contracts.handover import HandoverPack
 from services.handover.domain.disclosure import disclose
-from services.handover.domain.fhir import NHS_NUMBER
+from services.handover.domain.fhir_model import NHS_NUMBER
 from tests.support.polling import eventually
 from tests.support.receiver import Received
 from tests.support.system import RunningSystem, finished_spans, new_secret

@@ -13,9 +13,9 @@ from alembic import command
 
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.migrations import _config, upgrade
-from services.handover.app import MIGRATIONS
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
+from services.handover.wiring import MIGRATIONS
 from ttg.synthetic import release_notice
 
 

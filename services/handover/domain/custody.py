@@ -26,7 +26,7 @@ from enum import StrEnum
 from contracts.custody import CustodyEventKind, CustodyEventV1, ReleasedReason
 
 
-class Outcome(StrEnum):
+class CustodyOutcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     HELD = "held"
@@ -90,7 +90,7 @@ class History:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: Outcome
+    outcome: CustodyOutcome
     action: Action
     detail: str
     overrides: tuple[int, ...] = ()  # later events of the case that a late cancellation or recall overrides
@@ -113,25 +113,25 @@ def decides(event: CustodyEventV1) -> Decides | None:
 def decide(event: CustodyEventV1, history: History) -> Decision:
     sequence = event.sequence
     if sequence in history.seen:
-        return Decision(Outcome.DUPLICATE, Action.NONE, f"sequence {sequence} is already in the log")
+        return Decision(CustodyOutcome.DUPLICATE, Action.NONE, f"sequence {sequence} is already in the log")
     if history.handover is None:
         return _without_open_case(event, history.ended)
     if history.earlier_case_until is not None and sequence < history.earlier_case_until:
         return Decision(
-            Outcome.SUPERSEDED,
+            CustodyOutcome.SUPERSEDED,
             Action.NONE,
             f"older than sequence {history.earlier_case_until} of an earlier case of the person: recorded, the "
             "open case is unchanged",
         )
     later = sorted(a.sequence for a in history.applied if a.sequence > sequence)
     if not later:
-        return Decision(Outcome.APPLIED, *_effect(event, history.handover))
+        return Decision(CustodyOutcome.APPLIED, *_effect(event, history.handover))
     arrived = f"arrived after sequence {later[-1]}, placed before {later[0]}: "
     what = decides(event)
     if what == Decides.END and event.kind != CustodyEventKind.RELEASED:
         action, detail = _effect(event, history.handover)
         return Decision(
-            Outcome.APPLIED,
+            CustodyOutcome.APPLIED,
             action,
             arrived + detail + f"; it overrides the later sequence(s) {later}",
             overrides=tuple(later),
@@ -139,47 +139,47 @@ def decide(event: CustodyEventV1, history: History) -> Decision:
     deciders = [a.sequence for a in history.applied if a.sequence > sequence and a.decides == what]
     if what is not None and deciders:
         return Decision(
-            Outcome.SUPERSEDED,
+            CustodyOutcome.SUPERSEDED,
             Action.NONE,
             arrived + f"sequence {deciders[-1]} decided {what.value} since: recorded, the case is unchanged",
         )
     action, detail = _effect(event, history.handover)
     because = f"nothing later decided {what.value}: " if what else ""
-    return Decision(Outcome.APPLIED, action, arrived + because + detail)
+    return Decision(CustodyOutcome.APPLIED, action, arrived + because + detail)
 
 
 def _without_open_case(event: CustodyEventV1, ended: Ended | None) -> Decision:
     if ended is not None and ended.sequence is not None and event.sequence < ended.sequence:
         return Decision(
-            Outcome.SUPERSEDED,
+            CustodyOutcome.SUPERSEDED,
             Action.NONE,
             f"older than sequence {ended.sequence}, which {ended.state} the case: recorded, the case is unchanged",
         )
     if ended is not None and ended.cancelled and event.kind == CustodyEventKind.RELEASE_DATE_CHANGED:
         assert event.release_date is not None
         return Decision(
-            Outcome.NEEDS_NEW_NOTICE,
+            CustodyOutcome.NEEDS_NEW_NOTICE,
             Action.ASK_FOR_NEW_NOTICE,
             f"release date changed to {event.release_date.isoformat()} after the release was cancelled: a "
             "cancelled release is not reinstated by a date change; prison healthcare is asked for a new notice",
         )
     if event.kind in HOLDABLE:
         return Decision(
-            Outcome.HELD,
+            CustodyOutcome.HELD,
             Action.NONE,
             "no open handover: held, and applied in sequence order when the person's next notice arrives",
         )
-    return Decision(Outcome.APPLIED, Action.NONE, "no open handover for the person: recorded only")
+    return Decision(CustodyOutcome.APPLIED, Action.NONE, "no open handover for the person: recorded only")
 
 
-def reclassified(kind: CustodyEventKind, ended_by: int, state: str) -> tuple[Outcome, str]:
+def reclassified(kind: CustodyEventKind, ended_by: int, state: str) -> tuple[CustodyOutcome, str]:
     """What became of an applied event that a late cancellation or recall (``ended_by``) overrides."""
     if kind == CustodyEventKind.RELEASE_DATE_CHANGED and state == "withdrawn":
-        return Outcome.NEEDS_NEW_NOTICE, (
+        return CustodyOutcome.NEEDS_NEW_NOTICE, (
             f"applied on arrival; sequence {ended_by} (a cancellation) arrived late and comes before it: "
             "a cancelled release is not reinstated by a date change; prison healthcare is asked for a new notice"
         )
-    return Outcome.SUPERSEDED, (
+    return CustodyOutcome.SUPERSEDED, (
         f"applied on arrival; sequence {ended_by} arrived late, comes before it and {state} the case"
     )
 

@@ -1,4 +1,4 @@
-"""The medication supply-gap rule (issue 4): supply must last until a community prescriber takes over.
+"""The medication supply-gap rule: supply must last until a community prescriber takes over.
 
 A prescriber takes over at the first community appointment, and not before GP registration can complete.
 Supply given on release covers the release day and the days after it: it runs out ``supply_days_given``

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.handover import AgencyKind, AgencySections, HandoverPack, LegalInformation, MentalHealthSummary
+from contracts.handover import AgencyKind, AgencySections, HandoverPack, MentalHealthSummary
+from contracts.release_notice import LegalInformation
 
 _CLINICAL_CORE = (
     "patient_demographics",

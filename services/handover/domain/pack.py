@@ -19,7 +19,7 @@ from contracts.handover import (
 )
 from contracts.release_notice import ReleaseNoticeV1
 from services.handover.domain.medication import prescriber_takes_over, supply_gaps
-from services.handover.domain.routing import RoutingPlan
+from services.handover.domain.referral_routing import RoutingPlan
 
 NO_CONSENT = (
     "No consent to share: no mental-health referral has been sent. "

@@ -1,4 +1,4 @@
-"""Readiness of a release (design notes §2, issue 4 item 6): per section done, pending or at risk. Pure.
+"""Readiness of a release (design notes §2): per section done, pending or at risk. Pure.
 
 A section is at risk when it is not done and the release is within the at-risk window (48 h by default),
 or when it is blocked whatever the date: every agency asked has rejected (escalated), none covers the area,
@@ -8,14 +8,16 @@ notifier failed or dead-lettered its delivery). An answer that a change invalida
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Protocol
 
-from contracts.handover import ReferralKind
-from contracts.release_notice import Medication
+from contracts.handover import HandoverPack, ReferralKind
+from contracts.release_notice import Medication, ReleaseNoticeV1
 from services.handover.domain.medication import prescriber_takes_over, supply_gaps
+from services.handover.domain.referral_routing import needed_referrals
 from services.handover.domain.referrals import ReferralStatus
 
 
@@ -34,7 +36,7 @@ class Item(StrEnum):
 
 
 @dataclass(frozen=True)
-class ReferralFacts:
+class ReferralProgress:
     kind: ReferralKind
     status: ReferralStatus
     first_appointment_at: datetime | None = None
@@ -45,12 +47,12 @@ class ReferralFacts:
 
 
 @dataclass(frozen=True)
-class ReleaseFacts:
+class ReadinessFacts:
     release_date: date
     registration_needed: bool
     medications: Sequence[Medication]
     needs: frozenset[ReferralKind]
-    referrals: Sequence[ReferralFacts]
+    referrals: Sequence[ReferralProgress]
     blocked: dict[ReferralKind, str] = field(default_factory=dict)
     registration_days: int = 3
 
@@ -83,7 +85,9 @@ def release_starts(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _referral_done(kind: ReferralKind, referral: ReferralFacts, release_date: date, registration_needed: bool) -> bool:
+def _referral_done(
+    kind: ReferralKind, referral: ReferralProgress, release_date: date, registration_needed: bool
+) -> bool:
     if kind == ReferralKind.GP_REGISTRATION:
         wanted = {ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED}
         if not registration_needed:
@@ -104,7 +108,7 @@ def _referral_done(kind: ReferralKind, referral: ReferralFacts, release_date: da
     )
 
 
-def _referral_item(kind: ReferralKind, facts: ReleaseFacts) -> tuple[bool, str, bool]:
+def _referral_item(kind: ReferralKind, facts: ReadinessFacts) -> tuple[bool, str, bool]:
     """(done, detail, blocked) for one needed referral kind."""
     if kind in facts.blocked:
         return False, facts.blocked[kind], True
@@ -126,7 +130,7 @@ def _referral_item(kind: ReferralKind, facts: ReleaseFacts) -> tuple[bool, str, 
     return False, "awaiting the agency's answer", False
 
 
-def assess(facts: ReleaseFacts, *, now: datetime, at_risk_hours: float = 48) -> ReleaseReadiness:
+def assess(facts: ReadinessFacts, *, now: datetime, at_risk_hours: float = 48) -> ReleaseReadiness:
     near = now >= release_starts(facts.release_date) - timedelta(hours=at_risk_hours)
     items: list[ItemReadiness] = []
 
@@ -172,9 +176,84 @@ def assess(facts: ReleaseFacts, *, now: datetime, at_risk_hours: float = 48) -> 
     return ReleaseReadiness(overall, tuple(items))
 
 
-def _gp_registered(facts: ReleaseFacts) -> bool:
+def _gp_registered(facts: ReadinessFacts) -> bool:
     """Registration counts as complete once the practice has accepted it."""
     return any(
         r.kind == ReferralKind.GP_REGISTRATION and r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
         for r in facts.referrals
     )
+
+
+class ReferralRecord(Protocol):
+    """What readiness reads of a stored referral."""
+
+    @property
+    def referral_kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def first_appointment_at(self) -> datetime | None: ...
+    @property
+    def report_at(self) -> datetime | None: ...
+    @property
+    def delivery_status(self) -> str | None: ...
+    @property
+    def delivery_detail(self) -> str | None: ...
+    @property
+    def invalidated_reason(self) -> str | None: ...
+
+
+# Safety alerts that leave a referral kind without any agency: the item is blocked until one is asked.
+UNROUTED_ALERTS = frozenset({"no_agency_covers", "registered_gp_unreachable"})
+
+
+def readiness_facts(
+    notice: ReleaseNoticeV1, pack: HandoverPack, referrals: Iterable[ReferralRecord], registration_days: int
+) -> ReadinessFacts:
+    """What readiness is decided from: the needed referrals, those blocked whatever the date (consent
+    withheld, no agency), and every referral's progress (notifications to the prison are not referrals)."""
+    referrals = list(referrals)
+    needs = set(needed_referrals(notice))
+    blocked: dict[ReferralKind, str] = {}
+    if pack.mental_health is not None and pack.mental_health.referral == "withheld":
+        needs.add(ReferralKind.MENTAL_HEALTH)
+        blocked[ReferralKind.MENTAL_HEALTH] = pack.mental_health.withheld_reason or "withheld"
+    kinds_asked = {r.referral_kind for r in referrals}
+    for alert in pack.safety_alerts:
+        if alert.code in UNROUTED_ALERTS:
+            kind = ReferralKind(alert.section)
+            if kind.value not in kinds_asked:
+                blocked[kind] = alert.detail
+    return ReadinessFacts(
+        release_date=notice.release.date,
+        registration_needed=notice.registered_gp is None,
+        medications=list(notice.medications),
+        needs=frozenset(needs),
+        referrals=[
+            ReferralProgress(
+                ReferralKind(r.referral_kind),
+                ReferralStatus(r.status),
+                r.first_appointment_at,
+                r.report_at,
+                r.delivery_status,
+                r.delivery_detail,
+                r.invalidated_reason,
+            )
+            for r in referrals
+            if r.referral_kind != ReferralKind.NOTIFICATION
+        ],
+        blocked=blocked,
+        registration_days=registration_days,
+    )
+
+
+def readiness_of(
+    notice: ReleaseNoticeV1,
+    pack: HandoverPack,
+    referrals: Iterable[ReferralRecord],
+    *,
+    now: datetime,
+    at_risk_hours: float,
+    registration_days: int,
+) -> ReleaseReadiness:
+    return assess(readiness_facts(notice, pack, referrals, registration_days), now=now, at_risk_hours=at_risk_hours)

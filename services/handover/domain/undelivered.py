@@ -12,13 +12,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 from contracts.handover import ReferralKind
+from services.handover.domain.case import ANSWERABLE
 from services.handover.domain.referrals import ReferralStatus
 
 FAILED_FOR_GOOD = frozenset({"failed", "dead_lettered"})
 # Webhooks that carry a referral to its agency; outcomes of withdrawals and notifications do not change readiness.
 REFERRAL_CARRYING = frozenset({"handover.pack.issued", "handover.pack.amended", "handover.referral.rerouted"})
-# After release the agencies still answer; not after withdrawal or recall (as for answers).
-HANDOVER_STATES_ROUTED = frozenset({"open", "released"})
 
 
 class Verdict(StrEnum):
@@ -42,7 +41,7 @@ def undelivered_verdict(
         return Verdict.RECORD
     if referral_kind == ReferralKind.NOTIFICATION or referral_status != ReferralStatus.REQUESTED:
         return Verdict.RECORD
-    if previous_delivery_status in FAILED_FOR_GOOD or handover_state not in HANDOVER_STATES_ROUTED:
+    if previous_delivery_status in FAILED_FOR_GOOD or handover_state not in ANSWERABLE:
         return Verdict.RECORD
     return Verdict.ROUTE_ON
 

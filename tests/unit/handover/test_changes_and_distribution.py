@@ -12,7 +12,7 @@ from contracts.handover import AgencyKind, HandoverPackIssuedV1, ReferralKind
 from services.handover.domain.changes import pack_changes
 from services.handover.domain.distribution import Recipient, distribution_list, entry
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from services.notifier.domain.webhooks import WEBHOOK_EVENT_TYPES, distribution, webhook_payload
 from tests.unit.handover.factories import DIRECTORY, notice
 

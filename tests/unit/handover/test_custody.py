@@ -13,11 +13,11 @@ from contracts.custody import CustodyEventKind, CustodyEventV1
 from services.handover.domain.custody import (
     Action,
     Applied,
+    CustodyOutcome,
     Decides,
     Ended,
     History,
     OpenHandover,
-    Outcome,
     decide,
     decides,
     reclassified,
@@ -66,7 +66,7 @@ def event(kind: str, sequence: int = 2, **fields: Any) -> CustodyEventV1:
 @pytest.mark.hazard("H22")
 def test_what_each_kind_does_to_an_open_handover(custody: CustodyEventV1, action: Action) -> None:
     decision = decide(custody, History(seen=frozenset({1}), handover=OPEN, applied=(Applied(1, None),)))
-    assert decision.outcome == Outcome.APPLIED and decision.action == action and decision.detail
+    assert decision.outcome == CustodyOutcome.APPLIED and decision.action == action and decision.detail
 
 
 def test_every_kind_is_covered() -> None:
@@ -85,18 +85,18 @@ def test_a_repeated_sequence_is_applied_once() -> None:
     first = decide(event("release_cancelled", sequence=4), History(seen=frozenset({3}), handover=OPEN))
     again = decide(event("release_cancelled", sequence=4), History(seen=frozenset({3, 4}), handover=OPEN))
     assert first.action == Action.WITHDRAW
-    assert again.outcome == Outcome.DUPLICATE and again.action == Action.NONE
+    assert again.outcome == CustodyOutcome.DUPLICATE and again.action == Action.NONE
 
 
 def test_gaps_in_the_sequence_are_allowed() -> None:
     history = History(seen=frozenset({2}), handover=OPEN, applied=(Applied(2, Decides.RELEASE_DATE),))
-    assert decide(event("recalled", sequence=9), history).outcome == Outcome.APPLIED
+    assert decide(event("recalled", sequence=9), history).outcome == CustodyOutcome.APPLIED
 
 
 # --- out of order: the ordered log decides -----------------------------------------------------------------
 
 
-def _run(events: list[CustodyEventV1]) -> tuple[OpenHandover | None, str, list[Outcome]]:
+def _run(events: list[CustodyEventV1]) -> tuple[OpenHandover | None, str, list[CustodyOutcome]]:
     """Apply ``events`` in arrival order the way the service does; the case's final facts and state."""
     case: OpenHandover | None = OPEN
     state, seen, applied, outcomes = "open", set(), [], []
@@ -106,7 +106,7 @@ def _run(events: list[CustodyEventV1]) -> tuple[OpenHandover | None, str, list[O
         decision = decide(custody, history)
         outcomes.append(decision.outcome)
         seen.add(custody.sequence)
-        if decision.outcome != Outcome.APPLIED:
+        if decision.outcome != CustodyOutcome.APPLIED:
             continue
         applied.append(Applied(custody.sequence, decides(custody)))
         if state != "open":
@@ -155,7 +155,7 @@ def test_any_arrival_order_ends_in_the_state_of_the_sequence_order(in_order: lis
 def test_a_late_event_a_later_one_decided_is_superseded_with_the_reason() -> None:
     history = History(seen=frozenset({5}), handover=OPEN, applied=(Applied(5, Decides.RELEASE_DATE),))
     late = decide(event("release_date_changed", sequence=2, release_date="2026-12-20"), history)
-    assert late.outcome == Outcome.SUPERSEDED and late.action == Action.NONE
+    assert late.outcome == CustodyOutcome.SUPERSEDED and late.action == Action.NONE
     assert "sequence 5 decided the release date" in late.detail
 
 
@@ -163,7 +163,7 @@ def test_a_late_event_a_later_one_decided_is_superseded_with_the_reason() -> Non
 def test_a_late_event_nothing_later_decided_is_applied() -> None:
     history = History(seen=frozenset({5}), handover=OPEN, applied=(Applied(5, Decides.RELEASE_DATE),))
     late = decide(event("transfer", sequence=2, **MOVE), history)
-    assert late.outcome == Outcome.APPLIED and late.action == Action.MOVE_ESTABLISHMENT
+    assert late.outcome == CustodyOutcome.APPLIED and late.action == Action.MOVE_ESTABLISHMENT
     assert "arrived after sequence 5" in late.detail
 
 
@@ -174,8 +174,8 @@ def test_a_late_cancellation_overrides_the_later_events() -> None:
     )
     late = decide(event("release_cancelled", sequence=2), history)
     assert late.action == Action.WITHDRAW and late.overrides == (3, 4)
-    assert reclassified(CustodyEventKind.RELEASE_DATE_CHANGED, 2, "withdrawn")[0] == Outcome.NEEDS_NEW_NOTICE
-    assert reclassified(CustodyEventKind.TRANSFER, 2, "withdrawn")[0] == Outcome.SUPERSEDED
+    assert reclassified(CustodyEventKind.RELEASE_DATE_CHANGED, 2, "withdrawn")[0] == CustodyOutcome.NEEDS_NEW_NOTICE
+    assert reclassified(CustodyEventKind.TRANSFER, 2, "withdrawn")[0] == CustodyOutcome.SUPERSEDED
 
 
 @pytest.mark.hazard("H38")
@@ -187,28 +187,28 @@ def test_an_event_before_any_notice_is_held(kind: str) -> None:
         "reception": {"reason": "transfer_in"},
     }[kind]
     decision = decide(event(kind, sequence=1, **fields), History())
-    assert decision.outcome == Outcome.HELD and "next notice" in decision.detail
+    assert decision.outcome == CustodyOutcome.HELD and "next notice" in decision.detail
 
 
 def test_an_ending_event_without_a_case_is_recorded_only() -> None:
     """A cancellation or recall with no case is not held: a notice that comes after it plans a new release."""
     for kind in ("release_cancelled", "recalled"):
         decision = decide(event(kind, sequence=1), History())
-        assert decision.outcome == Outcome.APPLIED and decision.action == Action.NONE
+        assert decision.outcome == CustodyOutcome.APPLIED and decision.action == Action.NONE
 
 
 @pytest.mark.hazard("H39")
 def test_a_date_change_after_a_cancellation_asks_for_a_new_notice() -> None:
     history = History(seen=frozenset({2}), ended=Ended("withdrawn", 2, cancelled=True))
     decision = decide(event("release_date_changed", sequence=3, release_date="2026-12-20"), history)
-    assert decision.outcome == Outcome.NEEDS_NEW_NOTICE and decision.action == Action.ASK_FOR_NEW_NOTICE
+    assert decision.outcome == CustodyOutcome.NEEDS_NEW_NOTICE and decision.action == Action.ASK_FOR_NEW_NOTICE
     assert "new notice" in decision.detail
 
 
 def test_an_event_older_than_the_end_of_the_case_is_superseded() -> None:
     history = History(seen=frozenset({4}), ended=Ended("closed", 4))
     decision = decide(event("release_date_changed", sequence=3, release_date="2026-12-20"), history)
-    assert decision.outcome == Outcome.SUPERSEDED and "sequence 4" in decision.detail
+    assert decision.outcome == CustodyOutcome.SUPERSEDED and "sequence 4" in decision.detail
 
 
 @pytest.mark.parametrize(
@@ -241,7 +241,7 @@ def test_invalid_custody_events_are_refused(fields: dict[str, Any], message: str
 def test_a_late_event_of_an_earlier_case_does_not_change_the_new_one() -> None:
     history = History(seen=frozenset({1, 2, 5}), handover=OPEN, earlier_case_until=5)
     decision = decide(event("release_date_changed", sequence=3, release_date="2026-12-20"), history)
-    assert decision.outcome == Outcome.SUPERSEDED and "earlier case" in decision.detail
+    assert decision.outcome == CustodyOutcome.SUPERSEDED and "earlier case" in decision.detail
     assert decide(event("release_date_changed", sequence=6, release_date="2026-12-20"), history).outcome == (
-        Outcome.APPLIED
+        CustodyOutcome.APPLIED
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from contracts.handover import AgencyKind
-from services.handover.directory import read_directory_files
-from services.handover.domain.routing import prison_healthcare_of
+from services.handover.adapters.directory_files import read_directory_files
+from services.handover.domain.referral_routing import prison_healthcare_of
 from services.notifier.adapters.directory_file import load_directory
 from services.notifier.adapters.signing import current_secret
 

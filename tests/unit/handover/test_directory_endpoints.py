@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from services.common.problems import Problem
-from services.handover.directory import without_literals
-from services.handover.directory_input import AgencyPut, entry_from_put
+from services.handover.adapters.directory_files import without_literals
+from services.handover.adapters.secret_store import BadSecret, check_reference, check_secret, store_secret
 from services.handover.domain.directory import AgencyRecord, PreviousSecret, WebhookEndpoint
-from services.handover.secret_store import BadSecret, check_reference, check_secret, store_secret
+from services.handover.entrypoints.api.directory_input import AgencyPut, entry_from_put
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

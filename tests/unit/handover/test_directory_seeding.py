@@ -7,7 +7,9 @@ import base64
 import json
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,40 @@ from services.common.db import Database
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
 from services.common.topics import DIRECTORY_EVENTS
-from services.handover.app import MIGRATIONS
-from services.handover.directory import DirectoryContext, all_agencies, seed_from_files
-from services.handover.models import DirectoryAgency
+from services.handover.adapters.directory_files import read_directory_files, without_literals
+from services.handover.adapters.tables import DirectoryAgency
+from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
+from services.handover.usecases.directory_admin import DirectoryEntry, SeedFiles, seed_directory
+from services.handover.usecases.queries import directory_entries
+from services.handover.wiring import MIGRATIONS
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DirectoryContext:
+    database: Database
+    clock: FrozenClock
+    source: str
+    secret_store: Path
+
+    def uow(self) -> HandoverSqlUnitOfWork:
+        return HandoverSqlUnitOfWork(self.database, self.clock)
+
+
+async def seed_from_files(*, ctx: DirectoryContext, path: Path) -> int:
+    return await seed_directory(
+        new_uow=ctx.uow,
+        seed=SeedFiles(
+            read=partial(read_directory_files, path), keep_secrets=partial(without_literals, store=ctx.secret_store)
+        ),
+        source=ctx.source,
+        now=ctx.clock.now(),
+    )
+
+
+async def all_agencies(*, ctx: DirectoryContext) -> list[DirectoryEntry]:
+    return await directory_entries(uow=ctx.uow())
 
 
 @pytest.fixture
@@ -67,7 +98,7 @@ async def test_the_files_seed_an_empty_directory_only(ctx: DirectoryContext, tmp
     assert await seed_from_files(ctx=ctx, path=first) == 2
     later, _ = seed_file(tmp_path / "later.yaml", ["A99001", "A99009"])
     assert await seed_from_files(ctx=ctx, path=later) == 0, "a directory that holds anything is left alone"
-    assert [entry.agency.code for entry in await all_agencies(database=ctx.database)] == ["A99001", "A99002"]
+    assert [entry.agency.code for entry in await all_agencies(ctx=ctx)] == ["A99001", "A99002"]
 
     events = await announced(ctx)
     assert [(event["subject"], event["data"]["revision"]) for event in events] == [("A99001", 1), ("A99002", 1)]
@@ -89,7 +120,7 @@ async def test_an_agency_stored_before_endpoints_moved_here_takes_its_endpoint_f
     files, _ = seed_file(tmp_path / "directory.yaml", ["A99001", "A99002"])
     assert await seed_from_files(ctx=ctx, path=files) == 1
     assert await seed_from_files(ctx=ctx, path=files) == 0, "once"
-    [entry] = await all_agencies(database=ctx.database)
+    [entry] = await all_agencies(ctx=ctx)
     assert entry.revision == 1 and entry.agency.webhook is not None
     assert entry.agency.webhook.secret_ref.startswith("file:")
     assert [event["subject"] for event in await announced(ctx)] == ["A99001"]

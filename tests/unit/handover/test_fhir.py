@@ -11,9 +11,10 @@ from fhir.resources.R4B.bundle import Bundle
 
 from contracts.handover import AgencyKind, AgencySections
 from services.handover.domain.disclosure import disclose
-from services.handover.domain.fhir import NHS_NUMBER, Reading, ReferralFacts, bundle
+from services.handover.domain.fhir import bundle
+from services.handover.domain.fhir_model import NHS_NUMBER, FhirReferral, Reading
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 ISSUED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -24,8 +25,8 @@ def full_pack(**options: Any):  # type: ignore[no-untyped-def]
     return build_pack(person, route(person, DIRECTORY))
 
 
-def referral(status: str, **answer: Any) -> ReferralFacts:
-    return ReferralFacts(
+def referral(status: str, **answer: Any) -> FhirReferral:
+    return FhirReferral(
         referral_id="0b6f2a52-7d0e-4c5e-9a4c-5b8f3f6d2e11",
         agency_code="CMHT-DUR",
         agency_kind="community_mental_health_team",
@@ -39,7 +40,7 @@ def referral(status: str, **answer: Any) -> ReferralFacts:
     )
 
 
-def whole(pack, *referrals: ReferralFacts) -> Reading:  # type: ignore[no-untyped-def]
+def whole(pack, *referrals: FhirReferral) -> Reading:  # type: ignore[no-untyped-def]
     return Reading(
         handover_id="5c1d8f2e-0000-4000-8000-000000000001",
         version=2,

@@ -12,9 +12,9 @@ from contracts.release_notice import ReportingInstructions
 from services.handover.domain.distribution import changes_for
 from services.handover.domain.invalidation import AnsweredReferral, ReleaseChange, invalidation
 from services.handover.domain.pack import build_pack
-from services.handover.domain.readiness import Readiness, ReferralFacts, ReleaseFacts, assess
+from services.handover.domain.readiness import Readiness, ReadinessFacts, ReferralProgress, assess
+from services.handover.domain.referral_routing import area_of, moved_out_of_area, route
 from services.handover.domain.referrals import ReferralStatus
-from services.handover.domain.routing import area_of, moved_out_of_area, route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 RELEASE = date(2026, 12, 10)
@@ -107,12 +107,12 @@ def test_an_address_moved_out_of_the_agencys_area_moves_the_referral() -> None:
 @pytest.mark.hazard("H40")
 def test_readiness_says_why_an_item_awaits_an_answer_again() -> None:
     why = "confirmation invalidated by release date change: ..."
-    facts = ReleaseFacts(
+    facts = ReadinessFacts(
         release_date=date(2026, 12, 30),
         registration_needed=False,
         medications=[],
         needs=frozenset({ReferralKind.REPORTING_INSTRUCTIONS}),
-        referrals=[ReferralFacts(ReferralKind.REPORTING_INSTRUCTIONS, ReferralStatus.REQUESTED, invalidated=why)],
+        referrals=[ReferralProgress(ReferralKind.REPORTING_INSTRUCTIONS, ReferralStatus.REQUESTED, invalidated=why)],
     )
     item = next(i for i in assess(facts, now=at(1)).items if i.item.value == "reporting_instructions")
     assert item.status == Readiness.PENDING and item.detail.startswith(why)

@@ -9,7 +9,7 @@ import pytest
 from contracts.release_notice import Medication
 from services.handover.domain.medication import prescriber_takes_over, supply_gaps
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 RELEASE = date(2026, 12, 10)

@@ -7,7 +7,7 @@ import pytest
 from contracts.handover import AgencyKind
 from services.handover.domain.minimise import SECTIONS_BY_KIND, sections_for
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 

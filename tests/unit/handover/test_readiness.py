@@ -8,7 +8,7 @@ import pytest
 
 from contracts.handover import ReferralKind
 from contracts.release_notice import Medication
-from services.handover.domain.readiness import Item, Readiness, ReferralFacts, ReleaseFacts, assess
+from services.handover.domain.readiness import Item, Readiness, ReadinessFacts, ReferralProgress, assess
 from services.handover.domain.referrals import ReferralStatus as S
 
 RELEASE = date(2026, 12, 10)
@@ -24,7 +24,7 @@ def at(day: int, hour: int = 10) -> datetime:
     return datetime(2026, 12, day, hour, tzinfo=UTC)
 
 
-def facts(*referrals: ReferralFacts, **overrides) -> ReleaseFacts:  # type: ignore[no-untyped-def]
+def facts(*referrals: ReferralProgress, **overrides) -> ReadinessFacts:  # type: ignore[no-untyped-def]
     values = {
         "release_date": RELEASE,
         "registration_needed": True,
@@ -32,19 +32,19 @@ def facts(*referrals: ReferralFacts, **overrides) -> ReleaseFacts:  # type: igno
         "needs": NEEDS,
         "referrals": list(referrals),
     }
-    return ReleaseFacts(**{**values, **overrides})
+    return ReadinessFacts(**{**values, **overrides})
 
 
 def item(readiness, which: Item) -> Readiness:  # type: ignore[no-untyped-def]
     return next(i.status for i in readiness.items if i.item == which)
 
 
-GP_ASKED = ReferralFacts(ReferralKind.GP_REGISTRATION, S.REQUESTED)
-GP_DONE = ReferralFacts(ReferralKind.GP_REGISTRATION, S.ACCEPTED)
-MH_ASKED = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.RECEIVED)
-MH_DONE = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(12))
-PDU_ASKED = ReferralFacts(ReferralKind.REPORTING_INSTRUCTIONS, S.REQUESTED)
-PDU_DONE = ReferralFacts(ReferralKind.REPORTING_INSTRUCTIONS, S.ACCEPTED, report_at=at(10, 14))
+GP_ASKED = ReferralProgress(ReferralKind.GP_REGISTRATION, S.REQUESTED)
+GP_DONE = ReferralProgress(ReferralKind.GP_REGISTRATION, S.ACCEPTED)
+MH_ASKED = ReferralProgress(ReferralKind.MENTAL_HEALTH, S.RECEIVED)
+MH_DONE = ReferralProgress(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(12))
+PDU_ASKED = ReferralProgress(ReferralKind.REPORTING_INSTRUCTIONS, S.REQUESTED)
+PDU_DONE = ReferralProgress(ReferralKind.REPORTING_INSTRUCTIONS, S.ACCEPTED, report_at=at(10, 14))
 
 
 @pytest.mark.hazard("H27")
@@ -68,11 +68,11 @@ def test_everything_answered_is_done_even_close_to_release() -> None:
         (Item.GP, GP_ASKED, GP_DONE),
         (Item.MENTAL_HEALTH, MH_ASKED, MH_DONE),
         (Item.REPORTING, PDU_ASKED, PDU_DONE),
-        (Item.MENTAL_HEALTH, MH_DONE, ReferralFacts(ReferralKind.MENTAL_HEALTH, S.COMPLETED)),
+        (Item.MENTAL_HEALTH, MH_DONE, ReferralProgress(ReferralKind.MENTAL_HEALTH, S.COMPLETED)),
     ],
 )
 def test_each_item_moves_from_pending_or_at_risk_to_done(
-    which: Item, before: ReferralFacts, after: ReferralFacts
+    which: Item, before: ReferralProgress, after: ReferralProgress
 ) -> None:
     others = [r for r in (GP_DONE, MH_DONE, PDU_DONE) if r.kind != before.kind]
     if before.status != S.ACCEPTED:
@@ -82,7 +82,7 @@ def test_each_item_moves_from_pending_or_at_risk_to_done(
 
 
 def test_a_registered_practice_is_done_once_it_has_the_pack() -> None:
-    received = ReferralFacts(ReferralKind.GP_REGISTRATION, S.RECEIVED)
+    received = ReferralProgress(ReferralKind.GP_REGISTRATION, S.RECEIVED)
     assert (
         item(assess(facts(received, MH_DONE, PDU_DONE, registration_needed=False), now=FAR), Item.GP) == Readiness.DONE
     )
@@ -101,12 +101,12 @@ def test_an_appointment_before_a_later_release_date_no_longer_counts() -> None:
 
 @pytest.mark.hazard("H24")
 def test_all_rejected_or_blocked_is_at_risk_whatever_the_date() -> None:
-    rejected = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REJECTED)
+    rejected = ReferralProgress(ReferralKind.MENTAL_HEALTH, S.REJECTED)
     readiness = assess(facts(GP_DONE, rejected, PDU_DONE), now=FAR)
     assert item(readiness, Item.MENTAL_HEALTH) == Readiness.AT_RISK and readiness.status == Readiness.AT_RISK
     blocked = facts(GP_DONE, PDU_DONE, blocked={ReferralKind.MENTAL_HEALTH: "no consent"})
     assert item(assess(blocked, now=FAR), Item.MENTAL_HEALTH) == Readiness.AT_RISK
-    rerouted = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED)
+    rerouted = ReferralProgress(ReferralKind.MENTAL_HEALTH, S.REQUESTED)
     assert item(assess(facts(GP_DONE, rejected, rerouted, PDU_DONE), now=FAR), Item.MENTAL_HEALTH) == Readiness.PENDING
 
 
@@ -118,7 +118,7 @@ def test_medication_moves_to_done_when_a_prescriber_is_booked_in_time() -> None:
     assert item(assess(waiting, now=NEAR), Item.MEDICATION) == Readiness.AT_RISK
     registered = facts(
         GP_DONE,
-        ReferralFacts(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(11)),
+        ReferralProgress(ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(11)),
         PDU_DONE,
         medications=short,
     )
@@ -135,7 +135,7 @@ def test_items_not_needed_are_not_listed() -> None:
 
 @pytest.mark.hazard("H25")
 def test_a_referral_that_never_reached_its_agency_is_at_risk_far_from_release_until_delivered() -> None:
-    lost = ReferralFacts(
+    lost = ReferralProgress(
         ReferralKind.MENTAL_HEALTH,
         S.REQUESTED,
         delivery="dead_lettered",
@@ -145,9 +145,9 @@ def test_a_referral_that_never_reached_its_agency_is_at_risk_far_from_release_un
     assert item(readiness, Item.MENTAL_HEALTH) == Readiness.AT_RISK
     detail = next(i.detail for i in readiness.items if i.item == Item.MENTAL_HEALTH)
     assert "never reached" in detail and "HTTP 500" in detail
-    delivered = ReferralFacts(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="delivered")
+    delivered = ReferralProgress(ReferralKind.MENTAL_HEALTH, S.REQUESTED, delivery="delivered")
     assert item(assess(facts(GP_ASKED, delivered, PDU_ASKED), now=FAR), Item.MENTAL_HEALTH) == Readiness.PENDING
-    answered_anyway = ReferralFacts(
+    answered_anyway = ReferralProgress(
         ReferralKind.MENTAL_HEALTH, S.ACCEPTED, first_appointment_at=at(12), delivery="failed"
     )
     assert item(assess(facts(GP_ASKED, answered_anyway, PDU_ASKED), now=FAR), Item.MENTAL_HEALTH) == Readiness.DONE

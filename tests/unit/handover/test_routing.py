@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.handover import AgencyKind, ReferralKind
-from services.handover.domain.routing import age_on, area_of, next_candidate, route
+from services.handover.domain.referral_routing import age_on, area_of, next_candidate, route
 from tests.unit.handover.factories import DIRECTORY, agency, notice
 
 

@@ -11,7 +11,7 @@ from contracts.delivery import EscalationDeadline
 from contracts.handover import HandoverPackIssuedV1
 from contracts.release_notice import ReleaseNoticeV1
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from services.notifier.domain.escalation_rules import (
     Deadlines,
     answer_counts,

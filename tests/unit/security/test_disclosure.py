@@ -8,7 +8,7 @@ from contracts.handover import AgencyKind, HandoverPack
 from services.handover.domain.disclosure import addressees, disclose
 from services.handover.domain.minimise import sections_for
 from services.handover.domain.pack import build_pack
-from services.handover.domain.routing import route
+from services.handover.domain.referral_routing import route
 from tests.unit.handover.factories import DIRECTORY, notice
 
 

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from services.common.problems import Problem
 from services.common.ssrf import UnsafeWebhookUrl, check_webhook_url
 from services.common.strict import unknown_fields
+from services.handover.adapters.secret_store import BadSecret, check_reference, store_secret
 from services.handover.domain.directory import AgencyRecord, PreviousSecret, WebhookEndpoint
-from services.handover.secret_store import BadSecret, check_reference, store_secret
 
 MAX_OVERLAP_SECONDS = 7 * 24 * 3600
 

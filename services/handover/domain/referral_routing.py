@@ -1,4 +1,4 @@
-"""Which agency takes which part of a release, and why (design notes §3, issue 4 item 3). Pure.
+"""Which agency takes which part of a release, and why (design notes §3). Pure.
 
 The area of a release is the destination postcode district; with no fixed abode, the local authority of the
 last address; failing that, the local authority of the establishment (from its prison-healthcare entry).

@@ -2,8 +2,7 @@
 
 Prison healthcare of the pack's establishment reads it whole; an agency or probation the handover was
 referred to reads the sections of its kind (:mod:`domain.disclosure`); anyone else learns nothing, not even
-that it exists. Every
-read, and every refused read, is in the audit trail with the sections disclosed.
+that it exists. Every read, and every refused read, is in the audit trail with the sections disclosed.
 """
 
 from __future__ import annotations
@@ -11,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
-
-from services.common import audit
-from services.common.auth import Principal, acts_for_establishment, is_addressee, not_found
+from services.common.auth import Principal, acts_for_establishment, is_addressee
 from services.handover.domain.disclosure import addressees, disclose
-from services.handover.service import HandoverView
+from services.handover.usecases.audit_entries import audit_entry
+from services.handover.usecases.ports import HandoverUnitOfWork
+from services.handover.usecases.queries import HandoverView
 
 
 @dataclass(frozen=True)
@@ -42,38 +40,38 @@ def disclosure(caller: Principal, view: HandoverView) -> Disclosed | None:
 
 
 async def read_as(
-    caller: Principal, views: list[HandoverView], request: Request, *, single: bool, form: str = "json"
+    *,
+    uow: HandoverUnitOfWork,
+    caller: Principal,
+    views: list[HandoverView],
+    single: bool,
+    correlation_id: str | None,
+    form: str = "json",
 ) -> list[Disclosed]:
     """What ``caller`` may see of ``views``, each read (or refusal, for a single read) audited with the form
     it was read in (``json``, ``fhir``)."""
-    state = request.app.state
     shown: list[Disclosed] = []
-    async with state.database.transaction() as session:
+    async with uow:
         for view in views:
             seen = disclosure(caller, view)
-            prison_number = view.pack.patient_demographics.prison_number
             if seen is None and not single:
                 continue  # a list shows only what the caller may see; its absence is not a refused read
-            await audit.record(
-                session,
-                audit.AuditEntry.by(
+            await uow.audit.record(
+                audit_entry(
                     caller,
                     action="handover.read" if seen is not None else "handover.read_denied",
                     resource_type="handover",
                     resource_id=view.handover_id,
-                    subject=prison_number,
+                    subject=view.pack.patient_demographics.prison_number,
                     outcome="ok" if seen is not None else "denied",
-                    correlation_id=request.state.correlation_id,
+                    correlation_id=correlation_id,
                     details=(
                         {"version": view.version, "sections": seen.sections, "format": form}
                         if seen is not None
                         else {"format": form}
                     ),
-                ),
-                state.clock.now(),
+                )
             )
             if seen is not None:
                 shown.append(seen)
-    if single and not shown:
-        raise not_found("handover")
     return shown

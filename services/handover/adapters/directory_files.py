@@ -1,0 +1,69 @@
+"""The seed files of the directory of services (``deploy/directory/*.yaml``): read with ``${VAR:-default}``
+expansion, checked (unique codes, safe webhook URLs), and their ``literal:`` secrets moved into the secret store
+so that only references are ever stored or published."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from services.common.ssrf import check_webhook_url
+from services.handover.adapters.secret_store import store_secret
+from services.handover.domain.directory import AgencyRecord, PreviousSecret
+
+_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+def _expand(text: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1))
+        return found if found is not None else (match.group(2) or "")
+
+    return _VARIABLE.sub(value, text)
+
+
+def read_directory_files(path: Path) -> list[AgencyRecord]:
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    agencies = [
+        AgencyRecord.model_validate(item)
+        for file in files
+        for item in (yaml.safe_load(_expand(file.read_text())) or {}).get("agencies", [])
+    ]
+    codes = [agency.code for agency in agencies]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        raise ValueError(f"agency codes appear more than once in the directory: {', '.join(duplicates)}")
+    for agency in agencies:
+        if agency.webhook is not None:
+            check_webhook_url(agency.webhook.url)  # SSRF: the same rule as the admin API's
+    return agencies
+
+
+def _stored_ref(ref: str, code: str, store: Path) -> str:
+    scheme, _, value = ref.partition(":")
+    return store_secret(store, code, value) if scheme == "literal" else ref
+
+
+def without_literals(agency: AgencyRecord, store: Path) -> AgencyRecord:
+    """The agency with every ``literal:`` secret moved into the secret store (seed files only carry them)."""
+    webhook = agency.webhook
+    if webhook is None:
+        return agency
+    moved = webhook.model_copy(
+        update={
+            "secret_ref": _stored_ref(webhook.secret_ref, agency.code, store),
+            "previous_secrets": [
+                PreviousSecret(secret_ref=_stored_ref(old.secret_ref, agency.code, store), until=old.until)
+                for old in webhook.previous_secrets
+            ],
+        }
+    )
+    return agency.model_copy(update={"webhook": moved})
+
+
+def seed_of(path: Path, store: Path) -> list[AgencyRecord]:
+    """The agencies of the seed files, their literal secrets stored."""
+    return [without_literals(agency, store) for agency in read_directory_files(path)]
