@@ -15,6 +15,7 @@ from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
 from services.handover import corrections, custody_events, deliveries, service
 from services.handover.api import router
 from services.handover.directory import DirectoryContext, read_directory_files, seed_from_files
+from services.handover.entrypoints.reports_api import router as reports_router
 from services.handover.fhir_api import router as fhir_router
 from services.handover.settings import HandoverSettings
 
@@ -108,6 +109,7 @@ def create_app(settings: HandoverSettings | None = None) -> FastAPI:
         start_workers=lambda runtime: start_workers(runtime, settings),
     )
     app.include_router(fhir_router)  # the pack as FHIR R4, read and audited as the JSON pack
+    app.include_router(reports_router)  # the outcomes dataset
     return app
 
 

@@ -24,6 +24,7 @@ from contracts.handover import (
 )
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.inbox import first_delivery
+from services.handover.adapters.outcome_repository import joined
 from services.handover.directory import active_agencies
 from services.handover.domain.custody import (
     Action,
@@ -38,12 +39,14 @@ from services.handover.domain.custody import (
     reclassified,
 )
 from services.handover.domain.distribution import Recipient, entry
+from services.handover.domain.outcomes import Ending
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.domain.routing import prison_healthcare_of
 from services.handover.fhir_webhooks import with_fhir
 from services.handover.messages import publish
 from services.handover.models import CustodyEventRecord, Handover, HandoverVersion, Person
 from services.handover.service import Context, amend, new_referral, withdraw
+from services.handover.usecases.outcomes import keep_outcome
 
 log = structlog.get_logger(__name__)
 
@@ -208,8 +211,10 @@ async def _carry_out(
             await _reclassify(session, ctx, handover, custody.sequence, decision.overrides, correlation_id)
         return True
     if decision.action == Action.MARK_RELEASED:
-        handover.state, handover.state_reason, handover.updated_at = "released", decision.detail, ctx.clock.now()
+        now = ctx.clock.now()
+        handover.state, handover.state_reason, handover.updated_at = "released", decision.detail, now
         session.add(handover)
+        await keep_outcome(uow=joined(session, ctx), handover_id=handover.id, ending=Ending.RELEASED, now=now)
     return False
 
 

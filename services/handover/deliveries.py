@@ -17,6 +17,7 @@ from contracts.handover import ReferralKind
 from services.common import audit
 from services.common.inbox import first_delivery
 from services.handover import answers
+from services.handover.adapters.outcome_repository import joined
 from services.handover.directory import active_agencies
 from services.handover.domain.referrals import OPEN, ReferralStatus
 from services.handover.domain.undelivered import (
@@ -28,6 +29,7 @@ from services.handover.domain.undelivered import (
 )
 from services.handover.models import Handover, Referral
 from services.handover.service import Context
+from services.handover.usecases.outcomes import note_delivery
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +68,7 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
                 None if outcome.status == "delivered" else (outcome.reason or outcome.status)[:500]
             )
             session.add(referral)
+            await note_delivery(uow=joined(session, ctx), referral_id=referral.id, status=outcome.status, at=event.time)
             verdict = undelivered_verdict(
                 delivery_status=outcome.status,
                 webhook_type=outcome.event_type or "handover.pack.issued",

@@ -32,11 +32,13 @@ from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1, 
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.inbox import first_delivery
+from services.handover.adapters.outcome_repository import joined
 from services.handover.directory import active_agencies
 from services.handover.domain.changes import pack_changes
 from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.distribution import Recipient, changes_for, distribution_list, entry
 from services.handover.domain.invalidation import AnsweredReferral, ReleaseChange, invalidation
+from services.handover.domain.outcomes import Ending
 from services.handover.domain.pack import build_pack
 from services.handover.domain.referrals import OPEN, ReferralStatus
 from services.handover.domain.routing import (
@@ -50,6 +52,7 @@ from services.handover.domain.routing import (
 from services.handover.fhir_webhooks import with_fhir
 from services.handover.messages import publish
 from services.handover.models import CustodyEventRecord, Handover, HandoverVersion, Person, Referral
+from services.handover.usecases.outcomes import keep_outcome
 
 log = structlog.get_logger(__name__)
 
@@ -506,6 +509,7 @@ async def withdraw(
     """Withdraw the pack: every agency that has it (the prison included) is told; live referrals are
     cancelled."""
     now = ctx.clock.now()
+    await keep_outcome(uow=joined(session, ctx), handover_id=handover.id, ending=Ending(reason_code.value), now=now)
     referrals = [r for r in await referrals_of(session, handover.id) if r.status in OPEN]
     version = await session.get(HandoverVersion, (handover.id, handover.current_version))
     assert version is not None
