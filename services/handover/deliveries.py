@@ -52,6 +52,7 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
         handover = await session.get(Handover, outcome.handover_id, with_for_update=True)
         if handover is None:
             return False
+        await note_delivery(uow=joined(session, ctx), outcome=outcome, at=event.time)
         referrals = (
             await session.exec(
                 select(Referral)
@@ -68,7 +69,6 @@ async def record_delivery_outcome(*, ctx: Context, event: CloudEvent) -> bool:
                 None if outcome.status == "delivered" else (outcome.reason or outcome.status)[:500]
             )
             session.add(referral)
-            await note_delivery(uow=joined(session, ctx), referral_id=referral.id, status=outcome.status, at=event.time)
             verdict = undelivered_verdict(
                 delivery_status=outcome.status,
                 webhook_type=outcome.event_type or "handover.pack.issued",

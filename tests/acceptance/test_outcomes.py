@@ -47,7 +47,9 @@ def delivered_at(system: RunningSystem, handover_id: str, agency: str) -> dateti
         times = [d["finished_at"] for d in found if d["agency_code"] == agency and d["status"] == "delivered"]
         return min(datetime.fromisoformat(t) for t in times) if times else None
 
-    return eventually(finished, what=f"the delivery to {agency}")
+    found = eventually(finished, what=f"the delivery to {agency}")
+    assert found is not None
+    return found
 
 
 def first_answer(script: Script, system: RunningSystem, handover_id: str, agency: str, referral: str, body: Any) -> Any:
@@ -128,11 +130,19 @@ def report(system: RunningSystem, client: str = "operator", **params: str) -> An
 def figures_once(system: RunningSystem, ready: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
     """The report's figures once the delivery outcomes have reached handover (``ready`` says when)."""
 
+    seen: list[Any] = []
+
     def current() -> list[dict[str, Any]] | None:
         found: list[dict[str, Any]] = report(system, establishment="DMI")["figures"]
+        seen[:] = [found]
         return found if ready(found) else None
 
-    return eventually(current, what="the report to count every delivered referral")
+    try:
+        found = eventually(current, what="the report to count every delivered referral")
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; the report said {seen}") from None
+    assert found is not None
+    return found
 
 
 def by(figures: list[dict[str, Any]], measure: str) -> dict[tuple[str, str, str], dict[str, Any]]:

@@ -85,8 +85,14 @@ class SqlOutcomeRepository:
     async def add(self, outcome: ReleaseOutcome) -> None:
         self._session.add(_record(outcome))
 
-    async def note_delivered(self, referral_id: str, at: datetime) -> None:
-        if await self._session.get(ReferralDelivered, referral_id) is None:
+    async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
+        waiting = await self._session.exec(
+            select(Referral.id)
+            .join(ReferralDelivered, col(ReferralDelivered.referral_id) == col(Referral.id), isouter=True)
+            .where(Referral.handover_id == handover_id, Referral.agency_code == agency_code)
+            .where(col(ReferralDelivered.referral_id).is_(None))
+        )
+        for referral_id in waiting.all():
             self._session.add(ReferralDelivered(referral_id=referral_id, delivered_at=at))
 
     async def ended_between(

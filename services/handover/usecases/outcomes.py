@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from contracts.delivery import DeliveryOutcomeV1
 from services.handover.domain.outcomes import Ending, Figure, ReferralOutcome, ReleaseOutcome, report, snapshot
 from services.handover.domain.readiness import ReleaseFacts
 
@@ -36,7 +37,7 @@ class OutcomeRepository(Protocol):
 
     async def add(self, outcome: ReleaseOutcome) -> None: ...
 
-    async def note_delivered(self, referral_id: str, at: datetime) -> None: ...
+    async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None: ...
 
     async def ended_between(
         self, start: datetime, end: datetime, establishments: frozenset[str] | None
@@ -79,12 +80,13 @@ async def keep_outcome(
         return outcome
 
 
-async def note_delivery(*, uow: OutcomesUnitOfWork, referral_id: str, status: str, at: datetime) -> bool:
-    """The first time the referral's pack was reported delivered starts the agency's time to answer."""
-    if status != DELIVERED:
+async def note_delivery(*, uow: OutcomesUnitOfWork, outcome: DeliveryOutcomeV1, at: datetime) -> bool:
+    """The first webhook reported delivered to an agency about a handover starts its time to answer on each of
+    its referrals there (whatever their status by now: an agency may answer before the report comes back)."""
+    if outcome.status != DELIVERED or outcome.handover_id is None:
         return False
     async with uow:
-        await uow.outcomes.note_delivered(referral_id, at)
+        await uow.outcomes.note_delivered(outcome.handover_id, outcome.agency_code, at)
     return True
 
 

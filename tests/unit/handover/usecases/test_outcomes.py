@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from contracts.delivery import DeliveryOutcomeV1
 from contracts.handover import ReferralKind
 from services.handover.domain.outcomes import Ending, Measure, ReferralOutcome, ReleaseOutcome
 from services.handover.domain.readiness import Item, Readiness, ReferralFacts, ReleaseFacts
@@ -34,7 +35,7 @@ class FakeOutcomes:
     def __init__(self) -> None:
         self.cases: dict[str, CaseAtEnd] = {}
         self.kept: dict[str, ReleaseOutcome] = {}
-        self.delivered: dict[str, datetime] = {}
+        self.delivered: dict[tuple[str, str], datetime] = {}
         self.referrals: list[ReferralOutcome] = []
 
     async def case_at_end(self, handover_id: str) -> CaseAtEnd | None:
@@ -46,8 +47,8 @@ class FakeOutcomes:
     async def add(self, outcome: ReleaseOutcome) -> None:
         self.kept[outcome.handover_id] = outcome
 
-    async def note_delivered(self, referral_id: str, at: datetime) -> None:
-        self.delivered.setdefault(referral_id, at)
+    async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
+        self.delivered.setdefault((handover_id, agency_code), at)
 
     async def ended_between(
         self, start: datetime, end: datetime, establishments: frozenset[str] | None
@@ -62,6 +63,17 @@ class FakeOutcomes:
         return [
             r for r in self.referrals if r.handover_id in handover_ids and (agency is None or r.agency_code == agency)
         ]
+
+
+def delivery(status: str, handover_id: str | None = "h1") -> DeliveryOutcomeV1:
+    return DeliveryOutcomeV1(
+        webhook_id="msg_1",
+        source_event_id="e1",
+        handover_id=handover_id,
+        agency_code="A99001",
+        status=status,
+        attempts=1,
+    )
 
 
 class FakeOutcomesUnitOfWork(FakeUnitOfWork):
@@ -89,11 +101,12 @@ async def test_an_unknown_handover_keeps_nothing() -> None:
 
 async def test_only_a_delivery_starts_the_time_to_answer_and_the_first_one_counts() -> None:
     uow = FakeOutcomesUnitOfWork()
-    assert not await note_delivery(uow=uow, referral_id="r1", status="failed", at=NOW)
+    assert not await note_delivery(uow=uow, outcome=delivery("failed"), at=NOW)
+    assert not await note_delivery(uow=uow, outcome=delivery("delivered", handover_id=None), at=NOW)
     assert uow.outcomes.delivered == {}
-    assert await note_delivery(uow=uow, referral_id="r1", status="delivered", at=NOW)
-    assert await note_delivery(uow=uow, referral_id="r1", status="delivered", at=NOW + timedelta(hours=1))
-    assert uow.outcomes.delivered == {"r1": NOW}
+    assert await note_delivery(uow=uow, outcome=delivery("delivered"), at=NOW)
+    assert await note_delivery(uow=uow, outcome=delivery("delivered"), at=NOW + timedelta(hours=1))
+    assert uow.outcomes.delivered == {("h1", "A99001"): NOW}
 
 
 async def test_the_report_takes_whole_months_and_the_readers_scope() -> None:
