@@ -31,6 +31,7 @@ from services.console.pages import (
     inbox,
     lounge,
     notices,
+    outcomes,
     people,
     replays,
     summary,
@@ -168,6 +169,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(corrections.router)
     app.include_router(directory.router)
     app.include_router(people.router)
+    app.include_router(outcomes.router)  # the outcomes dataset as charts and tables
     return app
 
 

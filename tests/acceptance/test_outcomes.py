@@ -1,6 +1,7 @@
-"""The outcomes dataset on the running system (real broker, databases, services; SQLite and PostgreSQL): a
-scripted set of Durham releases (ready and attended, late, rejected then re-routed then escalated, cancelled)
-whose report equals the figures worked out here from what each step did; the CSV says the same as the JSON."""
+"""The outcomes dataset on the running system (real broker, databases, services, console; SQLite and
+PostgreSQL): a scripted set of Durham releases (ready and attended, late, rejected then re-routed then
+escalated, cancelled) whose report equals the figures worked out here from what each step did; the CSV says the
+same as the JSON; the console's Outcomes page shows the same figures and passes axe."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ import csv
 import io
 import random
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, expect
 
+from services.common.credentials import Role
+from tests.acceptance.test_console import Console, browser, check_page, new_context, sign_in
 from tests.acceptance.test_domain import answer, at, get, handover, open_handover, post, wait_for_webhooks
+from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, start_system, stop_system
+from ttg.personas import Persona, provision_personas
 from ttg.synthetic import custody_event, release_notice
 
 pytestmark = pytest.mark.acceptance
@@ -29,6 +35,34 @@ KIND = {
     "PDU-DUR": "probation_delivery_unit",
     "RECONNECT-DUR": "reconnect",
 }
+
+
+PEOPLE = (
+    Persona("operator.outcomes", "Lee Morgan", "TTG-OPS", Role.OPERATOR),
+    Persona("hc.dmi.outcomes", "Priya Shah", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("hc.bmi.outcomes", "Jon Price", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
+)
+__all__ = ["browser"]  # the console module's Chromium fixture, over this module's console
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """The whole system with its console, on one backend, and the people who read the Outcomes page."""
+    backend: str = request.param
+    require_backend(backend)
+    tmp = tmp_path_factory.mktemp(f"outcomes-{backend}")
+    running = start_system(tmp, backend, console=True)
+    try:
+        made = provision_personas(running.stack.database_url("console"), PEOPLE)
+        people = {person.persona.user_id: person for person in made}
+        yield Console(running, running.stack.url("console"), people, tmp / "clock", backend, tmp / "notifier-clock")
+    finally:
+        stop_system(running)
+
+
+@pytest.fixture(scope="module")
+def system(console: Console) -> RunningSystem:
+    return console.system
 
 
 @dataclass
@@ -218,3 +252,49 @@ def test_each_reader_sees_only_its_own_figures(system: RunningSystem, script: Sc
         bad_month = http.get("/v1/reports/outcomes", params={"from": "2026-13"})
     assert other.status_code == 403 and other.json()["errors"][0]["field"] == "agency"
     assert bad_month.status_code == 422 and bad_month.headers["content-type"].startswith("application/problem+json")
+
+
+def cells(page: Any, caption: str) -> list[list[str]]:
+    table = page.locator("table", has=page.locator("caption", has_text=caption))
+    return [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
+
+
+def test_the_console_page_charts_the_same_figures_with_tables_and_passes_axe(
+    console: Console, browser: Browser, script: Script
+) -> None:
+    figures = report(console.system)["figures"]
+    where = f"{datetime.now(UTC):%Y-%m}, DMI"
+    ready = {f["key"]: f for f in figures if f["measure"] == "ready_before_release"}
+    attended = {f["agency"]: f for f in figures if f["measure"] == "first_appointments_attended"}
+    with new_context(browser) as context:
+        page = context.new_page()
+        sign_in(page, console, "operator.outcomes")
+        page.goto(console.url + "/outcomes")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Outcomes")
+        assert cells(page, "Releases and withdrawn handovers") == [[where, str(script.released), str(script.cancelled)]]
+        shown = {row[0]: row[2:] for row in cells(page, "Ready before release, per item")}
+        assert shown["GP registration"] == [
+            str(ready["gp"]["count"]),
+            str(ready["gp"]["total"]),
+            f"{round(100 * ready['gp']['value'])}%",
+        ]
+        assert len(shown) == len(ready)
+        assert cells(page, "First appointments attended, per agency") == [
+            ["CMHT-DUR", where, str(attended["CMHT-DUR"]["count"]), str(attended["CMHT-DUR"]["total"]), "100%"]
+        ]
+        assert page.locator(".ttg-chart svg rect").count() == len(ready) + len(attended) + len(
+            [f for f in figures if f["measure"] == "answer_hours_median"]
+        )
+        check_page(page, console, "outcomes")
+        page.get_by_label("From month").fill("December")
+        page.get_by_role("button", name="Show outcomes").click()
+        expect(page.locator(".nhsuk-error-summary")).to_contain_text("Enter a month such as 2026-12")
+        check_page(page, console, "outcomes-error")
+    with new_context(browser) as context:  # another prison: none of Durham's figures, and not by asking
+        page = context.new_page()
+        sign_in(page, console, "hc.bmi.outcomes")
+        page.goto(console.url + "/outcomes")
+        expect(page.get_by_text("No release was recorded in these months.")).to_be_visible()
+        page.goto(console.url + "/outcomes?establishment=DMI")
+        expect(page.locator(".nhsuk-error-summary")).to_contain_text("only your own prison")
+        assert "CMHT-DUR" not in page.content()
