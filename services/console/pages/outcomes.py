@@ -41,6 +41,20 @@ def _percent(figure: dict[str, Any]) -> int:
     return round(100 * (figure["value"] or 0))
 
 
+def _share(label: str, figure: dict[str, Any]) -> dict[str, Any]:
+    """A bar of a share: ``count`` of ``total``."""
+    percent = _percent(figure)
+    return {
+        "label": label,
+        "where": "{month}, {establishment}".format(**figure),
+        "count": figure["count"],
+        "total": figure["total"],
+        "percent": percent,
+        "share": f"{percent}%",
+        "text": f"{percent}% ({figure['count']} of {figure['total']})",
+    }
+
+
 COLUMNS = {
     "releases": ("where", "released", "withdrawn"),
     "readiness": ("label", "where", "count", "total", "share"),
@@ -76,18 +90,7 @@ def charts_of(figures: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             }
             for f in of["releases"]
         ],
-        "readiness": [
-            {
-                "label": ITEMS.get(f["key"], f["key"]),
-                "where": where.format(**f),
-                "count": f["count"],
-                "total": f["total"],
-                "percent": _percent(f),
-                "share": f"{_percent(f)}%",
-                "text": f"{_percent(f)}% ({f['count']} of {f['total']})",
-            }
-            for f in of["ready_before_release"]
-        ],
+        "readiness": [_share(ITEMS.get(f["key"], f["key"]), f) for f in of["ready_before_release"]],
         "answers": [
             {
                 "label": KINDS.get(f["agency_kind"], f["agency_kind"]),
@@ -118,18 +121,7 @@ def charts_of(figures: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             }
             for f in of["reroutes"] + of["escalations"]
         ],
-        "attended": [
-            {
-                "label": f["agency"],
-                "where": where.format(**f),
-                "count": f["count"],
-                "total": f["total"],
-                "percent": _percent(f),
-                "share": f"{_percent(f)}%",
-                "text": f"{_percent(f)}% ({f['count']} of {f['total']})",
-            }
-            for f in of["first_appointments_attended"]
-        ],
+        "attended": [_share(f["agency"], f) for f in of["first_appointments_attended"]],
     }
 
 

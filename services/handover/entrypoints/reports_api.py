@@ -24,7 +24,7 @@ from services.common.credentials import Role
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
 from services.handover.adapters.outcome_repository import SqlOutcomesUnitOfWork
-from services.handover.domain.outcomes import Figure, Measure
+from services.handover.domain.outcomes import Figure
 from services.handover.usecases.outcomes import ReportScope, outcomes_report
 
 router = APIRouter(prefix="/v1")
@@ -35,22 +35,10 @@ MAX_MONTHS = 36
 COLUMNS = ["month", "establishment", "agency_kind", "agency", "measure", "key", "count", "total", "value"]
 
 
-class FigurePublic(BaseModel):
-    month: str
-    establishment: str
-    agency_kind: str
-    agency: str
-    measure: Measure
-    key: str
-    count: int
-    total: int | None
-    value: float | None
-
-
 class OutcomesReport(BaseModel):
     first_month: str
     last_month: str
-    figures: list[FigurePublic]
+    figures: list[Figure]
 
 
 def _refused(parameter: str, detail: str) -> Problem:
@@ -133,5 +121,4 @@ async def outcomes(
     await audit_read(request, caller, "outcomes.read", "report", resource_id="outcomes", figures=len(figures))
     if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
         return Response(as_csv(figures), media_type="text/csv; charset=utf-8")
-    public = [FigurePublic.model_validate(asdict(figure)) for figure in figures]
-    return OutcomesReport(first_month=f"{first:%Y-%m}", last_month=f"{last:%Y-%m}", figures=public)
+    return OutcomesReport(first_month=f"{first:%Y-%m}", last_month=f"{last:%Y-%m}", figures=figures)
