@@ -129,11 +129,11 @@ def charts_of(figures: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 async def outcomes_page(
     request: Request,
     viewer: Reader,
-    first: Annotated[str, Query(alias="from", max_length=7)] = "",
-    last: Annotated[str, Query(alias="to", max_length=7)] = "",
-    establishment: Annotated[str, Query(max_length=3)] = "",
+    first: Annotated[str, Query(alias="from")] = "",
+    last: Annotated[str, Query(alias="to")] = "",
+    establishment: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
-    values = {"from": first.strip(), "to": last.strip(), "establishment": establishment.strip().upper()}
+    values = {"from": first.strip()[:20], "to": last.strip()[:20], "establishment": establishment.strip().upper()[:20]}
     errors = {
         name: "Enter a month such as 2026-12"
         for name in ("from", "to")
