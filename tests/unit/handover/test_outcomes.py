@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,8 @@ def kept(handover_id: str, establishment: str, at: datetime, ending: Ending, **i
     )
 
 
-def answered(handover_id: str, agency: str, kind: str, hours: float, **more: object) -> ReferralOutcome:
-    return ReferralOutcome(handover_id, agency, kind, DEC, DEC + timedelta(hours=hours), **more)  # type: ignore[arg-type]
+def answered(handover_id: str, agency: str, kind: str, hours: float, **more: Any) -> ReferralOutcome:
+    return ReferralOutcome(handover_id, agency, kind, DEC, DEC + timedelta(hours=hours), **more)
 
 
 KEPT = [
