@@ -20,6 +20,7 @@ app.add_typer(contracts_app, name="contracts")
 register_security_commands(app)  # credentials, audit, subject-access (ttg/cli_security.py)
 __import__("ttg.cli_deliveries").cli_deliveries.register(app)  # ttg dead-letters ..., ttg endpoints ...
 __import__("ttg.cli_users").cli_users.register(app)  # ttg users create|reset|disable|enable|list|code
+__import__("ttg.cli_reports").cli_reports.register(app)  # ttg report outcomes
 
 
 @app.command()

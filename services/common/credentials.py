@@ -37,14 +37,9 @@ from services.common.api_keys import ApiKey, digest, new_key, split_key
 from services.common.roles import ROLE_SCOPES, Role, Scope
 
 __all__ = [
-    # Role and Scope are defined in services.common.roles; named here too for modules that still import them
-    # from the credentials module.
-    "ROLE_SCOPES",
     "Credential",
     "CredentialError",
     "HistoryEntry",
-    "Role",
-    "Scope",
     "Store",
     "StoreCache",
     "create",

@@ -32,6 +32,7 @@ from services.console.entrypoints.pages import (
     inbox,
     lounge,
     notices,
+    outcomes,
     people,
     replays,
     summary,
@@ -143,7 +144,21 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str | int]:
         return {"status": "ok", "pid": os.getpid()}
 
-    for page in (home, auth, lounge, notices, inbox, desk, replays, summary, custody, corrections, directory, people):
+    for page in (
+        home,
+        auth,
+        lounge,
+        notices,
+        inbox,
+        desk,
+        replays,
+        summary,
+        custody,
+        corrections,
+        directory,
+        people,
+        outcomes,
+    ):
         app.include_router(page.router)
     return app
 

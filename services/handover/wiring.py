@@ -17,7 +17,13 @@ from services.common.runtime import serve
 from services.common.topics import CUSTODY_EVENTS, DELIVERY_EVENTS
 from services.handover.adapters.directory_files import read_directory_files, without_literals
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
-from services.handover.entrypoints.api import answer_routes, directory_routes, handover_routes, release_routes
+from services.handover.entrypoints.api import (
+    answer_routes,
+    directory_routes,
+    handover_routes,
+    release_routes,
+    report_routes,
+)
 from services.handover.entrypoints.consumers import CUSTODY_TOPIC_TYPES, DELIVERY_OUTCOMES, handlers
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.directory_admin import SeedFiles, seed_directory
@@ -28,7 +34,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def seed_directory_once(database: Database, clock: Clock, settings: HandoverSettings) -> int:
     """Seed an empty directory from the files; how many agencies were announced."""
     return await seed_directory(
-        new_uow=lambda: HandoverSqlUnitOfWork(database, clock),
+        new_uow=lambda: HandoverSqlUnitOfWork(database, clock, settings.gp_registration_days),
         seed=SeedFiles(
             read=partial(read_directory_files, settings.directory_path),
             keep_secrets=partial(without_literals, store=settings.secret_store_path),
@@ -78,7 +84,7 @@ def create_app(settings: HandoverSettings | None = None) -> FastAPI:
         router=handover_routes.router,
         start_workers=lambda runtime: start_workers(runtime, settings),
     )
-    for routes in (answer_routes, release_routes, directory_routes):
+    for routes in (answer_routes, release_routes, directory_routes, report_routes):
         app.include_router(routes.router)
     return app
 

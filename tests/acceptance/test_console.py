@@ -21,7 +21,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
 from contracts.release_notice import ReleaseNoticeV1
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually

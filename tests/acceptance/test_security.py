@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from contracts.handover import HandoverPack
 from services.common import credentials
-from services.common.credentials import Role, Scope
 from services.common.db import sync_url
+from services.common.roles import Role, Scope
 from services.handover.domain.disclosure import disclose
 from tests.support.polling import eventually
 from tests.support.seeding import seeded_rng
@@ -130,6 +130,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "directory secret": ("handover", "POST", "/v1/directory/agencies/{code}/secret"),
     "directory delete": ("handover", "DELETE", "/v1/directory/agencies/{code}"),
     "audit handover": ("handover", "GET", "/v1/audit"),
+    "outcomes report": ("handover", "GET", "/v1/reports/outcomes"),
     "deliveries": ("notifier", "GET", "/v1/deliveries"),
     "delivery": ("notifier", "GET", "/v1/deliveries/{webhook_id}"),
     "dead letters": ("notifier", "GET", "/v1/dead-letters"),
@@ -183,6 +184,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         directory secret:      401 401 403 403 403 403 403 403 403 409
         directory delete:      401 401 403 403 403 403 403 403 403 204
         audit handover:        401 401 403 403 403 403 403 403 403 200
+        outcomes report:       401 401 200 403 200 200 200 403 403 200
         deliveries:            401 401 200 200 200 200 200 200 200 200
         delivery:              401 401 200 404 200 200 200 404 404 200
         dead letters:          401 401 403 403 403 403 403 403 403 200
@@ -217,6 +219,7 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         directory secret:      401 401 403 403 403 403 403 403 403 409
         directory delete:      401 401 403 403 403 403 403 403 403 204
         audit handover:        401 401 403 403 403 403 403 403 403 200
+        outcomes report:       401 401 403 200 403 403 403 200 200 200
         deliveries:            401 401 200 200 200 200 200 200 200 200
         delivery:              401 401 404 200 404 404 404 200 200 200
         dead letters:          401 401 403 403 403 403 403 403 403 200
@@ -392,6 +395,8 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
             )
         case "worklist":
             return Ask(path={"agency_code": agency})
+        case "outcomes report":  # the area's establishment and the caller's kind of agency there
+            return Ask(params={"establishment": ESTABLISHMENT[area], "agency": agency})
         case "releases":  # a window around the journey's release date (14 days ahead)
             return Ask(
                 path={"code": ESTABLISHMENT[area]},
@@ -547,6 +552,11 @@ def check_content(
         assert {item["prison_number"] for item in found} >= {journey.notice["prison_number"]}
     if endpoint == "referrals":
         assert {item["agency_code"] for item in found} >= set(AGENCIES[area].values())
+    if endpoint == "outcomes report":  # figures only: nobody named, an agency's own rows, the area's prison's
+        assert all(value not in text for value in identifiers(journey.notice)), caller
+        assert {figure["establishment"] for figure in found["figures"]} <= {ESTABLISHMENT[area]}
+        if caller in KIND_OF:
+            assert {figure["agency"] for figure in found["figures"]} <= {ORGANISATION[caller], ""}
     if endpoint in (
         "audit release_events",
         "audit handover",
@@ -572,7 +582,7 @@ def check_content(
         assert all(item["handover_id"] == journey.handover_id for item in found)
 
 
-@pytest.mark.hazard("H01", "H03", "H20", "H46", "H69")
+@pytest.mark.hazard("H01", "H03", "H20", "H46", "H69", "H78")
 @pytest.mark.parametrize("area", ["dmi", "bmi"])
 def test_every_role_on_every_endpoint_gets_the_expected_status_with_zero_leaks(
     system: RunningSystem, journeys: dict[str, Journey], resources: dict[str, AreaResources], area: str

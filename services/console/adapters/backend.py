@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from services.common import delegation
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.console.settings import ConsoleSettings
 
 

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 import pyotp
 
-from services.common.credentials import CredentialError, Role, validate_binding
+from services.common.credentials import CredentialError, validate_binding
+from services.common.roles import Role
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 ESTABLISHMENT = re.compile(r"^[A-Z]{3}$")

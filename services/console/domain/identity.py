@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.credentials import Role
+from services.common.roles import Role
 
 
 @dataclass(frozen=True)

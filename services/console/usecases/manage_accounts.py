@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.console.adapters.passwords import hash_password
 from services.console.adapters.tables import Account
 from services.console.domain.account_rules import AccountError, check_new_account, check_password_length

@@ -1,0 +1,1 @@
+"""The handover adapters: tables, repositories, units of work (SQL)."""

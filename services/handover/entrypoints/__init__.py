@@ -1,0 +1,1 @@
+"""How the world reaches handover: HTTP routes and event consumers."""

@@ -34,7 +34,7 @@ def handlers(runtime: Runtime, settings: HandoverSettings) -> dict[EventType, Ha
     """The use case each event type calls."""
 
     def uow() -> HandoverSqlUnitOfWork:
-        return HandoverSqlUnitOfWork(runtime.database, runtime.clock)
+        return HandoverSqlUnitOfWork(runtime.database, runtime.clock, settings.gp_registration_days)
 
     async def on_notice(event: CloudEvent) -> None:
         now, days = runtime.clock.now(), settings.gp_registration_days

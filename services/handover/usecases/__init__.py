@@ -1,0 +1,1 @@
+"""The handover use cases: one job each, over a unit of work."""

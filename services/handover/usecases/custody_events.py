@@ -20,10 +20,12 @@ from services.handover.adapters.tables import CustodyEventRecord, Handover, Pers
 from services.handover.domain import custody as rules
 from services.handover.domain.case import HandoverState
 from services.handover.domain.distribution import Recipient
+from services.handover.domain.outcomes import Ending
 from services.handover.domain.referral_routing import prison_healthcare_of
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.usecases.amend import amend
 from services.handover.usecases.issuing import Stamp, new_referral, record_sent, tell_withdrawal
+from services.handover.usecases.outcomes import record_outcome
 from services.handover.usecases.ports import HandoverUnitOfWork
 from services.handover.usecases.withdraw import withdraw
 
@@ -182,6 +184,7 @@ async def _carry_out(
     if decision.action == rules.Action.MARK_RELEASED:
         handover.state, handover.state_reason = HandoverState.RELEASED.value, decision.detail
         handover.updated_at = stamp.now
+        await record_outcome(outcomes=uow.outcomes, handover_id=handover.id, ending=Ending.RELEASED, now=stamp.now)
     return False
 
 

@@ -24,6 +24,7 @@ from services.handover.domain.undelivered import (
 )
 from services.handover.usecases.audit_entries import referral_entry
 from services.handover.usecases.issuing import Stamp
+from services.handover.usecases.outcomes import record_delivery
 from services.handover.usecases.ports import HandoverUnitOfWork
 from services.handover.usecases.rerouting import RoutedOn, route_on
 
@@ -47,6 +48,7 @@ async def record_delivery_outcome(*, uow: HandoverUnitOfWork, event: CloudEvent,
         handover = await uow.handovers.get(outcome.handover_id, lock=True)
         if handover is None:
             return False
+        await record_delivery(outcomes=uow.outcomes, outcome=outcome, at=event.time)
         referrals = await uow.referrals.open_of_agency(handover.id, outcome.agency_code)
         for referral in referrals:
             previous = referral.delivery_status

@@ -13,6 +13,7 @@ from services.common.unit_of_work import AuditTrail, Inbox, Outbox
 from services.handover.adapters import tables
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
+from services.handover.usecases.outcomes import OutcomeRepository
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class HandoverUnitOfWork(Protocol):
     def custody(self) -> CustodyLog: ...
     @property
     def directory(self) -> DirectoryRepository: ...
+    @property
+    def outcomes(self) -> OutcomeRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -7,8 +7,10 @@ import structlog
 from contracts.handover import WithdrawalReason
 from services.handover.adapters.tables import Handover
 from services.handover.domain.case import HandoverState
+from services.handover.domain.outcomes import Ending
 from services.handover.domain.referrals import OPEN, ReferralStatus
 from services.handover.usecases.issuing import Stamp, recipient_of, tell_withdrawal
+from services.handover.usecases.outcomes import record_outcome
 from services.handover.usecases.ports import HandoverUnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -23,7 +25,11 @@ async def withdraw(
     reason: str,
     state: HandoverState,
 ) -> None:
-    """Every agency that has the pack (the prison included) is told; live referrals are cancelled."""
+    """Every agency that has the pack (the prison included) is told; live referrals are cancelled. The case's
+    readiness is kept for the outcomes dataset first, as it stood before the referrals were cancelled."""
+    await record_outcome(
+        outcomes=uow.outcomes, handover_id=handover.id, ending=Ending(reason_code.value), now=stamp.now
+    )
     referrals = [r for r in await uow.referrals.of_handover(handover.id) if r.status in OPEN]
     recipients = [recipient_of(r) for r in referrals]
     for referral in referrals:

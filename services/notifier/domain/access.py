@@ -7,7 +7,7 @@ import json
 from typing import Protocol
 
 from services.common.auth import Principal, acts_for_establishment
-from services.common.credentials import Role
+from services.common.roles import Role
 
 
 class Addressed(Protocol):

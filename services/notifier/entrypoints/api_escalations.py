@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.common.auth import DeadLetterAdmin, DeliveriesReader, Principal
-from services.common.credentials import Role
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
+from services.common.roles import Role
 from services.notifier.entrypoints.api_deps import UowDep
 from services.notifier.entrypoints.api_models import EscalationPublic, ReferralPublic
 from services.notifier.usecases import queries

@@ -16,8 +16,8 @@ from services.common.auth import (
     acts_for_establishment,
     ensure_may_submit_for,
 )
-from services.common.credentials import Role
 from services.common.problems import Problem
+from services.common.roles import Role
 from services.release_events.domain.custody_rules import CustodyRefused
 from services.release_events.domain.notices import IdempotencyConflict
 from services.release_events.entrypoints.http import (

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from contracts.release_notice import ReleaseNoticeAmendmentV1, ReleaseNoticeV1
 from services.common.audit import AuditEntry
 from services.common.auth import NoticeReader, NoticeSubmitter, Principal, acts_for_establishment, ensure_may_submit_for
-from services.common.credentials import Role
 from services.common.problems import PROBLEM_JSON
+from services.common.roles import Role
 from services.release_events.entrypoints.http import (
     NOTICE_REFUSALS,
     PROBLEM_RESPONSES,

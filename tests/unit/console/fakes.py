@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from services.common.credentials import Role
 from services.common.delegation import Person
+from services.common.roles import Role
 from services.console.adapters.backend import NotFound
 from services.console.adapters.tables import Account, ConsoleSession
 from tests.unit.fakes import FakeUnitOfWork

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.console.domain.account_rules import (
     AccountError,
     Throttle,

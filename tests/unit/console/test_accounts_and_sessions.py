@@ -9,9 +9,9 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from services.common.credentials import Role
 from services.common.db import Database
 from services.common.migrations import upgrade
+from services.common.roles import Role
 from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
 from services.console.domain.account_rules import AccountError, SignInRefused, Throttle
 from services.console.domain.session_rules import Lifetimes, SessionStage

@@ -14,8 +14,10 @@ from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1
 from services.handover.adapters import tables
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
+from services.handover.domain.outcomes import ReferralOutcome, ReleaseOutcome
 from services.handover.domain.referrals import OPEN
 from services.handover.usecases.open_handover import open_handover
+from services.handover.usecases.outcomes import CaseAtEnd
 from services.handover.usecases.ports import LoungeQuery
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -190,6 +192,40 @@ class FakeDirectory:
         return [AgencyRecord.model_validate_json(row.record) for code, row in self.rows.items() if code in codes]
 
 
+class FakeOutcomes:
+    def __init__(self) -> None:
+        self.cases: dict[str, CaseAtEnd] = {}
+        self.kept: dict[str, ReleaseOutcome] = {}
+        self.delivered: dict[tuple[str, str], datetime] = {}
+        self.referrals: list[ReferralOutcome] = []
+
+    async def case_at_end(self, handover_id: str) -> CaseAtEnd | None:
+        return self.cases.get(handover_id)
+
+    async def get(self, handover_id: str) -> ReleaseOutcome | None:
+        return self.kept.get(handover_id)
+
+    async def add(self, outcome: ReleaseOutcome) -> None:
+        self.kept[outcome.handover_id] = outcome
+
+    async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
+        self.delivered.setdefault((handover_id, agency_code), at)
+
+    async def ended_between(
+        self, start: datetime, end: datetime, establishments: frozenset[str] | None
+    ) -> list[ReleaseOutcome]:
+        return [
+            o
+            for o in self.kept.values()
+            if start <= o.recorded_at < end and (establishments is None or o.establishment_code in establishments)
+        ]
+
+    async def referrals_of(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]:
+        return [
+            r for r in self.referrals if r.handover_id in handover_ids and (agency is None or r.agency_code == agency)
+        ]
+
+
 class FakeHandoverUnitOfWork(FakeUnitOfWork):
     def __init__(self, agencies: Sequence[AgencyRecord] = ()) -> None:
         super().__init__()
@@ -197,6 +233,7 @@ class FakeHandoverUnitOfWork(FakeUnitOfWork):
         self.referrals = FakeReferrals(self.handovers)
         self.custody = FakeCustodyLog()
         self.directory = FakeDirectory(agencies)
+        self.outcomes = FakeOutcomes()
 
     def events(self, event_type: EventType) -> list[dict[str, Any]]:
         """The data of the staged events of one type."""

@@ -18,6 +18,7 @@ NAVIGATION = [
     {"href": "/desk/escalations", "text": "Escalations"},
     {"href": "/desk/directory", "text": "Directory of services"},
     {"href": "/desk/people", "text": "People's accounts"},
+    {"href": "/outcomes", "text": "Outcomes"},
 ]
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -16,7 +16,11 @@ from services.console.usecases.read_releases import departure_lounge, release_of
 
 router = APIRouter()
 PrisonHealthcare = Annotated[Viewer, needs_role("prison_healthcare")]
-NAVIGATION = [{"href": "/lounge", "text": "Departure lounge"}, {"href": "/notices/new", "text": "New release notice"}]
+NAVIGATION = [
+    {"href": "/lounge", "text": "Departure lounge"},
+    {"href": "/notices/new", "text": "New release notice"},
+    {"href": "/outcomes", "text": "Outcomes"},
+]
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response
 
 from contracts.answers import Answer
 from services.common.auth import AnswerWriter, ensure_organisation, ensure_scope
-from services.common.credentials import Scope
 from services.common.problems import Problem
+from services.common.roles import Scope
 from services.handover.domain.referrals import AnswerRefused
 from services.handover.entrypoints.api.deps import WriteDep
 from services.handover.entrypoints.api.schemas import AnswerBody, AnswerPublic

@@ -16,7 +16,8 @@ from services.handover.usecases.queries import ReadinessRules
 
 
 def _unit_of_work(request: Request) -> HandoverUnitOfWork:
-    return HandoverSqlUnitOfWork(request.app.state.database, request.app.state.clock)
+    days = _settings(request).gp_registration_days
+    return HandoverSqlUnitOfWork(request.app.state.database, request.app.state.clock, days)
 
 
 def _settings(request: Request) -> HandoverSettings:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyotp
 
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.console.domain.account_rules import Throttle
 from services.console.usecases.manage_accounts import create_account
 from tests.unit.console.fakes import FakeConsoleUnitOfWork

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.common.auth import Principal
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.handover.usecases.audit_entries import audit_entry
 
 

@@ -4,7 +4,7 @@ anyone else nothing; every read and refused read is audited, both sides tested."
 from __future__ import annotations
 
 from services.common.auth import Principal
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.handover.usecases import queries
 from services.handover.usecases.reading import Disclosed, read_as
 from tests.unit.handover.factories import DIRECTORY, notice

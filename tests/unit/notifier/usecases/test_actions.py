@@ -4,7 +4,7 @@ or by the authenticated operator with role and organisation."""
 from __future__ import annotations
 
 from services.common.auth import Principal
-from services.common.credentials import Role
+from services.common.roles import Role
 from services.notifier.usecases.actions import NOTIFIER, record_action
 from tests.unit.notifier.usecases.conftest import T0
 from tests.unit.notifier.usecases.fakes import FakeNotifierUow
