@@ -5,6 +5,7 @@ person per deadline, never due before the referral reached its agency. Real SQLi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,6 @@ from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.domain.agencies import Directory
 from services.notifier.domain.escalation_rules import (
-    Deadlines,
     Due,
     deadlines,
     one_message_per_deadline,
@@ -21,9 +21,12 @@ from services.notifier.domain.escalation_rules import (
 )
 from services.notifier.domain.states import DeliveryStatus
 from services.notifier.usecases import queries
-from tests.unit.notifier.test_delivery_store import T0, add, claim, directory, finish, replay, uow  # noqa: F401 - fixture
+from tests.unit.notifier.store_support import RULES, T0, add, claim, finish, local_directory, replay, uow
 
-RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Directory:
+    return local_directory(tmp_path)
 
 
 @pytest.mark.hazard("H43")
