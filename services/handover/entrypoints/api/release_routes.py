@@ -59,7 +59,7 @@ def next_page(request: Request, start: date, end: date, limit: int, cursor: str,
 
 
 @dataclass(frozen=True)
-class LoungeFilter:
+class ReleasesParams:
     """The query parameters of the departure lounge, as given (the window is settled against today)."""
 
     start: date | None
@@ -85,7 +85,7 @@ class LoungeFilter:
         return wanted, start, end
 
 
-def lounge_filter(
+def releases_params(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=LOUNGE_PAGE_MAX, description="Releases per page")] = LOUNGE_PAGE,
@@ -100,8 +100,8 @@ def lounge_filter(
             "release date (default window: the last 14 days and today)"
         ),
     ] = "open",
-) -> LoungeFilter:
-    return LoungeFilter(from_, to, limit, cursor, q, state)
+) -> ReleasesParams:
+    return ReleasesParams(from_, to, limit, cursor, q, state)
 
 
 @router.get(
@@ -115,7 +115,7 @@ async def establishment_releases(
     request: Request,
     response: Response,
     read: ReadDep,
-    given: Annotated[LoungeFilter, Depends(lounge_filter)],
+    given: Annotated[ReleasesParams, Depends(releases_params)],
 ) -> list[DeparturePublic]:
     """Upcoming releases of an establishment with their readiness (the "departure lounge" as data), by date
     then prison number, a page at a time (`limit`, default 100, at most 500; the next page is in the `Link`
