@@ -41,8 +41,3 @@ def without_literals(agency: AgencyRecord, store: Path) -> AgencyRecord:
         }
     )
     return agency.model_copy(update={"webhook": moved})
-
-
-def seed_of(path: Path, store: Path) -> list[AgencyRecord]:
-    """The agencies of the seed files, their literal secrets stored."""
-    return [without_literals(agency, store) for agency in read_directory_files(path)]
