@@ -4,7 +4,6 @@ replay: the notifier's use cases on a real (SQLite file) database, on a frozen c
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,17 +19,11 @@ from tests.unit.notifier.store_support import (
     add,
     claim,
     finish,
-    local_directory,
     outbox,
     remember,
     replay,
     uow,
 )
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Directory:
-    return local_directory(tmp_path)
 
 
 @pytest.mark.hazard("H26", "H43")

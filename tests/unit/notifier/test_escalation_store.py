@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,6 @@ from tests.unit.notifier.store_support import (
     T0,
     add,
     finish,
-    local_directory,
     outbox,
     remember,
     scan,
@@ -29,9 +27,18 @@ from tests.unit.notifier.store_support import (
 )
 
 
-@pytest.fixture
-def directory(tmp_path: Path) -> Directory:
-    return local_directory(tmp_path)
+async def answered(database: Database, clock: FrozenClock, agency_code: str, answer: Answer) -> None:
+    """The agency's answer to its referral of handover ``h`` arrives."""
+    data = ReferralAnsweredV1(handover_id="h", agency_code=agency_code, answer=answer, answered_at=T0)
+    event = new_event(
+        type=EventType.REFERRAL_ANSWERED,
+        source="s",
+        subject="A1234BC",
+        dataschema=REFERRAL_ANSWERED_SCHEMA,
+        data=data,
+        correlation_id=None,
+    )
+    await record_answer(uow=uow(database, clock), event=event)
 
 
 @pytest.mark.hazard("H27", "H48")
@@ -73,30 +80,8 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
     b = await add(database, directory, "B", "A1234BC", T0)
     for delivery in (cmht, gp, b):  # the directory says their kinds: two CMHTs and a GP practice
         await finish(database, clock, directory, delivery, DeliveryStatus.DELIVERED)
-    answer = ReferralAnsweredV1(handover_id="h", agency_code="B", answer=Answer.ACCEPTED, answered_at=T0)
-    await record_answer(
-        uow=uow(database, clock),
-        event=new_event(
-            type=EventType.REFERRAL_ANSWERED,
-            source="s",
-            subject="A1234BC",
-            dataschema=REFERRAL_ANSWERED_SCHEMA,
-            data=answer,
-            correlation_id=None,
-        ),
-    )
-    received = ReferralAnsweredV1(handover_id="h", agency_code="A", answer=Answer.RECEIVED, answered_at=T0)
-    await record_answer(
-        uow=uow(database, clock),
-        event=new_event(
-            type=EventType.REFERRAL_ANSWERED,
-            source="s",
-            subject="A1234BC",
-            dataschema=REFERRAL_ANSWERED_SCHEMA,
-            data=received,
-            correlation_id=None,
-        ),
-    )
+    await answered(database, clock, "B", Answer.ACCEPTED)
+    await answered(database, clock, "A", Answer.RECEIVED)
 
     assert await scan(database, clock, directory) == 0
     clock.advance(timedelta(hours=73))

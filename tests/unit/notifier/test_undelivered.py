@@ -5,7 +5,6 @@ person per deadline, never due before the referral reached its agency. Real SQLi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,12 +20,7 @@ from services.notifier.domain.escalation_rules import (
 )
 from services.notifier.domain.states import DeliveryStatus
 from services.notifier.usecases import queries
-from tests.unit.notifier.store_support import RULES, T0, add, claim, finish, local_directory, replay, uow
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Directory:
-    return local_directory(tmp_path)
+from tests.unit.notifier.store_support import RULES, T0, add, claim, finish, replay, uow
 
 
 @pytest.mark.hazard("H43")
