@@ -66,16 +66,7 @@ class FakeDeliveries:
         return claimed
 
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
-        for at, result in attempts:
-            self.attempts.append(
-                DeliveryAttempt(
-                    delivery_seq=delivery_seq,
-                    attempted_at=at,
-                    status_code=result.status_code,
-                    latency_ms=result.latency_ms,
-                    error=result.error,
-                )
-            )
+        self.attempts.extend(DeliveryAttempt.of(delivery_seq, at, result) for at, result in attempts)
 
     def by_seq(self, seq: int) -> Delivery:
         return next(row for row in self.rows if row.seq == seq)
