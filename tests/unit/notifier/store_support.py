@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from contracts.envelope import CloudEvent
+from contracts.envelope import CloudEvent, EventType
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage
@@ -129,7 +129,14 @@ async def replay(database: Database, clock: FrozenClock, **which: str | datetime
     return await dead_letters.replay(uow=uow(database, clock), actor="op", now=clock.now(), **which)  # type: ignore[arg-type]
 
 
-async def remember(*, database: Database, clock: FrozenClock, event: CloudEvent) -> None:
+async def remember(
+    database: Database,
+    clock: FrozenClock,
+    data: dict[str, object],
+    kind: EventType = EventType.HANDOVER_PACK_ISSUED,
+) -> None:
+    """The notifier learns of a handover event of ``kind`` about A1234BC, carrying ``data``."""
+    event = CloudEvent(id=str(uuid.uuid4()), source="s", type=kind.value, time=T0, subject="A1234BC", data=data)
     async with uow(database, clock) as unit:
         await remember_handover(unit, event=event, handover_id=str(event.data["handover_id"]), now=clock.now())
 

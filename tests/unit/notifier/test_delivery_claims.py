@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from contracts.envelope import CloudEvent, EventType
+from contracts.envelope import EventType
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.domain.agencies import Directory
@@ -78,16 +78,7 @@ async def test_a_paused_endpoint_is_not_claimed_until_resumed(database: Database
 async def test_failing_for_too_long_pauses_once_and_tells_the_prison(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     await remember(
-        database=database,
-        clock=clock,
-        event=CloudEvent(
-            id="e1",
-            source="s",
-            type=EventType.HANDOVER_PACK_ISSUED.value,
-            time=T0,
-            subject="A1234BC",
-            data={"handover_id": "h", "pack": {"release": {"date": "2026-12-10", "establishment_code": "HHI"}}},
-        ),
+        database, clock, {"handover_id": "h", "pack": {"release": {"date": "2026-12-10", "establishment_code": "HHI"}}}
     )
     delivery = await add(database, directory, "A", "A1234BC", T0)
     first = await finish(database, clock, directory, delivery, DeliveryStatus.PENDING, 500)

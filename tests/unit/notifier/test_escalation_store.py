@@ -3,13 +3,12 @@ file) database, on a frozen clock; no broker, no HTTP."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, ReferralAnsweredV1
-from contracts.envelope import CloudEvent, EventType, new_event
+from contracts.envelope import EventType, new_event
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.domain.agencies import Directory
@@ -47,32 +46,22 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
 ) -> None:
     clock = FrozenClock(T0)
     release = date(2026, 12, 10)
-    await remember(
-        database=database,
-        clock=clock,
-        event=CloudEvent(
-            id="e1",
-            source="s",
-            type=EventType.HANDOVER_PACK_ISSUED.value,
-            time=T0,
-            subject="A1234BC",
-            data={
-                "handover_id": "h",
-                "distribution": [
-                    {
-                        "agency_code": "CMHT",
-                        "sections": {
-                            "release": {
-                                "date": release.isoformat(),
-                                "establishment_code": "HHI",
-                                "destination": {"kind": "address", "address": {"postcode": "TS1 1AA"}},
-                            }
-                        },
+    issued: dict[str, object] = {
+        "handover_id": "h",
+        "distribution": [
+            {
+                "agency_code": "CMHT",
+                "sections": {
+                    "release": {
+                        "date": release.isoformat(),
+                        "establishment_code": "HHI",
+                        "destination": {"kind": "address", "address": {"postcode": "TS1 1AA"}},
                     }
-                ],
-            },
-        ),
-    )
+                },
+            }
+        ],
+    }
+    await remember(database, clock, issued)
     cmht = await add(database, directory, "CMHT", "A1234BC", T0)
     gp = await add(
         database, directory, "A", "A1234BC", T0, data={"pack": {"gp_practice": {"registration_needed": True}}}
@@ -118,18 +107,8 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
 async def test_a_withdrawn_handover_does_not_escalate(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     for kind in (EventType.HANDOVER_PACK_ISSUED, EventType.HANDOVER_PACK_WITHDRAWN):
-        await remember(
-            database=database,
-            clock=clock,
-            event=CloudEvent(
-                id=str(uuid.uuid4()),
-                source="s",
-                type=kind.value,
-                time=T0,
-                subject="A1234BC",
-                data={"handover_id": "h", "pack": {"release": {"date": "2026-12-10", "establishment_code": "HHI"}}},
-            ),
-        )
+        pack: dict[str, object] = {"handover_id": "h", "pack": {"release": {"date": "2026-12-10", "establishment_code": "HHI"}}}
+        await remember(database, clock, pack, kind)
     cmht = await add(database, directory, "CMHT", "A1234BC", T0)
     await finish(database, clock, directory, cmht, DeliveryStatus.DELIVERED)
     clock.advance(timedelta(days=30))
