@@ -107,7 +107,10 @@ async def test_an_unanswered_referral_escalates_once_per_deadline_and_an_answer_
 async def test_a_withdrawn_handover_does_not_escalate(database: Database, directory: Directory) -> None:
     clock = FrozenClock(T0)
     for kind in (EventType.HANDOVER_PACK_ISSUED, EventType.HANDOVER_PACK_WITHDRAWN):
-        pack: dict[str, object] = {"handover_id": "h", "pack": {"release": {"date": "2026-12-10", "establishment_code": "HHI"}}}
+        pack: dict[str, object] = {
+            "handover_id": "h",
+            "pack": {"release": {"date": "2026-12-10", "establishment_code": "HHI"}},
+        }
         await remember(database, clock, pack, kind)
     cmht = await add(database, directory, "CMHT", "A1234BC", T0)
     await finish(database, clock, directory, cmht, DeliveryStatus.DELIVERED)
