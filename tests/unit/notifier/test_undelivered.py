@@ -26,7 +26,7 @@ from tests.unit.notifier.store_support import RULES, T0, add, claim, finish, rep
 @pytest.mark.hazard("H43")
 async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_until_a_replay_delivers_it(
     database: Database,
-    directory: Directory,  # noqa: F811 - the fixture imported above
+    directory: Directory,
 ) -> None:
     clock = FrozenClock(T0)
     issued = await add(database, directory, "A", "A1234BC", T0)
@@ -51,7 +51,7 @@ async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_un
 @pytest.mark.hazard("H45")
 async def test_a_delivery_that_failed_for_good_is_listed_and_replayed_with_its_original_webhook_id(
     database: Database,
-    directory: Directory,  # noqa: F811 - the fixture imported above
+    directory: Directory,
 ) -> None:
     clock = FrozenClock(T0)
     failed = await add(database, directory, "A", "A1234BC", T0)
