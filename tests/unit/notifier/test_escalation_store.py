@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, ReferralAnsweredV1
-from contracts.envelope import EventType, new_event
+from contracts.answers import Answer
+from contracts.envelope import EventType
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.domain.agencies import Directory
@@ -24,20 +24,12 @@ from tests.unit.notifier.store_support import (
     scan,
     uow,
 )
+from tests.unit.notifier.usecases.conftest import answer_event
 
 
 async def answered(database: Database, clock: FrozenClock, agency_code: str, answer: Answer) -> None:
     """The agency's answer to its referral of handover ``h`` arrives."""
-    data = ReferralAnsweredV1(handover_id="h", agency_code=agency_code, answer=answer, answered_at=T0)
-    event = new_event(
-        type=EventType.REFERRAL_ANSWERED,
-        source="s",
-        subject="A1234BC",
-        dataschema=REFERRAL_ANSWERED_SCHEMA,
-        data=data,
-        correlation_id=None,
-    )
-    await record_answer(uow=uow(database, clock), event=event)
+    await record_answer(uow=uow(database, clock), event=answer_event(answer, agency_code))
 
 
 @pytest.mark.hazard("H27", "H48")
