@@ -13,15 +13,26 @@ can read), never the secret itself.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from contracts.base import ContractModel
 from contracts.envelope import schema_uri
 
 DIRECTORY_AGENCY_CHANGED_SCHEMA = schema_uri("directory-agency-changed", "1.0")
 SECRET_REF_PATTERN = r"^(env|file):.+$"
+
+
+def _with_timezone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("until needs a timezone (e.g. 2026-11-30T12:00:00Z)")
+    return value
+
+
+OverlapEnd = Annotated[datetime, AfterValidator(_with_timezone)]
+"""The end of a rotated-out secret's overlap as a directory file or the admin API gives it: an instant, so with a
+timezone (a naive time would mean another hour on each side of a clock change)."""
 
 
 class PreviousSecretV1(ContractModel):

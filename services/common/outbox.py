@@ -50,18 +50,23 @@ class OutboxMessage(SQLModel, table=True):
 def add_to_outbox(session: AsyncSession, *, topic: str, event: CloudEvent, clock: Clock) -> OutboxMessage:
     """Stage ``event`` for publication; it is published only if the surrounding transaction commits. It carries
     the current trace context, so whoever consumes it continues the trace."""
-    event = with_trace_context(event)
-    message = OutboxMessage(
+    message = outbox_message(topic, with_trace_context(event), clock.now())
+    session.add(message)
+    return message
+
+
+def outbox_message(topic: str, event: CloudEvent, created_at: datetime) -> OutboxMessage:
+    """The row that publishes ``event`` on ``topic``: keyed by its partition key (else subject, else id), so that
+    one person's events keep their order."""
+    return OutboxMessage(
         event_id=event.id,
         topic=topic,
         key=event.partitionkey or event.subject or event.id,
         event_type=event.type,
         payload=event.model_dump_json(exclude_none=True),
         correlation_id=event.correlationid,
-        created_at=clock.now(),
+        created_at=created_at,
     )
-    session.add(message)
-    return message
 
 
 def kafka_headers(message: OutboxMessage) -> list[tuple[str, bytes]]:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from contracts.envelope import EventType
 from services.common.clock import Clock
 from services.common.consumer import EventConsumer
+from services.common.consumer_factory import build_event_consumer
 from services.common.db import Database
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
@@ -49,21 +50,14 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
     delivery-outcome consumer."""
     by_type = handlers(runtime, settings)
 
-    def consumer(topic: str, group_id: str, types: tuple[EventType, ...]) -> EventConsumer:
-        return EventConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            topics=[topic],
-            group_id=group_id,
-            handlers={kind.value: by_type[kind] for kind in types},
-            supported_major_versions={kind.value: 1 for kind in types},
-            producer=runtime.producer,
-            batch_size=settings.consumer_batch_size,
-            session_timeout_ms=settings.consumer_session_timeout_ms,
-            heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    def consumer(topic: str, types: tuple[EventType, ...], group_suffix: str | None = None) -> EventConsumer:
+        chosen = {kind.value: by_type[kind] for kind in types}
+        return build_event_consumer(
+            settings, producer=runtime.producer, topics=[topic], handlers=chosen, group_suffix=group_suffix
         )
 
-    custody = consumer(CUSTODY_EVENTS, settings.consumer_group, CUSTODY_TOPIC_TYPES)
-    outcomes = consumer(DELIVERY_EVENTS, f"{settings.consumer_group}-delivery-outcomes", DELIVERY_OUTCOMES)
+    custody = consumer(CUSTODY_EVENTS, CUSTODY_TOPIC_TYPES)
+    outcomes = consumer(DELIVERY_EVENTS, DELIVERY_OUTCOMES, group_suffix="delivery-outcomes")
 
     async def seed_then_consume() -> None:  # the directory is there before the first notice is routed
         if await seed_directory_once(runtime.database, runtime.clock, settings):

@@ -8,7 +8,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from contracts.envelope import EventType
-from services.common.consumer import EventConsumer, Handler
+from services.common.consumer import Handler
+from services.common.consumer_factory import build_event_consumer
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
@@ -25,22 +26,6 @@ from services.notifier.usecases.ports import UowFactory
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def consumer(
-    runtime: Runtime, settings: NotifierSettings, topic: str, group: str, handlers: dict[str, Handler]
-) -> EventConsumer:
-    return EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topics=[topic],
-        group_id=group,
-        handlers=handlers,
-        supported_major_versions=dict.fromkeys(handlers, 1),
-        producer=runtime.producer,
-        batch_size=settings.consumer_batch_size,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-    )
-
-
 def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveDirectory) -> None:
     def new_uow() -> NotifierUnitOfWork:
         return NotifierUnitOfWork(runtime.database, runtime.clock)
@@ -51,16 +36,19 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
     )
     consumers = Consumers(uows, directory, runtime.clock, settings, dispatcher.wake, runtime.relay.wake)
     directory_handlers: dict[str, Handler] = {EventType.DIRECTORY_AGENCY_CHANGED.value: consumers.on_directory_change}
-    group = settings.consumer_group
-    runtime.start(
-        "directory-events-consumer",
-        consumer(runtime, settings, DIRECTORY_EVENTS, f"{group}-directory", directory_handlers).run,
+    directory_consumer = build_event_consumer(
+        settings,
+        producer=runtime.producer,
+        topics=[DIRECTORY_EVENTS],
+        handlers=directory_handlers,
+        group_suffix="directory",
     )
+    handover_consumer = build_event_consumer(
+        settings, producer=runtime.producer, topics=[HANDOVER_EVENTS], handlers=consumers.handover_handlers()
+    )
+    runtime.start("directory-events-consumer", directory_consumer.run)
     runtime.start("directory-refresh", lambda: keep_fresh(directory, uows, settings.directory_refresh_seconds))
-    runtime.start(
-        "handover-events-consumer",
-        consumer(runtime, settings, HANDOVER_EVENTS, group, consumers.handover_handlers()).run,
-    )
+    runtime.start("handover-events-consumer", handover_consumer.run)
     runtime.start("webhook-dispatcher", dispatcher.run)
     runtime.before_stop.append(lambda: drain(dispatcher, settings.shutdown_drain_seconds))
     runtime.start("escalation-scan", consumers.scan_for_escalations)

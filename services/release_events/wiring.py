@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.common.consumer import EventConsumer
+from services.common.consumer_factory import build_event_consumer
 from services.common.lifecycle import Runtime, make_app
 from services.common.logging import configure_logging
 from services.common.runtime import serve
@@ -26,16 +26,8 @@ PURGE_EVERY_SECONDS = 3600
 
 def start_workers(runtime: Runtime, settings: ReleaseEventsSettings) -> None:
     handlers = progress_handlers(runtime.database, runtime.clock)
-    consumer = EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topics=[HANDOVER_EVENTS, DELIVERY_EVENTS],
-        group_id=settings.consumer_group,
-        handlers=handlers,
-        supported_major_versions=dict.fromkeys(handlers, 1),
-        producer=runtime.producer,
-        batch_size=settings.consumer_batch_size,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+    consumer = build_event_consumer(
+        settings, producer=runtime.producer, topics=[HANDOVER_EVENTS, DELIVERY_EVENTS], handlers=handlers
     )
     runtime.start("notice-progress-consumer", consumer.run)
 

@@ -21,7 +21,7 @@ from services.common.db import Database
 from services.common.migrations import _config, upgrade
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.notices import IdempotencyConflict
-from services.release_events.usecases.accept_notice import Answer, Submission, accept_notice
+from services.release_events.usecases.accept_notice import Submission, SubmissionReply, accept_notice
 from services.release_events.usecases.follow_progress import apply_delivery_outcome, apply_handover_event
 from services.release_events.usecases.purge_idempotency import purge_idempotency_records
 from services.release_events.usecases.queries import notice_progress
@@ -40,7 +40,7 @@ def submission(body: dict[str, object], key: str) -> Submission:
     )
 
 
-async def submit(*, database: Database, submission: Submission, clock: Clock, source: str) -> Answer:
+async def submit(*, database: Database, submission: Submission, clock: Clock, source: str) -> SubmissionReply:
     uow = SqlReleaseEventsUnitOfWork(database, clock)
     return await accept_notice(
         uow=uow, submission=submission, notice_id=str(uuid.uuid4()), now=clock.now(), source=source

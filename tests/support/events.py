@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import CloudEvent
-from services.common.outbox import OutboxMessage, kafka_headers
+from services.common.outbox import kafka_headers, outbox_message
 
 
 async def _publish(bootstrap_servers: str, topic: str, events: list[CloudEvent]) -> None:
@@ -17,15 +17,7 @@ async def _publish(bootstrap_servers: str, topic: str, events: list[CloudEvent])
     await producer.start()
     try:
         for event in events:
-            message = OutboxMessage(
-                event_id=event.id,
-                topic=topic,
-                key=event.partitionkey or event.subject or event.id,
-                event_type=event.type,
-                payload=event.model_dump_json(exclude_none=True),
-                correlation_id=event.correlationid,
-                created_at=datetime.now(UTC),
-            )
+            message = outbox_message(topic, event, datetime.now(UTC))
             await producer.send_and_wait(
                 topic, value=message.payload.encode(), key=message.key.encode(), headers=kafka_headers(message)
             )

@@ -60,10 +60,6 @@ def check_new_account(*, user_id: str, role: Role, establishments: list[str], pa
     check_password_length(password)
 
 
-def needs_second_factor(role: Role) -> bool:
-    return role in PERSON_ROLES
-
-
 def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and locked_until > now
 

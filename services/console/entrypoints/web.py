@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -129,23 +129,19 @@ class Viewer:
 
 
 def settings_of(request: Request) -> ConsoleSettings:
-    found: ConsoleSettings = request.app.state.settings
-    return found
+    return cast(ConsoleSettings, request.app.state.settings)
 
 
 def database_of(request: Request) -> Database:
-    found: Database = request.app.state.database
-    return found
+    return cast(Database, request.app.state.database)
 
 
 def clock_of(request: Request) -> Clock:
-    found: Clock = request.app.state.clock
-    return found
+    return cast(Clock, request.app.state.clock)
 
 
 def backend_of(request: Request) -> Backend:
-    found: Backend = request.app.state.backend
-    return found
+    return cast(Backend, request.app.state.backend)
 
 
 def unit_of_work(request: Request) -> SqlConsoleUnitOfWork:

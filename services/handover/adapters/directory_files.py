@@ -4,38 +4,17 @@ so that only references are ever stored or published."""
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
-import yaml
-
+from services.common.directory_files import read_agency_entries, refuse_repeated_codes
 from services.common.ssrf import check_webhook_url
 from services.handover.adapters.secret_store import store_secret
 from services.handover.domain.directory import AgencyRecord, PreviousSecret
 
-_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
-
-
-def _expand(text: str) -> str:
-    def value(match: re.Match[str]) -> str:
-        found = os.environ.get(match.group(1))
-        return found if found is not None else (match.group(2) or "")
-
-    return _VARIABLE.sub(value, text)
-
 
 def read_directory_files(path: Path) -> list[AgencyRecord]:
-    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
-    agencies = [
-        AgencyRecord.model_validate(item)
-        for file in files
-        for item in (yaml.safe_load(_expand(file.read_text())) or {}).get("agencies", [])
-    ]
-    codes = [agency.code for agency in agencies]
-    duplicates = sorted({code for code in codes if codes.count(code) > 1})
-    if duplicates:
-        raise ValueError(f"agency codes appear more than once in the directory: {', '.join(duplicates)}")
+    agencies = [AgencyRecord.model_validate(item) for item in read_agency_entries(path)]
+    refuse_repeated_codes(agency.code for agency in agencies)
     for agency in agencies:
         if agency.webhook is not None:
             check_webhook_url(agency.webhook.url)  # SSRF: the same rule as the admin API's
@@ -62,8 +41,3 @@ def without_literals(agency: AgencyRecord, store: Path) -> AgencyRecord:
         }
     )
     return agency.model_copy(update={"webhook": moved})
-
-
-def seed_of(path: Path, store: Path) -> list[AgencyRecord]:
-    """The agencies of the seed files, their literal secrets stored."""
-    return [without_literals(agency, store) for agency in read_directory_files(path)]

@@ -98,7 +98,7 @@ class SqlOutcomeRepository:
             query = query.where(col(ReleaseOutcomeRecord.establishment_code).in_(sorted(establishments)))
         return [_outcome(row) for row in (await self._session.exec(query)).all()]
 
-    async def referrals_of(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]:
+    async def referral_outcomes(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]:
         query = select(Referral, ReferralDelivered).join(
             ReferralDelivered, col(ReferralDelivered.referral_id) == col(Referral.id), isouter=True
         )

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.directory import OverlapEnd
 from contracts.handover import AgencyKind, ReferralKind
 
 # What each kind of agency can be asked to take over.
@@ -58,14 +59,7 @@ class PreviousSecret(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     secret_ref: str = Field(pattern=r"^(env|file|literal):.+$", max_length=500)
-    until: datetime
-
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("until needs a timezone (e.g. 2026-11-30T12:00:00Z)")
-        return value
+    until: OverlapEnd
 
 
 class WebhookEndpoint(BaseModel):

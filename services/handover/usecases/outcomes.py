@@ -43,7 +43,7 @@ class OutcomeRepository(Protocol):
         self, start: datetime, end: datetime, establishments: frozenset[str] | None
     ) -> list[ReleaseOutcome]: ...
 
-    async def referrals_of(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]: ...
+    async def referral_outcomes(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]: ...
 
 
 class OutcomesUnitOfWork(Protocol):
@@ -127,5 +127,5 @@ async def outcomes_report(
     """The figures of the cases that ended from ``first_month`` to ``last_month`` (whole months, UTC)."""
     async with uow:
         kept = await uow.outcomes.ended_between(month_start(first_month), month_after(last_month), scope.establishments)
-        referrals = await uow.outcomes.referrals_of([outcome.handover_id for outcome in kept], scope.agency)
+        referrals = await uow.outcomes.referral_outcomes([outcome.handover_id for outcome in kept], scope.agency)
     return report(kept, referrals, releases=scope.releases)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
-from services.common.unit_of_work import AuditTrail, Inbox, Outbox
+from services.common.unit_of_work import UnitOfWork
 from services.handover.adapters import tables
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
@@ -79,15 +78,9 @@ class DirectoryRepository(Protocol):
     async def records(self, codes: set[str]) -> list[AgencyRecord]: ...
 
 
-class HandoverUnitOfWork(Protocol):
+class HandoverUnitOfWork(UnitOfWork, Protocol):
     """The common parts (outbox, inbox, audit trail) and handover's repositories, over one transaction."""
 
-    @property
-    def outbox(self) -> Outbox: ...
-    @property
-    def inbox(self) -> Inbox: ...
-    @property
-    def audit(self) -> AuditTrail: ...
     @property
     def handovers(self) -> Handovers: ...
     @property
@@ -98,12 +91,6 @@ class HandoverUnitOfWork(Protocol):
     def directory(self) -> DirectoryRepository: ...
     @property
     def outcomes(self) -> OutcomeRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None: ...
 
 
 UnitOfWorkFactory = Callable[[], HandoverUnitOfWork]

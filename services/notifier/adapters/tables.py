@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from services.common.db import UtcDateTime
 from services.notifier.domain.states import DeliveryStatus, EndpointStatus
+from services.notifier.domain.verdict import AttemptResult
 
 # 64-bit ids on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -54,6 +55,18 @@ class DeliveryAttempt(SQLModel, table=True):
     latency_ms: int
     error: str | None = Field(default=None, max_length=500)
     response_excerpt: str | None = Field(default=None, max_length=500)
+
+    @classmethod
+    def of(cls, delivery_seq: int, attempted_at: datetime, result: AttemptResult) -> DeliveryAttempt:
+        """The row of one attempt, its texts cut to what the columns hold."""
+        return cls(
+            delivery_seq=delivery_seq,
+            attempted_at=attempted_at,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            error=result.error[:500] if result.error else None,
+            response_excerpt=result.response_excerpt[:500] if result.response_excerpt else None,
+        )
 
 
 class EndpointState(SQLModel, table=True):

@@ -19,8 +19,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from contracts.directory import OverlapEnd
 from contracts.handover import AgencyKind
 
 __all__ = ["Agency", "AgencyKind", "Coverage", "Directory", "Webhook"]
@@ -42,14 +43,7 @@ class PreviousSecret(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     secret_ref: str = Field(pattern=SECRET_REF)
-    until: datetime
-
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("until needs a timezone (e.g. 2026-11-30T12:00:00Z)")
-        return value
+    until: OverlapEnd
 
 
 class Webhook(BaseModel):

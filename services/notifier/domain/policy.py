@@ -17,7 +17,9 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Judgement:
+    """What one HTTP answer means for a delivery, with the wait the receiver asked for."""
+
     verdict: Verdict
     retry_after_seconds: float | None = None
 
@@ -39,21 +41,21 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def judge(status_code: int | None, retry_after: float | None = None) -> Outcome:
+def judge(status_code: int | None, retry_after: float | None = None) -> Judgement:
     """2xx delivered; 410 endpoint gone; other 4xx (but 408, 409, 429) permanent; the rest retried.
 
     ``None`` means no answer (timeout, connection refused): retried. 3xx is a failure, never followed.
     """
     if status_code is None:
-        return Outcome(Verdict.RETRY)
+        return Judgement(Verdict.RETRY)
     if 200 <= status_code < 300:
-        return Outcome(Verdict.DELIVERED)
+        return Judgement(Verdict.DELIVERED)
     if status_code == 410:
-        return Outcome(Verdict.ENDPOINT_GONE)
+        return Judgement(Verdict.ENDPOINT_GONE)
     if 400 <= status_code < 500 and status_code not in RETRYABLE_4XX:
-        return Outcome(Verdict.PERMANENT_FAILURE)
+        return Judgement(Verdict.PERMANENT_FAILURE)
     honoured = retry_after if status_code in (429, 503) else None
-    return Outcome(Verdict.RETRY, honoured)
+    return Judgement(Verdict.RETRY, honoured)
 
 
 def next_delay(

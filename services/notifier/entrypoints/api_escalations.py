@@ -11,6 +11,7 @@ from services.common.auth import DeadLetterAdmin, DeliveriesReader, Principal
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
 from services.common.roles import Role
+from services.notifier.adapters.tables import Escalation, HandoverFact
 from services.notifier.entrypoints.api_deps import UowDep
 from services.notifier.entrypoints.api_models import EscalationPublic, ReferralPublic
 from services.notifier.usecases import queries
@@ -37,6 +38,23 @@ async def _readable_establishments(
     return establishments
 
 
+async def _audit_escalations_read(
+    request: Request, caller: Principal, handover_id: str | None, found: list[tuple[Escalation, HandoverFact | None]]
+) -> None:
+    """Who read which escalations: the person only when one handover was asked for, at most 100 ids."""
+    subject = found[0][1].subject if handover_id and found and found[0][1] else None
+    await audit_read(
+        request,
+        caller,
+        "escalations.read",
+        "escalation",
+        resource_id=handover_id or "list",
+        subject=subject,
+        escalations=[item.id for item, _ in found][:100],
+        count=len(found),
+    )
+
+
 @router.get("/escalations", response_model=list[EscalationPublic])
 async def list_escalations(
     caller: DeliveriesReader,
@@ -52,28 +70,8 @@ async def list_escalations(
     found = await queries.escalations_with_facts(
         uow=uow, handover_id=handover_id, establishments=establishments, limit=limit
     )
-    subject = found[0][1].subject if handover_id and found and found[0][1] else None
-    shown = [item.id for item, _ in found][:100]
-    await audit_read(
-        request,
-        caller,
-        "escalations.read",
-        "escalation",
-        resource_id=handover_id or "list",
-        subject=subject,
-        escalations=shown,
-        count=len(found),
-    )
-    return [
-        EscalationPublic(
-            **item.model_dump(exclude={"told"}),
-            told=[code for code in item.told.split(",") if code],
-            establishment_code=fact.establishment_code if fact else None,
-            prison_number=fact.subject if fact else None,
-            release_date=fact.release_date if fact else None,
-        )
-        for item, fact in found
-    ]
+    await _audit_escalations_read(request, caller, handover_id, found)
+    return [EscalationPublic.of(item, fact) for item, fact in found]
 
 
 @router.get("/referrals", response_model=list[ReferralPublic])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifier.adapters.tables import Delivery, DeliveryAttempt
+from services.notifier.adapters.tables import Delivery, DeliveryAttempt, Escalation, HandoverFact
 
 
 class AttemptPublic(BaseModel):
@@ -47,6 +47,9 @@ class Replayed(BaseModel):
 
 
 class ReplayRequest(BaseModel):
+    # refuses fields it does not define, like every request body: a misspelt ``since`` must not replay everything
+    model_config = ConfigDict(extra="forbid")
+
     agency_code: str = Field(min_length=1, max_length=20)
     since: datetime | None = Field(None, description="Only those dead-lettered at or after this time")
 
@@ -86,6 +89,17 @@ class EscalationPublic(BaseModel):
     establishment_code: str | None = None
     prison_number: str | None = None
     release_date: date | None = None
+
+    @classmethod
+    def of(cls, item: Escalation, fact: HandoverFact | None) -> EscalationPublic:
+        """An escalation with what is known of its release; ``told`` is stored as comma-separated agency codes."""
+        return cls(
+            **item.model_dump(exclude={"told"}),
+            told=[code for code in item.told.split(",") if code],
+            establishment_code=fact.establishment_code if fact else None,
+            prison_number=fact.subject if fact else None,
+            release_date=fact.release_date if fact else None,
+        )
 
 
 class ReferralPublic(BaseModel):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
-from services.common.unit_of_work import AuditTrail, Inbox, Outbox
+from services.common.unit_of_work import UnitOfWork
 from services.notifier.adapters.tables import (
     Delivery,
     DeliveryAttempt,
@@ -126,20 +125,10 @@ class DirectoryEntries(Protocol):
     async def all(self) -> list[DirectoryEndpoint]: ...
 
 
-class NotifierUow(Protocol):
-    """The common unit of work (``services.common.unit_of_work.UnitOfWork``, read-only here so that the SQL one
-    and the fakes both fit) with the notifier's repositories."""
+class NotifierUow(UnitOfWork, Protocol):
+    """The common unit of work with the notifier's repositories (read-only, so that the SQL one and the fakes
+    both fit)."""
 
-    @property
-    def outbox(self) -> Outbox: ...
-    @property
-    def inbox(self) -> Inbox: ...
-    @property
-    def audit(self) -> AuditTrail: ...
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None: ...
     @property
     def deliveries(self) -> Deliveries: ...
     @property

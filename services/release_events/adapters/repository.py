@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common.outbox import OutboxMessage
 from services.release_events.adapters.tables import (
     CustodyEventRecord,
-    CustodyRegister,
+    CustodyRegisterLine,
     IdempotencyRecord,
     NoticeDelivery,
     NoticeProgress,
@@ -94,18 +94,18 @@ class SqlCustodyRegister:
     async def lock(self, prison_number: str, now: datetime) -> Custody:
         """The person's line, locked until the transaction ends (a new line if the person was never seen)."""
         dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegister)
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegisterLine)
         await self._session.exec(
             insert.values(
                 prison_number=prison_number, released=False, set_by="", updated_at=now
             ).on_conflict_do_nothing(index_elements=["prison_number"])
         )
-        query = select(CustodyRegister).where(CustodyRegister.prison_number == prison_number).with_for_update()
+        query = select(CustodyRegisterLine).where(CustodyRegisterLine.prison_number == prison_number).with_for_update()
         row = (await self._session.exec(query)).one()
         return Custody(holder=row.establishment_code, sequence=row.sequence, released=row.released)
 
     async def save(self, prison_number: str, custody: Custody, *, set_by: str, now: datetime) -> None:
-        row = await self._session.get(CustodyRegister, prison_number)
+        row = await self._session.get(CustodyRegisterLine, prison_number)
         if row is None:  # lock() always creates it first
             raise RuntimeError("custody register line missing: call lock() in the same transaction")
         row.establishment_code = custody.holder

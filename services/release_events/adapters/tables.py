@@ -41,7 +41,7 @@ class NoticeRevision(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
 
-class CustodyRegister(SQLModel, table=True):
+class CustodyRegisterLine(SQLModel, table=True):
     """Who holds a person now (``establishment_code`` None: nobody, released or never held), and what said so.
 
     Every notice and custody event about the person is decided against this row and updates it in the same

@@ -14,18 +14,10 @@ establishment that holds the person: the caller may have no right to know where 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from contracts.custody import CustodyEventKind
 
-class Kind(StrEnum):
-    """The custody event kinds (as in ``contracts.custody.CustodyEventKind``)."""
-
-    RECEPTION = "reception"
-    TRANSFER = "transfer"
-    RELEASE_DATE_CHANGED = "release_date_changed"
-    RELEASE_CANCELLED = "release_cancelled"
-    RELEASED = "released"
-    RECALLED = "recalled"
+Kind = CustodyEventKind  # the rules decide over the very kinds the API accepts
 
 
 @dataclass(frozen=True)

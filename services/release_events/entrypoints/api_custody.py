@@ -18,6 +18,7 @@ from services.common.auth import (
 )
 from services.common.problems import Problem
 from services.common.roles import Role
+from services.common.strict import refuse_unknown_fields
 from services.release_events.domain.custody_rules import CustodyRefused
 from services.release_events.domain.notices import IdempotencyConflict
 from services.release_events.entrypoints.http import (
@@ -27,7 +28,6 @@ from services.release_events.entrypoints.http import (
     custody_problem,
     new_id,
     not_found,
-    refuse_unknown_fields,
 )
 from services.release_events.entrypoints.views import CustodyEventAccepted, CustodyEventStatusView
 from services.release_events.usecases.queries import CustodyEventNotFound, custody_event_status
@@ -74,7 +74,7 @@ async def submit_custody_event(
     recalled). The per-person ``sequence`` makes it idempotent: the same event again gets the same answer;
     another event with a used sequence gets 409."""
     body = await request.json()
-    refuse_unknown_fields(CustodyEventV1, body, "custody event")
+    refuse_unknown_fields(CustodyEventV1, body, "the custody event")
     ensure_may_report(caller, event)
     state = request.app.state
     try:
@@ -119,5 +119,5 @@ async def get_custody_event_status(
             audit_entry=entry,
         )
     except CustodyEventNotFound:
-        raise not_found("custody event") from None
+        raise not_found("the custody event") from None
     return CustodyEventStatusView.of(found)

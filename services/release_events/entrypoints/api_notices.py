@@ -12,6 +12,7 @@ from services.common.audit import AuditEntry
 from services.common.auth import NoticeReader, NoticeSubmitter, Principal, acts_for_establishment, ensure_may_submit_for
 from services.common.problems import PROBLEM_JSON
 from services.common.roles import Role
+from services.common.strict import refuse_unknown_fields
 from services.release_events.entrypoints.http import (
     NOTICE_REFUSALS,
     PROBLEM_RESPONSES,
@@ -19,7 +20,6 @@ from services.release_events.entrypoints.http import (
     UnitOfWorkDep,
     new_id,
     problem_of,
-    refuse_unknown_fields,
 )
 from services.release_events.entrypoints.views import AmendmentAccepted, NoticeStatusView, SubmissionAccepted
 from services.release_events.usecases.accept_notice import Submission, accept_notice
@@ -86,7 +86,7 @@ async def submit_release_notice(
 ) -> JSONResponse:
     """Accept a release notice. Retrying with the same ``Idempotency-Key`` and body gives the same answer."""
     body = await request.json()
-    refuse_unknown_fields(ReleaseNoticeV1, body, "notice")
+    refuse_unknown_fields(ReleaseNoticeV1, body, "the notice")
     ensure_may_submit_for(caller, notice.establishment_code)
     state = request.app.state
     submission = submission_of(notice, body, caller, request, idempotency_key)
@@ -118,7 +118,7 @@ async def amend_release_notice(
     """Correct an accepted notice: the whole corrected notice (same person and establishment) and a reason.
     The notice keeps its id and gets the next revision; handover amends the pack instead of withdrawing it.
     The same correction again is answered 200 with status ``duplicate`` and publishes nothing."""
-    refuse_unknown_fields(ReleaseNoticeAmendmentV1, await request.json(), "amendment")
+    refuse_unknown_fields(ReleaseNoticeAmendmentV1, await request.json(), "the amendment")
     state, notice = request.app.state, amendment.notice
     entry = notice_entry(caller, request, "notice.amended", notice)
     correction = Amendment(notice_id, notice, amendment.reason, request.state.correlation_id, entry)

@@ -6,10 +6,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic import BaseModel
 
 from services.common.problems import PROBLEM_JSON, Problem
-from services.common.strict import unknown_fields
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.custody_rules import HELD_ELSEWHERE, CustodyRefused, Refused
 from services.release_events.domain.notices import IdempotencyConflict, NoticeNotFound, NotTheSameRelease, Superseded
@@ -44,19 +42,6 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"content": {PROBLEM_JSON: {}}, "description": "No such notice, or not one of this client's"},
     429: PROBLEM_RESPONSES[429],
 }
-
-
-def refuse_unknown_fields(model: type[BaseModel], body: Any, what: str) -> None:
-    unknown = unknown_fields(model, body)
-    if unknown:
-        errors = [
-            {"field": ".".join(map(str, loc)), "pointer": "#/" + "/".join(map(str, loc)), "detail": "unknown field"}
-            for loc in unknown
-        ]
-        names = ", ".join(error["field"] for error in errors)
-        raise Problem(
-            422, "Invalid request", f"These fields are not part of the {what}: {names}.", "validation", errors=errors
-        )
 
 
 def custody_problem(rule: Refused) -> Problem:

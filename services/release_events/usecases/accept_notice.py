@@ -46,7 +46,9 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class Answer:
+class SubmissionReply:
+    """What the API answers a submission with (kept to answer a retry with the same key the same way)."""
+
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
@@ -56,11 +58,13 @@ class Answer:
 class _Duplicate(Exception):
     """Raised inside the unit of work so that the register line it may have created is not kept."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: SubmissionReply) -> None:
         self.answer = answer
 
 
-async def _earlier_answer(uow: ReleaseEventsUnitOfWork, submission: Submission, now: datetime) -> Answer | None:
+async def _earlier_answer(
+    uow: ReleaseEventsUnitOfWork, submission: Submission, now: datetime
+) -> SubmissionReply | None:
     if submission.idempotency_key is None:
         return None
     record = await uow.idempotency.get(submission.scope, submission.idempotency_key)
@@ -68,7 +72,7 @@ async def _earlier_answer(uow: ReleaseEventsUnitOfWork, submission: Submission, 
         return None
     if record.request_hash != request_hash(submission.body):
         raise IdempotencyConflict
-    return Answer(record.status_code, json.loads(record.response_body), replayed=True)
+    return SubmissionReply(record.status_code, json.loads(record.response_body), replayed=True)
 
 
 async def _same_as_latest(uow: ReleaseEventsUnitOfWork, notice: ReleaseNoticeV1) -> str | None:
@@ -82,7 +86,7 @@ async def _same_as_latest(uow: ReleaseEventsUnitOfWork, notice: ReleaseNoticeV1)
 
 async def accept_notice(
     *, uow: ReleaseEventsUnitOfWork, submission: Submission, notice_id: str, now: datetime, source: str
-) -> Answer:
+) -> SubmissionReply:
     """Raises :class:`IdempotencyConflict` (the key with another body) or :class:`CustodyRefused` (another
     establishment holds the person; the refusal is audited, nothing else stored)."""
     try:
@@ -112,7 +116,7 @@ async def accept_notice(
 
 async def _accept(
     *, uow: ReleaseEventsUnitOfWork, submission: Submission, notice_id: str, now: datetime, source: str
-) -> Answer:
+) -> SubmissionReply:
     notice = submission.notice
     async with uow:
         earlier = await _earlier_answer(uow, submission, now)
@@ -127,7 +131,7 @@ async def _accept(
             same = await _same_as_latest(uow, notice)
             if same is not None:
                 body = {"notice_id": same, "status": "duplicate", "status_url": status_url(same)}
-                raise _Duplicate(Answer(200, body, duplicate=True))
+                raise _Duplicate(SubmissionReply(200, body, duplicate=True))
         else:  # an expired record of the same key gives way to this submission
             created_before = now - submission.idempotency_window
             await uow.idempotency.forget(submission.scope, submission.idempotency_key, created_before=created_before)
@@ -140,7 +144,9 @@ async def _accept(
             correlation_id=submission.correlation_id,
             time=now,
         )
-        answer = Answer(202, {"notice_id": notice_id, "status": "accepted", "status_url": status_url(notice_id)})
+        answer = SubmissionReply(
+            202, {"notice_id": notice_id, "status": "accepted", "status_url": status_url(notice_id)}
+        )
         uow.notices.add(
             ReleaseNoticeRecord(
                 id=notice_id,

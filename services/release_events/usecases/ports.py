@@ -4,10 +4,9 @@ use case runs on the SQL adapters in the service and on in-memory fakes in unit 
 from __future__ import annotations
 
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
-from services.common.unit_of_work import AuditTrail, Inbox, Outbox
+from services.common.unit_of_work import UnitOfWork
 from services.release_events.adapters.tables import (
     CustodyEventRecord,
     IdempotencyRecord,
@@ -64,17 +63,11 @@ class Publications(Protocol):
     async def published_at(self, event_id: str) -> datetime | None: ...
 
 
-class ReleaseEventsUnitOfWork(Protocol):
+class ReleaseEventsUnitOfWork(UnitOfWork, Protocol):
     """One transaction over release_events' tables (the common unit of work plus this service's repositories);
     raises :class:`WriteConflict` at commit when a concurrent one stored the same unique row first. Members are
     read-only here so that the SQL unit of work and the in-memory fake both fit."""
 
-    @property
-    def outbox(self) -> Outbox: ...
-    @property
-    def inbox(self) -> Inbox: ...
-    @property
-    def audit(self) -> AuditTrail: ...
     @property
     def notices(self) -> Notices: ...
     @property
@@ -87,9 +80,3 @@ class ReleaseEventsUnitOfWork(Protocol):
     def progress(self) -> Progress: ...
     @property
     def publications(self) -> Publications: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None: ...

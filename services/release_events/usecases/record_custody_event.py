@@ -15,7 +15,7 @@ from contracts.envelope import EventType, new_event
 from services.common.audit import AuditEntry
 from services.common.topics import CUSTODY_EVENTS
 from services.release_events.adapters.tables import CustodyEventRecord
-from services.release_events.domain.custody_rules import CustodyEvent, CustodyRefused, Kind, Refused, decide_event
+from services.release_events.domain.custody_rules import CustodyEvent, CustodyRefused, Refused, decide_event
 from services.release_events.domain.notices import IdempotencyConflict, request_hash
 from services.release_events.usecases.ports import ReleaseEventsUnitOfWork, WriteConflict
 from services.release_events.usecases.refusals import record_refusal
@@ -23,7 +23,7 @@ from services.release_events.usecases.refusals import record_refusal
 
 def as_rule_input(event: CustodyEventV1) -> CustodyEvent:
     return CustodyEvent(
-        kind=Kind(event.kind.value),
+        kind=event.kind,
         sequence=event.sequence,
         establishment_code=event.establishment_code,
         from_establishment_code=event.from_establishment_code,

@@ -220,7 +220,7 @@ class FakeOutcomes:
             if start <= o.recorded_at < end and (establishments is None or o.establishment_code in establishments)
         ]
 
-    async def referrals_of(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]:
+    async def referral_outcomes(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]:
         return [
             r for r in self.referrals if r.handover_id in handover_ids and (agency is None or r.agency_code == agency)
         ]

@@ -10,7 +10,9 @@ import pytest
 
 from services.common.db import Database
 from services.common.migrations import upgrade
+from services.notifier.domain.agencies import Directory
 from services.notifier.wiring import MIGRATIONS
+from tests.unit.notifier.store_support import local_directory
 
 
 @pytest.fixture
@@ -26,3 +28,9 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 def _local_webhook_targets_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_HTTP", "true")
     monkeypatch.setenv("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Directory:
+    """The store tests' agencies (modules with agencies of their own define their own ``directory``)."""
+    return local_directory(tmp_path)

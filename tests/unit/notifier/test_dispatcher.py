@@ -15,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.adapters.directory_file import load_directory
+from services.notifier.adapters.tables import Delivery
 from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
 from services.notifier.domain.agencies import Directory
 from services.notifier.domain.states import EndpointStatus
@@ -47,18 +48,12 @@ def directory(tmp_path: Path) -> Directory:
     return load_directory(path)
 
 
-async def run_round(
-    database: Database,
-    directory: Directory,
-    handler: Callable[[httpx.Request], httpx.Response],
-    clock: FrozenClock | None = None,
-) -> dict[str, object]:
-    clock = clock or FrozenClock(T0)
+async def due(database: Database, directory: Directory, event_id: str) -> Delivery:
     assert directory.by_code("A") is not None
     delivery = new_delivery(
         agency_code="A",
         webhook_type="handover.pack.issued",
-        source_event_id="e1",
+        source_event_id=event_id,
         subject="A1234BC",
         handover_id="h",
         data={"x": 1},
@@ -67,6 +62,17 @@ async def run_round(
     )
     async with database.transaction() as session:
         session.add(delivery)
+    return delivery
+
+
+async def run_round(
+    database: Database,
+    directory: Directory,
+    handler: Callable[[httpx.Request], httpx.Response],
+    clock: FrozenClock | None = None,
+) -> dict[str, object]:
+    clock = clock or FrozenClock(T0)
+    delivery = await due(database, directory, "e1")
     settings = NotifierSettings(retry_schedule_seconds=[0, 60, 300])
     dispatcher = Dispatcher(
         new_uow=lambda: NotifierUnitOfWork(database, clock),

@@ -16,25 +16,7 @@ from services.notifier.domain.states import DeliveryStatus
 from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases import queries
-from services.notifier.usecases.new_deliveries import new_delivery
-from tests.unit.notifier.test_dispatcher import T0, directory  # noqa: F401 - the fixture is used
-
-
-async def due(database: Database, directory: Directory, event_id: str) -> Delivery:  # noqa: F811
-    assert directory.by_code("A") is not None
-    delivery = new_delivery(
-        agency_code="A",
-        webhook_type="handover.pack.issued",
-        source_event_id=event_id,
-        subject="A1234BC",
-        handover_id="h",
-        data={"x": 1},
-        correlation_id="c1",
-        now=T0,
-    )
-    async with database.transaction() as session:
-        session.add(delivery)
-    return delivery
+from tests.unit.notifier.test_dispatcher import T0, directory, due  # noqa: F401 - the fixture is used
 
 
 async def status_of(database: Database, delivery: Delivery) -> DeliveryStatus:
@@ -54,19 +36,24 @@ def held_transport(answer: asyncio.Event, seen: list[str]) -> httpx.MockTranspor
     return httpx.MockTransport(handler)
 
 
+def held_dispatcher(database: Database, agencies: Directory, answer: asyncio.Event, seen: list[str]) -> Dispatcher:
+    """A dispatcher whose webhooks are answered only when ``answer`` is set."""
+    return Dispatcher(
+        new_uow=lambda: NotifierUnitOfWork(database, FrozenClock(T0)),
+        directory=agencies,
+        settings=NotifierSettings(),
+        clock=FrozenClock(T0),
+        transport=held_transport(answer, seen),
+    )
+
+
 async def test_a_stop_waits_for_the_webhook_in_flight_and_claims_no_more(
     database: Database,
     directory: Directory,  # noqa: F811
 ) -> None:
     first = await due(database, directory, "e1")
     answer, seen = asyncio.Event(), []
-    dispatcher = Dispatcher(
-        new_uow=lambda: NotifierUnitOfWork(database, FrozenClock(T0)),
-        directory=directory,
-        settings=NotifierSettings(),
-        clock=FrozenClock(T0),
-        transport=held_transport(answer, seen),
-    )
+    dispatcher = held_dispatcher(database, directory, answer, seen)
     assert await dispatcher.dispatch_once() == 1
     second = await due(database, directory, "e2")
 
@@ -87,13 +74,7 @@ async def test_a_drain_gives_up_after_its_timeout_and_says_how_many_were_left(
 ) -> None:
     delivery = await due(database, directory, "e1")
     answer, seen = asyncio.Event(), []
-    dispatcher = Dispatcher(
-        new_uow=lambda: NotifierUnitOfWork(database, FrozenClock(T0)),
-        directory=directory,
-        settings=NotifierSettings(),
-        clock=FrozenClock(T0),
-        transport=held_transport(answer, seen),
-    )
+    dispatcher = held_dispatcher(database, directory, answer, seen)
     assert await dispatcher.dispatch_once() == 1
     assert await dispatcher.drain(timeout=0.2) == 1
     assert await status_of(database, delivery) == DeliveryStatus.PENDING  # leased: sent again when it ends

@@ -13,7 +13,6 @@ from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.domain.agencies import Directory
 from services.notifier.domain.escalation_rules import (
-    Deadlines,
     Due,
     deadlines,
     one_message_per_deadline,
@@ -21,15 +20,13 @@ from services.notifier.domain.escalation_rules import (
 )
 from services.notifier.domain.states import DeliveryStatus
 from services.notifier.usecases import queries
-from tests.unit.notifier.test_delivery_store import T0, add, claim, directory, finish, replay, uow  # noqa: F401 - fixture
-
-RULES = Deadlines(after_delivery=timedelta(hours=72), before_release=timedelta(hours=24))
+from tests.unit.notifier.store_support import RULES, T0, add, claim, finish, replay, uow
 
 
 @pytest.mark.hazard("H43")
 async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_until_a_replay_delivers_it(
     database: Database,
-    directory: Directory,  # noqa: F811 - the fixture imported above
+    directory: Directory,
 ) -> None:
     clock = FrozenClock(T0)
     issued = await add(database, directory, "A", "A1234BC", T0)
@@ -54,7 +51,7 @@ async def test_a_pack_that_failed_for_good_holds_its_amendment_and_withdrawal_un
 @pytest.mark.hazard("H45")
 async def test_a_delivery_that_failed_for_good_is_listed_and_replayed_with_its_original_webhook_id(
     database: Database,
-    directory: Directory,  # noqa: F811 - the fixture imported above
+    directory: Directory,
 ) -> None:
     clock = FrozenClock(T0)
     failed = await add(database, directory, "A", "A1234BC", T0)

@@ -124,6 +124,18 @@ def charts_of(figures: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def form_errors(values: dict[str, str]) -> dict[str, str]:
+    """What is wrong with the filter as given, by field (empty fields are fine: they do not filter)."""
+    errors = {
+        name: "Enter a month such as 2026-12"
+        for name in ("from", "to")
+        if values[name] and not MONTH.match(values[name])
+    }
+    if values["establishment"] and not ESTABLISHMENT.match(values["establishment"]):
+        errors["establishment"] = "Enter a prison's three-letter code, for example DMI"
+    return errors
+
+
 @router.get("/outcomes", response_class=HTMLResponse)
 async def outcomes_page(
     request: Request,
@@ -133,13 +145,7 @@ async def outcomes_page(
     establishment: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
     values = {"from": first.strip()[:20], "to": last.strip()[:20], "establishment": establishment.strip().upper()[:20]}
-    errors = {
-        name: "Enter a month such as 2026-12"
-        for name in ("from", "to")
-        if values[name] and not MONTH.match(values[name])
-    }
-    if values["establishment"] and not ESTABLISHMENT.match(values["establishment"]):
-        errors["establishment"] = "Enter a prison's three-letter code, for example DMI"
+    errors = form_errors(values)
     figures: list[dict[str, Any]] = []
     if not errors:
         params = {name: value for name, value in values.items() if value}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import APIRouter, Response
 
 from contracts.answers import Answer
@@ -23,6 +26,19 @@ def refused(error: AnswerRefused) -> Problem:
     return Problem(status, "Answer refused", error.detail, "answer-refused", errors=[detail])
 
 
+@contextmanager
+def answer_problems() -> Iterator[None]:
+    """The answer use case's refusals as problem documents."""
+    try:
+        yield
+    except answers.ReferralNotFound:
+        raise Problem(404, "Not found", "This agency has no referral with this id.", "not-found") from None
+    except answers.HandoverClosed as error:
+        raise Problem(409, "Handover closed", str(error), "handover-closed") from None
+    except AnswerRefused as error:
+        raise refused(error) from None
+
+
 @router.post("/agencies/{agency_code}/referrals/{referral_id}/answers", response_model=AnswerPublic, status_code=201)
 async def answer_referral(
     agency_code: str,
@@ -36,24 +52,17 @@ async def answer_referral(
     if body.answer == Answer.CONFIRMED:  # confirming reporting instructions is a scope of its own
         ensure_scope(caller, Scope.REPORTING_CONFIRM)
     ensure_organisation(caller, agency_code, "referral")
-    given = answers.AnswerIn(**dict(body))
-    try:
+    with answer_problems():
         outcome = await answers.answer_referral(
             uow=write.uow,
             agency_code=agency_code,
             referral_id=referral_id,
-            given=given,
+            given=answers.AnswerIn(**dict(body)),
             source=write.settings.source,
             now=write.now,
             correlation_id=write.correlation_id,
             actor=caller,
         )
-    except answers.ReferralNotFound:
-        raise Problem(404, "Not found", "This agency has no referral with this id.", "not-found") from None
-    except answers.HandoverClosed as error:
-        raise Problem(409, "Handover closed", str(error), "handover-closed") from None
-    except AnswerRefused as error:
-        raise refused(error) from None
     if outcome.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.common.problems import Problem
 from services.common.ssrf import UnsafeWebhookUrl, check_webhook_url
-from services.common.strict import unknown_fields
 from services.handover.adapters.secret_store import BadSecret, check_reference, store_secret
 from services.handover.domain.directory import AgencyRecord, PreviousSecret, WebhookEndpoint
 
@@ -58,19 +57,6 @@ def invalid(field: str, detail: str, kind: str = "validation", title: str = "Inv
     return Problem(
         422, title, detail, kind, errors=[{"field": field, "pointer": "#/" + field.replace(".", "/"), "detail": detail}]
     )
-
-
-def refuse_unknown(model: type[BaseModel], body: Any) -> None:
-    unknown = unknown_fields(model, body)
-    if unknown:
-        names = [".".join(map(str, loc)) for loc in unknown]
-        raise Problem(
-            422,
-            "Invalid request",
-            f"These fields are not part of an agency's directory entry: {', '.join(names)}.",
-            "validation",
-            errors=[{"field": n, "pointer": "#/" + n.replace(".", "/"), "detail": "unknown field"} for n in names],
-        )
 
 
 def new_secret_ref(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from services.common.auth import DirectoryAdmin
 from services.common.problems import Problem
+from services.common.strict import refuse_unknown_fields
+from services.handover.domain.directory import AgencyRecord
 from services.handover.entrypoints.api.deps import UnitOfWorkDep, WriteContext, WriteDep
 from services.handover.entrypoints.api.directory_input import (
     AgencyPut,
@@ -15,7 +18,6 @@ from services.handover.entrypoints.api.directory_input import (
     entry_from_put,
     invalid,
     new_secret_ref,
-    refuse_unknown,
 )
 from services.handover.entrypoints.api.schemas import AgencyPublic
 from services.handover.usecases import directory_admin, queries
@@ -56,7 +58,7 @@ async def put_agency(
 ) -> AgencyPublic:
     """Create or replace an agency, its endpoint included (the URL is checked against SSRF; a secret given is
     kept in the secret store and only its reference is published). The notifier follows without a restart."""
-    refuse_unknown(AgencyPut, await request.json())
+    refuse_unknown_fields(AgencyPut, await request.json(), "an agency's directory entry")
     if body.code != code:
         raise invalid("code", "must equal the code in the path")
     existing = await queries.directory_entry(uow=write.uow, code=code)
@@ -67,6 +69,17 @@ async def put_agency(
     write.relay.wake()
     response.status_code = 201 if created else 200
     return AgencyPublic.of(directory_admin.DirectoryEntry(agency, "api", revision))
+
+
+def _rotation_ref(body: SecretRotation, agency: AgencyRecord, store: Path) -> str:
+    """The reference of the new secret (stored first when given itself); 409 when there is no endpoint to rotate."""
+    if agency.webhook is None:
+        detail = "This agency has no webhook endpoint whose secret could be rotated."
+        raise Problem(409, "No endpoint", detail, "no-endpoint")
+    ref = new_secret_ref(secret=body.secret, secret_ref=body.secret_ref, code=agency.code, store=store, field="")
+    if ref is None:
+        raise invalid("secret", "give the new secret (or its secret_ref)")
+    return ref
 
 
 @router.post("/{code}/secret", response_model=AgencyPublic)
@@ -81,15 +94,7 @@ async def rotate_agency_secret(
     existing = await queries.directory_entry(uow=write.uow, code=code)
     if existing is None:
         raise no_agency()
-    if existing.agency.webhook is None:
-        detail = "This agency has no webhook endpoint whose secret could be rotated."
-        raise Problem(409, "No endpoint", detail, "no-endpoint")
-    store = write.settings.secret_store_path
-    ref = new_secret_ref(
-        secret=body.secret, secret_ref=body.secret_ref, code=existing.agency.code, store=store, field=""
-    )
-    if ref is None:
-        raise invalid("secret", "give the new secret (or its secret_ref)")
+    ref = _rotation_ref(body, existing.agency, write.settings.secret_store_path)
     try:
         rotated = await directory_admin.rotate_secret(
             uow=write.uow,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.common.auth import HandoverReader, ReleasesReader, ensure_establishment, ensure_organisation
 from services.common.problems import Problem
@@ -15,6 +16,7 @@ from services.handover.entrypoints.api import paging
 from services.handover.entrypoints.api.deps import ReadDep, UnitOfWorkDep
 from services.handover.entrypoints.api.schemas import DeparturePublic, WorkItemPublic
 from services.handover.usecases import queries
+from services.handover.usecases.ports import LoungeQuery
 
 router = APIRouter(prefix="/v1")
 
@@ -56,17 +58,34 @@ def next_page(request: Request, start: date, end: date, limit: int, cursor: str,
     return f'<{following.path}?{following.query}>; rel="next"'
 
 
-@router.get(
-    "/establishments/{code}/releases",
-    response_model=list[DeparturePublic],
-    responses={200: {"description": 'One page of releases; `Link: <...>; rel="next"` names the next page'}},
-)
-async def establishment_releases(
-    code: str,
-    caller: ReleasesReader,
-    request: Request,
-    response: Response,
-    read: ReadDep,
+@dataclass(frozen=True)
+class ReleasesParams:
+    """The query parameters of the departure lounge, as given (the window is settled against today)."""
+
+    start: date | None
+    end: date | None
+    limit: int
+    cursor: str | None
+    search: str | None
+    state: Literal["open", "released"]
+
+    def query(self, establishment_code: str, today: date) -> tuple[LoungeQuery, date, date]:
+        """The lounge query this filter asks for, with the window it settled on."""
+        start, end = window(self.state, today, self.start, self.end)
+        after = paging.decode(self.cursor) if self.cursor else None
+        wanted = queries.lounge_query(
+            establishment_code=establishment_code,
+            state=HandoverState(self.state),
+            start=start,
+            end=end,
+            limit=self.limit,
+            after=after,
+            search=self.search,
+        )
+        return wanted, start, end
+
+
+def releases_params(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=LOUNGE_PAGE_MAX, description="Releases per page")] = LOUNGE_PAGE,
@@ -81,25 +100,32 @@ async def establishment_releases(
             "release date (default window: the last 14 days and today)"
         ),
     ] = "open",
+) -> ReleasesParams:
+    return ReleasesParams(from_, to, limit, cursor, q, state)
+
+
+@router.get(
+    "/establishments/{code}/releases",
+    response_model=list[DeparturePublic],
+    responses={200: {"description": 'One page of releases; `Link: <...>; rel="next"` names the next page'}},
+)
+async def establishment_releases(
+    code: str,
+    caller: ReleasesReader,
+    request: Request,
+    response: Response,
+    read: ReadDep,
+    given: Annotated[ReleasesParams, Depends(releases_params)],
 ) -> list[DeparturePublic]:
     """Upcoming releases of an establishment with their readiness (the "departure lounge" as data), by date
     then prison number, a page at a time (`limit`, default 100, at most 500; the next page is in the `Link`
     header). Default window: today and the next 14 days. With ``state=released``, those already released
     and the readiness they left with. Only for the establishment's own prison healthcare."""
     ensure_establishment(caller, code.upper(), "establishment")
-    start, end = window(state, read.now.date(), from_, to)
-    wanted = queries.lounge_query(
-        establishment_code=code.upper(),
-        state=HandoverState(state),
-        start=start,
-        end=end,
-        limit=limit,
-        after=paging.decode(cursor) if cursor else None,
-        search=q,
-    )
+    wanted, start, end = given.query(code.upper(), read.now.date())
     page = await queries.departures(uow=read.uow, wanted=wanted, now=read.now, rules=read.rules)
     if page.after is not None:
-        response.headers["Link"] = next_page(request, start, end, limit, paging.encode(page.after), state)
+        response.headers["Link"] = next_page(request, start, end, given.limit, paging.encode(page.after), given.state)
     handover_ids = [d.handover.id for d in page.departures]
     await audit_read(
         request, caller, "releases.read", "establishment", resource_id=code.upper(), handover_ids=handover_ids

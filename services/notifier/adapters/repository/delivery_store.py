@@ -82,16 +82,7 @@ class SqlDeliveries:
 
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
         for attempted_at, result in attempts:
-            self._session.add(
-                DeliveryAttempt(
-                    delivery_seq=delivery_seq,
-                    attempted_at=attempted_at,
-                    status_code=result.status_code,
-                    latency_ms=result.latency_ms,
-                    error=result.error[:500] if result.error else None,
-                    response_excerpt=result.response_excerpt[:500] if result.response_excerpt else None,
-                )
-            )
+            self._session.add(DeliveryAttempt.of(delivery_seq, attempted_at, result))
 
     async def conclude_round(
         self,

@@ -7,12 +7,27 @@ from typing import Any
 
 import pytest
 
+from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, ReferralAnsweredV1
+from contracts.envelope import CloudEvent, EventType, new_event
 from services.notifier.adapters.tables import Delivery
 from services.notifier.domain.agencies import Agency, Directory
 from services.notifier.usecases.new_deliveries import new_delivery
 from tests.unit.notifier.usecases.fakes import FakeNotifierUow
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def answer_event(answer: Answer, agency_code: str = "CMHT") -> CloudEvent:
+    """The agency's answer to its referral of handover ``h`` (about A1234BC), as handover publishes it."""
+    answered = ReferralAnsweredV1(handover_id="h", agency_code=agency_code, answer=answer, answered_at=T0)
+    return new_event(
+        type=EventType.REFERRAL_ANSWERED,
+        source="s",
+        subject="A1234BC",
+        dataschema=REFERRAL_ANSWERED_SCHEMA,
+        data=answered,
+        correlation_id=None,
+    )
 
 
 def agency(code: str, kind: str, **extra: Any) -> Agency:

@@ -5,23 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.answers import REFERRAL_ANSWERED_SCHEMA, Answer, ReferralAnsweredV1
-from contracts.envelope import EventType, new_event
+from contracts.answers import Answer
 from services.notifier.usecases.watches import record_answer, watch_if_referral
-from tests.unit.notifier.usecases.conftest import T0, pending
+from tests.unit.notifier.usecases.conftest import T0, answer_event, pending
 from tests.unit.notifier.usecases.fakes import FakeNotifierUow
-
-
-def answer_event(answer: Answer, agency_code: str = "CMHT") -> object:
-    answered = ReferralAnsweredV1(handover_id="h", agency_code=agency_code, answer=answer, answered_at=T0)
-    return new_event(
-        type=EventType.REFERRAL_ANSWERED,
-        source="s",
-        subject="A1234BC",
-        dataschema=REFERRAL_ANSWERED_SCHEMA,
-        data=answered,
-        correlation_id=None,
-    )
 
 
 async def test_a_delivered_referral_is_watched_and_a_notification_is_not(uow: FakeNotifierUow) -> None:
@@ -34,7 +21,7 @@ async def test_a_delivered_referral_is_watched_and_a_notification_is_not(uow: Fa
 async def test_an_invalidated_answer_rearms_and_a_withdrawn_part_settles(uow: FakeNotifierUow) -> None:
     kind = "community_mental_health_team"
     await watch_if_referral(uow, delivery=pending(uow, "CMHT"), agency_kind=kind, now=T0)
-    assert await record_answer(uow=uow, event=answer_event(Answer.ACCEPTED))  # type: ignore[arg-type]
+    assert await record_answer(uow=uow, event=answer_event(Answer.ACCEPTED))
     later = T0 + timedelta(days=1)
     amended = pending(uow, "CMHT", invalidated=["accepted"])
     await watch_if_referral(uow, delivery=amended, agency_kind=kind, now=later)
@@ -45,8 +32,8 @@ async def test_an_invalidated_answer_rearms_and_a_withdrawn_part_settles(uow: Fa
 
 
 async def test_only_a_real_answer_stops_the_watch_and_it_may_come_first(uow: FakeNotifierUow) -> None:
-    assert not await record_answer(uow=uow, event=answer_event(Answer.RECEIVED))  # type: ignore[arg-type]
+    assert not await record_answer(uow=uow, event=answer_event(Answer.RECEIVED))
     assert uow.watches.rows == {}
-    assert await record_answer(uow=uow, event=answer_event(Answer.REJECTED))  # type: ignore[arg-type]
+    assert await record_answer(uow=uow, event=answer_event(Answer.REJECTED))
     watch = uow.watches.rows[("h", "CMHT")]
     assert watch.answer == "rejected" and watch.delivered_at is None and uow.committed
