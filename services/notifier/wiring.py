@@ -17,7 +17,7 @@ from services.common.topics import DIRECTORY_EVENTS, HANDOVER_EVENTS
 from services.notifier.adapters.live_directory import LiveDirectory, keep_fresh
 from services.notifier.adapters.offset_clock import notifier_clock
 from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
-from services.notifier.entrypoints import api_deliveries, api_endpoints, api_escalations
+from services.notifier.entrypoints.api import delivery_routes, endpoint_routes, escalation_routes
 from services.notifier.entrypoints.consumers import Consumers
 from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
@@ -69,7 +69,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     directory = LiveDirectory(agencies=[])  # read from the database before the workers start
     clock = notifier_clock(settings)  # a test clock without its explicit switch stops it too
     router = APIRouter()
-    for module in (api_deliveries, api_endpoints, api_escalations):
+    for module in (delivery_routes, endpoint_routes, escalation_routes):
         router.include_router(module.router)
     app = make_app(
         title="Through-the-Gate notifier",

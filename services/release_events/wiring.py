@@ -15,7 +15,7 @@ from services.common.logging import configure_logging
 from services.common.runtime import serve
 from services.common.topics import DELIVERY_EVENTS, HANDOVER_EVENTS
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
-from services.release_events.entrypoints import api_custody, api_notices
+from services.release_events.entrypoints.api import custody_routes, notice_routes
 from services.release_events.entrypoints.consumers import progress_handlers
 from services.release_events.settings import ReleaseEventsSettings
 from services.release_events.usecases.purge_idempotency import purge_idempotency_records
@@ -43,8 +43,8 @@ def start_workers(runtime: Runtime, settings: ReleaseEventsSettings) -> None:
 
 def router() -> APIRouter:
     combined = APIRouter()
-    combined.include_router(api_notices.router)
-    combined.include_router(api_custody.router)
+    combined.include_router(notice_routes.router)
+    combined.include_router(custody_routes.router)
     return combined
 
 

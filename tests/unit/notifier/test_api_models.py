@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.notifier.adapters.tables import Escalation, HandoverFact
-from services.notifier.entrypoints.api_models import EscalationPublic, ReplayRequest
+from services.notifier.entrypoints.api.schemas import EscalationPublic, ReplayRequest
 
 
 def test_a_replay_request_refuses_a_field_it_does_not_define() -> None:

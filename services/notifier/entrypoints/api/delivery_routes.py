@@ -13,8 +13,8 @@ from services.common.auth import DeadLetterAdmin, DeliveriesReader
 from services.common.problems import Problem
 from services.common.read_audit import audit_read
 from services.notifier.domain.access import may_see
-from services.notifier.entrypoints.api_deps import ActorDep, NowDep, UowDep
-from services.notifier.entrypoints.api_models import AuditPublic, DeliveryPublic, Replayed, ReplayRequest
+from services.notifier.entrypoints.api.deps import ActorDep, NowDep, UowDep
+from services.notifier.entrypoints.api.schemas import AuditPublic, DeliveryPublic, Replayed, ReplayRequest
 from services.notifier.usecases import queries
 from services.notifier.usecases.dead_letters import replay
 

@@ -13,7 +13,7 @@ from services.common.auth import NoticeReader, NoticeSubmitter, Principal, acts_
 from services.common.problems import PROBLEM_JSON
 from services.common.roles import Role
 from services.common.strict import refuse_unknown_fields
-from services.release_events.entrypoints.http import (
+from services.release_events.entrypoints.api.deps import (
     NOTICE_REFUSALS,
     PROBLEM_RESPONSES,
     READ_RESPONSES,
@@ -21,7 +21,7 @@ from services.release_events.entrypoints.http import (
     new_id,
     problem_of,
 )
-from services.release_events.entrypoints.views import AmendmentAccepted, NoticeStatusView, SubmissionAccepted
+from services.release_events.entrypoints.api.schemas import AmendmentAccepted, NoticeStatusView, SubmissionAccepted
 from services.release_events.usecases.accept_notice import Submission, accept_notice
 from services.release_events.usecases.amend_notice import Amendment, amend_notice
 from services.release_events.usecases.queries import notice_status

@@ -21,7 +21,7 @@ from services.common.roles import Role
 from services.common.strict import refuse_unknown_fields
 from services.release_events.domain.custody_rules import CustodyRefused
 from services.release_events.domain.notices import IdempotencyConflict
-from services.release_events.entrypoints.http import (
+from services.release_events.entrypoints.api.deps import (
     PROBLEM_RESPONSES,
     READ_RESPONSES,
     UnitOfWorkDep,
@@ -29,7 +29,7 @@ from services.release_events.entrypoints.http import (
     new_id,
     not_found,
 )
-from services.release_events.entrypoints.views import CustodyEventAccepted, CustodyEventStatusView
+from services.release_events.entrypoints.api.schemas import CustodyEventAccepted, CustodyEventStatusView
 from services.release_events.usecases.queries import CustodyEventNotFound, custody_event_status
 from services.release_events.usecases.record_custody_event import Accepted, record_custody_event
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 
 from services.common.auth import DeadLetterAdmin
 from services.notifier.domain.states import EndpointStatus
-from services.notifier.entrypoints.api_deps import ActorDep, DirectoryDep, NowDep, UowDep, known_agency
-from services.notifier.entrypoints.api_models import DeliveryPublic, EndpointChanged, EndpointPublic
+from services.notifier.entrypoints.api.deps import ActorDep, DirectoryDep, NowDep, UowDep, known_agency
+from services.notifier.entrypoints.api.schemas import DeliveryPublic, EndpointChanged, EndpointPublic
 from services.notifier.usecases import queries
 from services.notifier.usecases.dead_letters import replay
 from services.notifier.usecases.endpoint_control import set_endpoint_status

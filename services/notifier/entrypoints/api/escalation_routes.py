@@ -12,8 +12,8 @@ from services.common.problems import Problem
 from services.common.read_audit import audit_read
 from services.common.roles import Role
 from services.notifier.adapters.tables import Escalation, HandoverFact
-from services.notifier.entrypoints.api_deps import UowDep
-from services.notifier.entrypoints.api_models import EscalationPublic, ReferralPublic
+from services.notifier.entrypoints.api.deps import UowDep
+from services.notifier.entrypoints.api.schemas import EscalationPublic, ReferralPublic
 from services.notifier.usecases import queries
 from services.notifier.usecases.ports import NotifierUow
 

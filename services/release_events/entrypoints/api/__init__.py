@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource, with their dependencies (`deps`) and answer shapes (`schemas`)."""
