@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 MARKER = "hazard"
+WORKER_OUTPUT = "ttg_hazards"
 DEFAULT_LOG = Path("docs/clinical-safety/hazard-log.md")
 _RANK = {"passed": 0, "skipped": 1, "failed": 2}  # worse outcomes win; an error in setup or teardown ranks 3
 
@@ -67,25 +68,29 @@ class HazardRun:
 
 
 class HazardPlugin:
+    """Collects which tests mark which hazards and how every test ended; checks the log at the end of the session.
+
+    Under pytest-xdist the workers collect and the controller only sees reports: each worker hands its map of
+    marked tests (and how many it deselected) to the controller through ``workeroutput``, and the controller
+    checks once every worker is down."""
+
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.run = HazardRun()
         self.deselected = 0
         self.hazards_of: dict[str, set[str]] = defaultdict(set)
+        self.outcome_of: dict[str, str] = {}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             for hazard in marked_hazards(item):
-                self.run.marked[hazard].append(item.nodeid)
                 self.hazards_of[item.nodeid].add(hazard)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.nodeid not in self.hazards_of:
-            return
         if report.failed:
             outcome = "failed" if report.when == "call" else f"errored in {report.when}"
         elif report.skipped:
@@ -94,10 +99,25 @@ class HazardPlugin:
             outcome = "passed"
         else:
             return
-        for hazard in self.hazards_of[report.nodeid]:
-            seen = self.run.outcomes[hazard]
-            if _RANK.get(outcome, 3) > _RANK.get(seen.get(report.nodeid, ""), -1):
-                seen[report.nodeid] = outcome
+        if _RANK.get(outcome, 3) > _RANK.get(self.outcome_of.get(report.nodeid, ""), -1):
+            self.outcome_of[report.nodeid] = outcome
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        """A pytest-xdist worker finished: take its map of marked tests."""
+        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+        if output is None:
+            return
+        for nodeid, hazards in output["hazards_of"].items():
+            self.hazards_of[nodeid].update(hazards)
+        self.deselected = max(self.deselected, output["deselected"])
+
+    def _tally(self) -> None:
+        for nodeid, hazards in self.hazards_of.items():
+            for hazard in hazards:
+                self.run.marked[hazard].append(nodeid)
+                if nodeid in self.outcome_of:
+                    self.run.outcomes[hazard][nodeid] = self.outcome_of[nodeid]
 
     def whole_suite(self) -> str | None:
         """None when this run was the whole suite, otherwise why not."""
@@ -119,9 +139,15 @@ class HazardPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        worker_output = getattr(self.config, "workeroutput", None)
+        if worker_output is not None:  # a pytest-xdist worker: the controller checks
+            hazards_of = {nodeid: sorted(hazards) for nodeid, hazards in self.hazards_of.items()}
+            worker_output[WORKER_OUTPUT] = {"hazards_of": hazards_of, "deselected": self.deselected}
+            return
         mode = self.config.getoption("hazard_check")
         if mode == "never" or self.config.option.collectonly:
             return
+        self._tally()
         partial = self.whole_suite()
         if mode == "auto" and partial is not None:
             return

@@ -168,3 +168,23 @@ def test_a_failed_marked_test_is_named_and_a_partial_run_is_not_judged(importabl
     result = _run(importable)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*H02: tests/test_a.py::test_two failed*"])
+
+
+@pytest.mark.hazard("H56")
+def test_the_plugin_judges_a_run_spread_over_xdist_workers(importable: pytest.Pytester) -> None:
+    _suite(
+        importable,
+        '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n'
+        '@pytest.mark.hazard("H02")\ndef test_two(): assert False\n\n'
+        "def test_three(): pass\n",
+    )
+    result = importable.runpytest_subprocess("-p", "tests.hazards", "-n", "2")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*H02: tests/test_a.py::test_two failed*"])
+    _suite(
+        importable,
+        '@pytest.mark.hazard("H01")\ndef test_one(): pass\n\n@pytest.mark.hazard("H02")\ndef test_two(): pass\n',
+    )
+    result = importable.runpytest_subprocess("-p", "tests.hazards", "-n", "2")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*every hazard's tests ran and passed (2)*"])
