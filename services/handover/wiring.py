@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.envelope import EventType
 from services.common.clock import Clock
 from services.common.consumer import EventConsumer
 from services.common.consumer_factory import build_event_consumer
@@ -25,7 +25,7 @@ from services.handover.entrypoints.api import (
     release_routes,
     report_routes,
 )
-from services.handover.entrypoints.consumers import CUSTODY_TOPIC_TYPES, DELIVERY_OUTCOMES, handlers
+from services.handover.entrypoints.consumers import CUSTODY_TOPIC_TYPES, DELIVERY_TOPIC_TYPES, handlers
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.directory_admin import SeedFiles, seed_directory
 
@@ -47,17 +47,17 @@ async def seed_directory_once(database: Database, clock: Clock, settings: Handov
 
 def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
     """The custody-event consumer (notices, custody events, corrections; the directory seeded first) and the
-    delivery-outcome consumer."""
+    delivery-outcome consumer (webhook outcomes and deadline escalations)."""
     by_type = handlers(runtime, settings)
 
-    def consumer(topic: str, types: tuple[EventType, ...], group_suffix: str | None = None) -> EventConsumer:
+    def consumer(topic: str, types: tuple[StrEnum, ...], group_suffix: str | None = None) -> EventConsumer:
         chosen = {kind.value: by_type[kind] for kind in types}
         return build_event_consumer(
             settings, producer=runtime.producer, topics=[topic], handlers=chosen, group_suffix=group_suffix
         )
 
     custody = consumer(CUSTODY_EVENTS, CUSTODY_TOPIC_TYPES)
-    outcomes = consumer(DELIVERY_EVENTS, DELIVERY_OUTCOMES, group_suffix="delivery-outcomes")
+    outcomes = consumer(DELIVERY_EVENTS, DELIVERY_TOPIC_TYPES, group_suffix="delivery-outcomes")
 
     async def seed_then_consume() -> None:  # the directory is there before the first notice is routed
         if await seed_directory_once(runtime.database, runtime.clock, settings):

@@ -1,6 +1,6 @@
-"""SQL side of the outcomes dataset: reading what a case ended with, keeping the snapshot, reading the report's
-inputs. The repository is bound into handover's unit of work, so a release and its snapshot commit together or not at
-all; the report reads through a unit of work of its own."""
+"""SQL side of the outcomes dataset: reading what a case ended with, keeping the snapshot and the escalations,
+reading the report's inputs. The repository is bound into handover's unit of work, so a release and its snapshot
+commit together or not at all; the report reads through a unit of work of its own."""
 
 from __future__ import annotations
 
@@ -14,9 +14,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.answers import Answer
 from contracts.handover import HandoverPack, ReferralKind
 from contracts.release_notice import ReleaseNoticeV1
-from services.handover.adapters.outcome_tables import ReferralDelivered, ReleaseOutcomeRecord
+from services.handover.adapters.outcome_tables import (
+    ReferralDelivered,
+    ReferralEscalationRecord,
+    ReleaseOutcomeRecord,
+)
 from services.handover.adapters.tables import Handover, HandoverVersion, Referral, ReferralAnswer
-from services.handover.domain.outcomes import Ending, ReferralOutcome, ReleaseOutcome
+from services.handover.domain.outcomes import (
+    Ending,
+    EscalationCause,
+    ReferralEscalation,
+    ReferralOutcome,
+    ReleaseOutcome,
+)
 from services.handover.domain.readiness import Item, Readiness, readiness_facts
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.usecases.outcomes import CaseAtEnd
@@ -88,6 +98,21 @@ class SqlOutcomeRepository:
         for referral_id in waiting.all():
             self._session.add(ReferralDelivered(referral_id=referral_id, delivered_at=at))
 
+    async def note_escalations(self, escalations: list[ReferralEscalation]) -> None:
+        for escalation in escalations:
+            key = (escalation.escalation_id, escalation.referral_id)
+            if await self._session.get(ReferralEscalationRecord, key) is None:
+                self._session.add(
+                    ReferralEscalationRecord(
+                        escalation_id=escalation.escalation_id,
+                        referral_id=escalation.referral_id,
+                        handover_id=escalation.handover_id,
+                        agency_code=escalation.agency_code,
+                        cause=escalation.cause.value,
+                        escalated_at=escalation.escalated_at,
+                    )
+                )
+
     async def ended_between(
         self, start: datetime, end: datetime, establishments: frozenset[str] | None
     ) -> list[ReleaseOutcome]:
@@ -115,11 +140,22 @@ class SqlOutcomeRepository:
             .order_by(col(ReferralAnswer.answered_at))
         ):
             answers[answer.referral_id].append(answer)
-        return [_referral_outcome(referral, delivered, answers[referral.id]) for referral, delivered in rows]
+        causes: dict[str, set[EscalationCause]] = defaultdict(set)
+        for escalation in await self._session.exec(
+            select(ReferralEscalationRecord).where(col(ReferralEscalationRecord.referral_id).in_(ids))
+        ):
+            causes[escalation.referral_id].add(EscalationCause(escalation.cause))
+        return [
+            _referral_outcome(referral, delivered, answers[referral.id], frozenset(causes[referral.id]))
+            for referral, delivered in rows
+        ]
 
 
 def _referral_outcome(
-    referral: Referral, delivered: ReferralDelivered | None, answers: list[ReferralAnswer]
+    referral: Referral,
+    delivered: ReferralDelivered | None,
+    answers: list[ReferralAnswer],
+    escalations: frozenset[EscalationCause],
 ) -> ReferralOutcome:
     led_to = [json.loads(answer.outcome) for answer in answers]
     rejections = [json.loads(answer.body) for answer in answers if answer.answer == Answer.REJECTED.value]
@@ -133,5 +169,7 @@ def _referral_outcome(
         rejection_reason=(rejections[-1].get("reason_code") or "unspecified") if rejections else None,
         rerouted=undeliverable or any(outcome.get("rerouted_to") for outcome in led_to),
         escalated=any(outcome.get("escalated_to") for outcome in led_to),
+        escalations=escalations,
+        referral_id=referral.id,
         attended=referral.attended if referral.status == ReferralStatus.COMPLETED.value else None,
     )

@@ -1,4 +1,5 @@
-"""Tables of the outcomes dataset: the readiness each case ended with, and when each referral reached its agency."""
+"""Tables of the outcomes dataset: the readiness each case ended with, when each referral reached its agency, and
+which referrals were escalated."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ class ReferralDelivered(SQLModel, table=True):
 
     referral_id: str = Field(primary_key=True, max_length=36)
     delivered_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class ReferralEscalationRecord(SQLModel, table=True):
+    """One referral named by one escalation (a deadline passed unanswered, or an undeliverable pack with nobody
+    else to take it); never changed after."""
+
+    __tablename__ = "referral_escalation"
+    __table_args__ = (Index("ix_referral_escalation_referral", "referral_id"),)
+
+    escalation_id: str = Field(primary_key=True, max_length=64)
+    referral_id: str = Field(primary_key=True, max_length=36)
+    handover_id: str = Field(max_length=36)
+    agency_code: str = Field(max_length=20)
+    cause: str = Field(max_length=20, description="after_delivery, before_release or undeliverable")
+    escalated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

@@ -45,6 +45,27 @@ class Measure(StrEnum):
     FIRST_APPOINTMENTS_ATTENDED = "first_appointments_attended"
 
 
+class EscalationCause(StrEnum):
+    """Why a referral was escalated to the prison and RECONNECT outside an answer: a deadline passed without
+    one (the notifier's), or its pack could not be delivered and no other agency could take it (handover's)."""
+
+    AFTER_DELIVERY = "after_delivery"
+    BEFORE_RELEASE = "before_release"
+    UNDELIVERABLE = "undeliverable"
+
+
+@dataclass(frozen=True)
+class ReferralEscalation:
+    """One referral named by one escalation: kept so the dataset can say which referrals fell through."""
+
+    escalation_id: str
+    referral_id: str
+    handover_id: str
+    agency_code: str
+    cause: EscalationCause
+    escalated_at: datetime
+
+
 @dataclass(frozen=True)
 class ReleaseOutcome:
     """The kept snapshot of one case's end: readiness per item as it stood at that moment."""
@@ -95,8 +116,10 @@ class ReferralOutcome:
     first_answer_at: datetime | None = None
     rejection_reason: str | None = None  # the reason code of its rejection, when it was rejected
     rerouted: bool = False  # its rejection (or failed delivery) sent the referral to the next agency
-    escalated: bool = False  # no other agency: escalated to the prison and RECONNECT
+    escalated: bool = False  # rejected and no other agency: escalated to the prison and RECONNECT
+    escalations: frozenset[EscalationCause] = frozenset()  # escalated by a deadline or an undeliverable pack
     attended: bool | None = None  # on its completed answer: the first appointment was attended
+    referral_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,7 +198,7 @@ def _agency_figures(kept: Iterable[ReleaseOutcome], referrals: Iterable[Referral
             counts[(*agency, Measure.REJECTIONS, referral.rejection_reason)] += 1
         if referral.rerouted:
             counts[(*agency, Measure.REROUTES, "")] += 1
-        if referral.escalated:
+        if referral.escalated or referral.escalations:  # once per referral, whichever path and how often
             counts[(*agency, Measure.ESCALATIONS, "")] += 1
         if referral.attended is not None:
             attended[agency].append(referral.attended)

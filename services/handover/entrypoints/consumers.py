@@ -4,7 +4,9 @@ consumers). A use case that staged events wakes the outbox relay so they are pub
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
+from contracts.delivery import DeliveryEventType
 from contracts.envelope import CloudEvent, EventType
 from services.common.lifecycle import Runtime
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
@@ -12,6 +14,7 @@ from services.handover.settings import HandoverSettings
 from services.handover.usecases.corrections import apply_notice_correction
 from services.handover.usecases.custody_events import apply_custody_event
 from services.handover.usecases.deliveries import record_delivery_outcome
+from services.handover.usecases.escalations_noted import note_deadline_escalation
 from services.handover.usecases.open_handover import open_handover
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
@@ -28,9 +31,12 @@ DELIVERY_OUTCOMES = (
     EventType.DELIVERY_FAILED,
     EventType.DELIVERY_DEAD_LETTERED,
 )
+# What handover reads of delivery.events.v1: the outcomes, and each referral escalated at a deadline (kept for
+# the outcomes dataset).
+DELIVERY_TOPIC_TYPES: tuple[StrEnum, ...] = (*DELIVERY_OUTCOMES, DeliveryEventType.REFERRAL_ESCALATED)
 
 
-def handlers(runtime: Runtime, settings: HandoverSettings) -> dict[EventType, Handler]:
+def handlers(runtime: Runtime, settings: HandoverSettings) -> dict[StrEnum, Handler]:
     """The use case each event type calls."""
 
     def uow() -> HandoverSqlUnitOfWork:
@@ -57,9 +63,13 @@ def handlers(runtime: Runtime, settings: HandoverSettings) -> dict[EventType, Ha
         if await record_delivery_outcome(uow=uow(), event=event, source=settings.source, now=runtime.clock.now()):
             runtime.relay.wake()
 
+    async def on_escalation(event: CloudEvent) -> None:
+        await note_deadline_escalation(uow=uow(), event=event)
+
     return {
         EventType.RELEASE_NOTICE_SUBMITTED: on_notice,
         EventType.CUSTODY_EVENT_RECORDED: on_custody_event,
         EventType.RELEASE_NOTICE_AMENDED: on_correction,
         **dict.fromkeys(DELIVERY_OUTCOMES, on_delivery_outcome),
+        DeliveryEventType.REFERRAL_ESCALATED: on_escalation,
     }

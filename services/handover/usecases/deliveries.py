@@ -15,6 +15,7 @@ import structlog
 from contracts.delivery import DeliveryOutcomeV1
 from contracts.envelope import CloudEvent
 from contracts.handover import ReferralKind
+from services.handover.domain.outcomes import EscalationCause
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.domain.undelivered import (
     REFERRAL_CARRYING,
@@ -23,6 +24,7 @@ from services.handover.domain.undelivered import (
     undelivered_verdict,
 )
 from services.handover.usecases.audit_entries import referral_entry
+from services.handover.usecases.escalations_noted import escalations_of
 from services.handover.usecases.issuing import Stamp
 from services.handover.usecases.outcomes import record_delivery
 from services.handover.usecases.ports import HandoverUnitOfWork
@@ -72,6 +74,9 @@ async def record_delivery_outcome(*, uow: HandoverUnitOfWork, event: CloudEvent,
                 referral.status, referral.updated_at = ReferralStatus.CANCELLED.value, now
                 referral.reason_code = UNDELIVERABLE
                 referral.reason_text = f"{cause}; re-routed to {moved.rerouted_to}"
+            else:  # kept open (a replay may deliver it), but it fell through: the dataset counts it escalated
+                kept = escalations_of([referral], escalation_id=event.id, cause=EscalationCause.UNDELIVERABLE, at=now)
+                await uow.outcomes.note_escalations(kept)
             details = {
                 "handover_id": handover.id,
                 "agency_code": outcome.agency_code,

@@ -14,7 +14,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from contracts.delivery import DeliveryOutcomeV1
-from services.handover.domain.outcomes import Ending, Figure, ReferralOutcome, ReleaseOutcome, report, snapshot
+from services.handover.domain.outcomes import (
+    Ending,
+    Figure,
+    ReferralEscalation,
+    ReferralOutcome,
+    ReleaseOutcome,
+    report,
+    snapshot,
+)
 from services.handover.domain.readiness import ReadinessFacts
 
 DELIVERED = "delivered"
@@ -38,6 +46,8 @@ class OutcomeRepository(Protocol):
     async def add(self, outcome: ReleaseOutcome) -> None: ...
 
     async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None: ...
+
+    async def note_escalations(self, escalations: list[ReferralEscalation]) -> None: ...
 
     async def ended_between(
         self, start: datetime, end: datetime, establishments: frozenset[str] | None

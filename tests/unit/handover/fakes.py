@@ -3,7 +3,9 @@ broker). They hold the same row objects the SQL repositories do, in dicts and li
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from contracts.release_notice import ReleaseNoticeSubmittedV1, ReleaseNoticeV1
 from services.handover.adapters import tables
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
-from services.handover.domain.outcomes import ReferralOutcome, ReleaseOutcome
+from services.handover.domain.outcomes import EscalationCause, ReferralEscalation, ReferralOutcome, ReleaseOutcome
 from services.handover.domain.referrals import OPEN
 from services.handover.usecases.open_handover import open_handover
 from services.handover.usecases.outcomes import CaseAtEnd
@@ -198,6 +200,7 @@ class FakeOutcomes:
         self.kept: dict[str, ReleaseOutcome] = {}
         self.delivered: dict[tuple[str, str], datetime] = {}
         self.referrals: list[ReferralOutcome] = []
+        self.escalations: dict[tuple[str, str], ReferralEscalation] = {}
 
     async def case_at_end(self, handover_id: str) -> CaseAtEnd | None:
         return self.cases.get(handover_id)
@@ -211,6 +214,10 @@ class FakeOutcomes:
     async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
         self.delivered.setdefault((handover_id, agency_code), at)
 
+    async def note_escalations(self, escalations: list[ReferralEscalation]) -> None:
+        for escalation in escalations:
+            self.escalations.setdefault((escalation.escalation_id, escalation.referral_id), escalation)
+
     async def ended_between(
         self, start: datetime, end: datetime, establishments: frozenset[str] | None
     ) -> list[ReleaseOutcome]:
@@ -221,8 +228,13 @@ class FakeOutcomes:
         ]
 
     async def referral_outcomes(self, handover_ids: list[str], agency: str | None) -> list[ReferralOutcome]:
+        causes: dict[str, set[EscalationCause]] = defaultdict(set)
+        for escalation in self.escalations.values():
+            causes[escalation.referral_id].add(escalation.cause)
         return [
-            r for r in self.referrals if r.handover_id in handover_ids and (agency is None or r.agency_code == agency)
+            replace(r, escalations=r.escalations | frozenset(causes[r.referral_id]))
+            for r in self.referrals
+            if r.handover_id in handover_ids and (agency is None or r.agency_code == agency)
         ]
 
 

@@ -10,6 +10,7 @@ import pytest
 from contracts.handover import ReferralKind
 from services.handover.domain.outcomes import (
     Ending,
+    EscalationCause,
     Figure,
     Measure,
     ReferralOutcome,
@@ -101,6 +102,25 @@ def test_rejections_reroutes_escalations_and_attendance_per_agency() -> None:
     cmht = figure(figures, Measure.FIRST_APPOINTMENTS_ATTENDED, **dec, agency="CMHT-DUR")
     assert (cmht.count, cmht.total, cmht.value) == (0, 1, 0.0)
     assert not [f for f in figures if f.measure == Measure.REROUTES and f.agency == "A99009"]
+
+
+def test_a_referral_escalated_by_any_path_counts_once() -> None:
+    after, before, undeliverable = (
+        EscalationCause.AFTER_DELIVERY,
+        EscalationCause.BEFORE_RELEASE,
+        EscalationCause.UNDELIVERABLE,
+    )
+    referrals = [
+        ReferralOutcome("h1", "A99001", GP, escalations=frozenset({after, before})),  # both deadlines: 1
+        ReferralOutcome("h2", "A99001", GP, escalated=True, escalations=frozenset({before})),  # rejection too: 1
+        ReferralOutcome("h3", "A99001", GP, escalations=frozenset({undeliverable})),  # nobody else to take it: 1
+        ReferralOutcome("h3", "CMHT-DUR", CMHT),  # answered in time: 0
+        ReferralOutcome("h5", "A99003", GP, escalations=frozenset({after})),  # January at BMI: 1
+    ]
+    figures = report(KEPT, referrals)
+    # December at DMI: h1, h2 and h3 at A99001 -> 3 referrals (4 escalations); January at BMI: 1.
+    counts = {(f.month, f.establishment, f.agency): f.count for f in figures if f.measure == Measure.ESCALATIONS}
+    assert counts == {("2026-12", "DMI", "A99001"): 3, ("2027-01", "BMI", "A99003"): 1}
 
 
 def test_an_agency_view_leaves_out_the_establishments_figures() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts.delivery import DeliveryOutcomeV1
 from contracts.envelope import CloudEvent, EventType
 from services.handover.adapters.tables import Handover
+from services.handover.domain.outcomes import EscalationCause
 from services.handover.usecases.deliveries import record_delivery_outcome
 from tests.unit.handover.factories import DIRECTORY, notice
 from tests.unit.handover.fakes import NOW, SOURCE, FakeHandoverUnitOfWork, event_of, opened, referral_to
@@ -49,3 +50,17 @@ async def test_a_referral_that_failed_for_good_is_cancelled_and_routed_on_once()
     [entry] = uow.audit.entries
     assert entry.action == "referral.undelivered" and entry.details["rerouted_to"] == "RECONNECT-DUR"
     assert not await record_delivery_outcome(uow=uow, event=failed, source=SOURCE, now=NOW), "once"
+
+
+async def test_a_referral_nobody_else_can_take_stays_open_and_is_kept_as_escalated() -> None:
+    uow = FakeHandoverUnitOfWork(DIRECTORY)
+    handover = await opened(uow, notice(establishment="DMI"))
+    assert await record_delivery_outcome(uow=uow, event=outcome(handover, "CMHT-DUR", "failed"), source=SOURCE, now=NOW)
+    assert uow.outcomes.escalations == {}, "re-routed, not escalated"
+    failed = outcome(handover, "RECONNECT-DUR", "failed")
+
+    assert await record_delivery_outcome(uow=uow, event=failed, source=SOURCE, now=NOW)
+    referral = referral_to(uow, "RECONNECT-DUR")
+    assert referral.status == "requested", "kept open: a replay may still deliver it"
+    [kept] = uow.outcomes.escalations.values()
+    assert (kept.escalation_id, kept.referral_id, kept.cause) == (failed.id, referral.id, EscalationCause.UNDELIVERABLE)
