@@ -181,7 +181,7 @@ async def append(database: Database, entry: AuditEntry, now: datetime) -> None:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ChainVerdict:
     intact: bool
     records: int
     head_seq: int
@@ -195,12 +195,12 @@ class Verdict:
         return f"audit chain broken at record {self.broken_at}: {self.reason}"
 
 
-def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> Verdict:
+def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> ChainVerdict:
     """Walk the records in sequence order and name the first one that does not follow from the one before."""
     expected_prev, expected_seq = GENESIS, 1
 
-    def broken(at: int, reason: str) -> Verdict:
-        return Verdict(False, len(rows), head_seq, head_hash, at, reason)
+    def broken(at: int, reason: str) -> ChainVerdict:
+        return ChainVerdict(False, len(rows), head_seq, head_hash, at, reason)
 
     for row in sorted(rows, key=lambda item: item["seq"]):
         if row["seq"] != expected_seq:
@@ -216,14 +216,14 @@ def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> Verdict
             last_seq + 1 if head_seq > last_seq else head_seq,
             f"the chain ends at record {last_seq} but the head names record {head_seq}",
         )
-    return Verdict(True, len(rows), head_seq, head_hash)
+    return ChainVerdict(True, len(rows), head_seq, head_hash)
 
 
-def verify_connection(connection: Connection) -> Verdict:
+def verify_connection(connection: Connection) -> ChainVerdict:
     rows = [dict(row._mapping) for row in connection.execute(select(_records).order_by(_records.c.seq))]
     head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one_or_none()
     if head is None:
-        return Verdict(False, len(rows), 0, GENESIS, 0, "the audit head row is missing")
+        return ChainVerdict(False, len(rows), 0, GENESIS, 0, "the audit head row is missing")
     for row in rows:
         if isinstance(row["at"], datetime) and row["at"].tzinfo is None:
             row["at"] = row["at"].replace(tzinfo=UTC)

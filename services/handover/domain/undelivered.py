@@ -20,7 +20,7 @@ FAILED_FOR_GOOD = frozenset({"failed", "dead_lettered"})
 REFERRAL_CARRYING = frozenset({"handover.pack.issued", "handover.pack.amended", "handover.referral.rerouted"})
 
 
-class Verdict(StrEnum):
+class DeliveryFollowUp(StrEnum):
     RECORD = "record"  # note the delivery status on the referral; nothing else
     ROUTE_ON = "route_on"  # re-route to the next eligible agency, or escalate to the prison
 
@@ -33,17 +33,17 @@ def undelivered_verdict(
     referral_status: ReferralStatus,
     previous_delivery_status: str | None,
     handover_state: str,
-) -> Verdict:
+) -> DeliveryFollowUp:
     """Route a referral on when its delivery has just failed for good, the agency has not yet said it holds the
     referral (still "requested"), and the handover is live. A notification to the prison takes no answer and is
     not re-routed; a referral already routed on for the same failure is not routed on twice."""
     if delivery_status not in FAILED_FOR_GOOD or webhook_type not in REFERRAL_CARRYING:
-        return Verdict.RECORD
+        return DeliveryFollowUp.RECORD
     if referral_kind == ReferralKind.NOTIFICATION or referral_status != ReferralStatus.REQUESTED:
-        return Verdict.RECORD
+        return DeliveryFollowUp.RECORD
     if previous_delivery_status in FAILED_FOR_GOOD or handover_state not in ANSWERABLE:
-        return Verdict.RECORD
-    return Verdict.ROUTE_ON
+        return DeliveryFollowUp.RECORD
+    return DeliveryFollowUp.ROUTE_ON
 
 
 def undelivered_cause(agency_code: str, delivery_status: str, reason: str | None) -> str:

@@ -19,7 +19,7 @@ from services.handover.domain.outcomes import EscalationCause
 from services.handover.domain.referrals import ReferralStatus
 from services.handover.domain.undelivered import (
     REFERRAL_CARRYING,
-    Verdict,
+    DeliveryFollowUp,
     undelivered_cause,
     undelivered_verdict,
 )
@@ -66,7 +66,7 @@ async def record_delivery_outcome(*, uow: HandoverUnitOfWork, event: CloudEvent,
                 previous_delivery_status=previous,
                 handover_state=handover.state,
             )
-            if verdict != Verdict.ROUTE_ON:
+            if verdict != DeliveryFollowUp.ROUTE_ON:
                 continue
             cause = undelivered_cause(outcome.agency_code, outcome.status, outcome.reason)
             moved = await route_on(uow, stamp, handover, referral, await uow.directory.active(), cause=cause)

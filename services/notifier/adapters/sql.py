@@ -8,10 +8,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import table_of
+
 
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists (concurrent writers included); True when inserted."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.

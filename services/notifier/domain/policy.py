@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 
-class Verdict(StrEnum):
+class AnswerMeaning(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     PERMANENT_FAILURE = "permanent_failure"
@@ -20,7 +20,7 @@ class Verdict(StrEnum):
 class Judgement:
     """What one HTTP answer means for a delivery, with the wait the receiver asked for."""
 
-    verdict: Verdict
+    verdict: AnswerMeaning
     retry_after_seconds: float | None = None
 
 
@@ -47,15 +47,15 @@ def judge(status_code: int | None, retry_after: float | None = None) -> Judgemen
     ``None`` means no answer (timeout, connection refused): retried. 3xx is a failure, never followed.
     """
     if status_code is None:
-        return Judgement(Verdict.RETRY)
+        return Judgement(AnswerMeaning.RETRY)
     if 200 <= status_code < 300:
-        return Judgement(Verdict.DELIVERED)
+        return Judgement(AnswerMeaning.DELIVERED)
     if status_code == 410:
-        return Judgement(Verdict.ENDPOINT_GONE)
+        return Judgement(AnswerMeaning.ENDPOINT_GONE)
     if 400 <= status_code < 500 and status_code not in RETRYABLE_4XX:
-        return Judgement(Verdict.PERMANENT_FAILURE)
+        return Judgement(AnswerMeaning.PERMANENT_FAILURE)
     honoured = retry_after if status_code in (429, 503) else None
-    return Judgement(Verdict.RETRY, honoured)
+    return Judgement(AnswerMeaning.RETRY, honoured)
 
 
 def next_delay(

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.notifier.domain.policy import Verdict, judge, next_delay
+from services.notifier.domain.policy import AnswerMeaning, judge, next_delay
 from services.notifier.domain.states import DeliveryStatus, EndpointEffect, EndpointStatus
 
 NOT_IN_DIRECTORY = "agency no longer in the directory"
@@ -81,12 +81,12 @@ def judge_round(
     if refused is not None or last is None:
         return RoundVerdict(DeliveryStatus.FAILED, refused or NOT_IN_DIRECTORY)
     outcome = judge(last.status_code, retry_after)
-    if outcome.verdict == Verdict.DELIVERED:
+    if outcome.verdict == AnswerMeaning.DELIVERED:
         return RoundVerdict(DeliveryStatus.DELIVERED, endpoint=EndpointEffect.SUCCESS)
     reason = last.error or f"HTTP {last.status_code}"
-    if outcome.verdict == Verdict.ENDPOINT_GONE:
+    if outcome.verdict == AnswerMeaning.ENDPOINT_GONE:
         return RoundVerdict(DeliveryStatus.FAILED, f"endpoint gone: {reason}", endpoint=EndpointEffect.GONE)
-    if outcome.verdict == Verdict.PERMANENT_FAILURE:
+    if outcome.verdict == AnswerMeaning.PERMANENT_FAILURE:
         # The endpoint answered: it is alive, so neither the breaker nor the pause clock moves.
         return RoundVerdict(DeliveryStatus.FAILED, reason)
     failing_since = endpoint.failing_since or now

@@ -8,27 +8,27 @@ from email.utils import format_datetime
 
 import pytest
 
-from services.notifier.domain.policy import Verdict, judge, next_delay, parse_retry_after
+from services.notifier.domain.policy import AnswerMeaning, judge, next_delay, parse_retry_after
 from services.notifier.settings import STANDARD_WEBHOOKS_SCHEDULE
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])
 def test_2xx_is_delivered(status: int) -> None:
-    assert judge(status).verdict == Verdict.DELIVERED
+    assert judge(status).verdict == AnswerMeaning.DELIVERED
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308, 500, 502, 503, 504, 408, 409, 429, None])
 def test_3xx_5xx_timeouts_and_408_409_429_are_retried(status: int | None) -> None:
-    assert judge(status).verdict == Verdict.RETRY
+    assert judge(status).verdict == AnswerMeaning.RETRY
 
 
 def test_410_means_the_endpoint_is_gone() -> None:
-    assert judge(410).verdict == Verdict.ENDPOINT_GONE
+    assert judge(410).verdict == AnswerMeaning.ENDPOINT_GONE
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
 def test_other_4xx_fail_permanently(status: int) -> None:
-    assert judge(status).verdict == Verdict.PERMANENT_FAILURE
+    assert judge(status).verdict == AnswerMeaning.PERMANENT_FAILURE
 
 
 @pytest.mark.parametrize("status", [429, 503])

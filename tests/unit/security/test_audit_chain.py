@@ -42,7 +42,7 @@ def chain(length: int) -> list[dict[str, Any]]:
     return rows
 
 
-def check(rows: list[dict[str, Any]], head: dict[str, Any]) -> audit.Verdict:
+def check(rows: list[dict[str, Any]], head: dict[str, Any]) -> audit.ChainVerdict:
     return audit.verify(rows, head["seq"], head["hash"])
 
 
