@@ -11,7 +11,6 @@ disturb each other. They run in file order; the clock only ever moves forward.
 from __future__ import annotations
 
 import json
-import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from tests.conftest import BACKENDS, require_backend
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.receiver import Behaviour
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.cli import app as cli_app
 from ttg.synthetic import custody_event, release_notice
@@ -136,7 +136,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def notice_for(
     district: str, *, place: str = "durham", today: date | None = None, release_in_days: int = 14, **extra: Any
 ) -> dict[str, Any]:
-    notice = release_notice(random.Random(), place=place, today=today, release_in_days=release_in_days, **extra)
+    notice = release_notice(seeded_rng(), place=place, today=today, release_in_days=release_in_days, **extra)
     notice["release"]["destination"]["address"]["postcode"] = f"{district} 1AA"
     return notice
 

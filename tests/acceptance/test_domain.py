@@ -11,7 +11,6 @@ the right area.
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from services.common.topics import HANDOVER_EVENTS
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.receiver import Received
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, client_for_path
 from ttg.synthetic import custody_event, release_notice
 
@@ -110,7 +110,7 @@ def events_on_handover_topic(system: RunningSystem, prison_number: str) -> list[
 
 @pytest.mark.hazard("H21", "H24")
 def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham", release_in_days=10, supply_days=28, full=True)
+    notice = release_notice(seeded_rng(), place="durham", release_in_days=10, supply_days=28, full=True)
     del notice["substance_misuse"]  # Durham's test directory has no substance-misuse service
     release_day = date.fromisoformat(notice["release"]["date"])
     opened = open_handover(system, notice)
@@ -302,7 +302,7 @@ def test_journey_from_notice_to_ready(system: RunningSystem) -> None:
 
 @pytest.mark.hazard("H22")
 def test_a_cancelled_release_is_withdrawn_from_every_recipient(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     handover_id = open_handover(system, notice)["handover_id"]
     wait_for_webhooks(system, handover_id, "handover.pack.issued", DURHAM_FIRST)
 
@@ -341,7 +341,7 @@ def test_no_fixed_abode_and_no_gp_is_still_routed_in_the_right_area(
     described: str,
 ) -> None:
     notice = release_notice(
-        random.Random(),
+        seeded_rng(),
         place=place,
         no_fixed_abode=True,
         last_known_local_authority=authority,
@@ -359,7 +359,7 @@ def test_no_fixed_abode_and_no_gp_is_still_routed_in_the_right_area(
 
 @pytest.mark.hazard("H29")
 def test_without_consent_no_mental_health_referral_and_the_prison_is_told(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham", consent_to_share=False)
+    notice = release_notice(seeded_rng(), place="durham", consent_to_share=False)
     handover_id = open_handover(system, notice)["handover_id"]
     issued = wait_for_webhooks(system, handover_id, "handover.pack.issued", {"A99001", "PDU-DUR", "PH-DMI"})
     assert "No consent to share" in issued["PH-DMI"]["note"]
@@ -374,7 +374,7 @@ def test_without_consent_no_mental_health_referral_and_the_prison_is_told(system
 
 @pytest.mark.hazard("H24")
 def test_a_rejection_with_no_other_agency_is_escalated_to_the_prison(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="birmingham", substance_misuse=True)
+    notice = release_notice(seeded_rng(), place="birmingham", substance_misuse=True)
     handover_id = open_handover(system, notice)["handover_id"]
     issued = wait_for_webhooks(
         system, handover_id, "handover.pack.issued", {"A99003", "CMHT-BHM", "SMS-BHM", "PDU-BHM"}
@@ -432,7 +432,7 @@ def test_invalid_custody_events_name_the_field(system: RunningSystem) -> None:
 
 @pytest.mark.hazard("H22")
 def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     handover_id = open_handover(system, notice)["handover_id"]
     wait_for_webhooks(system, handover_id, "handover.pack.issued", DURHAM_FIRST)
 
@@ -473,7 +473,7 @@ def test_a_transfer_amends_a_recall_closes_and_a_later_notice_opens_a_new_case(s
 
 
 def test_a_new_notice_for_a_person_with_an_open_handover_supersedes_it(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     first = open_handover(system, notice)["handover_id"]
     wait_for_webhooks(system, first, "handover.pack.issued", DURHAM_FIRST)
     other_type = "parole" if notice["release"]["type"] != "parole" else "end_of_sentence"

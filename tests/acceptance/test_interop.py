@@ -20,6 +20,7 @@ from services.handover.domain.disclosure import disclose
 from services.handover.domain.fhir_model import NHS_NUMBER
 from tests.support.polling import eventually
 from tests.support.receiver import Received
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, finished_spans, new_secret
 from ttg.synthetic import release_notice
 
@@ -32,7 +33,7 @@ DURHAM = {"A99001", "CMHT-DUR", "PDU-DUR"}
 @pytest.fixture(scope="module")
 def demo(system: RunningSystem) -> dict[str, Any]:
     """The demo's release (``ttg demo``: a Durham notice), delivered to its practice, team and probation."""
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     with system.client("release_events", "prison-dmi") as http:
         response = http.post("/v1/release-notices", json=notice)
     assert response.status_code == 202, response.text
@@ -180,7 +181,7 @@ def test_an_agency_that_chose_fhir_receives_a_verified_webhook_whose_bundle_vali
         put = http.put("/v1/directory/agencies/A99040", json=practice)
         assert put.status_code == 201, put.text
         assert http.get("/v1/directory/agencies/A99040").json()["webhook"]["format"] == "fhir"
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     notice["release"]["destination"]["address"]["postcode"] = "NE40 1AA"
     notice.pop("registered_gp", None)
     handover = submitted(system, notice)

@@ -7,7 +7,6 @@ that takes a database away runs last in this module and gives it back.
 from __future__ import annotations
 
 import os
-import random
 import re
 import signal
 import subprocess
@@ -31,6 +30,7 @@ from tests.acceptance.test_skeleton import (
 )
 from tests.support.polling import eventually
 from tests.support.receiver import Behaviour
+from tests.support.seeding import seeded_rng
 from tests.support.system import POSTGRES_URL, RunningSystem
 from ttg.synthetic import release_notice
 
@@ -62,7 +62,7 @@ def test_metrics_count_the_journey_without_personal_data(system: RunningSystem) 
     _, before = scrape(system, "release_events")
     _, notifier_before = scrape(system, "notifier")
 
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     response = submit(system, notice, key=str(uuid.uuid4()))
     assert response.status_code == 202, response.text
     handover = wait_for_handover(system, response.json()["notice_id"])
@@ -141,7 +141,7 @@ def test_a_stopping_notifier_lets_the_webhook_in_flight_be_answered_and_recorded
     system.receiver.behave("PDU-DUR", Behaviour(hang_until=answer))
     notifier = system.stack.processes["notifier"]
     try:
-        response = submit(system, release_notice(random.Random(), place="durham"), key=str(uuid.uuid4()))
+        response = submit(system, release_notice(seeded_rng(), place="durham"), key=str(uuid.uuid4()))
         assert response.status_code == 202, response.text
         handover_id = wait_for_handover(system, response.json()["notice_id"])["handover_id"]
         [in_flight] = eventually(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from tests.acceptance.test_console import Console, browser, check_page, new_cont
 from tests.acceptance.test_domain import answer, at, get, handover, open_handover, post, wait_for_webhooks
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.personas import Persona, provision_personas
 from ttg.synthetic import custody_event, release_notice
@@ -110,7 +110,7 @@ def release(script: Script, system: RunningSystem, notice: dict[str, Any], hando
 def script(system: RunningSystem) -> Script:
     done = Script()
     day = datetime.now(UTC).date() + timedelta(days=3)  # no deadline of the notifier's falls before the report
-    rng = random.Random()
+    rng = seeded_rng()
 
     def person() -> tuple[dict[str, Any], str, dict[str, Any]]:
         notice = release_notice(rng, place="durham", release_in_days=0, today=day)

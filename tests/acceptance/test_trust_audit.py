@@ -8,7 +8,6 @@ referral escalates without waiting 72 hours.
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from standardwebhooks.webhooks import Webhook
 from services.notifier.adapters.offset_clock import write_offset
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.synthetic import custody_event, release_notice
 
@@ -111,7 +111,7 @@ def referral_to(view: dict[str, Any], agency: str) -> str:
 
 @pytest.mark.hazard("H53")
 def test_a_worklist_read_and_a_lounge_read_are_audited_with_the_readers_identity(system: RunningSystem) -> None:
-    notice = release_notice(random.Random(), place="durham", release_in_days=12)
+    notice = release_notice(seeded_rng(), place="durham", release_in_days=12)
     opened = submit(system, notice)
     referral = referral_to(opened, "CMHT-DUR")
     worklist = call(system, "handover", "agency-CMHT-DUR", "/v1/agencies/CMHT-DUR/handovers")
@@ -151,7 +151,7 @@ def test_a_worklist_read_and_a_lounge_read_are_audited_with_the_readers_identity
 def test_custody_event_status_dead_letters_escalations_and_referrals_reads_are_audited(
     system: RunningSystem,
 ) -> None:
-    notice = release_notice(random.Random(), place="durham", release_in_days=12)
+    notice = release_notice(seeded_rng(), place="durham", release_in_days=12)
     opened = submit(system, notice)
     later = (date.fromisoformat(notice["release"]["date"]) + timedelta(days=1)).isoformat()
     event = custody_event(notice["prison_number"], "release_date_changed", sequence=1, release_date=later)
@@ -242,8 +242,8 @@ def export(system: RunningSystem, out: Path, nhs_number: str) -> dict[str, Any]:
 def test_a_subject_access_export_holds_rows_from_every_table_of_a_persons_journey(
     system: RunningSystem, tmp_path: Path
 ) -> None:
-    notice = release_notice(random.Random(), place="durham", release_in_days=10)
-    bystander = release_notice(random.Random(), place="durham", release_in_days=10)
+    notice = release_notice(seeded_rng(), place="durham", release_in_days=10)
+    bystander = release_notice(seeded_rng(), place="durham", release_in_days=10)
     opened = submit(system, notice)
     submit(system, bystander)
     handover_id = opened["handover_id"]
@@ -301,7 +301,7 @@ def test_a_subject_access_export_holds_rows_from_every_table_of_a_persons_journe
 def test_a_short_medication_supply_is_flagged_in_the_pack_told_to_the_prescribers_and_keeps_the_prison_at_risk(
     system: RunningSystem,
 ) -> None:
-    notice = release_notice(random.Random(), place="durham", release_in_days=9, supply_days=2)
+    notice = release_notice(seeded_rng(), place="durham", release_in_days=9, supply_days=2)
     opened = submit(system, notice)
     handover_id = opened["handover_id"]
 
@@ -328,7 +328,7 @@ def test_a_short_medication_supply_is_flagged_in_the_pack_told_to_the_prescriber
 
 @pytest.mark.hazard("H55")
 def test_the_departure_lounge_pages_and_searches_without_losing_a_release(system: RunningSystem) -> None:
-    rng = random.Random()
+    rng = seeded_rng()
     notices = [release_notice(rng, place="durham", release_in_days=27, establishment="HHI") for _ in range(3)]
     opened = {submit(system, notice)["handover_id"]: notice for notice in notices}
     day = notices[0]["release"]["date"]

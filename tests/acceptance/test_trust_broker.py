@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 from services.common.topics import CUSTODY_EVENTS, HANDOVER_EVENTS
 from tests.conftest import BACKENDS, require_backend
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, restart_system, start_system, stop_system
 from ttg.synthetic import release_notice
 
@@ -146,7 +147,7 @@ def test_notices_published_before_the_whole_system_restarts_with_a_new_broker_al
     fresh_system: list[RunningSystem],
 ) -> None:
     system = fresh_system[0]
-    before = submit(system, release_notice(random.Random(), place="durham"))
+    before = submit(system, release_notice(seeded_rng(), place="durham"))
     handed_over_before = handover_of(system, before["notice_id"])["handover_id"]
     delivered_to(system, handed_over_before)
     old_cluster = system.stack.broker.cluster_id

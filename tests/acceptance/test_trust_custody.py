@@ -5,7 +5,6 @@ the status URL that follows a notice to the agencies. On the real services, brok
 
 from __future__ import annotations
 
-import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 from services.common.db import sync_url
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem
 from ttg.cli import app as cli_app
 from ttg.synthetic import custody_event, release_notice
@@ -67,7 +67,7 @@ def delivered_status(system: RunningSystem, client: str, status_url: str) -> dic
 
 
 def open_case(system: RunningSystem, client: str, place: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    notice = release_notice(random.Random(), place=place)
+    notice = release_notice(seeded_rng(), place=place)
     response = post(system, client, "/v1/release-notices", notice)
     assert response.status_code == 202, response.text
     return notice, delivered_status(system, client, response.json()["status_url"])
@@ -164,7 +164,7 @@ def test_a_dmi_notice_reusing_an_hhi_prisoners_number_is_refused(
     notice, status = hhi_case
     person = notice["prison_number"]
     before = stored(system, person)
-    impostor = {**release_notice(random.Random(), place="durham"), "prison_number": person}
+    impostor = {**release_notice(seeded_rng(), place="durham"), "prison_number": person}
     held_elsewhere(post(system, "prison-dmi", "/v1/release-notices", impostor), "establishment_code")
     held_elsewhere(post(system, "prison-all", "/v1/release-notices", impostor), "establishment_code")
     assert stored(system, person) == before
@@ -288,9 +288,9 @@ def test_the_delivery_cli_takes_an_api_key_and_says_which_one_was_refused(system
 
 @pytest.mark.hazard("H31")
 def test_two_prisons_claiming_one_new_person_at_once_do_not_both_get_through(system: RunningSystem) -> None:
-    person = release_notice(random.Random(), place="durham")["prison_number"]
+    person = release_notice(seeded_rng(), place="durham")["prison_number"]
     bodies = [
-        (client, {**release_notice(random.Random(), place=place), "prison_number": person})
+        (client, {**release_notice(seeded_rng(), place=place), "prison_number": person})
         for client, place in (("prison-dmi", "durham"), ("prison-hhi", "teesside")) * 3
     ]
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:

@@ -11,7 +11,6 @@ Each scenario uses its own postcode district and agency codes, so scenarios shar
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from typing import Any
 
@@ -21,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from services.common.topics import DIRECTORY_EVENTS
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
+from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, new_secret
 from ttg.synthetic import release_notice
 
@@ -68,7 +68,7 @@ def notifier_follows(system: RunningSystem, code: str, revision: int) -> None:
 
 def submit(system: RunningSystem, district: str) -> dict[str, Any]:
     """A Durham prison's release to an address in ``district``; returns the handover (as the prison sees it)."""
-    notice = release_notice(random.Random(), place="durham")
+    notice = release_notice(seeded_rng(), place="durham")
     notice["release"]["destination"]["address"]["postcode"] = f"{district} 1AA"
     with system.client("release_events") as client:
         response = client.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
