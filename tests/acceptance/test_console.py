@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
@@ -131,9 +131,17 @@ def new_context(browser: Browser) -> BrowserContext:
     return browser.new_context(bypass_csp=True, viewport={"width": 1024, "height": 900})
 
 
+def follow(page: Page, link: Locator) -> None:
+    """Click a link and wait for the page it leads to: checking straight after a bare click can catch the old
+    document being torn down (axe's script tag then finds no <head>)."""
+    with page.expect_navigation():
+        link.click()
+
+
 def check_page(page: Page, console: Console, name: str) -> None:
     """axe-core finds no WCAG 2.2 A/AA violation; nothing scrolls sideways at 320 px; screenshots at both widths."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("load")
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         """async (tags) => (await axe.run(document, {runOnly: {type: "tag", values: tags}})).violations
@@ -230,7 +238,7 @@ def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept
     check_page(lounge, console, "lounge")
 
     # A bad NHS number: the error summary names the field and links to it; nothing is sent or stored.
-    lounge.get_by_role("link", name="New release notice").first.click()
+    follow(lounge, lounge.get_by_role("link", name="New release notice").first)
     check_page(lounge, console, "notice-form")
     fill_notice(lounge, notice, wrong_check_digit(notice["nhs_number"]))
     lounge.get_by_role("button", name="Send release notice").click()
@@ -261,7 +269,7 @@ def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept
     inbox = team.new_page()
     sign_in(inbox, console, "cmht.durham", check=True)
     check_page(inbox, console, "inbox")
-    inbox.get_by_role("link", name=f"{notice['given_name']} {notice['family_name']}").first.click()
+    follow(inbox, inbox.get_by_role("link", name=f"{notice['given_name']} {notice['family_name']}").first)
     check_page(inbox, console, "referral")
     sections = set(inbox.locator("[data-section]").evaluate_all("nodes => nodes.map(n => n.dataset.section)"))
     with console.system.client("handover", "cmht-dur") as http:
@@ -322,7 +330,7 @@ def test_another_organisation_gets_page_not_found_and_forms_without_their_token_
     expect(page.locator("main")).not_to_contain_text(notice["family_name"])
     check_page(page, console, "page-not-found")
 
-    page.get_by_role("link", name="Accessibility statement").click()
+    follow(page, page.get_by_role("link", name="Accessibility statement"))
     check_page(page, console, "accessibility")
 
     forged = page.request.post(f"{console.url}/notices/new", form={"prison_number": "A1234BC"})
@@ -448,7 +456,7 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
 
     # The prison moves the release date past the confirmed report time: probation's inbox asks to confirm again.
     page.goto(f"{console.url}/releases/{handover_id}")
-    page.get_by_role("link", name="Record a custody event").click()
+    follow(page, page.get_by_role("link", name="Record a custody event"))
     check_page(page, console, "custody-event-form")
     page.get_by_label("The release date has changed").check()
     later = released + timedelta(days=10)
@@ -491,7 +499,7 @@ def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Conso
     assert "operator@console" in actors
 
     # People's accounts: the throttled account shows as locked; disabling one signs it out of the console.
-    page.get_by_role("link", name="People's accounts").first.click()
+    follow(page, page.get_by_role("link", name="People's accounts").first)
     check_page(page, console, "operator-people")
     person = page.locator("[data-user-id='hc.idle']")
     person.get_by_role("button", name="Disable hc.idle").click()
@@ -795,7 +803,7 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
     page.get_by_role("link", name="Directory of services").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Directory of services")
     check_page(page, console, "directory")
-    page.get_by_role("link", name="Add an agency").click()
+    follow(page, page.get_by_role("link", name="Add an agency"))
     check_page(page, console, "agency-form")
     page.get_by_label("Code", exact=True).fill(code)
     page.get_by_label("Name", exact=True).fill("Test Recovery Service")
@@ -830,7 +838,7 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
     assert changed["coverage"]["postcode_districts"] == ["ZZ9", "ZZ8"]
     assert changed["webhook"]["secret_ref"] == stored["webhook"]["secret_ref"]  # the secret kept as it was
 
-    card.get_by_role("link", name="Rotate the secret").click()
+    follow(page, card.get_by_role("link", name="Rotate the secret"))
     check_page(page, console, "agency-secret")
     page.get_by_label("New signing secret").fill(rotated)
     page.get_by_role("button", name="Rotate secret").click()
