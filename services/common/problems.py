@@ -1,19 +1,30 @@
 """RFC 9457 problem details for every error a service returns over HTTP.
 
-Validation errors name every bad field, each with a JSON pointer into the request body.
+Validation errors name every bad field, each with a JSON pointer into the request body. A database that does
+not answer (PostgreSQL restarting, SQLite locked past its busy timeout, the pool exhausted) is a 503 with
+Retry-After, not a 500: the caller sends the same request again (with the same Idempotency-Key, so that one
+whose commit was cut off in flight is still applied once).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://ttg.example.nhs.uk/problems/"
+# The database did not answer: a connection refused or cut, a server starting up, a pool with no free connection.
+DATABASE_AWAY: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class Problem(Exception):
@@ -114,6 +125,22 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             error.status_code, title, str(error.detail), f"http-{error.status_code}", request.url.path
         )
+
+    async def _database_away(request: Request, error: Exception) -> JSONResponse:
+        # The type only: a driver's message can quote the statement's parameters (personal data).
+        log.warning("http.database_unavailable", error=type(getattr(error, "orig", None) or error).__name__)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The service's database is not answering. Send the request again shortly, with the same "
+            "Idempotency-Key where it has one.",
+            "database-unavailable",
+            request.url.path,
+            retry_after=DATABASE_RETRY_AFTER_SECONDS,
+        )
+
+    for kind in DATABASE_AWAY:
+        app.add_exception_handler(kind, _database_away)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _: Exception) -> JSONResponse:

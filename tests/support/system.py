@@ -179,14 +179,17 @@ def start_system(
     extra_env: dict[str, str] | None = None,
     agencies: list[dict[str, Any]] | None = None,
     console: bool = False,
+    database_base_url: str | None = None,
 ) -> RunningSystem:
+    """The whole system on ``backend``; ``database_base_url`` puts its PostgreSQL databases on another server
+    than the shared test one (a throwaway server a test may crash: ``tests/support/postgres_cluster.py``)."""
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"
     secrets = write_directory(directory, receiver, agencies)
     config = StackConfig(
         data_dir=tmp,
         directory_path=directory,
-        database_base_url=POSTGRES_URL if backend == "postgresql" else None,
+        database_base_url=(database_base_url or POSTGRES_URL) if backend == "postgresql" else None,
         database_suffix=f"_test_{uuid.uuid4().hex[:10]}",
         partitions=3,
         extra_env={TRACE_FILE_ENV: str(trace_file(tmp)), **(extra_env or {})},
@@ -218,8 +221,8 @@ def restart_system(system: RunningSystem) -> RunningSystem:
 def stop_system(system: RunningSystem) -> None:
     system.stack.stop()
     system.receiver.stop()
-    if system.backend == "postgresql":
-        drop_test_databases(system.stack)
+    if system.backend == "postgresql" and system.stack.config.database_base_url == POSTGRES_URL:
+        drop_test_databases(system.stack)  # a throwaway server goes with its databases
 
 
 def drop_database(url: str) -> None:

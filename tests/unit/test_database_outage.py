@@ -1,0 +1,51 @@
+"""What a service process does while its database is away, without a database: HTTP callers get 503 problem
+details with Retry-After (not a 500)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from services.common.problems import PROBLEM_JSON, install_problem_handlers
+
+AWAY = [
+    OperationalError("INSERT INTO notice VALUES (%s)", ("9990000018",), Exception("connection refused")),
+    InterfaceError("SELECT 1", None, Exception("connection already closed")),
+    PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+]
+
+
+@pytest.mark.hazard("H88")
+@pytest.mark.parametrize("error", AWAY, ids=lambda error: type(error).__name__)
+def test_a_database_that_does_not_answer_is_a_503_with_retry_after(error: Exception) -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/v1/things")
+    async def fail() -> None:
+        raise error
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/v1/things")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith(PROBLEM_JSON)
+    assert int(answer.headers["retry-after"]) > 0
+    assert answer.json()["type"].endswith("/database-unavailable")
+    assert "9990000018" not in answer.text
+
+
+def test_other_failures_stay_500() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/v1/things")
+    async def fail() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/v1/things")
+    assert answer.status_code == 500
+    assert "retry-after" not in answer.headers
