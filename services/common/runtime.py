@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -30,19 +31,38 @@ def install_correlation_ids(app: FastAPI) -> None:
         return response
 
 
-async def supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Run a background loop for the life of the process, restarting it with backoff when it fails."""
-    backoff = 0.5
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+# A loop that ran this long before failing had recovered: its failure is a new one, retried from the first step.
+STEADY_SECONDS = 60.0
+
+
+async def supervise(
+    name: str,
+    run: Callable[[], Awaitable[None]],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    now: Callable[[], float] = time.monotonic,
+) -> None:
+    """Run a background loop for the life of the process, restarting it with backoff when it fails.
+
+    The backoff starts again from its first step once the loop has run steadily: otherwise one database outage
+    would leave every later failure of the process (a blip days after) waiting the longest step before the
+    dispatcher, the relay or a consumer resumes."""
+    backoff = FIRST_BACKOFF_SECONDS
     while True:
+        started = now()
         try:
             await run()
             return
         except asyncio.CancelledError:
             raise
         except Exception:
+            if now() - started >= STEADY_SECONDS:
+                backoff = FIRST_BACKOFF_SECONDS
             log.exception("task.crashed", task=name, restart_in=backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+            await sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
