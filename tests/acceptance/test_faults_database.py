@@ -6,7 +6,7 @@ stopped with ``-m immediate`` (a crash: connections cut, no checkpoint), kept do
 started again (crash recovery). Then: no service process exited; while the database was away every refused
 notice had 503 problem details with Retry-After (never a 500) and every /readyz said the database was down;
 after it, every notice answered 202 has its pack, every delivery reached its agency (repeats only under the
-same webhook-id) and nothing was dead-lettered.
+same webhook-id), nothing was dead-lettered, no notice opened two handovers and every audit chain verifies.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from services.common import audit
+from services.common.db import sync_url
 from services.common.problems import PROBLEM_JSON
 from services.common.topics import ALL_TOPICS, dead_letter_topic
 from tests.support import postgres_cluster
@@ -153,10 +156,24 @@ def refused_reads(system: RunningSystem, notice_id: str) -> dict[str, int]:
     }
 
 
-def handover_of(system: RunningSystem, notice_id: str) -> str | None:
+def handovers_of(system: RunningSystem, notice_id: str) -> list[str]:
     with system.client("handover") as client:
         found = client.get("/v1/handovers", params={"notice_id": notice_id}).json()
-    return str(found[0]["handover_id"]) if found else None
+    return [str(item["handover_id"]) for item in found]
+
+
+def audit_chains(system: RunningSystem) -> dict[str, str]:
+    """Each service's audit chain as ``ttg audit verify`` finds it, after the crash cut its writers off."""
+    verdicts: dict[str, str] = {}
+    for service in SERVICES:
+        engine = sa.create_engine(sync_url(system.stack.database_url(service)), poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                verdict = audit.verify_connection(connection)
+        finally:
+            engine.dispose()
+        verdicts[service] = "intact" if verdict.intact and verdict.records else verdict.describe()
+    return verdicts
 
 
 def deliveries(system: RunningSystem, handover_id: str) -> list[dict[str, Any]]:
@@ -205,8 +222,9 @@ def test_a_postgresql_crash_mid_run_loses_nothing_and_refuses_with_503_meanwhile
 
     def every_pack() -> bool:
         for notice_id in notice_ids:
-            if notice_id not in handovers and (found := handover_of(system, notice_id)):
-                handovers[notice_id] = found
+            if notice_id not in handovers and (found := handovers_of(system, notice_id)):
+                assert len(found) == 1, "one notice opened two handovers"
+                handovers[notice_id] = found[0]
         return len(handovers) == len(notice_ids)
 
     eventually(every_pack, timeout=180, interval=1.0, what="a pack for every accepted notice")
@@ -232,4 +250,5 @@ def test_a_postgresql_crash_mid_run_loses_nothing_and_refuses_with_503_meanwhile
 
     for topic in ALL_TOPICS:
         assert read_topic(system.bootstrap_servers, dead_letter_topic(topic)) == [], f"dead letters on {topic}"
+    assert audit_chains(system) == dict.fromkeys(SERVICES, "intact")
     assert exited(system) == {}
