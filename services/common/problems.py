@@ -10,10 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://ttg.example.nhs.uk/problems/"
+# Seconds a client is asked to wait when the database was busy (the request already waited the busy timeout).
+DATABASE_BUSY_RETRY_AFTER = 5
 
 
 class Problem(Exception):
@@ -113,6 +116,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "HTTP error")
         return problem_response(
             error.status_code, title, str(error.detail), f"http-{error.status_code}", request.url.path
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, _: OperationalError) -> JSONResponse:
+        # SQLite locked by another process beyond the busy timeout, or the database server away: the
+        # transaction was rolled back, nothing was stored, and the same request later will work. A 503 with
+        # Retry-After says exactly that to a client (a prison's system retries; a 500 says "our bug").
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The database is busy or unavailable; nothing was stored. Send the same request again later.",
+            "database-unavailable",
+            request.url.path,
+            retry_after=DATABASE_BUSY_RETRY_AFTER,
         )
 
     @app.exception_handler(Exception)
