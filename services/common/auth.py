@@ -17,7 +17,8 @@ agency             its organisation code   read handovers addressed to it, and o
 probation          its delivery unit code  as an agency (probation sections only); confirm reporting
                                            instructions of its own cases only
 operator           nothing                 manage the directory and dead letters, read deliveries (no
-                                           clinical content) and the audit trail; never reads packs
+                                           clinical content) and the audit trail, replay the outbox;
+                                           never reads packs
 console            nothing                 nothing by itself; with a signed ``X-TTG-On-Behalf-Of`` header it
                                            is the person named there, with the rules of that person's role
                                            and organisation (:mod:`services.common.delegation`)

@@ -522,6 +522,7 @@ def test_broker_restart_under_load_and_relays_killed_while_publishing_lose_nothi
 # --- case 3: SQLite locked by another process -----------------------------------------------------------------
 
 
+@pytest.mark.hazard("H85")
 def test_a_sqlite_file_locked_past_the_busy_timeout_answers_503_then_loses_nothing(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

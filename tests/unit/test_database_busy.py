@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
@@ -12,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from services.common.problems import DATABASE_BUSY_RETRY_AFTER, PROBLEM_JSON, install_problem_handlers
 
 
+@pytest.mark.hazard("H85")
 def test_a_locked_database_answers_503_with_retry_after() -> None:
     app = FastAPI()
     install_problem_handlers(app)

@@ -25,6 +25,7 @@ RETAINED = timedelta(hours=720)
 OPERATOR = Principal("ops-1", "TTG-OPS", Role.OPERATOR, ROLE_SCOPES[Role.OPERATOR], frozenset())
 
 
+@pytest.mark.hazard("H84")
 @pytest.mark.parametrize(
     ("since", "until", "kind"),
     [
@@ -92,6 +93,7 @@ async def _unpublished(database: Database) -> list[str]:
         return list(rows.all())
 
 
+@pytest.mark.hazard("H84")
 async def test_only_rows_published_in_the_window_are_taken_back_and_the_replay_is_audited(
     database: Database,
 ) -> None:
