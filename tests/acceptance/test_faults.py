@@ -52,7 +52,7 @@ LEASE = 60.0
 COOLDOWN = 5.0
 # Long enough that 10 minutes down and then flapping never spend it: nothing is dead-lettered.
 SCHEDULE = [0, 30, 60, 120, 240, 480, 600, 600, 600, 600, 600, 600, 600, 600, 600, 600]
-AREAS = {"load": "NE10", "replay": "NE11", "crash": "NE12", "outage": "NE13"}
+AREAS = {"load": "NE10", "replay": "NE11", "crash": "NE12", "outage": "NE13", "locked": "NE14"}
 
 
 def _trio(name: str, district: str) -> list[dict[str, Any]]:
@@ -548,30 +548,26 @@ def write_locked(system: RunningSystem, service: str) -> Iterator[None]:
 
 
 @pytest.mark.hazard("H85")
-def test_a_sqlite_file_locked_past_the_busy_timeout_answers_503_then_loses_nothing(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    system = start_system(tmp_path_factory.mktemp("faults-locked"), "sqlite", agencies=AGENCIES)
-    try:
-        first, second = notice_in("load"), notice_in("load")
-        key = str(uuid.uuid4())
-        with write_locked(system, "handover"):
-            first_id = accepted(system, first)  # published, but handover cannot store what it makes of it
-            with write_locked(system, "release_events"):
-                refused = submit(system, second, key, timeout=60.0)  # waits out the 10 s busy timeout
-            assert not handovers_of(system, first_id), "handover could not store the pack while locked"
-        assert refused.status_code == 503, refused.text
-        assert refused.headers["content-type"] == "application/problem+json"
-        assert int(refused.headers["retry-after"]) > 0
-        assert refused.json()["type"].endswith("/database-unavailable")
+@pytest.mark.parametrize("shared", ["sqlite"], indirect=True)  # SQLite's lock; the shared SQLite system
+def test_a_sqlite_file_locked_past_the_busy_timeout_answers_503_then_loses_nothing(shared: Faults) -> None:
+    system = shared.system
+    first, second = notice_in("locked"), notice_in("locked")
+    key = str(uuid.uuid4())
+    with write_locked(system, "handover"):
+        first_id = accepted(system, first)  # published, but handover cannot store what it makes of it
+        with write_locked(system, "release_events"):
+            refused = submit(system, second, key, timeout=60.0)  # waits out the 10 s busy timeout
+        assert not handovers_of(system, first_id), "handover could not store the pack while locked"
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.json()["type"].endswith("/database-unavailable")
 
-        again = submit(system, second, key)  # the prison sends the same request again
-        assert again.status_code == 202, again.text
-        notice_ids = [first_id, again.json()["notice_id"]]
-        handover_ids = [handover_id_of(system, notice_id) for notice_id in notice_ids]
-        wait_delivered(system, handover_ids, codes("load"))
-        consumers_caught_up(system)
-        assert_one_pack_each(system, notice_ids)
-        assert_one_webhook_id_per_message(system, codes("load"))
-    finally:
-        stop_system(system)
+    again = submit(system, second, key)  # the prison sends the same request again
+    assert again.status_code == 202, again.text
+    notice_ids = [first_id, again.json()["notice_id"]]
+    handover_ids = [handover_id_of(system, notice_id) for notice_id in notice_ids]
+    wait_delivered(system, handover_ids, codes("locked"))
+    consumers_caught_up(system)
+    assert_one_pack_each(system, notice_ids)
+    assert_one_webhook_id_per_message(system, codes("locked"))
