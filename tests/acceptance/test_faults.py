@@ -339,6 +339,10 @@ def test_a_webhook_answered_as_the_notifier_dies_comes_again_under_the_same_webh
     for item in copies:
         Webhook(system.secrets["GP-CRASH"]).verify(item.body, item.headers)
     assert assert_one_webhook_id_per_message(system, codes("crash"))[webhook_id] == 1
+    with system.client("notifier", "operator") as client:
+        recorded = client.get(f"/v1/deliveries/{webhook_id}").json()
+    assert recorded["status"] == "delivered"
+    assert [attempt["status_code"] for attempt in recorded["attempts"]] == [204], "the unheard answer left no trace"
     outcomes = [json.loads(record.value) for record in read_topic(system.bootstrap_servers, DELIVERY_EVENTS)]
     assert [event["type"] for event in outcomes if event["data"].get("webhook_id") == webhook_id] == [
         "uk.nhs.ttg.delivery.succeeded"
