@@ -21,6 +21,7 @@ register_security_commands(app)  # credentials, audit, subject-access (ttg/cli_s
 __import__("ttg.cli_deliveries").cli_deliveries.register(app)  # ttg dead-letters ..., ttg endpoints ...
 __import__("ttg.cli_users").cli_users.register(app)  # ttg users create|reset|disable|enable|list|code
 __import__("ttg.cli_reports").cli_reports.register(app)  # ttg report outcomes
+__import__("ttg.cli_outbox").cli_outbox.register(app)  # ttg outbox replay --since TIME
 
 
 @app.command()

@@ -16,10 +16,10 @@ transaction where the caller passes its session, so there is no effect without i
 What is recorded (``action``): ``notice.submitted``, ``notice.read``, ``handover.read`` (with the sections
 disclosed), ``handover.read_denied``, ``deliveries.read``, ``delivery.finished``, ``audit.read``,
 ``subject_access.exported``; answers, escalations and operator actions of the directory and dead letters are
-recorded the same way by their routes; every other read that discloses personal data (worklists, the departure
-lounge, custody logs, dead letters, escalations) through :func:`services.common.read_audit.audit_read`. Records
-hold identifiers (client, prison number as the subject of subject-access requests, resource ids), never clinical
-content.
+recorded the same way by their routes, an operator's outbox replay as ``outbox.replayed``; every other read
+that discloses personal data (worklists, the departure lounge, custody logs, dead letters, escalations) through
+:func:`services.common.read_audit.audit_read`. Records hold identifiers (client, prison number as the subject of
+subject-access requests, resource ids), never clinical content.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ agency             its organisation code   read handovers addressed to it, and o
 probation          its delivery unit code  as an agency (probation sections only); confirm reporting
                                            instructions of its own cases only
 operator           nothing                 manage the directory and dead letters, read deliveries (no
-                                           clinical content) and the audit trail; never reads packs
+                                           clinical content) and the audit trail, replay the outbox;
+                                           never reads packs
 console            nothing                 nothing by itself; with a signed ``X-TTG-On-Behalf-Of`` header it
                                            is the person named there, with the rules of that person's role
                                            and organisation (:mod:`services.common.delegation`)
@@ -44,8 +45,8 @@ Aliases for the routes other branches add: ``CustodyEventSubmitter`` (POST custo
 also needs ``ensure_scope(caller, Scope.REPORTING_CONFIRM)``), ``ReportingConfirmer`` (probation-only
 routes; then ``ensure_addressee``), ``ReleasesReader`` (establishment lists; then
 ``ensure_establishment``), ``DirectoryAdmin`` (directory admin API), ``DeadLetterAdmin`` (dead letters and
-replay), ``DeliveriesReader``, ``AuditReader``. Agency lists (``/v1/agencies/{code}/handovers``) use
-``HandoverReader`` then ``ensure_organisation(caller, code)``.
+replay), ``DeliveriesReader``, ``AuditReader``, ``OutboxReplayer`` (``POST /v1/outbox/replay``). Agency lists
+(``/v1/agencies/{code}/handovers``) use ``HandoverReader`` then ``ensure_organisation(caller, code)``.
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ DeliveriesReader = Annotated[Principal, _needs(Scope.DELIVERIES_READ)]
 DeadLetterAdmin = Annotated[Principal, _needs(Scope.DEAD_LETTERS_MANAGE)]
 DirectoryAdmin = Annotated[Principal, _needs(Scope.DIRECTORY_MANAGE)]
 AuditReader = Annotated[Principal, _needs(Scope.AUDIT_READ)]
+OutboxReplayer = Annotated[Principal, _needs(Scope.OUTBOX_REPLAY)]
 
 
 def ensure_scope(caller: Principal, scope: Scope) -> None:

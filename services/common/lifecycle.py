@@ -25,6 +25,7 @@ from services.common.hardening import InputGuard, install_body_limit
 from services.common.metrics import RequestMetrics, metrics_response
 from services.common.migrations import upgrade
 from services.common.outbox_relay import OutboxRelay
+from services.common.outbox_replay_api import router as outbox_router
 from services.common.problems import install_problem_handlers, problem_response
 from services.common.readiness import readiness
 from services.common.runtime import install_correlation_ids, supervise
@@ -75,6 +76,7 @@ async def service_runtime(
     app.state.settings = settings
     app.state.database = database
     app.state.relay = relay
+    app.state.service_name = migrations.parent.name
     app.state.clock = runtime_clock
     app.state.runtime = runtime
     app.state.readiness_probe = readiness_probe = BrokerProbe(
@@ -129,6 +131,7 @@ def make_app(
     app.add_middleware(RequestMetrics)  # outermost: it times what every other layer answers
     app.include_router(router)
     app.include_router(audit_router)
+    app.include_router(outbox_router)  # POST /v1/outbox/replay, operators only
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str | int]:

@@ -106,11 +106,18 @@ async def forget_marks(session: AsyncSession) -> None:
 
 
 async def take_back(
-    session: AsyncSession, *, since: datetime, partition: TopicPartition | None = None, from_offset: int = 0
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    partition: TopicPartition | None = None,
+    from_offset: int = 0,
 ) -> dict[str, int]:
-    """Mark rows published since ``since`` unpublished again: every such row, or those of one partition at
-    or after ``from_offset``. Returns how many per topic."""
+    """Mark rows published since ``since`` (and before ``until``, when given) unpublished again: every such row,
+    or those of one partition at or after ``from_offset``. Returns how many per topic."""
     conditions = [col(OutboxMessage.published_at).is_not(None), col(OutboxMessage.published_at) >= since]
+    if until is not None:
+        conditions.append(col(OutboxMessage.published_at) < until)
     if partition is not None:
         conditions += [
             col(OutboxMessage.topic) == partition.topic,

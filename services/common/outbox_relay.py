@@ -41,7 +41,7 @@ from services.common.topics import ensure_topics
 log = structlog.get_logger(__name__)
 
 # Any fixed number: the PostgreSQL advisory lock that makes one relay replica the active one.
-_RELAY_LOCK_KEY = 7_301_884_112
+RELAY_LOCK_KEY = 7_301_884_112
 
 _MARK_PUBLISHED = (
     core_update(table_of(OutboxMessage))
@@ -120,7 +120,7 @@ class OutboxRelay:
         async with self._database.transaction() as session:
             if self._postgres:
                 locked = await session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=_RELAY_LOCK_KEY)
+                    text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=RELAY_LOCK_KEY)
                 )
                 if not locked.scalar():
                     return 0

@@ -22,7 +22,9 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://ttg.example.nhs.uk/problems/"
-# The database did not answer: a connection refused or cut, a server starting up, a pool with no free connection.
+# The database did not answer: a connection refused or cut, a server starting up, a pool with no free connection,
+# or SQLite still locked by another writer after the busy timeout. The transaction was rolled back and nothing was
+# stored, so the same request later will work: a 503 with Retry-After says exactly that (a 500 says "our bug").
 DATABASE_AWAY: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -132,8 +134,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             503,
             "Service unavailable",
-            "The service's database is not answering. Send the request again shortly, with the same "
-            "Idempotency-Key where it has one.",
+            "The service's database is busy or not answering; nothing was stored. Send the request again "
+            "shortly, with the same Idempotency-Key where it has one.",
             "database-unavailable",
             request.url.path,
             retry_after=DATABASE_RETRY_AFTER_SECONDS,

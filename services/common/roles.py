@@ -29,6 +29,7 @@ class Scope(StrEnum):
     DEAD_LETTERS_MANAGE = "dead-letters:manage"
     DIRECTORY_MANAGE = "directory:manage"
     AUDIT_READ = "audit:read"
+    OUTBOX_REPLAY = "outbox:replay"
     ACT_ON_BEHALF = "act-on-behalf"
 
 
@@ -54,6 +55,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.DIRECTORY_MANAGE,
             Scope.AUDIT_READ,
             Scope.NOTICES_READ,
+            Scope.OUTBOX_REPLAY,
         }
     ),
     Role.CONSOLE: frozenset({Scope.ACT_ON_BEHALF}),

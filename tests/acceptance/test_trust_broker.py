@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from standardwebhooks.webhooks import Webhook
 
 from services.common.topics import CUSTODY_EVENTS, HANDOVER_EVENTS
 from tests.conftest import BACKENDS, require_backend
+from tests.support.kafka import group_has_read_everything
 from tests.support.polling import eventually
 from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, restart_system, start_system, stop_system
@@ -79,28 +79,13 @@ def delivered_to(system: RunningSystem, handover_id: str, timeout: float = SLOW)
     eventually(done, timeout=timeout, what=f"deliveries of {handover_id} to every recipient")
 
 
-async def _group_has_read_everything(bootstrap_servers: str, group: str, topic: str) -> bool:
-    # A consumer of the group that never subscribes: it reads the group's committed offsets without joining.
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False)
-    await reader.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or [])]
-        ends = await reader.end_offsets(partitions) if partitions else {}
-        for partition, end in ends.items():
-            if end and (await reader.committed(partition) or 0) < end:
-                return False
-        return bool(ends)
-    finally:
-        await reader.stop()
-
-
 def consumers_caught_up(system: RunningSystem) -> None:
     """Wait until handover has read all of the custody topic and the notifier all of the handover topic (what
     the relays published again included), so that a second delivery would already have shown."""
     for group, topic in (("handover", CUSTODY_EVENTS), ("notifier", HANDOVER_EVENTS)):
         eventually(
             lambda group=group, topic=topic: asyncio.run(
-                _group_has_read_everything(system.bootstrap_servers, group, topic)
+                group_has_read_everything(system.bootstrap_servers, group, topic)
             ),
             timeout=SLOW,
             interval=0.5,

@@ -41,3 +41,19 @@ async def read_topic_async(
 def read_topic(bootstrap_servers: str, topic: str, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
     """:func:`read_topic_async` for tests that do not run an event loop."""
     return asyncio.run(read_topic_async(bootstrap_servers, topic, timeout))
+
+
+async def group_has_read_everything(bootstrap_servers: str, group: str, topic: str) -> bool:
+    """Whether consumer group ``group`` has committed offsets up to the end of every partition of ``topic``."""
+    # A consumer of the group that never subscribes: it reads the group's committed offsets without joining.
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False)
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or [])]
+        ends = await reader.end_offsets(partitions) if partitions else {}
+        for partition, end in ends.items():
+            if end and (await reader.committed(partition) or 0) < end:
+                return False
+        return bool(ends)
+    finally:
+        await reader.stop()

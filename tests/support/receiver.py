@@ -47,7 +47,9 @@ class Answered:
 class Behaviour:
     """Answers given in turn; the last one repeats. ``delay`` seconds before answering (a slow endpoint);
     ``hang_until`` set: no answer until the event is set (a hanging endpoint). ``headers_in_turn`` gives the
-    headers of each answer in turn (the last repeats), on top of ``headers``."""
+    headers of each answer in turn (the last repeats), on top of ``headers``. ``on_request`` runs (in the
+    receiver's thread) when a request has arrived and before it is answered: a test kills the sender there,
+    so the receiver has the message and the sender never learns it was answered."""
 
     statuses: list[int] = field(default_factory=lambda: [204])
     headers: dict[str, str] = field(default_factory=dict)
@@ -55,6 +57,7 @@ class Behaviour:
     calls: int = 0
     hang_until: threading.Event | None = None
     headers_in_turn: list[dict[str, str]] = field(default_factory=list)
+    on_request: Callable[[Received], None] | None = None
 
     def next_answer(self) -> tuple[int, dict[str, str]]:
         turn = self.calls
@@ -105,8 +108,11 @@ class WebhookReceiver:
         agency_code = request.path_params["agency_code"]
         body = await request.body()
         behaviour = self.behaviours.get(agency_code, Behaviour())
+        arrived = Received(agency_code, dict(request.headers), body, time.monotonic())
         with self._lock:
-            self.received.append(Received(agency_code, dict(request.headers), body, time.monotonic()))
+            self.received.append(arrived)
+        if behaviour.on_request is not None:
+            await asyncio.to_thread(behaviour.on_request, arrived)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         if behaviour.hang_until is not None:
