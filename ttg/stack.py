@@ -8,14 +8,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
 
 from services.common import credentials
-from services.common.roles import Role
+from services.common.roles import ROLE_SCOPES, Role
 from ttg.broker import EmbeddedBroker, free_port
 
 SERVICES = ("release_events", "handover", "notifier")
@@ -73,6 +73,8 @@ def provision(path: Path, clients: tuple[Client, ...] | list[Client]) -> dict[st
     keys: dict[str, str] = {}
     for client in clients:
         existing = credentials.read_store(path).by_client(client.client_id)
+        if existing is not None and set(existing.scopes) != ROLE_SCOPES[client.role]:
+            _rescope(path, client)  # made before its role gained a scope (a store kept from an earlier `ttg up`)
         if existing is not None and existing.revoked_at is None:
             keys[client.client_id] = credentials.rotate(path, client_id=client.client_id, overlap=timedelta(0))
         else:
@@ -84,6 +86,15 @@ def provision(path: Path, clients: tuple[Client, ...] | list[Client]) -> dict[st
                 establishments=list(client.establishments),
             )
     return keys
+
+
+def _rescope(path: Path, client: Client) -> None:
+    """Give a demo or test client every scope of its role again (never done to a real deployment's store)."""
+    with credentials.editing(path) as store:
+        credential = store.by_client(client.client_id)
+        if credential is not None:
+            credential.scopes = sorted(ROLE_SCOPES[client.role])
+            store.note("rescoped", client.client_id, datetime.now(UTC))
 
 
 class Stack:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,10 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "referrals": ("notifier", "GET", "/v1/referrals"),
     "delivery audit": ("notifier", "GET", "/v1/delivery-audit"),
     "audit notifier": ("notifier", "GET", "/v1/audit"),
+    **{
+        f"outbox replay {name}": (name, "POST", "/v1/outbox/replay")
+        for name in ("release_events", "handover", "notifier")
+    },
 }
 
 
@@ -197,6 +201,9 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         referrals:             401 401 403 403 403 403 403 403 403 200
         delivery audit:        401 401 403 403 403 403 403 403 403 200
         audit notifier:        401 401 403 403 403 403 403 403 403 200
+        outbox replay release_events: 401 401 403 403 403 403 403 403 403 422
+        outbox replay handover: 401 401 403 403 403 403 403 403 403 422
+        outbox replay notifier: 401 401 403 403 403 403 403 403 403 422
     """),
     "bmi": table("""
         submit notice:         401 401 403 202 403 403 403 403 403 403
@@ -232,6 +239,9 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
         referrals:             401 401 403 403 403 403 403 403 403 200
         delivery audit:        401 401 403 403 403 403 403 403 403 200
         audit notifier:        401 401 403 403 403 403 403 403 403 200
+        outbox replay release_events: 401 401 403 403 403 403 403 403 403 422
+        outbox replay handover: 401 401 403 403 403 403 403 403 403 422
+        outbox replay notifier: 401 401 403 403 403 403 403 403 403 422
     """),
 }
 
@@ -428,6 +438,9 @@ def request_for(endpoint: str, caller: str, journey: Journey, area: str, res: Ar
             return Ask(path={"webhook_id": res.webhooks[agency]})
         case "replay endpoint":  # the area's team has no dead letters: the operator replays nothing (202, [])
             return Ask(body={"agency_code": AGENCIES[area]["community_mental_health_team"]})
+        case "outbox replay release_events" | "outbox replay handover" | "outbox replay notifier":
+            # A window that starts tomorrow: the operator gets past authorisation to 422, and nothing is replayed.
+            return Ask(body={"since": (datetime.now(UTC) + timedelta(days=1)).isoformat()})
         case "pause endpoint" | "resume endpoint":  # the operator pauses a quiet endpoint, then resumes it
             return Ask(path={"agency_code": QUIET_ENDPOINT})
         case _:  # lists and the audit trails
