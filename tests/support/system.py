@@ -179,7 +179,9 @@ def start_system(
     extra_env: dict[str, str] | None = None,
     agencies: list[dict[str, Any]] | None = None,
     console: bool = False,
+    replicas: dict[str, int] | None = None,
 ) -> RunningSystem:
+    """``replicas``: processes per service (PostgreSQL only), e.g. {"handover": 2} adds "handover-2"."""
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"
     secrets = write_directory(directory, receiver, agencies)
@@ -192,6 +194,7 @@ def start_system(
         extra_env={TRACE_FILE_ENV: str(trace_file(tmp)), **(extra_env or {})},
         log_level="DEBUG",
         console=console,
+        replicas=replicas or {},
     )
     stack = Stack(config)
     api_keys = provision(stack.credentials_path, TEST_CLIENTS + agency_clients(agencies or TEST_AGENCIES))

@@ -22,7 +22,7 @@ from ttg.broker import free_port
 BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"), Path("/usr/lib/postgresql/17/bin"))
 
 
-def _bin(name: str) -> str:
+def server_binary(name: str) -> str:
     for folder in (Path(os.environ["TTG_PG_BIN"]),) if os.environ.get("TTG_PG_BIN") else BIN_DIRS:
         if (folder / name).exists():
             return str(folder / name)
@@ -51,12 +51,11 @@ class PostgresCluster:
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres", "postgres")
         if not self.data.exists():
-            self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+            self._run(server_binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
         options = f"-k {self.folder} -c listen_addresses=127.0.0.1 -p {self.port} -c fsync=off -c max_connections=200"
         log = str(self.folder / "server.log")
-        self._run(
-            _bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "-t", str(int(timeout)), "start"
-        )
+        pg_ctl = server_binary("pg_ctl")
+        self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", log, "-w", "-t", str(int(timeout)), "start")
         self._wait_accepting(timeout)
         return self
 
@@ -80,14 +79,14 @@ class PostgresCluster:
 
     def crash_restart(self, down_seconds: float = 1.0) -> None:
         """Stop without a checkpoint (``-m immediate``), stay down ``down_seconds``, start on the same port."""
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._run(server_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
         time.sleep(down_seconds)  # the outage itself: services see a database that is gone for this long
         self.start()
         self.restarts += 1
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._run(server_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
         self.stop()

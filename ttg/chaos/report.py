@@ -14,6 +14,8 @@ COLUMNS = (
     ("accepted", "accepted"),
     ("packs", "packs"),
     ("deliveries", "deliveries"),
+    ("custody_events", "custody events"),
+    ("answers", "answers"),
     ("repeats_same_id", "same-id repeats"),
     ("sent_twice", "sent twice"),
     ("order_violations", "order violations"),

@@ -168,6 +168,7 @@ async def test_410_disables_the_endpoint(database: Database, directory: Director
     assert states["A"].status == EndpointStatus.DISABLED
 
 
+@pytest.mark.hazard("H83")
 async def test_after_a_crash_the_restarted_loop_sends_with_new_clients(
     database: Database, directory: Directory
 ) -> None:
