@@ -8,7 +8,6 @@ that what the harness keeps and prints holds no personal data. A signature that 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -98,8 +97,3 @@ class VerifyingReceiver:
                 )
             )
         return Response(status_code=204)
-
-
-def parse(body: bytes) -> object:
-    """A webhook body as JSON (used by tests of the receiver)."""
-    return json.loads(body)

@@ -60,7 +60,7 @@ def drain(db: Databases, load: Load, receiver: VerifyingReceiver, timeout: float
         time.sleep(1.0)  # polling the system's progress until the deadline
 
 
-def run_once(plan: RunPlan, profile: Profile, workdir: Path, *, echo: Callable[[str], object] = print) -> RunResult:
+def run_once(plan: RunPlan, profile: Profile, workdir: Path) -> RunResult:
     started = time.monotonic()
     rng = random.Random(plan.seed)
     data_dir = workdir / f"run-{plan.index + 1}"
@@ -129,7 +129,7 @@ def run_session(
     results = []
     for plan in build_plans(seed, profile):
         echo(describe(plan))
-        result = run_once(plan, profile, workdir, echo=echo)
+        result = run_once(plan, profile, workdir)
         echo(f"  {'OK' if result.clean else 'VIOLATIONS'} in {result.seconds}s: {result.verdict.counts}")
         results.append(result)
     return results
