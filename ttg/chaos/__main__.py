@@ -15,8 +15,8 @@ from ttg.chaos.runner import run_session
 
 def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./run chaos", description=__doc__)
-    parser.add_argument("--runs", type=int, default=None, help="runs, each on a fresh system (full: 3, short: 3)")
-    parser.add_argument("--notices", type=int, default=None, help="notices per run (full: 200, short: 120)")
+    parser.add_argument("--runs", type=int, default=3, help="runs, each on a fresh system (default 3)")
+    parser.add_argument("--notices", type=int, default=200, help="notices per run (default 200)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--seed", type=int, default=None, help="replay a session (default: a new seed)")
     parser.add_argument(
@@ -31,17 +31,13 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def profile_of(args: argparse.Namespace) -> Profile:
-    short = args.profile == "short"
     return Profile(
         name=args.profile,
-        runs=args.runs or 3,
-        notices=args.notices or (SHORT_NOTICES if short else 200),
+        runs=args.runs,
+        notices=args.notices,
         backend=args.backend,
         replicas=args.replicas,
     )
-
-
-SHORT_NOTICES = 120
 
 
 def main(argv: list[str] | None = None) -> int:
