@@ -67,9 +67,11 @@ def run_once(plan: RunPlan, profile: Profile, workdir: Path) -> RunResult:
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     receiver = VerifyingReceiver().start()
-    cluster = PostgresCluster().start() if profile.backend == "postgresql" else None
+    cluster = PostgresCluster() if profile.backend == "postgresql" else None
     stack: Stack | None = None
     try:
+        if cluster is not None:
+            cluster.start()
         receiver.secrets = directory.write_directory(data_dir / "directory.yaml", receiver.base_url, rng)
         config = StackConfig(
             data_dir=data_dir,
