@@ -43,6 +43,19 @@ class StackConfig:
     credentials_path: Path | None = None  # default: <data_dir>/credentials.json
     local_webhooks: bool = True  # http and 127.0.0.1 webhook targets allowed (local runs and tests only)
     console: bool = False  # also start the console (ttg up, the console's acceptance tests)
+    # Processes per service (default 1). A second replica is named "<service>-2", has its own port, and shares
+    # the database, the broker and the consumer group. PostgreSQL only: a SQLite file belongs to one process.
+    replicas: dict[str, int] = field(default_factory=dict)
+
+
+def service_of(name: str) -> str:
+    """The service a process runs: ``handover-2`` runs handover."""
+    base, _, number = name.rpartition("-")
+    return base if base and number.isdigit() else name
+
+
+def replica_names(service: str, count: int) -> list[str]:
+    return [service] + [f"{service}-{n}" for n in range(2, count + 1)]
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,12 @@ class Stack:
         self.config = config
         self.broker = EmbeddedBroker(partitions=config.partitions, log_path=config.data_dir / "logs" / "broker.log")
         self.services = SERVICES + ((CONSOLE,) if config.console else ())
-        self.ports = {name: config.ports.get(name) or free_port() for name in self.services}
+        if config.database_base_url is None and any(n > 1 for n in config.replicas.values()):
+            raise ValueError("replicas need PostgreSQL: a SQLite file is one process's database, by design")
+        self.replicas = [
+            name for service in SERVICES for name in replica_names(service, config.replicas.get(service, 1))[1:]
+        ]
+        self.ports = {name: config.ports.get(name) or free_port() for name in self.services + tuple(self.replicas)}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.credentials_path = config.credentials_path or config.data_dir / "credentials.json"
 
@@ -134,12 +152,13 @@ class Stack:
             **{f"TTG_CONSOLE_{name.upper()}_URL": self.url(name) for name in SERVICES},
         }
 
-    def service_env(self, service: str) -> dict[str, str]:
+    def service_env(self, name: str) -> dict[str, str]:
+        service = service_of(name)
         prefix = f"TTG_{service.upper()}_"
         env = {
             **os.environ,
             **self.config.extra_env,
-            prefix + "PORT": str(self.ports[service]),
+            prefix + "PORT": str(self.ports[name]),
             prefix + "DATABASE_URL": self.database_url(service),
             prefix + "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
             prefix + "TOPIC_PARTITIONS": str(self.config.partitions),
@@ -173,6 +192,11 @@ class Stack:
                 self.start_service(CONSOLE)
             for name in self.processes:
                 self.wait_healthy(name, timeout)
+            # Second replicas once the first ones have migrated their databases: never two migrations at once.
+            for name in self.replicas:
+                self.start_service(name)
+            for name in self.replicas:
+                self.wait_healthy(name, timeout)
         except BaseException:
             self.stop()
             raise
@@ -183,7 +207,7 @@ class Stack:
             key = provision(self.credentials_path, [CONSOLE_CLIENT])[CONSOLE_CLIENT.client_id]
             self._spawn(service, "services.console", self.console_env(key))
             return
-        self._spawn(service, f"services.{service}", self.service_env(service))
+        self._spawn(service, f"services.{service_of(service)}", self.service_env(service))
 
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
         log = open(self.log_path(name), "ab")  # noqa: SIM115 - kept open for the life of the process

@@ -180,9 +180,11 @@ def start_system(
     agencies: list[dict[str, Any]] | None = None,
     console: bool = False,
     database_base_url: str | None = None,
+    replicas: dict[str, int] | None = None,
 ) -> RunningSystem:
-    """The whole system on ``backend``; ``database_base_url`` puts its PostgreSQL databases on another server
-    than the shared test one (a throwaway server a test may crash: ``tests/support/postgres_cluster.py``)."""
+    """The whole system on ``backend``. ``database_base_url`` puts its PostgreSQL databases on another server
+    than the shared test one (a throwaway server a test may crash: ``tests/support/postgres_cluster.py``);
+    ``replicas``: processes per service (PostgreSQL only), e.g. {"handover": 2} adds "handover-2"."""
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"
     secrets = write_directory(directory, receiver, agencies)
@@ -195,6 +197,7 @@ def start_system(
         extra_env={TRACE_FILE_ENV: str(trace_file(tmp)), **(extra_env or {})},
         log_level="DEBUG",
         console=console,
+        replicas=replicas or {},
     )
     stack = Stack(config)
     api_keys = provision(stack.credentials_path, TEST_CLIENTS + agency_clients(agencies or TEST_AGENCIES))

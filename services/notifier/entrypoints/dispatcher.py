@@ -93,6 +93,9 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             for endpoint in self._endpoints.values():
                 await endpoint.client.aclose()
+            # The supervisor restarts a crashed loop on this same object: it must open new clients, not reuse
+            # the closed ones (every webhook would fail until the process restarted).
+            self._endpoints.clear()
 
     async def drain(self, timeout: float) -> int:
         """Stop claiming, and wait up to ``timeout`` seconds for the rounds in flight to be answered and

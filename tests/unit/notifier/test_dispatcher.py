@@ -166,3 +166,39 @@ async def test_410_disables_the_endpoint(database: Database, directory: Director
     assert result["status"] == "failed"
     states = await queries.endpoint_states(uow=NotifierUnitOfWork(database, FrozenClock(T0)))
     assert states["A"].status == EndpointStatus.DISABLED
+
+
+@pytest.mark.hazard("H83")
+async def test_after_a_crash_the_restarted_loop_sends_with_new_clients(
+    database: Database, directory: Directory
+) -> None:
+    """The supervisor restarts a crashed dispatcher loop (the database went away, say) on the same object: the
+    endpoint clients the crash closed must not be used again, or every later webhook fails until a restart."""
+    database_up = True
+
+    def new_uow() -> NotifierUnitOfWork:
+        if not database_up:
+            raise ConnectionError("the database went away")
+        return NotifierUnitOfWork(database, FrozenClock(T0))
+
+    dispatcher = Dispatcher(
+        new_uow=new_uow,
+        directory=directory,
+        settings=NotifierSettings(retry_schedule_seconds=[0, 60]),
+        clock=FrozenClock(T0),
+        transport=httpx.MockTransport(lambda request: httpx.Response(204)),
+    )
+    await due(database, directory, "e1")
+    assert await dispatcher.dispatch_once() == 1
+    await dispatcher.settle()
+    database_up = False
+    with pytest.raises(ConnectionError):
+        await dispatcher.run()  # crashes, closing its clients on the way out
+    database_up = True
+    second = await due(database, directory, "e2")
+    assert await dispatcher.dispatch_once() == 1
+    await dispatcher.settle()
+    found = await queries.delivery_by_webhook_id(uow=new_uow(), webhook_id=second.webhook_id)
+    assert found is not None
+    stored, attempts = found
+    assert str(stored.status) == "delivered" and [a.status_code for a in attempts] == [204]

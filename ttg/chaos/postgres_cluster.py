@@ -1,0 +1,99 @@
+"""A throwaway PostgreSQL server for chaos runs, so that a run can crash and restart *its* database server
+without touching the machine's shared one (other tests use that concurrently).
+
+``initdb`` into a temporary folder, ``pg_ctl start`` on a free port (socket in the same folder, loopback only,
+fsync off: the data is thrown away), ``crash_restart`` stops it with ``-m immediate`` (no checkpoint, as after a
+power cut) and starts it again on the same port. Run as root, the server commands run as user ``postgres``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ttg.broker import free_port
+
+BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"), Path("/usr/lib/postgresql/17/bin"))
+
+
+def server_binary(name: str) -> str:
+    for folder in (Path(os.environ["TTG_PG_BIN"]),) if os.environ.get("TTG_PG_BIN") else BIN_DIRS:
+        if (folder / name).exists():
+            return str(folder / name)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found: set TTG_PG_BIN to PostgreSQL's bin folder")
+    return found
+
+
+class PostgresCluster:
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="ttg-chaos-pg-"))
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.restarts = 0
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=120)
+
+    def start(self, timeout: float = 60.0) -> PostgresCluster:
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        if not self.data.exists():
+            self._run(server_binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        options = f"-k {self.folder} -c listen_addresses=127.0.0.1 -p {self.port} -c fsync=off -c max_connections=200"
+        log = str(self.folder / "server.log")
+        pg_ctl = server_binary("pg_ctl")
+        self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", log, "-w", "-t", str(int(timeout)), "start")
+        self._wait_accepting(timeout)
+        return self
+
+    def _wait_accepting(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        engine = sa.create_engine(
+            self.url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.pool.NullPool
+        )
+        try:
+            while True:
+                try:
+                    with engine.connect() as connection:
+                        connection.execute(sa.text("SELECT 1"))
+                    return
+                except sa.exc.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)  # polling the server's start, within the deadline
+        finally:
+            engine.dispose()
+
+    def crash_restart(self, down_seconds: float = 1.0) -> None:
+        """Stop without a checkpoint (``-m immediate``), stay down ``down_seconds``, start on the same port."""
+        self._run(server_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        time.sleep(down_seconds)  # the outage itself: services see a database that is gone for this long
+        self.start()
+        self.restarts += 1
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(server_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> PostgresCluster:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.remove()
