@@ -1,6 +1,6 @@
 """Issue 12, deliverable 3: PostgreSQL crashes and comes back while notices keep arriving.
 
-The system runs on a throwaway PostgreSQL server of its own (``tests/support/postgres_cluster.py``; the
+The system runs on a throwaway PostgreSQL server of its own (``ttg/chaos/postgres_cluster.py``; the
 machine's shared server serves other tests). A thread posts release notices the whole time; the server is
 stopped with ``-m immediate`` (a crash: connections cut, no checkpoint), kept down for several seconds, and
 started again (crash recovery). Then: no service process exited; while the database was away every refused
@@ -11,6 +11,7 @@ same webhook-id), nothing was dead-lettered, no notice opened two handovers and 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -28,11 +29,11 @@ from services.common import audit
 from services.common.db import sync_url
 from services.common.problems import PROBLEM_JSON
 from services.common.topics import ALL_TOPICS, dead_letter_topic
-from tests.support import postgres_cluster
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, start_system, stop_system
+from ttg.chaos.postgres_cluster import PostgresCluster, unavailable
 from ttg.stack import SERVICES
 from ttg.synthetic import release_notice
 
@@ -93,15 +94,15 @@ class Feeder:
 @dataclass
 class CrashableSystem:
     system: RunningSystem
-    cluster: postgres_cluster.PostgresCluster
+    cluster: PostgresCluster
 
 
 @pytest.fixture(scope="module")
 def crashable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashableSystem]:
-    problem = postgres_cluster.available()
+    problem = unavailable()
     if problem:
-        pytest.skip(problem)
-    cluster = postgres_cluster.PostgresCluster().create()
+        (pytest.fail if os.environ.get("TTG_REQUIRE_POSTGRES") else pytest.skip)(problem)
+    cluster = PostgresCluster().start()
     try:
         tmp: Path = tmp_path_factory.mktemp("faults-database")
         system = start_system(tmp, "postgresql", database_base_url=cluster.url)
@@ -110,7 +111,7 @@ def crashable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashableSys
         finally:
             stop_system(system)
     finally:
-        cluster.destroy()
+        cluster.remove()
 
 
 def readiness(system: RunningSystem) -> dict[str, tuple[int, Any]]:

@@ -183,7 +183,7 @@ def start_system(
     replicas: dict[str, int] | None = None,
 ) -> RunningSystem:
     """The whole system on ``backend``. ``database_base_url`` puts its PostgreSQL databases on another server
-    than the shared test one (a throwaway server a test may crash: ``tests/support/postgres_cluster.py``);
+    than the shared test one (a throwaway server a test may crash: ``ttg/chaos/postgres_cluster.py``);
     ``replicas``: processes per service (PostgreSQL only), e.g. {"handover": 2} adds "handover-2"."""
     receiver = WebhookReceiver().start()
     directory = tmp / "directory.yaml"

@@ -1,5 +1,5 @@
-"""A throwaway PostgreSQL server for chaos runs, so that a run can crash and restart *its* database server
-without touching the machine's shared one (other tests use that concurrently).
+"""A throwaway PostgreSQL server for chaos runs and for the tests that crash the database, so that they crash
+and restart *their* database server without touching the machine's shared one (other tests use it concurrently).
 
 ``initdb`` into a temporary folder, ``pg_ctl start`` on a free port (socket in the same folder, loopback only,
 fsync off: the data is thrown away), ``crash_restart`` stops it with ``-m immediate`` (no checkpoint, as after a
@@ -32,6 +32,17 @@ def server_binary(name: str) -> str:
     return found
 
 
+def unavailable() -> str | None:
+    """None when a throwaway server can be made here, otherwise why not."""
+    try:
+        server_binary("initdb")
+    except FileNotFoundError as missing:
+        return str(missing)
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser to drop to the postgres user"
+    return None
+
+
 class PostgresCluster:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="ttg-chaos-pg-"))
@@ -45,7 +56,11 @@ class PostgresCluster:
 
     def _run(self, *command: str) -> None:
         as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=120)
+        result = subprocess.run([*as_postgres, *command], capture_output=True, text=True, check=False, timeout=120)
+        if result.returncode != 0:
+            log = self.folder / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}): {result.stderr}\n{tail}")
 
     def start(self, timeout: float = 60.0) -> PostgresCluster:
         if os.geteuid() == 0:
@@ -77,9 +92,14 @@ class PostgresCluster:
         finally:
             engine.dispose()
 
-    def crash_restart(self, down_seconds: float = 1.0) -> None:
-        """Stop without a checkpoint (``-m immediate``), stay down ``down_seconds``, start on the same port."""
+    def crash(self) -> None:
+        """Stop at once, as a crash: connections are cut and nothing is checkpointed (``-m immediate``); the next
+        start runs crash recovery, as after a power cut."""
         self._run(server_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def crash_restart(self, down_seconds: float = 1.0) -> None:
+        """Crash, stay down ``down_seconds``, start again on the same port."""
+        self.crash()
         time.sleep(down_seconds)  # the outage itself: services see a database that is gone for this long
         self.start()
         self.restarts += 1
