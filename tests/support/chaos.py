@@ -1,6 +1,5 @@
 """Issue 12's short chaos profile, run through the harness's Python API (``ttg/chaos``) and held to a clean
-summary and to the faults its plan promised. The acceptance modules run it once per backend, each module on its
-own so that the two profiles run side by side on the test workers."""
+summary and to the faults its plan promised (``tests/acceptance/test_chaos.py`` runs it on PostgreSQL)."""
 
 from __future__ import annotations
 
