@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
+
+from ttg.operator_calls import ApiKey, call_as_operator
 
 dead_letters_app = typer.Typer(
     help="Deliveries that failed for good or whose retry schedule was spent: list and replay", no_args_is_help=True
@@ -29,17 +29,7 @@ dead_letters_app = typer.Typer(
 endpoints_app = typer.Typer(help="Agency endpoints: state, pause, resume", no_args_is_help=True)
 
 NotifierUrl = Annotated[str, typer.Option(envvar="TTG_NOTIFIER_URL", help="Base URL of the notifier")]
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        envvar="TTG_OPERATOR_API_KEY",
-        help="An operator's API key (ttg_...); default: the demo operator's key that `ttg up` wrote",
-        show_default=False,
-    ),
-]
 DEFAULT_URL = "http://127.0.0.1:8003"
-DEMO_KEYS = Path("var") / "demo-api-keys.json"
 
 
 def register(app: typer.Typer) -> None:
@@ -47,44 +37,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(endpoints_app, name="endpoints")
 
 
-def operator_key(given: str | None) -> tuple[str | None, str]:
-    """The key to send and where it came from: ``--api-key``/``TTG_OPERATOR_API_KEY``, else the demo operator's."""
-    if given:
-        return given, "--api-key (or TTG_OPERATOR_API_KEY)"
-    if DEMO_KEYS.exists():
-        key = json.loads(DEMO_KEYS.read_text()).get("demo-operator")
-        if key:
-            return key, f"the demo operator's key in {DEMO_KEYS}"
-    return None, "no API key"
-
-
-def describe_key(key: str | None, source: str) -> str:
-    """Which key was used, without its secret: the source and the key id (``ttg_<key id>_...``)."""
-    if not key:
-        return "no API key was sent: give --api-key or set TTG_OPERATOR_API_KEY"
-    parts = key.split("_")
-    key_id = f"ttg_{parts[1]}_..." if len(parts) >= 3 and parts[0] == "ttg" else "a key not shaped ttg_<id>_<secret>"
-    return f"used {key_id} from {source}"
-
-
 def _call(method: str, url: str, api_key: str | None = None, **kwargs: Any) -> Any:
-    key, source = operator_key(api_key)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = httpx.request(method, url, timeout=30.0, headers=headers, **kwargs)
-    except httpx.HTTPError as error:
-        typer.echo(f"Could not reach the notifier: {error}", err=True)
-        raise typer.Exit(2) from error
-    if response.status_code >= 400:
-        try:
-            problem = response.json()
-            typer.echo(f"{problem.get('title', 'Error')}: {problem.get('detail', response.text)}", err=True)
-        except ValueError:
-            typer.echo(f"HTTP {response.status_code}: {response.text[:500]}", err=True)
-        if response.status_code in (401, 403):
-            typer.echo(f"The notifier refused the key: {describe_key(key, source)}.", err=True)
-        raise typer.Exit(1)
-    return response.json()
+    return call_as_operator(method, url, service="the notifier", api_key=api_key, **kwargs).json()
 
 
 @dead_letters_app.command("list")

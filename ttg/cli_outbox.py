@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from ttg.cli_deliveries import ApiKey, describe_key, operator_key
+from ttg.operator_calls import ApiKey, call_as_operator
 
 outbox_app = typer.Typer(
     help="The services' outboxes: publish retained events again after the broker lost them", no_args_is_help=True
@@ -64,23 +63,10 @@ def replay_body(since: str, until: str | None) -> dict[str, str]:
 
 
 def _post(service: Service, url: str, body: dict[str, str], api_key: str | None) -> dict[str, Any]:
-    key, source = operator_key(api_key)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = httpx.post(f"{url}/v1/outbox/replay", json=body, headers=headers, timeout=60.0)
-    except httpx.HTTPError as error:
-        typer.echo(f"Could not reach {service.value} at {url}: {error}", err=True)
-        raise typer.Exit(2) from error
-    if response.status_code >= 400:
-        try:
-            problem = response.json()
-            typer.echo(f"{service.value}: {problem.get('title', 'Error')}: {problem.get('detail', '')}", err=True)
-        except ValueError:
-            typer.echo(f"{service.value}: HTTP {response.status_code}: {response.text[:500]}", err=True)
-        if response.status_code in (401, 403):
-            typer.echo(f"{service.value} refused the key: {describe_key(key, source)}.", err=True)
-        raise typer.Exit(1)
-    answer: dict[str, Any] = response.json()
+    named = f"{service.value} at {url}"
+    answer: dict[str, Any] = call_as_operator(
+        "POST", f"{url}/v1/outbox/replay", service=named, api_key=api_key, timeout=60.0, json=body
+    ).json()
     return answer
 
 

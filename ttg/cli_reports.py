@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from ttg.cli_deliveries import ApiKey, describe_key, operator_key
+from ttg.operator_calls import ApiKey, call_as_operator
 
 report_app = typer.Typer(help="Reports: the outcomes dataset", no_args_is_help=True)
 HandoverUrl = Annotated[str, typer.Option(envvar="TTG_HANDOVER_URL", help="Base URL of handover")]
@@ -44,23 +43,9 @@ def outcomes(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table")] = False,
 ) -> None:
     """Readiness before release, answer times, rejections, re-routes, escalations and attendance by month."""
-    key, source = operator_key(api_key)
     wanted = {"from": first, "to": last, "establishment": establishment, "agency": agency}
     params = {name: value for name, value in wanted.items() if value} | ({"format": "csv"} if as_csv else {})
-    try:
-        response = httpx.get(
-            f"{handover_url}/v1/reports/outcomes",
-            params=params,
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-            timeout=30.0,
-        )
-    except httpx.HTTPError as error:
-        typer.echo(f"Could not reach handover: {error}", err=True)
-        raise typer.Exit(2) from error
-    if response.status_code >= 400:
-        problem = response.json() if response.headers.get("content-type", "").endswith("json") else {}
-        typer.echo(f"{problem.get('title', 'Error')}: {problem.get('detail', response.text[:500])}", err=True)
-        if response.status_code in (401, 403):
-            typer.echo(f"Handover refused the key: {describe_key(key, source)}.", err=True)
-        raise typer.Exit(1)
+    response = call_as_operator(
+        "GET", f"{handover_url}/v1/reports/outcomes", service="handover", api_key=api_key, params=params
+    )
     typer.echo(response.text.rstrip("\r\n") if as_csv else table(response.json()["figures"]))

@@ -26,11 +26,11 @@ FIGURE = {
 def answering(monkeypatch: pytest.MonkeyPatch, response: httpx.Response) -> list[dict[str, Any]]:
     asked: list[dict[str, Any]] = []
 
-    def get(url: str, **kwargs: Any) -> httpx.Response:
-        asked.append({"url": url, **kwargs})
+    def request(method: str, url: str, **kwargs: Any) -> httpx.Response:
+        asked.append({"method": method, "url": url, **kwargs})
         return response
 
-    monkeypatch.setattr(httpx, "get", get)
+    monkeypatch.setattr(httpx, "request", request)
     return asked
 
 
