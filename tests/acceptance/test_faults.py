@@ -548,7 +548,8 @@ def write_locked(system: RunningSystem, service: str) -> Iterator[None]:
     would) until the block ends; the services' readers go on (WAL), their writers wait, then fail as busy."""
     path = make_url(system.stack.database_url(service)).database
     assert path
-    locker = sqlite3.connect(path, timeout=0, isolation_level=None)
+    # It waits its turn for the lock (the service may be writing at that moment), then holds it.
+    locker = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         locker.execute("BEGIN IMMEDIATE")
         yield
@@ -561,7 +562,7 @@ def stored_handovers(system: RunningSystem, notice_id: str) -> int:
     """Handovers of ``notice_id`` in handover's SQLite file, read by another connection (WAL: never blocked)."""
     path = make_url(system.stack.database_url("handover")).database
     assert path
-    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0)
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         (count,) = reader.execute("SELECT count(*) FROM handover WHERE notice_id = ?", (notice_id,)).fetchone()
         return int(count)
