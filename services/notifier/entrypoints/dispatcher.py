@@ -97,6 +97,11 @@ class Dispatcher:
             # the closed ones (every webhook would fail until the process restarted).
             self._endpoints.clear()
 
+    @property
+    def stopping(self) -> bool:
+        """True once a drain has begun: no new round is claimed from then on."""
+        return self._stopping
+
     async def drain(self, timeout: float) -> int:
         """Stop claiming, and wait up to ``timeout`` seconds for the rounds in flight to be answered and
         recorded; returns how many were still in flight (they are cancelled with the process). A round cut

@@ -58,7 +58,11 @@ async def test_a_stop_waits_for_the_webhook_in_flight_and_claims_no_more(
     second = await due(database, directory, "e2")
 
     draining = asyncio.create_task(dispatcher.drain(timeout=30))
-    await asyncio.sleep(0)  # one turn of the loop (not a wait for time): the drain starts and blocks
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not dispatcher.stopping:  # poll, with a deadline, until the drain has begun
+        assert loop.time() < deadline, "the drain did not begin"
+        await asyncio.sleep(0.01)
     assert not draining.done()  # the webhook in flight has not been answered yet
     assert await dispatcher.dispatch_once() == 0  # stopping: the second delivery is not claimed
     answer.set()
