@@ -32,7 +32,7 @@ def _config(database_url: str, script_location: Path) -> Config:
 
 def lock_key(purpose: str, name: str) -> int:
     """A signed 64-bit advisory-lock key from what it guards: stable across processes and releases, and apart
-    from the relay's fixed key (``outbox_relay._RELAY_LOCK_KEY``) in all but a 2**-64 chance."""
+    from the relay's fixed key (``outbox_relay.RELAY_LOCK_KEY``) in all but a 2**-64 chance."""
     digest = hashlib.blake2b(f"ttg:{purpose}:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
