@@ -60,6 +60,9 @@ def prepare_sqlite_file(database_url: str) -> None:
 
 
 def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
+    # The driver's own transaction handling (a BEGIN deferred until the first write) breaks savepoints, which
+    # batches rely on: SQLAlchemy emits BEGIN itself instead (``_begin_sqlite``), as its SQLite notes advise.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -68,16 +71,22 @@ def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def create_engine(database_url: str) -> AsyncEngine:
     prepare_sqlite_file(database_url)
     if is_sqlite(database_url):
         engine = create_async_engine(async_url(database_url))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(async_url(database_url), pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 _in_transaction: ContextVar[bool] = ContextVar("in_transaction", default=False)
+_batch_session: ContextVar[AsyncSession | None] = ContextVar("batch_session", default=None)
 
 
 class Database:
@@ -97,19 +106,48 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits together at the end of the block, or not at all."""
+        """A session whose work commits together at the end of the block, or not at all.
+
+        Inside :meth:`batch` it is a savepoint of the batch's transaction instead: the block's work is undone
+        alone when it raises, and is committed with the rest of the batch."""
         if _in_transaction.get():
             raise RuntimeError("a transaction was opened inside another one: use the outer session")
         token = _in_transaction.set(True)
         try:
-            if self._writers is None:
-                async with self._sessions() as session, session.begin():
-                    yield session
+            batch = _batch_session.get()
+            if batch is not None:
+                async with batch.begin_nested():
+                    yield batch
             else:
-                async with self._writers, self._sessions() as session, session.begin():
+                async with self._writing() as session:
                     yield session
         finally:
             _in_transaction.reset(token)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[AsyncSession]:
+        """One transaction for many units of work of this task (a consumer's batch, a round of requests):
+        each ``transaction()`` opened inside is a savepoint of it, so one failing unit of work is rolled back
+        alone while the others commit together, once. Nothing inside is durable before the batch commits: a
+        caller answers or acknowledges the units of work only after the block has ended normally."""
+        if _in_transaction.get() or _batch_session.get() is not None:
+            raise RuntimeError("a batch was opened inside a transaction or another batch")
+        async with self._writing() as session:
+            token = _batch_session.set(session)
+            try:
+                yield session
+            finally:
+                _batch_session.reset(token)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in its own transaction; on SQLite holding the process's turn to write."""
+        if self._writers is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+        else:
+            async with self._writers, self._sessions() as session, session.begin():
+                yield session
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -1,0 +1,116 @@
+"""A batch is one transaction for many units of work, each a savepoint of it (services/common/db.py): one
+failing unit of work is undone alone, the others commit together, and nothing is durable before the batch
+commits. On SQLite and PostgreSQL, through the real unit of work (outbox, inbox, audit chain)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from contracts.envelope import CloudEvent
+from services.common.audit import AuditEntry, AuditRecord, verify_connection
+from services.common.clock import FrozenClock
+from services.common.db import Database
+from services.common.inbox import InboxEntry
+from services.common.migrations import upgrade
+from services.common.outbox import OutboxMessage
+from services.common.unit_of_work import SqlUnitOfWork
+from services.release_events.wiring import MIGRATIONS
+from tests.conftest import require_backend
+from tests.support.system import POSTGRES_URL, drop_database
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+def event(event_id: str) -> CloudEvent:
+    return CloudEvent(id=event_id, source="ttg/test", type="uk.nhs.ttg.test.v1", time=NOW, subject="A1234BC", data={})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    backend: str = request.param
+    require_backend(backend)
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'batch.db'}"
+    else:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/ttg_batch_test_{uuid.uuid4().hex[:10]}"
+    upgrade(url, MIGRATIONS)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        if backend == "postgresql":
+            drop_database(url)
+
+
+async def apply(database: Database, n: int, *, fail: bool = False) -> None:
+    """One unit of work: an inbox entry, an outbox event and an audit record; raises at the end when ``fail``."""
+    async with SqlUnitOfWork(database, FrozenClock(NOW)) as uow:
+        assert await uow.inbox.first_delivery(event_id=f"in-{n}", event_type="t")
+        uow.outbox.add(topic="custody.events.v1", event=event(f"out-{n}"))
+        await uow.audit.record(AuditEntry.system("test", action="test.did", resource_type="test", resource_id=str(n)))
+        if fail:
+            raise ValueError(f"unit of work {n} failed")
+
+
+async def stored(database: Database) -> tuple[list[str], list[str], list[str | None]]:
+    async with database.session() as session:
+        inbox = list((await session.exec(select(InboxEntry.event_id).order_by(InboxEntry.event_id))).all())
+        outbox = list((await session.exec(select(OutboxMessage.event_id).order_by(OutboxMessage.id))).all())
+        audited = list((await session.exec(select(AuditRecord.resource_id).order_by(AuditRecord.seq))).all())
+    return inbox, outbox, audited
+
+
+async def test_a_failing_unit_of_work_is_undone_alone_and_its_neighbours_commit_together(database: Database) -> None:
+    failures: list[str] = []
+    async with database.batch():
+        for n in range(5):
+            try:
+                await apply(database, n, fail=n == 2)
+            except ValueError as error:
+                failures.append(str(error))
+        # inside the batch nothing is visible to another session yet
+        assert await stored(database) == ([], [], [])
+    assert failures == ["unit of work 2 failed"]
+    inbox, outbox, audited = await stored(database)
+    assert inbox == ["in-0", "in-1", "in-3", "in-4"]
+    assert outbox == ["out-0", "out-1", "out-3", "out-4"]
+    assert audited == ["0", "1", "3", "4"]
+    async with database.engine.connect() as connection:
+        verdict = await connection.run_sync(verify_connection)
+    assert verdict.intact, verdict  # the chain has no gap where the undone record was
+
+
+async def test_a_batch_that_raises_keeps_nothing_of_any_unit_of_work(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.batch():
+            await apply(database, 1)
+            await apply(database, 2)
+            raise RuntimeError("the batch could not finish")
+    assert await stored(database) == ([], [], [])
+
+
+async def test_an_event_seen_earlier_in_the_same_batch_is_not_applied_twice(database: Database) -> None:
+    async with database.batch():
+        await apply(database, 7)
+        async with SqlUnitOfWork(database, FrozenClock(NOW)) as uow:
+            assert not await uow.inbox.first_delivery(event_id="in-7", event_type="t")
+    inbox, _, _ = await stored(database)
+    assert inbox == ["in-7"]
+
+
+async def test_batches_cannot_nest_in_each_other_or_in_a_transaction(database: Database) -> None:
+    async with database.batch():
+        with pytest.raises(RuntimeError, match="batch"):
+            async with database.batch():
+                pass
+    async with database.transaction():
+        with pytest.raises(RuntimeError, match="batch"):
+            async with database.batch():
+                pass
