@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from contracts.envelope import CloudEvent
 from services.common.audit import AuditEntry, AuditRecord, verify_connection
@@ -61,9 +61,9 @@ async def apply(database: Database, n: int, *, fail: bool = False) -> None:
 
 async def stored(database: Database) -> tuple[list[str], list[str], list[str | None]]:
     async with database.session() as session:
-        inbox = list((await session.exec(select(InboxEntry.event_id).order_by(InboxEntry.event_id))).all())
-        outbox = list((await session.exec(select(OutboxMessage.event_id).order_by(OutboxMessage.id))).all())
-        audited = list((await session.exec(select(AuditRecord.resource_id).order_by(AuditRecord.seq))).all())
+        inbox = list((await session.exec(select(InboxEntry.event_id).order_by(col(InboxEntry.event_id)))).all())
+        outbox = list((await session.exec(select(OutboxMessage.event_id).order_by(col(OutboxMessage.id)))).all())
+        audited = list((await session.exec(select(AuditRecord.resource_id).order_by(col(AuditRecord.seq)))).all())
     return inbox, outbox, audited
 
 
