@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,10 +27,12 @@ def event(event_id: str) -> CloudEvent:
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> Database:
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
     url = f"sqlite:///{tmp_path / 'uow.db'}"
     upgrade(url, MIGRATIONS)
-    return Database(url)
+    database = Database(url)
+    yield database
+    await database.dispose()
 
 
 async def test_what_a_unit_of_work_stages_commits_together(database: Database) -> None:

@@ -3,6 +3,7 @@ disabling, idle timeout."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +28,7 @@ SECRET = pyotp.random_base32()
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> Database:
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
     url = f"sqlite:///{tmp_path / 'console.db'}"
     upgrade(url, MIGRATIONS)
     found = Database(url)
@@ -43,7 +44,8 @@ async def database(tmp_path: Path) -> Database:
         now=NOW,
         totp_secret=SECRET,
     )
-    return found
+    yield found
+    await found.dispose()
 
 
 async def test_passwords_are_argon2id_and_accounts_are_bound(database: Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -98,10 +99,12 @@ def test_a_head_that_does_not_match_the_last_record_is_named() -> None:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Database:
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     upgrade(url, MIGRATIONS)
-    return Database(url)
+    database = Database(url)
+    yield database
+    await database.dispose()
 
 
 async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_edits(
