@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def profile_of(args: argparse.Namespace) -> Profile:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a session as Ctrl-C does: the run in progress stops its system before the process ends."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(sys.argv[1:] if argv is None else argv)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**63)
@@ -49,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"./run chaos: {error}", file=sys.stderr)
         return 2
     print(f"chaos seed {seed} (replay with --seed {seed}); {profile}", flush=True)
-    results = run_session(seed, profile, args.workdir, echo=lambda line: print(line, flush=True))
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = run_session(seed, profile, args.workdir, echo=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        # each run stops its own system, receiver and PostgreSQL server on the way out (runner.run_once)
+        print(f"interrupted; seed {seed}; nothing judged", file=sys.stderr)
+        return 130
     document = report.summary(seed, profile, results)
     report.write(document, args.workdir / "summary.json")
     print(report.table(document))

@@ -3,6 +3,7 @@ same body) again after a connection error, a 5xx or a 429, until an answer or a 
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -24,9 +25,11 @@ def call(
     json: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     deadline_seconds: float = 120.0,
+    stopped: threading.Event | None = None,
 ) -> httpx.Response:
     """``method path`` until a non-retryable answer; waits Retry-After (else a short pause) between tries. With
-    two replicas (``bases``: one URL each) the tries go round them, as behind a load balancer."""
+    two replicas (``bases``: one URL each) the tries go round them, as behind a load balancer. Once ``stopped``
+    is set (the session was interrupted) no further try is made."""
     deadline = time.monotonic() + deadline_seconds
     attempt = 0
     while True:
@@ -41,6 +44,8 @@ def call(
             why = f"HTTP {response.status_code}"
         except httpx.TransportError as error:
             why = type(error).__name__
+        if stopped is not None and stopped.is_set():
+            raise GaveUp(f"{method} {path.split('?')[0]}: interrupted")
         if time.monotonic() + pause > deadline:
             raise GaveUp(f"{method} {path.split('?')[0]}: still {why} after {deadline_seconds}s")
         time.sleep(pause)  # a caller's back-off between tries of the same request, not test synchronisation

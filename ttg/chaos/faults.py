@@ -23,6 +23,7 @@ class FaultInjector:
         self.database_restarts = 0
         self.errors: list[str] = []
         self._done = threading.Event()
+        self._abandoned = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos-faults", daemon=True)
 
     def start(self) -> FaultInjector:
@@ -36,10 +37,17 @@ class FaultInjector:
         if self._thread.is_alive():
             self.errors.append("the fault injector did not finish")
 
+    def abandon(self) -> None:
+        """The run was interrupted: inject nothing more (a fault being injected finishes), so the system can stop."""
+        self._abandoned.set()
+        self._done.set()
+
     def _run(self) -> None:
         for fault in self.faults:
             while self.progress() < fault.at_step and not self._done.is_set():
                 time.sleep(0.05)  # watching the load's progress for the fault's moment
+            if self._abandoned.is_set():
+                return
             try:
                 self._inject(fault)
             except Exception as error:  # noqa: BLE001 - reported as a violation of the run, not raised in a thread

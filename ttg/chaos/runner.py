@@ -93,7 +93,11 @@ def run_once(plan: RunPlan, profile: Profile, workdir: Path) -> RunResult:
             notices=profile.notices,
         )
         injector = FaultInjector(stack, cluster, plan.faults, lambda: workload.progress).start()
-        load = workload.run()
+        try:
+            load = workload.run()
+        except BaseException:
+            injector.abandon()
+            raise
         injector.finish()
         db = Databases({service: stack.database_url(service) for service in SERVICES})
         try:

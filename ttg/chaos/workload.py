@@ -90,6 +90,7 @@ class Workload:
         self._lock = threading.Lock()
         self._answered: set[str] = set()
         self._late_answers = 0
+        self._stopped = threading.Event()
         self._http = httpx.Client(timeout=20.0, limits=httpx.Limits(max_connections=workers * 2))
 
     def run(self) -> Load:
@@ -98,9 +99,16 @@ class Workload:
         people = [self._person(n) for n in range(self.notices)]
         steps = [(person, self.rng.getrandbits(32)) for person in people]
         seeds = [self.rng.getrandbits(32) for _ in range(answers(self.notices))]
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="chaos-load") as pool:
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="chaos-load")
+        try:
             list(pool.map(lambda step: self._step(*step), steps))
             list(pool.map(self._late_answer, seeds))
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: no new call starts; the calls in flight end on their own.
+            self._stopped.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         self._http.close()
         return self.load
 
@@ -121,6 +129,8 @@ class Workload:
 
     def _step(self, person: Person, seed: int) -> None:
         rng = random.Random(seed)  # each step its own generator: threads do not race on the run's
+        if self._stopped.is_set():
+            return
         try:
             self._submit(person)
             if rng.random() < 0.3:
@@ -133,7 +143,7 @@ class Workload:
 
     def _post(self, service: str, client: str, path: str, body: dict[str, Any], **headers: str) -> httpx.Response:
         auth = {"Authorization": f"Bearer {self.keys[client]}", **headers}
-        return call(self._http, "POST", self.urls(service), path, json=body, headers=auth)
+        return call(self._http, "POST", self.urls(service), path, json=body, headers=auth, stopped=self._stopped)
 
     def _submit(self, person: Person) -> None:
         answer = self._post(
@@ -190,7 +200,7 @@ class Workload:
         rng = random.Random(seed)
         deadline = time.monotonic() + 60
         try:
-            while not self._answer(rng) and time.monotonic() < deadline:
+            while not self._stopped.is_set() and not self._answer(rng) and time.monotonic() < deadline:
                 time.sleep(0.2)  # waiting for a referral to reach an agency, within the deadline
         except GaveUp as error:
             with self._lock:
