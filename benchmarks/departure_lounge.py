@@ -27,6 +27,7 @@ from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.migrations import upgrade
 from services.common.problems import install_problem_handlers
+from services.common.roles import Role
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.entrypoints.api.release_routes import router
 from services.handover.settings import HandoverSettings
@@ -64,7 +65,7 @@ async def main(releases: int, all_pages: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="lounge-"))
     store = folder / "credentials.json"
     key = credentials.create(
-        store, client_id="dmi", organisation="DMI", role=credentials.Role.PRISON_HEALTHCARE, establishments=["DMI"]
+        store, client_id="dmi", organisation="DMI", role=Role.PRISON_HEALTHCARE, establishments=["DMI"]
     )
     settings = HandoverSettings(
         database_url=f"sqlite:///{folder}/handover.db",
