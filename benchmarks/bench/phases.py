@@ -35,7 +35,7 @@ class Context:
     notices: Notices
     profile: Profile
     workdir: Path
-    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # phase -> (sent at, latency s)
+    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # phase -> (notified at, latency)
 
 
 def _check_sent(sent: Sent, phase: str) -> None:
@@ -51,7 +51,8 @@ def _notified(sent: Sent, found: dict[str, list[Arrival]]) -> dict[str, float]:
 
 
 def _series(sent: Sent, done: dict[str, float], began: float) -> list[tuple[float, float]]:
-    return sorted((sent.at[p] - began, done[p] - sent.at[p]) for p in done)
+    """(when the person's last webhook arrived, since the phase began; their latency), in seconds."""
+    return sorted((done[p] - began, done[p] - sent.at[p]) for p in done)
 
 
 def p1_steady(ctx: Context) -> dict[str, Any]:
