@@ -7,6 +7,7 @@ import argparse
 import os
 import random
 import secrets
+import shutil
 import signal
 import sys
 import time
@@ -92,6 +93,9 @@ def run(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], int]:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(sys.argv[1:] if argv is None else argv)
+    if "P3" in args.phases and shutil.which("wrk") is None:
+        print("./run bench: P3 needs wrk (apt-get install wrk), or leave it out with --only", file=sys.stderr)
+        return 2  # said before the system starts, not after the other phases have run
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     print(f"bench seed {seed} (replay with --seed {seed}); phases {','.join(args.phases)}", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -47,3 +47,14 @@ def test_the_quick_profile_is_smaller_than_the_full_one_in_every_load() -> None:
 def test_every_measured_phase_has_its_place_in_the_run_order_with_p3_last() -> None:
     assert set(RUN_ORDER) == set(PHASES) - {"P6"}
     assert RUN_ORDER[-1] == "P3"
+
+
+def test_without_wrk_p3_is_refused_before_anything_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.bench import cli
+
+    def must_not_run(*_: object) -> None:
+        raise AssertionError("the system was started")
+
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(cli, "run", must_not_run)
+    assert cli.main(["--quick", "--only", "P3"]) == 2
