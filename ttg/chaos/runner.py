@@ -46,16 +46,26 @@ class RunResult:
         return self.verdict.clean
 
 
+# Violations the load itself recorded (a call refused or given up on): final, so the drain does not wait on them.
+FINAL = frozenset({"caller could not complete"})
+
+
+def settled(verdict: Verdict) -> bool:
+    """Nothing left that waiting could still put right (a clean verdict, or only the load's own final problems)."""
+    return all(invariant in FINAL for invariant, _ in verdict.violations)
+
+
 def drain(db: Databases, load: Load, receiver: VerifyingReceiver, timeout: float) -> Verdict:
-    """Check until everything else holds or ``timeout`` passes (the audit chains are walked once, after: see
-    ``observe``); the last verdict stands (work still in flight at the deadline is reported as lost)."""
+    """Check until everything else holds (or only the load's own final problems remain) or ``timeout`` passes
+    (the audit chains are walked once, after: see ``observe``); the last verdict stands (work still in flight at
+    the deadline is reported as lost)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             verdict = check(observe(db, load, receiver.snapshot(), receiver.unverified, audit_chains=False))
         except Exception as error:  # noqa: BLE001 - a database not answering yet, after its restart
             verdict = Verdict(violations=[("could not observe", f"{type(error).__name__}")])
-        if verdict.clean or time.monotonic() > deadline:
+        if settled(verdict) or time.monotonic() > deadline:
             return verdict
         time.sleep(1.0)  # polling the system's progress until the deadline
 
