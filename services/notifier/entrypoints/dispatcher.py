@@ -140,7 +140,7 @@ class Dispatcher:
             limit=self._settings.dispatch_batch_size,
             lease_seconds=self._settings.lease_seconds,
             held=held,
-            capacity=lambda code: self._room(code, now),
+            capacity=self._rooms(now),
         )
         started = 0
         for delivery in claimed:
@@ -159,9 +159,14 @@ class Dispatcher:
             started += 1
         return started
 
-    def _room(self, code: str, now: datetime) -> int | None:
-        agency = self._directory.by_code(code)
-        return None if agency is None else self._endpoint(agency).room(now)
+    def _rooms(self, now: datetime) -> dict[str, int]:
+        """How many more deliveries each agency of the directory may have in flight (an endpoint not used yet
+        has all its slots and a closed breaker)."""
+        full = self._settings.per_endpoint_concurrency
+        return {
+            agency.code: self._endpoints[agency.code].room(now) if agency.code in self._endpoints else full
+            for agency in self._directory.agencies
+        }
 
     def _endpoint(self, agency: Agency) -> EndpointClient:
         if agency.code not in self._endpoints:

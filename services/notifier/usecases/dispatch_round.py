@@ -5,7 +5,7 @@ as :func:`services.notifier.domain.verdict.judge_round` decides it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from contracts.delivery import DELIVERY_OUTCOME_SCHEMA, DeliveryOutcomeV1
@@ -36,7 +36,7 @@ async def claim_due(
     limit: int,
     lease_seconds: float,
     held: Collection[str] = (),
-    capacity: Callable[[str], int | None] | None = None,
+    capacity: Mapping[str, int] | None = None,
 ) -> list[Delivery]:
     """Reserve due deliveries for this sender (a lease, so replicas never send the same one at once).
 
