@@ -223,3 +223,19 @@ def resumed(traceparent: str | None) -> contextvars.Context:
     if traceparent:
         copied.run(otel_context.attach, _propagator.extract({"traceparent": traceparent}))
     return copied
+
+
+def current_context() -> otel_context.Context:
+    """The current trace context, to continue later in another task (:func:`continued`)."""
+    return otel_context.get_current()
+
+
+@contextmanager
+def continued(context: otel_context.Context) -> Iterator[None]:
+    """Make ``context`` (from :func:`current_context`) the current trace context for the block: work done for
+    another task, such as recording its round, stays part of that task's trace."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
