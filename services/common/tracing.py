@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -239,3 +240,10 @@ def continued(context: otel_context.Context) -> Iterator[None]:
         yield
     finally:
         otel_context.detach(token)
+
+
+def trace_client(client: httpx.AsyncClient) -> None:
+    """Client spans (and a ``traceparent`` header) on ``client`` when tracing is on, whatever its transport:
+    :func:`instrument` covers httpx's own transport only."""
+    if HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=trace.get_tracer_provider())
