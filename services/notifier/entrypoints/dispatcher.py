@@ -29,9 +29,8 @@ from services.notifier.domain.states import DeliveryStatus, EndpointEffect
 from services.notifier.domain.verdict import EndpointView, RetryPolicy, RoundVerdict, refusal
 from services.notifier.entrypoints.round_recorder import BatchScope, RoundRecorder
 from services.notifier.settings import NotifierSettings
-from services.notifier.usecases.dispatch_round import claim_due, record_round
+from services.notifier.usecases.dispatch_round import claim_round, record_round
 from services.notifier.usecases.ports import UowFactory
-from services.notifier.usecases.queries import endpoint_states
 
 log = structlog.get_logger(__name__)
 
@@ -134,14 +133,10 @@ class Dispatcher:
         (none once the dispatcher is draining for a stop)."""
         if self._stopping:
             return 0
-        self._states = {
-            code: EndpointView(state.status, state.failing_since, state.reason)
-            for code, state in (await endpoint_states(uow=self._new_uow())).items()
-        }
         now = self._clock.now()
         held = {agency.code for agency in self._directory.agencies if agency.webhook.paused}
         held |= {code for code, endpoint in self._endpoints.items() if endpoint.room(now) == 0}
-        claimed = await claim_due(
+        self._states, claimed = await claim_round(
             uow=self._new_uow(),
             now=now,
             limit=self._settings.dispatch_batch_size,
