@@ -198,6 +198,7 @@ class Dispatcher:
                     source=self._settings.source,
                     refused=refused,
                 ),
+                order=delivery.agency_code,
                 webhook_id=delivery.webhook_id,
                 correlation_id=delivery.correlation_id,
                 agency=delivery.agency_code,

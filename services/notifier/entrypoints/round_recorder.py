@@ -18,6 +18,7 @@ and records them in one :meth:`services.common.db.Database.batch`, where each ro
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ MOST_ROUNDS_PER_BATCH = 200
 @dataclass
 class _Queued(Generic[T]):
     record: Callable[[], Awaitable[T]]
+    order: str
     logged: Mapping[str, object]
     done: asyncio.Future[T]
     trace: Any = field(default_factory=current_context)
@@ -51,15 +53,19 @@ class RoundRecorder(Generic[T]):
         self._queued: list[_Queued[T]] = []
         self._worker: asyncio.Task[None] | None = None
 
-    async def record(self, record: Callable[[], Awaitable[T]], **logged: object) -> T:
+    async def record(self, record: Callable[[], Awaitable[T]], *, order: str = "", **logged: object) -> T:
         """Run ``record`` (one round's unit of work) in the next batch; its result once the batch committed.
-        ``logged`` is bound to the log context while it runs."""
+
+        A batch records its rounds sorted by ``order`` (the agency code): replicas' batches then lock endpoint
+        rows in the same order, and cannot deadlock on PostgreSQL. ``logged`` is bound to the log context while
+        it runs."""
         if self._batch is None:
             return await record()
-        queued: _Queued[T] = _Queued(record, logged, asyncio.get_running_loop().create_future())
+        queued: _Queued[T] = _Queued(record, order, logged, asyncio.get_running_loop().create_future())
         self._queued.append(queued)
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work())
+            # A context of its own: not the trace and log context of the round that happened to start it.
+            self._worker = asyncio.create_task(self._work(), context=contextvars.Context())
         return await queued.done
 
     async def close(self) -> None:
@@ -74,6 +80,7 @@ class RoundRecorder(Generic[T]):
     async def _work(self) -> None:
         while self._queued:
             taken, self._queued = self._queued[: self._most], self._queued[self._most :]
+            taken.sort(key=lambda queued: queued.order)
             try:
                 alone = await self._together(taken)
             except BaseException:

@@ -214,3 +214,24 @@ async def test_rounds_recorded_together_keep_each_persons_order_to_the_endpoint(
         assert [webhook for webhook in arrived if webhook in theirs] == theirs
     assert len(opened) < len(sent_in_order), "rounds were recorded together"
     assert all([(await stored(database, d))[0].status == DeliveryStatus.DELIVERED for d in sent_in_order])
+
+
+async def test_a_batch_records_its_rounds_in_agency_order_so_replicas_lock_endpoints_alike() -> None:
+    recorded: list[str] = []
+    batches: list[int] = []
+
+    @asynccontextmanager
+    async def batch() -> AsyncIterator[None]:
+        batches.append(1)
+        yield
+
+    recorder: RoundRecorder[str] = RoundRecorder(batch)
+
+    async def record(code: str) -> str:
+        recorded.append(code)
+        return code
+
+    codes = ["CMHT", "A99001", "PDU", "A99001"]
+    results = await asyncio.gather(*(recorder.record(lambda c=c: record(c), order=c) for c in codes))
+    assert results == codes, "each round gets its own result"
+    assert recorded == sorted(codes) and batches == [1]
