@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyinstrument import Profiler
+
 from benchmarks.notifier_support import (
     delivered_count,
     fresh_database,
@@ -121,11 +123,9 @@ def _batching(database: Database) -> dict[str, Any]:
     return {"batch": database.batch} if "batch" in inspect.signature(Dispatcher).parameters else {}
 
 
-def _profiler(path: str | None):  # type: ignore[no-untyped-def]
+def _profiler(path: str | None) -> Profiler | None:
     if not path:
         return None
-    from pyinstrument import Profiler
-
     profiler = Profiler(async_mode="disabled", interval=0.001)
     profiler.start()
     return profiler
