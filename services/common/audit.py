@@ -7,9 +7,11 @@ the sequence number and hash of the newest record, so deleting the newest record
 also writes the new head to the service log, an external witness of the chain that a database administrator
 cannot rewrite.
 
-Appends are serialised by updating the head row first in the appending transaction: on PostgreSQL that is a
-row lock that orders replicas, on SQLite it takes the write lock; ``prev_hash`` and ``seq`` are unique, so a
-fork can never be committed. Records are only ever inserted: the code has no update or delete, and database
+A transaction's entries are staged as it goes and chained together just before it commits (``append_many``:
+one head-row update per transaction, however many units of work a batch holds; a savepoint rolled back drops
+its own). Appends are serialised by updating the head row first: on PostgreSQL that is a row lock that orders
+replicas, on SQLite it takes the write lock; ``prev_hash`` and ``seq`` are unique, so a fork can never be
+committed. Records are only ever inserted: the code has no update or delete, and database
 triggers refuse both (the ``*_security`` migration). The record about an effect is written in the effect's own
 transaction where the caller passes its session, so there is no effect without its record.
 
@@ -27,12 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, select, update
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, event, select, update
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -139,36 +143,74 @@ _records = table_of(AuditRecord)
 _head = table_of(AuditHead)
 
 
-def append_on(connection: Connection, entry: AuditEntry, now: datetime) -> dict[str, Any]:
-    """Chain ``entry`` after the newest record, inside the connection's current transaction."""
+Staged = tuple[AuditEntry, datetime, str]  # an entry, when it happened, its record id
+_STAGED = "audit.staged"  # the session's staged entries (a tuple, so a savepoint's snapshot of it stays as it was)
+
+
+def append_many(connection: Connection, staged: Sequence[Staged]) -> list[dict[str, Any]]:
+    """Chain ``staged`` entries, in order, after the newest record, inside the connection's current transaction:
+    the head row is locked and read once, the records inserted in one statement, the head updated once."""
     connection.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq))  # lock first
     head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one()
-    row: dict[str, Any] = {
-        "seq": head.seq + 1,
-        "record_id": str(uuid.uuid4()),
-        "at": now.astimezone(UTC),
-        "actor": entry.actor,
-        "actor_role": entry.actor_role,
-        "actor_organisation": entry.actor_organisation,
-        "action": entry.action,
-        "resource_type": entry.resource_type,
-        "resource_id": entry.resource_id,
-        "subject": entry.subject,
-        "outcome": entry.outcome,
-        "details": _canonical(entry.details).decode(),
-        "correlation_id": entry.correlation_id,
-        "prev_hash": head.hash,
-    }
-    row["hash"] = record_hash(row)
-    connection.execute(_records.insert().values(**row))
-    connection.execute(update(_head).where(_head.c.id == 1).values(seq=row["seq"], hash=row["hash"]))
-    return row
+    seq, previous = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for entry, now, record_id in staged:
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "record_id": record_id,
+            "at": now.astimezone(UTC),
+            "actor": entry.actor,
+            "actor_role": entry.actor_role,
+            "actor_organisation": entry.actor_organisation,
+            "action": entry.action,
+            "resource_type": entry.resource_type,
+            "resource_id": entry.resource_id,
+            "subject": entry.subject,
+            "outcome": entry.outcome,
+            "details": _canonical(entry.details).decode(),
+            "correlation_id": entry.correlation_id,
+            "prev_hash": previous,
+        }
+        row["hash"] = previous = record_hash(row)
+        rows.append(row)
+    if rows:
+        connection.execute(_records.insert(), rows)
+        connection.execute(update(_head).where(_head.c.id == 1).values(seq=seq, hash=previous))
+    return rows
+
+
+def append_on(connection: Connection, entry: AuditEntry, now: datetime) -> dict[str, Any]:
+    """Chain ``entry`` after the newest record, inside the connection's current transaction, at once."""
+    return append_many(connection, [(entry, now, str(uuid.uuid4()))])[0]
 
 
 async def record(session: AsyncSession, entry: AuditEntry, now: datetime) -> None:
-    """Append ``entry`` in the caller's transaction: the record commits with the effect, or neither does."""
-    row = await session.run_sync(lambda sync: append_on(sync.connection(), entry, now))
-    log.info("audit.appended", audit_seq=row["seq"], audit_hash=row["hash"], action=entry.action)
+    """Append ``entry`` in the caller's transaction: the record commits with the effect, or neither does.
+
+    The entry is staged on the session and chained, with every other entry staged in the same transaction, just
+    before that transaction commits (:func:`append_many`: one head-row update per transaction, however many units
+    of work a batch holds). A savepoint that is rolled back drops what it staged with the rest of its work
+    (``Database.transaction`` restores the session's ``info``), so the chain never has a gap."""
+    session.info[_STAGED] = (*session.info.get(_STAGED, ()), (entry, now, str(uuid.uuid4())))
+
+
+@event.listens_for(Session, "before_commit")
+def _append_staged(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its entries wait for the whole transaction
+        return
+    staged: tuple[Staged, ...] = session.info.pop(_STAGED, ())
+    if staged:
+        rows = append_many(session.connection(), staged)
+        actions = sorted({entry.action for entry, _, _ in staged})
+        log.info(
+            "audit.appended", audit_seq=rows[-1]["seq"], audit_hash=rows[-1]["hash"], records=len(rows), actions=actions
+        )
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
 
 
 async def append(database: Database, entry: AuditEntry, now: datetime) -> None:

@@ -116,8 +116,16 @@ class Database:
         try:
             batch = _batch_session.get()
             if batch is not None:
-                async with batch.begin_nested():
-                    yield batch
+                before = dict(batch.info)
+                try:
+                    async with batch.begin_nested():
+                        yield batch
+                except BaseException:
+                    # What the unit of work staged on the session for its commit (audit entries) is undone
+                    # with its rows.
+                    batch.info.clear()
+                    batch.info.update(before)
+                    raise
             else:
                 async with self._writing() as session:
                     yield session

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -223,3 +224,26 @@ def resumed(traceparent: str | None) -> contextvars.Context:
     if traceparent:
         copied.run(otel_context.attach, _propagator.extract({"traceparent": traceparent}))
     return copied
+
+
+def current_context() -> otel_context.Context:
+    """The current trace context, to continue later in another task (:func:`continued`)."""
+    return otel_context.get_current()
+
+
+@contextmanager
+def continued(context: otel_context.Context) -> Iterator[None]:
+    """Make ``context`` (from :func:`current_context`) the current trace context for the block: work done for
+    another task, such as recording its round, stays part of that task's trace."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+def trace_client(client: httpx.AsyncClient) -> None:
+    """Client spans (and a ``traceparent`` header) on ``client`` when tracing is on, whatever its transport:
+    :func:`instrument` covers httpx's own transport only."""
+    if HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=trace.get_tracer_provider())

@@ -32,7 +32,12 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
 
     uows: UowFactory = new_uow
     dispatcher = Dispatcher(
-        new_uow=uows, directory=directory, settings=settings, clock=runtime.clock, on_final=runtime.relay.wake
+        new_uow=uows,
+        directory=directory,
+        settings=settings,
+        clock=runtime.clock,
+        on_final=runtime.relay.wake,
+        batch=runtime.database.batch,
     )
     consumers = Consumers(uows, directory, runtime.clock, settings, dispatcher.wake, runtime.relay.wake)
     directory_handlers: dict[str, Handler] = {EventType.DIRECTORY_AGENCY_CHANGED.value: consumers.on_directory_change}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry import trace
@@ -20,6 +21,8 @@ from opentelemetry.trace import SpanKind
 
 from contracts.envelope import CloudEvent
 from services.common import tracing
+from services.notifier.adapters.webhook_client import new_http_client
+from services.notifier.settings import NotifierSettings
 
 NHS_NUMBER = "9990001237"
 PRISON_NUMBER = "A1234BC"
@@ -157,3 +160,33 @@ def test_spans_leave_the_process_only_when_a_collector_or_a_trace_file_is_named(
     assert json.loads(line)["resource"]["attributes"]["service.name"] == "notifier"
     collector.shutdown()
     to_file.shutdown()
+
+
+async def test_a_webhook_over_the_aiohttp_transport_carries_the_traceparent_of_its_client_span(
+    spans: InMemorySpanExporter,
+) -> None:
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("traceparent", ""))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    tracing.instrument(FastAPI(), "test")  # as every service does at start: httpx client spans on
+    client = new_http_client(NotifierSettings())
+    try:
+        with tracer.start_as_current_span("deliver") as deliver:
+            response = await client.post(f"http://127.0.0.1:{runner.addresses[0][1]}/hook", content=b"{}")
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+    assert response.status_code == 204
+    post = next(span for span in spans.get_finished_spans() if span.kind == SpanKind.CLIENT)
+    [traceparent] = seen
+    _, trace_id, span_id, _ = traceparent.split("-")
+    assert int(trace_id, 16) == deliver.get_span_context().trace_id
+    assert int(span_id, 16) == post.context.span_id and post.parent is not None

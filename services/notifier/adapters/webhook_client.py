@@ -6,6 +6,7 @@ breaker, so one slow or dead endpoint holds only its own deliveries. A round is 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta
 
@@ -13,6 +14,8 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from services.common.clock import Clock
+from services.common.tracing import trace_client
+from services.notifier.adapters.aiohttp_transport import AiohttpTransport
 from services.notifier.adapters.signing import signed_headers, signing_secrets
 from services.notifier.adapters.tables import Delivery
 from services.notifier.domain.agencies import Agency
@@ -31,19 +34,23 @@ Attempts = list[tuple[datetime, AttemptResult]]
 
 
 def new_http_client(settings: NotifierSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """One endpoint's HTTP client: redirects are failures, never followed."""
-    return httpx.AsyncClient(
+    """One endpoint's HTTP client over its own aiohttp pool (``per_endpoint_concurrency`` connections): redirects
+    are failures, never followed; traced like any httpx client (a client span and its ``traceparent``)."""
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.attempt_timeout_seconds),
-        limits=httpx.Limits(max_connections=settings.per_endpoint_concurrency),
         follow_redirects=False,
-        transport=transport,
+        transport=transport or AiohttpTransport(max_connections=settings.per_endpoint_concurrency),
     )
+    if transport is None:
+        trace_client(client)
+    return client
 
 
 class EndpointClient:
     def __init__(self, settings: NotifierSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         """``transport`` replaces the network in unit tests (``httpx.MockTransport``); None in service."""
         self.client = new_http_client(settings, transport)
+        self.attempt_timeout = settings.attempt_timeout_seconds
         self.concurrency = settings.per_endpoint_concurrency
         self.in_flight = 0
         self.breaker = CircuitBreaker(
@@ -74,7 +81,7 @@ class EndpointClient:
                     at = clock.now()
                     started = time.perf_counter()
                     try:
-                        response = await self._post(agency, delivery, signed_at=wall.now(), secrets_at=at)
+                        response = await self._attempt(agency, delivery, signed_at=wall.now(), secrets_at=at)
                     except httpx.TransportError as error:
                         attempts.append((at, AttemptResult(None, _since(started), type(error).__name__, None)))
                         raise
@@ -84,6 +91,17 @@ class EndpointClient:
         except httpx.TransportError:
             pass
         return attempts, retry_after
+
+    async def _attempt(
+        self, agency: Agency, delivery: Delivery, *, signed_at: datetime, secrets_at: datetime
+    ) -> httpx.Response:
+        """One POST within a hard time limit: the transport's timeouts bound each connect and read, not an
+        answer that trickles in; past the limit the attempt is a ``ReadTimeout`` like a silent endpoint's."""
+        try:
+            async with asyncio.timeout(self.attempt_timeout):
+                return await self._post(agency, delivery, signed_at=signed_at, secrets_at=secrets_at)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no whole answer within {self.attempt_timeout:g} s") from None
 
     async def _post(
         self, agency: Agency, delivery: Delivery, *, signed_at: datetime, secrets_at: datetime

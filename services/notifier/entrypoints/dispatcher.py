@@ -3,7 +3,8 @@
 The dispatcher claims for an endpoint only as many deliveries as it has room for (free slots, and none while
 its circuit is open or it is paused), so a slow or dead endpoint holds only its own deliveries: the others are
 claimed and sent in the same rounds as if it were not there. Each round is sent by the endpoint's client and
-recorded by :func:`services.notifier.usecases.dispatch_round.record_round` in one unit of work.
+recorded by :func:`services.notifier.usecases.dispatch_round.record_round` in one unit of work; rounds that finish
+close together are recorded in one transaction, a savepoint each (:mod:`.round_recorder`).
 
 The database, not a timer in memory, says what is due (``next_attempt_at``); a claimed delivery is leased, so
 replicas never send the same one at once, and a crashed sender's lease simply runs out.
@@ -26,10 +27,10 @@ from services.notifier.adapters.webhook_client import Attempts, EndpointClient
 from services.notifier.domain.agencies import Agency, Directory
 from services.notifier.domain.states import DeliveryStatus, EndpointEffect
 from services.notifier.domain.verdict import EndpointView, RetryPolicy, RoundVerdict, refusal
+from services.notifier.entrypoints.round_recorder import BatchScope, RoundRecorder
 from services.notifier.settings import NotifierSettings
-from services.notifier.usecases.dispatch_round import claim_due, record_round
+from services.notifier.usecases.dispatch_round import claim_round, record_round
 from services.notifier.usecases.ports import UowFactory
-from services.notifier.usecases.queries import endpoint_states
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +53,12 @@ class Dispatcher:
         clock: Clock,
         on_final: Callable[[], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        batch: BatchScope | None = None,
     ) -> None:
-        """``transport`` replaces the network in unit tests (``httpx.MockTransport``); None in service."""
+        """``transport`` replaces the network in unit tests (``httpx.MockTransport``); None in service.
+        ``batch`` (``Database.batch``) lets rounds that finish together be recorded in one transaction
+        (:mod:`services.notifier.entrypoints.round_recorder`); None records each round alone."""
+        self._recorder: RoundRecorder[RoundVerdict] = RoundRecorder(batch)
         self._transport = transport
         self._new_uow = new_uow
         self._directory = directory
@@ -91,6 +96,7 @@ class Dispatcher:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._recorder.close()
             for endpoint in self._endpoints.values():
                 await endpoint.client.aclose()
             # The supervisor restarts a crashed loop on this same object: it must open new clients, not reuse
@@ -127,20 +133,16 @@ class Dispatcher:
         (none once the dispatcher is draining for a stop)."""
         if self._stopping:
             return 0
-        self._states = {
-            code: EndpointView(state.status, state.failing_since, state.reason)
-            for code, state in (await endpoint_states(uow=self._new_uow())).items()
-        }
         now = self._clock.now()
         held = {agency.code for agency in self._directory.agencies if agency.webhook.paused}
         held |= {code for code, endpoint in self._endpoints.items() if endpoint.room(now) == 0}
-        claimed = await claim_due(
+        self._states, claimed = await claim_round(
             uow=self._new_uow(),
             now=now,
             limit=self._settings.dispatch_batch_size,
             lease_seconds=self._settings.lease_seconds,
             held=held,
-            capacity=lambda code: self._room(code, now),
+            capacity=self._rooms(now),
         )
         started = 0
         for delivery in claimed:
@@ -159,9 +161,14 @@ class Dispatcher:
             started += 1
         return started
 
-    def _room(self, code: str, now: datetime) -> int | None:
-        agency = self._directory.by_code(code)
-        return None if agency is None else self._endpoint(agency).room(now)
+    def _rooms(self, now: datetime) -> dict[str, int]:
+        """How many more deliveries each agency of the directory may have in flight (an endpoint not used yet
+        has all its slots and a closed breaker)."""
+        full = self._settings.per_endpoint_concurrency
+        return {
+            agency.code: self._endpoints[agency.code].room(now) if agency.code in self._endpoints else full
+            for agency in self._directory.agencies
+        }
 
     def _endpoint(self, agency: Agency) -> EndpointClient:
         if agency.code not in self._endpoints:
@@ -178,17 +185,23 @@ class Dispatcher:
             retry_after: float | None = None
             if refused is None and agency is not None and endpoint is not None:
                 attempts, retry_after = await endpoint.send(agency, delivery, clock=self._clock, wall=self._wall)
-            verdict = await record_round(
-                uow=self._new_uow(),
-                delivery=delivery,
-                agency=agency,
-                directory=self._directory,
-                attempts=attempts,
-                retry_after=retry_after,
-                policy=self._policy,
-                now=self._clock.now(),
-                source=self._settings.source,
-                refused=refused,
+            verdict = await self._recorder.record(
+                lambda: record_round(
+                    uow=self._new_uow(),
+                    delivery=delivery,
+                    agency=agency,
+                    directory=self._directory,
+                    attempts=attempts,
+                    retry_after=retry_after,
+                    policy=self._policy,
+                    now=self._clock.now(),
+                    source=self._settings.source,
+                    refused=refused,
+                ),
+                order=delivery.agency_code,
+                webhook_id=delivery.webhook_id,
+                correlation_id=delivery.correlation_id,
+                agency=delivery.agency_code,
             )
             self._after(delivery, verdict, endpoint)
         except Exception:

@@ -5,7 +5,7 @@ as :func:`services.notifier.domain.verdict.judge_round` decides it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from contracts.delivery import DELIVERY_OUTCOME_SCHEMA, DeliveryOutcomeV1
@@ -36,7 +36,7 @@ async def claim_due(
     limit: int,
     lease_seconds: float,
     held: Collection[str] = (),
-    capacity: Callable[[str], int | None] | None = None,
+    capacity: Mapping[str, int] | None = None,
 ) -> list[Delivery]:
     """Reserve due deliveries for this sender (a lease, so replicas never send the same one at once).
 
@@ -49,6 +49,29 @@ async def claim_due(
         return await uow.deliveries.claim_due(
             now=now, limit=limit, lease_until=lease_until, held=held, capacity=capacity
         )
+
+
+async def claim_round(
+    *,
+    uow: NotifierUow,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    held: Collection[str] = (),
+    capacity: Mapping[str, int] | None = None,
+) -> tuple[dict[str, EndpointView], list[Delivery]]:
+    """Every endpoint's state (what the round's refusals are judged on) and the deliveries claimed as
+    :func:`claim_due` claims them, in one unit of work: one turn of the database per round, not two."""
+    async with uow:
+        states = {
+            code: EndpointView(state.status, state.failing_since, state.reason)
+            for code, state in (await uow.endpoints.all()).items()
+        }
+        lease_until = now + timedelta(seconds=lease_seconds)
+        claimed = await uow.deliveries.claim_due(
+            now=now, limit=limit, lease_until=lease_until, held=held, capacity=capacity
+        )
+    return states, claimed
 
 
 async def endpoint_view(uow: NotifierUow, agency_code: str) -> EndpointView:

@@ -3,7 +3,7 @@ are in ``adapters/``, the in-memory ones in the unit tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -31,7 +31,7 @@ class Deliveries(Protocol):
         limit: int,
         lease_until: datetime,
         held: Collection[str],
-        capacity: Callable[[str], int | None] | None,
+        capacity: Mapping[str, int] | None,
     ) -> list[Delivery]: ...
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None: ...
     async def conclude_round(

@@ -124,3 +124,35 @@ async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_ed
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
             connection.execute(sa.text(statement))
     engine.dispose()
+
+
+@pytest.mark.hazard("H89")
+async def test_a_batch_chains_its_units_records_with_one_head_update_and_drops_an_undone_units_record(
+    database: Database,
+) -> None:
+    head_updates: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE AUDIT_HEAD"):
+            head_updates.append(statement)
+
+    sa.event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    async with database.batch():
+        for n in range(4):
+            try:
+                async with database.transaction() as session:
+                    entry = audit.AuditEntry.system("test", action="x.done", resource_type="x", resource_id=str(n))
+                    await audit.record(session, entry, datetime.now(UTC))
+                    if n == 2:
+                        raise ValueError("this unit of work is undone")
+            except ValueError:
+                pass
+    sa.event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert len(head_updates) == 2, "the head is locked once and moved once for the whole batch"
+    async with database.session() as session:
+        found = await session.run_sync(
+            lambda sync: [r.resource_id for r in sync.execute(sa.select(audit.AuditRecord.resource_id))]
+        )
+        verdict = await session.run_sync(lambda sync: audit.verify_connection(sync.connection()))
+    assert sorted(found) == ["0", "1", "3"]
+    assert verdict.intact and verdict.records == 3, verdict.describe()

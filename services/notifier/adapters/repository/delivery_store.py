@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,49 +36,51 @@ class SqlDeliveries:
         limit: int,
         lease_until: datetime,
         held: Collection[str],
-        capacity: Callable[[str], int | None] | None,
+        capacity: Mapping[str, int] | None,
     ) -> list[Delivery]:
         """Lease due deliveries not held behind an earlier one about the same person to the same agency, nor
-        for a paused or ``held`` endpoint, in order; ``capacity`` caps how many one agency gets."""
-        earlier = aliased(Delivery)
+        for a paused or ``held`` endpoint, in order; ``capacity`` caps how many one agency gets (an agency it
+        does not name is capped by ``limit`` alone).
+
+        One statement (UPDATE ... RETURNING, SQLite >= 3.35 and PostgreSQL): the candidates are numbered per
+        agency in order and the first ``capacity`` of each are leased. The lease conditions are repeated on the
+        updated rows themselves, so a row another replica leased meanwhile is left to it (PostgreSQL re-checks
+        them on the row's newest version after waiting for its lock)."""
+        candidate, earlier = aliased(Delivery), aliased(Delivery)
         blocked = exists().where(
             and_(
-                col(earlier.agency_code) == col(Delivery.agency_code),
-                col(earlier.subject) == col(Delivery.subject),
+                col(earlier.agency_code) == col(candidate.agency_code),
+                col(earlier.subject) == col(candidate.subject),
                 col(earlier.status).in_(_HOLDING),
-                col(earlier.seq) < col(Delivery.seq),
+                col(earlier.seq) < col(candidate.seq),
             )
         )
         paused = select(EndpointState.agency_code).where(col(EndpointState.status) == EndpointStatus.PAUSED)
-        query = (
-            select(Delivery)
-            .where(col(Delivery.status) == DeliveryStatus.PENDING)
-            .where(col(Delivery.next_attempt_at) <= now)
-            .where(_not_leased(now))
-            .where(col(Delivery.agency_code).not_in(paused))
-            .where(~blocked)
-            .order_by(col(Delivery.seq))
-            .limit(limit)
-        )
+        nth = func.row_number().over(partition_by=col(candidate.agency_code), order_by=col(candidate.seq))
+        conditions = [
+            col(candidate.status) == DeliveryStatus.PENDING,
+            col(candidate.next_attempt_at) <= now,
+            or_(col(candidate.lease_expires_at).is_(None), col(candidate.lease_expires_at) < now),
+            col(candidate.agency_code).not_in(paused),
+            ~blocked,
+        ]
         if held:
-            query = query.where(col(Delivery.agency_code).not_in(list(held)))
-        taken: dict[str, int] = {}
-        claimed: list[Delivery] = []
-        for delivery in (await self._session.exec(query)).all():
-            room = capacity(delivery.agency_code) if capacity else None
-            if room is not None and taken.get(delivery.agency_code, 0) >= room:
-                continue
-            leased = await self._session.exec(
-                update(Delivery)
-                .where(
-                    col(Delivery.seq) == delivery.seq, col(Delivery.status) == DeliveryStatus.PENDING, _not_leased(now)
-                )
-                .values(lease_expires_at=lease_until)
-            )
-            if leased.rowcount == 1:
-                taken[delivery.agency_code] = taken.get(delivery.agency_code, 0) + 1
-                claimed.append(delivery)
-        return claimed
+            conditions.append(col(candidate.agency_code).not_in(list(held)))
+        ranked = (
+            select(col(candidate.seq).label("seq"), col(candidate.agency_code).label("agency_code"), nth.label("nth"))
+            .where(*conditions)
+            .subquery()
+        )
+        room = case(dict(capacity), value=ranked.c.agency_code, else_=limit) if capacity else literal(limit)
+        chosen = select(ranked.c.seq).where(ranked.c.nth <= room).order_by(ranked.c.seq).limit(limit)
+        leased = await self._session.execute(
+            update(Delivery)
+            .where(col(Delivery.seq).in_(chosen), col(Delivery.status) == DeliveryStatus.PENDING, _not_leased(now))
+            .values(lease_expires_at=lease_until)
+            .returning(Delivery),
+            execution_options={"synchronize_session": False},
+        )
+        return sorted(leased.scalars().all(), key=lambda delivery: delivery.seq or 0)
 
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
         for attempted_at, result in attempts:

@@ -23,7 +23,11 @@ class SqlEndpoints:
         return {state.agency_code: state for state in (await self._session.exec(select(EndpointState))).all()}
 
     async def ensure(self, agency_code: str, now: datetime) -> EndpointState:
-        """The endpoint's state, created active when the notifier has none yet."""
+        """The endpoint's state, created active when the notifier has none yet (read first: it nearly always
+        exists, and a round has usually just read it)."""
+        state = await self._session.get(EndpointState, agency_code)
+        if state is not None:
+            return state
         values = {"agency_code": agency_code, "status": EndpointStatus.ACTIVE.value, "changed_at": now}
         await insert_ignore(self._session, EndpointState, values)
         state = await self._session.get(EndpointState, agency_code)

@@ -27,7 +27,8 @@ class SqlReferralWatches:
         """Watch a delivered referral (a watch an early answer created gets its delivery time)."""
         key = {"handover_id": handover_id, "agency_code": agency_code}
         values = {"agency_kind": agency_kind, "subject": subject, "delivered_at": delivered_at}
-        await insert_ignore(self._session, ReferralWatch, {**key, **values})
+        if await insert_ignore(self._session, ReferralWatch, {**key, **values}):
+            return  # a new watch, delivered_at set
         unset = col(ReferralWatch.delivered_at).is_(None)
         await self._session.exec(
             update(ReferralWatch).where(*self._key(handover_id, agency_code), unset).values(values)

@@ -4,7 +4,7 @@ repositories, for use-case tests that run in milliseconds."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +53,7 @@ class FakeDeliveries:
         limit: int,
         lease_until: datetime,
         held: Collection[str],
-        capacity: Callable[[str], int | None] | None,
+        capacity: Mapping[str, int] | None,
     ) -> list[Delivery]:
         claimed: list[Delivery] = []
         for delivery in sorted(self.rows, key=lambda row: row.seq or 0):

@@ -12,7 +12,7 @@ from services.notifier.adapters.tables import EndpointState
 from services.notifier.domain.agencies import Directory
 from services.notifier.domain.states import DeliveryStatus, EndpointStatus
 from services.notifier.domain.verdict import AttemptResult, RetryPolicy, RoundVerdict
-from services.notifier.usecases.dispatch_round import claim_due, record_round
+from services.notifier.usecases.dispatch_round import claim_due, claim_round, record_round
 from services.notifier.usecases.plan_deliveries import remember_handover
 from tests.unit.notifier.usecases.conftest import T0, pending
 from tests.unit.notifier.usecases.fakes import FakeNotifierUow
@@ -129,3 +129,11 @@ async def test_claim_leases_due_deliveries_in_order_and_holds_a_persons_later_me
     assert claimed == [first, other] and first.lease_expires_at == T0 + timedelta(seconds=60)
     assert await claim_due(uow=uow, now=T0, limit=10, lease_seconds=60) == [], "leased"
     assert later.lease_expires_at is None
+
+
+async def test_a_round_claims_and_reads_every_endpoints_state_in_one_unit_of_work(uow: FakeNotifierUow) -> None:
+    uow.endpoints.states["GP"] = EndpointState(agency_code="GP", status=EndpointStatus.DISABLED, changed_at=T0)
+    delivery, commits = pending(uow, "CMHT"), uow.commits
+    states, claimed = await claim_round(uow=uow, now=T0, limit=10, lease_seconds=60)
+    assert claimed == [delivery] and uow.commits == commits + 1
+    assert states["GP"].status == EndpointStatus.DISABLED and "CMHT" not in states
