@@ -18,8 +18,11 @@ import asyncio
 import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import Database
 
@@ -35,10 +38,17 @@ class _Job:
 
 class GroupCommit:
     """Runs units of work (callables opening ``Database.transaction()``, e.g. a use case over a unit of work)
-    in shared batches; ``max_batch`` 0 runs each one alone, as without this class."""
+    in shared batches; ``max_batch`` 0 runs each one alone, as without this class. ``within`` wraps each batch's
+    units of work, inside its transaction (release_events chains the batch's audit records there)."""
 
-    def __init__(self, database: Database, *, max_batch: int) -> None:
-        self._database, self._max_batch = database, max_batch
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_batch: int,
+        within: Callable[[AsyncSession], AbstractAsyncContextManager[None]] = lambda _: nullcontext(),
+    ) -> None:
+        self._database, self._max_batch, self._within = database, max_batch, within
         self._waiting: deque[_Job] = deque()
         self._writer: asyncio.Task[None] | None = None
 
@@ -67,7 +77,7 @@ class GroupCommit:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         outside = contextvars.copy_context()
         try:
-            async with self._database.batch():
+            async with self._database.batch() as session, self._within(session):
                 joined = _set_by_batch(outside, contextvars.copy_context())
                 for job in batch:
                     for variable, value in joined:

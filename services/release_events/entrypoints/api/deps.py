@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from services.common.problems import PROBLEM_JSON, Problem
+from services.release_events.adapters.batch_audit import audited_batch
 from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.custody_rules import HELD_ELSEWHERE, CustodyRefused, Refused
@@ -25,7 +26,8 @@ def group_commit(request: Request) -> GroupCommit:
     """The process's one group commit: its batches are shared by every request of the app."""
     state = request.app.state
     if getattr(state, "group_commit", None) is None:
-        state.group_commit = GroupCommit(state.database, max_batch=state.settings.group_commit_max_batch)
+        max_batch = state.settings.group_commit_max_batch
+        state.group_commit = GroupCommit(state.database, max_batch=max_batch, within=audited_batch)
     committer: GroupCommit = state.group_commit
     return committer
 
