@@ -58,8 +58,10 @@ class GroupCommit:
             return await work()
         job = _Job(work, contextvars.copy_context(), asyncio.get_running_loop().create_future())
         self._waiting.append(job)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_batches(), name="group-commit")
+        if self._writer is None:  # in a context of its own, not the first caller's (its log lines name no request)
+            self._writer = asyncio.create_task(
+                self._write_batches(), name="group-commit", context=contextvars.Context()
+            )
         return cast(T, await job.answer)
 
     async def _write_batches(self) -> None:

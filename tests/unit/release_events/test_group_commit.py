@@ -61,6 +61,21 @@ async def test_each_unit_of_work_runs_in_its_callers_context_joined_to_the_batch
     assert caller_name.get() == "nobody" and in_batch.get() is None  # nothing leaks into this context
 
 
+async def test_the_batch_itself_runs_in_no_callers_context() -> None:
+    seen: list[str] = []
+
+    class Watching(CountingDatabase):
+        @asynccontextmanager
+        async def batch(self) -> AsyncIterator[None]:
+            seen.append(caller_name.get())  # what the batch's own log lines would be bound to
+            async with super().batch():
+                yield
+
+    commits = group(Watching(), 8)
+    await asyncio.gather(*(call_as(commits, f"caller-{n}") for n in range(2)))
+    assert seen == ["nobody"]
+
+
 async def test_batches_hold_at_most_the_maximum_and_answer_each_caller_its_own_result() -> None:
     database = CountingDatabase()
     commits = group(database, 4)
