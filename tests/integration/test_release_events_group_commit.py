@@ -222,3 +222,20 @@ async def test_batches_hold_at_most_the_maximum_and_zero_commits_each_alone(data
     notices, outbox, audited, intact = await stored(database)
     assert len(notices) == len(outbox) == len(audited) == 10
     assert intact  # records chained per batch and one at a time follow each other in one chain
+
+
+async def test_two_establishments_submitting_one_person_at_once_cannot_both_be_accepted(database: Database) -> None:
+    """Submissions not batched together still meet at the register's lock: on PostgreSQL the second waits for the
+    first's commit and is decided against what it wrote (with the lock taken away this fails on PostgreSQL)."""
+    for round_seed in range(3):
+        body = release_notice(random.Random(SEED + round_seed), place="durham")
+        other = "HHI" if body["establishment_code"] != "HHI" else "DMI"
+        async with SqlReleaseEventsUnitOfWork(database, FrozenClock(NOW)) as uow:
+            await uow.register.lock(body["prison_number"], NOW)  # the line exists, nobody holds the person
+        alone = GroupCommit(database, max_batch=0)  # two transactions side by side, not one batch
+        first = submit(alone, database, submission(body, None))
+        second = submit(alone, database, submission({**body, "establishment_code": other}, None))
+        outcomes = await asyncio.gather(first, second, return_exceptions=True)
+        accepted = [outcome for outcome in outcomes if isinstance(outcome, SubmissionReply)]
+        refused = [outcome for outcome in outcomes if isinstance(outcome, CustodyRefused)]
+        assert len(accepted) == 1 and len(refused) == 1, outcomes
