@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
@@ -18,17 +20,33 @@ CORRELATION_HEADER = "X-Correlation-Id"
 
 def install_correlation_ids(app: FastAPI) -> None:
     """Take the caller's correlation id (or make one), bind it to every log line, echo it back."""
+    app.add_middleware(CorrelationIds)
 
-    @app.middleware("http")
-    async def _correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get(CORRELATION_HEADER, "")
+
+class CorrelationIds:
+    """Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs the rest of the
+    request in a task of its own and streams the answer back through a memory channel, a cost every request paid
+    (issue 13's intake profile) for a header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(CORRELATION_HEADER, "")
         correlation_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
+        scope.setdefault("state", {})["correlation_id"] = correlation_id  # request.state.correlation_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
-        response = await call_next(request)
-        response.headers[CORRELATION_HEADER] = correlation_id
-        return response
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 FIRST_BACKOFF_SECONDS = 0.5

@@ -20,6 +20,12 @@ class ReleaseEventsSettings(ServiceSettings):
     idempotency_window_days: float = Field(
         7.0, gt=0, description="How long an Idempotency-Key is remembered; older records are ignored and purged"
     )
+    group_commit_max_batch: int = Field(
+        32,
+        ge=0,
+        description="Most notice submissions committed together in one transaction (each a savepoint of it, "
+        "each answered after the commit); 0 commits each alone",
+    )
     consumer_group: str = Field(
         "release-events", description="Consumer group of the progress projection (handover and delivery events)"
     )

@@ -90,6 +90,8 @@ class SqlIdempotencyRecords:
 class SqlCustodyRegister:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # The session's identity map holds rows weakly: keep the locked ones, so save() needs no second SELECT.
+        self._locked: dict[str, CustodyRegisterLine] = {}
 
     async def lock(self, prison_number: str, now: datetime) -> Custody:
         """The person's line, locked until the transaction ends (a new line if the person was never seen)."""
@@ -101,11 +103,11 @@ class SqlCustodyRegister:
             ).on_conflict_do_nothing(index_elements=["prison_number"])
         )
         query = select(CustodyRegisterLine).where(CustodyRegisterLine.prison_number == prison_number).with_for_update()
-        row = (await self._session.exec(query)).one()
+        row = self._locked[prison_number] = (await self._session.exec(query)).one()
         return Custody(holder=row.establishment_code, sequence=row.sequence, released=row.released)
 
     async def save(self, prison_number: str, custody: Custody, *, set_by: str, now: datetime) -> None:
-        row = await self._session.get(CustodyRegisterLine, prison_number)
+        row = self._locked.get(prison_number) or await self._session.get(CustodyRegisterLine, prison_number)
         if row is None:  # lock() always creates it first
             raise RuntimeError("custody register line missing: call lock() in the same transaction")
         row.establishment_code = custody.holder

@@ -62,17 +62,25 @@ class _Duplicate(Exception):
         self.answer = answer
 
 
-async def _earlier_answer(
-    uow: ReleaseEventsUnitOfWork, submission: Submission, now: datetime
-) -> SubmissionReply | None:
+async def _key_record(uow: ReleaseEventsUnitOfWork, submission: Submission) -> IdempotencyRecord | None:
+    """The stored record of the submission's Idempotency-Key, remembered or expired (None without a key)."""
     if submission.idempotency_key is None:
         return None
-    record = await uow.idempotency.get(submission.scope, submission.idempotency_key)
+    return await uow.idempotency.get(submission.scope, submission.idempotency_key)
+
+
+def _answer_of(record: IdempotencyRecord | None, submission: Submission, now: datetime) -> SubmissionReply | None:
     if record is None or not remembered(record.created_at, now=now, window=submission.idempotency_window):
         return None
     if record.request_hash != request_hash(submission.body):
         raise IdempotencyConflict
     return SubmissionReply(record.status_code, json.loads(record.response_body), replayed=True)
+
+
+async def _earlier_answer(
+    uow: ReleaseEventsUnitOfWork, submission: Submission, now: datetime
+) -> SubmissionReply | None:
+    return _answer_of(await _key_record(uow, submission), submission, now)
 
 
 async def _same_as_latest(uow: ReleaseEventsUnitOfWork, notice: ReleaseNoticeV1) -> str | None:
@@ -119,7 +127,8 @@ async def _accept(
 ) -> SubmissionReply:
     notice = submission.notice
     async with uow:
-        earlier = await _earlier_answer(uow, submission, now)
+        key_record = await _key_record(uow, submission)
+        earlier = _answer_of(key_record, submission, now)
         if earlier:
             log.info("release_notice.replayed", notice_id=earlier.body.get("notice_id"))
             RELEASE_NOTICES.labels("replayed").inc()
@@ -132,7 +141,7 @@ async def _accept(
             if same is not None:
                 body = {"notice_id": same, "status": "duplicate", "status_url": status_url(same)}
                 raise _Duplicate(SubmissionReply(200, body, duplicate=True))
-        else:  # an expired record of the same key gives way to this submission
+        elif key_record is not None:  # an expired record of the same key gives way to this submission
             created_before = now - submission.idempotency_window
             await uow.idempotency.forget(submission.scope, submission.idempotency_key, created_before=created_before)
         event = new_event(

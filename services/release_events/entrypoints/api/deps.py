@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from services.common.problems import PROBLEM_JSON, Problem
+from services.release_events.adapters.batch_audit import audited_batch
+from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.custody_rules import HELD_ELSEWHERE, CustodyRefused, Refused
 from services.release_events.domain.notices import IdempotencyConflict, NoticeNotFound, NotTheSameRelease, Superseded
@@ -18,6 +20,19 @@ def unit_of_work(request: Request) -> SqlReleaseEventsUnitOfWork:
 
 
 UnitOfWorkDep = Annotated[SqlReleaseEventsUnitOfWork, Depends(unit_of_work)]
+
+
+def group_commit(request: Request) -> GroupCommit:
+    """The process's one group commit: its batches are shared by every request of the app."""
+    state = request.app.state
+    if getattr(state, "group_commit", None) is None:
+        max_batch = state.settings.group_commit_max_batch
+        state.group_commit = GroupCommit(state.database, max_batch=max_batch, within=audited_batch)
+    committer: GroupCommit = state.group_commit
+    return committer
+
+
+GroupCommitDep = Annotated[GroupCommit, Depends(group_commit)]
 
 
 def new_id() -> str:

@@ -17,6 +17,7 @@ from services.release_events.entrypoints.api.deps import (
     NOTICE_REFUSALS,
     PROBLEM_RESPONSES,
     READ_RESPONSES,
+    GroupCommitDep,
     UnitOfWorkDep,
     new_id,
     problem_of,
@@ -82,17 +83,21 @@ async def submit_release_notice(
     caller: NoticeSubmitter,
     request: Request,
     uow: UnitOfWorkDep,
+    commits: GroupCommitDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
-    """Accept a release notice. Retrying with the same ``Idempotency-Key`` and body gives the same answer."""
+    """Accept a release notice. Retrying with the same ``Idempotency-Key`` and body gives the same answer.
+    Concurrent submissions are committed together (group commit); each is answered after that commit."""
     body = await request.json()
     refuse_unknown_fields(ReleaseNoticeV1, body, "the notice")
     ensure_may_submit_for(caller, notice.establishment_code)
     state = request.app.state
     submission = submission_of(notice, body, caller, request, idempotency_key)
     try:
-        answer = await accept_notice(
-            uow=uow, submission=submission, notice_id=new_id(), now=state.clock.now(), source=state.settings.source
+        answer = await commits.run(
+            lambda: accept_notice(
+                uow=uow, submission=submission, notice_id=new_id(), now=state.clock.now(), source=state.settings.source
+            )
         )
     except NOTICE_REFUSALS as refused:
         raise problem_of(refused) from None
