@@ -28,7 +28,6 @@ from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.logging import configure_logging
 from services.common.migrations import upgrade
-from services.release_events.adapters.batch_audit import audited_batch
 from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.usecases.accept_notice import Submission, accept_notice
@@ -59,7 +58,7 @@ async def measure(
         statements += 1
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    commits = GroupCommit(database, max_batch=max_batch, within=audited_batch)
+    commits = GroupCommit(database, max_batch=max_batch)
     pending = list(bodies)
 
     async def submit(body: dict[str, Any]) -> None:

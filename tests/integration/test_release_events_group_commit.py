@@ -25,7 +25,6 @@ from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
-from services.release_events.adapters.batch_audit import audited_batch
 from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.tables import IdempotencyRecord, ReleaseNoticeRecord
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
@@ -123,7 +122,7 @@ async def test_concurrent_notices_are_committed_together_and_each_answered_after
     database: Database,
 ) -> None:
     commits = count_commits(database)
-    group = GroupCommit(database, max_batch=32, within=audited_batch)
+    group = GroupCommit(database, max_batch=32)
     bodies = people(12)
     tasks = [submit(group, database, submission(body, f"key-{n}")) for n, body in enumerate(bodies)]
     answers = await asyncio.gather(*tasks)
@@ -139,7 +138,7 @@ async def test_concurrent_notices_are_committed_together_and_each_answered_after
 async def test_a_poison_submission_fails_alone_with_its_own_error_and_its_neighbours_commit(
     database: Database,
 ) -> None:
-    group = GroupCommit(database, max_batch=32, within=audited_batch)
+    group = GroupCommit(database, max_batch=32)
     first, second, third, fourth = people(4)
     taken = str(uuid.uuid4())
     elsewhere = "HHI" if first["establishment_code"] != "HHI" else "DMI"
@@ -169,7 +168,7 @@ async def test_a_poison_submission_fails_alone_with_its_own_error_and_its_neighb
 @pytest.mark.hazard("H92")
 async def test_an_idempotency_key_repeated_inside_one_batch_is_answered_as_the_first(database: Database) -> None:
     commits = count_commits(database)
-    group = GroupCommit(database, max_batch=32, within=audited_batch)
+    group = GroupCommit(database, max_batch=32)
     body, other = people(2)
     tasks = [
         submit(group, database, submission(body, "same-key")),
@@ -201,7 +200,7 @@ class CrashBeforeCommit(Database):
 async def test_a_batch_that_fails_before_its_commit_answers_nobody_202_and_keeps_nothing(database_url: str) -> None:
     database = CrashBeforeCommit(database_url)
     try:
-        group = GroupCommit(database, max_batch=32, within=audited_batch)
+        group = GroupCommit(database, max_batch=32)
         tasks = [submit(group, database, submission(body, f"key-{n}")) for n, body in enumerate(people(5))]
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
@@ -213,10 +212,10 @@ async def test_a_batch_that_fails_before_its_commit_answers_nobody_202_and_keeps
 async def test_batches_hold_at_most_the_maximum_and_zero_commits_each_alone(database: Database) -> None:
     commits = count_commits(database)
     bodies = people(10)
-    batched = GroupCommit(database, max_batch=4, within=audited_batch)
+    batched = GroupCommit(database, max_batch=4)
     await asyncio.gather(*(submit(batched, database, submission(body, f"b-{n}")) for n, body in enumerate(bodies[:8])))
     assert commits[0] == 2  # eight notices, four at a time
-    alone = GroupCommit(database, max_batch=0, within=audited_batch)
+    alone = GroupCommit(database, max_batch=0)
     await asyncio.gather(*(submit(alone, database, submission(body, f"a-{n}")) for n, body in enumerate(bodies[8:])))
     assert commits[0] == 4
     notices, outbox, audited, intact = await stored(database)

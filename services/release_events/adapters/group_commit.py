@@ -18,11 +18,8 @@ import asyncio
 import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import Database
 
@@ -38,17 +35,11 @@ class _Job:
 
 class GroupCommit:
     """Runs units of work (callables opening ``Database.transaction()``, e.g. a use case over a unit of work)
-    in shared batches; ``max_batch`` 0 runs each one alone, as without this class. ``within`` wraps each batch's
-    units of work, inside its transaction (release_events chains the batch's audit records there)."""
+    in shared batches; ``max_batch`` 0 runs each one alone, as without this class. The batch's audit records are
+    chained once, as it commits (``services.common.audit``: entries are staged per transaction)."""
 
-    def __init__(
-        self,
-        database: Database,
-        *,
-        max_batch: int,
-        within: Callable[[AsyncSession], AbstractAsyncContextManager[None]] = lambda _: nullcontext(),
-    ) -> None:
-        self._database, self._max_batch, self._within = database, max_batch, within
+    def __init__(self, database: Database, *, max_batch: int) -> None:
+        self._database, self._max_batch = database, max_batch
         self._waiting: deque[_Job] = deque()
         self._writer: asyncio.Task[None] | None = None
 
@@ -79,7 +70,7 @@ class GroupCommit:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         outside = contextvars.copy_context()
         try:
-            async with self._database.batch() as session, self._within(session):
+            async with self._database.batch():
                 joined = _set_by_batch(outside, contextvars.copy_context())
                 for job in batch:
                     for variable, value in joined:

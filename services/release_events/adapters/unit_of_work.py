@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.unit_of_work import SqlUnitOfWork
-from services.release_events.adapters import batch_audit
 from services.release_events.adapters.repository import (
     SqlCustodyEvents,
     SqlCustodyRegister,
@@ -35,7 +34,6 @@ class SqlReleaseEventsUnitOfWork(SqlUnitOfWork):
         self.custody_events = SqlCustodyEvents(session)
         self.progress = SqlProgress(session)
         self.publications = SqlPublications(session)
-        self.audit = batch_audit.trail_for(session, self.clock) or self.audit
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -46,5 +44,3 @@ class SqlReleaseEventsUnitOfWork(SqlUnitOfWork):
             raise WriteConflict(str(conflict.orig)) from conflict
         if isinstance(error, IntegrityError):  # at a flush inside the block, now rolled back
             raise WriteConflict(str(error.orig)) from error
-        if error is None:
-            batch_audit.keep(self.audit)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from services.common.problems import PROBLEM_JSON, Problem
-from services.release_events.adapters.batch_audit import audited_batch
 from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.custody_rules import HELD_ELSEWHERE, CustodyRefused, Refused
@@ -27,7 +26,7 @@ def group_commit(request: Request) -> GroupCommit:
     state = request.app.state
     if getattr(state, "group_commit", None) is None:
         max_batch = state.settings.group_commit_max_batch
-        state.group_commit = GroupCommit(state.database, max_batch=max_batch, within=audited_batch)
+        state.group_commit = GroupCommit(state.database, max_batch=max_batch)
     committer: GroupCommit = state.group_commit
     return committer
 
