@@ -42,6 +42,22 @@ def _worth_retrying(state: RetryCallState) -> bool:
     return isinstance(error, IntegrityError) and state.attempt_number < 3
 
 
+def _retrying(state: RetryCallState, record: ConsumerRecord[bytes, bytes]) -> None:
+    """Say so each time an event is tried again: a partition held by a failure that does not pass must be seen
+    (its lag grows, and these lines name where it is held, the event (bound to the log context) and the error),
+    never wait in silence."""
+    error = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "consumer.retrying",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        attempt=state.attempt_number,
+        error=type(error).__name__,
+        wait_seconds=round(state.next_action.sleep, 2) if state.next_action else None,
+    )
+
+
 class UnsupportedEvent(Exception):
     """The event is well formed but of a type or major version this consumer cannot apply."""
 
@@ -141,6 +157,7 @@ class EventConsumer:
                 async for attempt in AsyncRetrying(
                     retry=_worth_retrying,
                     wait=wait_exponential(multiplier=0.1, max=10),
+                    before_sleep=lambda state: _retrying(state, record),
                     reraise=True,
                 ):
                     with attempt:
