@@ -8,7 +8,9 @@ and records them in one :meth:`services.common.db.Database.batch`, where each ro
 - A round whose recording raises is undone alone (its savepoint), and is recorded again alone, in a transaction
   of its own, after the batch has committed; if that fails too its task gets the error, as it would without the
   recorder (the delivery stays leased and is sent again under the same webhook-id once the lease ends).
-- When the batch itself cannot commit, nothing of it is durable, and every round of it is recorded alone.
+- When the batch itself cannot commit, every round of it is recorded alone. If the COMMIT did happen but
+  reported an error (the connection dropped during it), a round recorded again finds its delivery no longer
+  pending under its claim's lease and writes nothing (``LeaseLost``): never two outcome events or audit records.
 - A round's task learns its verdict only once it is committed, so what it does next (breaker, metrics, relay,
   the end of a drain) follows the database as before.
 - Each round is recorded within its own trace context and log context (webhook-id, agency), so its outcome event

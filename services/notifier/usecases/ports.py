@@ -38,13 +38,14 @@ class Deliveries(Protocol):
         self,
         delivery_seq: int,
         *,
+        leased_until: datetime,
         status: DeliveryStatus,
         attempt_count: int,
         rounds: int,
         next_attempt_at: datetime | None,
         reason: str | None,
         finished_at: datetime | None,
-    ) -> None: ...
+    ) -> bool: ...
     async def count_pending(self, agency_code: str) -> int: ...
     async def people_waiting_on(
         self, agency_code: str, failing_since: datetime

@@ -71,11 +71,14 @@ class FakeDeliveries:
     def by_seq(self, seq: int) -> Delivery:
         return next(row for row in self.rows if row.seq == seq)
 
-    async def conclude_round(self, delivery_seq: int, **values: Any) -> None:
+    async def conclude_round(self, delivery_seq: int, *, leased_until: datetime, **values: Any) -> bool:
         row = self.by_seq(delivery_seq)
+        if row.status != DeliveryStatus.PENDING or row.lease_expires_at != leased_until:
+            return False
         values["last_error"] = values.pop("reason")
         for key, value in {**values, "lease_expires_at": None}.items():
             setattr(row, key, value)
+        return True
 
     async def count_pending(self, agency_code: str) -> int:
         return sum(1 for row in self.rows if row.agency_code == agency_code and row.status == DeliveryStatus.PENDING)
