@@ -99,7 +99,8 @@ async def submit_release_notice(
         answer = await commits.run(
             lambda: accept_notice(
                 uow=uow, submission=submission, notice_id=new_id(), now=state.clock.now(), source=state.settings.source
-            )
+            ),
+            order=notice.prison_number,
         )
     except NOTICE_REFUSALS as refused:
         if isinstance(refused, CustodyRefused):  # its record committed with the batch
