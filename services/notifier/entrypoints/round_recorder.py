@@ -84,13 +84,14 @@ class RoundRecorder(Generic[T]):
             taken, self._queued = self._queued[: self._most], self._queued[self._most :]
             taken.sort(key=lambda queued: queued.order)
             try:
-                alone = await self._together(taken)
+                for queued in await self._together(taken):
+                    await self._alone(queued)
             except BaseException:
+                # Cancelled (the process is stopping) in the batch or while recording a round alone: every round
+                # of it not settled yet is cancelled, so no task waits for ever (a settled one keeps its result).
                 for queued in taken:
                     queued.done.cancel()
                 raise
-            for queued in alone:
-                await self._alone(queued)
 
     async def _together(self, taken: list[_Queued[T]]) -> list[_Queued[T]]:
         """Record ``taken`` in one batch; resolve those committed, and return those to be recorded alone."""

@@ -311,3 +311,28 @@ async def test_a_batch_records_its_rounds_in_agency_order_so_replicas_lock_endpo
     results = await asyncio.gather(*(recorder.record(lambda c=c: record(c), order=c) for c in codes))
     assert results == codes, "each round gets its own result"
     assert recorded == sorted(codes) and batches == [1]
+
+
+async def test_rounds_left_to_record_alone_are_settled_when_the_worker_is_cancelled() -> None:
+    started_alone = asyncio.Event()
+    tries: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def batch() -> AsyncIterator[None]:
+        yield
+
+    async def record(name: str) -> str:
+        tries[name] = tries.get(name, 0) + 1
+        if tries[name] == 1:
+            raise RuntimeError("undone in the batch")
+        started_alone.set()
+        await asyncio.Event().wait()  # recorded alone when the process stops: never finishes
+        return name
+
+    recorder: RoundRecorder[str] = RoundRecorder(batch)
+    tasks = [asyncio.ensure_future(recorder.record(lambda n=name: record(n), order=name)) for name in "abc"]
+    await started_alone.wait()
+    await recorder.close()
+    _, waiting = await asyncio.wait(tasks, timeout=10)  # a deadline, not a pause: each ends at once when settled
+    assert not waiting, "every round's task is settled, not only the one being recorded"
+    assert all(task.cancelled() for task in tasks) and tries == {"a": 2, "b": 1, "c": 1}
