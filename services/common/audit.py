@@ -221,6 +221,8 @@ def _append_staged(session: Session) -> None:
 def _witness_appended(session: Session) -> None:
     """The new head to the log, the chain's external witness, once it has committed: a head the log names is
     one the database holds (a COMMIT that fails after the chaining leaves no line)."""
+    if session.in_nested_transaction():  # a savepoint released (this hook runs for those too)
+        return
     appended: dict[str, Any] | None = session.info.pop(_APPENDED, None)
     if appended is not None:
         log.info("audit.appended", **appended)

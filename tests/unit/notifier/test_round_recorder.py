@@ -336,3 +336,25 @@ async def test_rounds_left_to_record_alone_are_settled_when_the_worker_is_cancel
     _, waiting = await asyncio.wait(tasks, timeout=10)  # a deadline, not a pause: each ends at once when settled
     assert not waiting, "every round's task is settled, not only the one being recorded"
     assert all(task.cancelled() for task in tasks) and tries == {"a": 2, "b": 1, "c": 1}
+
+
+async def test_an_endpoint_disabled_by_a_round_is_logged_only_once_the_rounds_batch_committed(
+    database: Database,
+    directory: Directory,  # noqa: F811
+) -> None:
+    clock = FrozenClock(T0)
+    await add(database, "A1234BC", "e1")
+    [delivery] = await claim_due(uow=NotifierUnitOfWork(database, clock), now=T0, limit=10, lease_seconds=60)
+
+    with capture_logs() as logged, pytest.raises(RuntimeError):
+        async with database.batch():
+            await answered(database, clock, directory, delivery, 410)()
+            raise RuntimeError("the batch failed before its commit")
+    assert "endpoint.disabled" not in [line["event"] for line in logged], "the endpoint was never disabled"
+
+    with capture_logs() as logged:
+        async with database.batch():
+            await answered(database, clock, directory, delivery, 410)()
+            said_in_batch = [line["event"] for line in logged]
+    assert "endpoint.disabled" not in said_in_batch, "not while the batch could still fail"
+    assert [line["agency"] for line in logged if line["event"] == "endpoint.disabled"] == ["A"]

@@ -184,6 +184,16 @@ class FakeEndpoints:
         return state
 
 
+class FakeSaid:
+    """The lines a unit of work would log once committed."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, object]]] = []
+
+    def warning(self, event_name: str, **fields: object) -> None:
+        self.lines.append((event_name, fields))
+
+
 class FakeNotifierUow(FakeUnitOfWork):
     """One shared in-memory store; entering it again is a new unit of work over the same store."""
 
@@ -197,6 +207,7 @@ class FakeNotifierUow(FakeUnitOfWork):
         self.escalations = FakeEscalations()
         self.handovers = FakeHandoverFacts(facts)
         self.directory = FakeDirectoryEntries()
+        self.said = FakeSaid()
         self.deliveries.facts = self.watches.facts = self.escalations.facts = facts
         self.commits = 0
 
