@@ -13,7 +13,6 @@ from services.common.auth import NoticeReader, NoticeSubmitter, Principal, acts_
 from services.common.problems import PROBLEM_JSON
 from services.common.roles import Role
 from services.common.strict import refuse_unknown_fields
-from services.release_events.domain.custody_rules import CustodyRefused
 from services.release_events.entrypoints.api.deps import (
     NOTICE_REFUSALS,
     PROBLEM_RESPONSES,
@@ -22,12 +21,12 @@ from services.release_events.entrypoints.api.deps import (
     UnitOfWorkDep,
     new_id,
     problem_of,
+    refusal_answer,
 )
 from services.release_events.entrypoints.api.schemas import AmendmentAccepted, NoticeStatusView, SubmissionAccepted
 from services.release_events.usecases.accept_notice import Submission, accept_notice, announce
 from services.release_events.usecases.amend_notice import Amendment, amend_notice
 from services.release_events.usecases.queries import notice_status
-from services.release_events.usecases.refusals import log_refusal
 
 router = APIRouter(prefix="/v1")
 
@@ -102,10 +101,8 @@ async def submit_release_notice(
             ),
             order=notice.prison_number,
         )
-    except NOTICE_REFUSALS as refused:
-        if isinstance(refused, CustodyRefused):  # its record committed with the batch
-            log_refusal(refused.refused, action="notice.refused")
-        raise problem_of(refused) from None
+    except NOTICE_REFUSALS as refused:  # a custody refusal's record committed with the batch
+        raise refusal_answer(refused, action="notice.refused") from None
     announce(answer, establishment_code=notice.establishment_code)  # the batch committed: now it may be said
     if not (answer.replayed or answer.duplicate):
         state.relay.wake()
@@ -143,9 +140,7 @@ async def amend_release_notice(
             source=state.settings.source,
         )
     except NOTICE_REFUSALS as refused:
-        if isinstance(refused, CustodyRefused):
-            log_refusal(refused.refused, action="notice.amend_refused")
-        raise problem_of(refused) from None
+        raise refusal_answer(refused, action="notice.amend_refused") from None
     if not answer.duplicate:
         state.relay.wake()
     headers = {"Location": str(answer.body["status_url"])}
