@@ -9,9 +9,10 @@ cannot rewrite.
 
 A transaction's entries are staged as it goes and chained together just before it commits (``append_many``:
 one head-row update per transaction, however many units of work a batch holds; a savepoint rolled back drops
-its own). Appends are serialised by updating the head row first: on PostgreSQL that is a row lock that orders
-replicas, on SQLite it takes the write lock; ``prev_hash`` and ``seq`` are unique, so a fork can never be
-committed. Records are only ever inserted: the code has no update or delete, and database
+its own), after the transaction's other pending inserts are flushed; the new head goes to the log only once the
+transaction has committed. Appends are serialised by updating the head row first: on PostgreSQL that is a row
+lock that orders replicas, on SQLite it takes the write lock; ``prev_hash`` and ``seq`` are unique, so a fork can
+never be committed. Records are only ever inserted: the code has no update or delete, and database
 triggers refuse both (the ``*_security`` migration). The record about an effect is written in the effect's own
 transaction where the caller passes its session, so there is no effect without its record.
 
@@ -145,6 +146,7 @@ _head = table_of(AuditHead)
 
 Staged = tuple[AuditEntry, datetime, str]  # an entry, when it happened, its record id
 _STAGED = "audit.staged"  # the session's staged entries (a tuple, so a savepoint's snapshot of it stays as it was)
+_APPENDED = "audit.appended"  # what the transaction chained, logged once it has committed
 
 
 def append_many(connection: Connection, staged: Sequence[Staged]) -> list[dict[str, Any]]:
@@ -201,16 +203,35 @@ def _append_staged(session: Session) -> None:
         return
     staged: tuple[Staged, ...] = session.info.pop(_STAGED, ())
     if staged:
+        # The transaction's own pending inserts first, then the head: the head row is locked for the chaining
+        # alone (a shorter lock, and on PostgreSQL no replica holding the head while it waits on a key another
+        # replica's batch holds, the other way round).
+        session.flush()
         rows = append_many(session.connection(), staged)
         actions = sorted({entry.action for entry, _, _ in staged})
-        log.info(
-            "audit.appended", audit_seq=rows[-1]["seq"], audit_hash=rows[-1]["hash"], records=len(rows), actions=actions
-        )
+        session.info[_APPENDED] = {
+            "audit_seq": rows[-1]["seq"],
+            "audit_hash": rows[-1]["hash"],
+            "records": len(rows),
+            "actions": actions,
+        }
+
+
+@event.listens_for(Session, "after_commit")
+def _witness_appended(session: Session) -> None:
+    """The new head to the log, the chain's external witness, once it has committed: a head the log names is
+    one the database holds (a COMMIT that fails after the chaining leaves no line)."""
+    if session.in_nested_transaction():  # a savepoint released (this hook runs for those too)
+        return
+    appended: dict[str, Any] | None = session.info.pop(_APPENDED, None)
+    if appended is not None:
+        log.info("audit.appended", **appended)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
+    session.info.pop(_APPENDED, None)
 
 
 async def append(database: Database, entry: AuditEntry, now: datetime) -> None:

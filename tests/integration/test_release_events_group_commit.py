@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from structlog.testing import capture_logs
 
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.audit import AuditEntry, AuditRecord, verify_connection
@@ -30,7 +32,7 @@ from services.release_events.adapters.tables import IdempotencyRecord, ReleaseNo
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.custody_rules import CustodyRefused
 from services.release_events.domain.notices import IdempotencyConflict
-from services.release_events.usecases.accept_notice import Submission, SubmissionReply, accept_notice
+from services.release_events.usecases.accept_notice import Submission, SubmissionReply, accept_notice, announce
 from services.release_events.usecases.ports import WriteConflict
 from services.release_events.wiring import MIGRATIONS
 from tests.conftest import require_backend
@@ -77,6 +79,11 @@ def people(count: int) -> list[dict[str, Any]]:
     return list(made.values())
 
 
+def by_prison_number(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``bodies`` in the order a batch runs their submissions (group commit sorts a batch by prison number)."""
+    return sorted(bodies, key=lambda body: str(body["prison_number"]))
+
+
 def submission(body: dict[str, Any], key: str | None) -> Submission:
     notice = ReleaseNoticeV1.model_validate(body)
     entry = AuditEntry("prison-dmi", "prison_healthcare", "HMPPS-HC", "notice.submitted", "release_notice")
@@ -92,7 +99,10 @@ def submit(
     uow = SqlReleaseEventsUnitOfWork(database, FrozenClock(NOW))
     chosen = notice_id or str(uuid.uuid4())
     return asyncio.ensure_future(
-        commits.run(lambda: accept_notice(uow=uow, submission=what, notice_id=chosen, now=NOW, source="test"))
+        commits.run(
+            lambda: accept_notice(uow=uow, submission=what, notice_id=chosen, now=NOW, source="test"),
+            order=what.notice.prison_number,
+        )
     )
 
 
@@ -131,7 +141,8 @@ async def test_concurrent_notices_are_committed_together_and_each_answered_after
     notices, outbox, audited, intact = await stored(database)
     assert notices == sorted(answer.body["notice_id"] for answer in answers)
     assert len(outbox) == 12 and intact
-    assert audited == [answer.body["notice_id"] for answer in answers]  # in the order they were submitted
+    in_batch_order = sorted(range(12), key=lambda n: bodies[n]["prison_number"])  # as replicas lock the register
+    assert audited == [answers[n].body["notice_id"] for n in in_batch_order]
 
 
 @pytest.mark.hazard("H92")
@@ -139,7 +150,7 @@ async def test_a_poison_submission_fails_alone_with_its_own_error_and_its_neighb
     database: Database,
 ) -> None:
     group = GroupCommit(database, max_batch=32)
-    first, second, third, fourth = people(4)
+    first, second, third, fourth = by_prison_number(people(4))  # a batch runs them in this order
     taken = str(uuid.uuid4())
     elsewhere = "HHI" if first["establishment_code"] != "HHI" else "DMI"
     tasks = [
@@ -169,7 +180,7 @@ async def test_a_poison_submission_fails_alone_with_its_own_error_and_its_neighb
 async def test_an_idempotency_key_repeated_inside_one_batch_is_answered_as_the_first(database: Database) -> None:
     commits = count_commits(database)
     group = GroupCommit(database, max_batch=32)
-    body, other = people(2)
+    body, other = by_prison_number(people(2))  # a batch runs them in this order
     tasks = [
         submit(group, database, submission(body, "same-key")),
         submit(group, database, submission(body, "same-key")),
@@ -207,6 +218,47 @@ async def test_a_batch_that_fails_before_its_commit_answers_nobody_202_and_keeps
         assert await stored(database) == ([], [], [], True)
     finally:
         await database.dispose()
+
+
+def notices_counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("ttg_release_notices_total", {"outcome": outcome}) or 0.0
+
+
+async def answered(commits: GroupCommit, database: Database, what: Submission) -> SubmissionReply:
+    """A submission as the route answers it: the group commit's answer, then its log line and count."""
+    answer = await submit(commits, database, what)
+    announce(answer, establishment_code=what.notice.establishment_code)
+    return answer
+
+
+async def test_a_batch_that_fails_before_its_commit_logs_and_counts_no_notice_and_no_refusal(database_url: str) -> None:
+    held, *others = people(4)
+    elsewhere = "HHI" if held["establishment_code"] != "HHI" else "DMI"
+    committing = Database(database_url)
+    crashing = CrashBeforeCommit(database_url)
+    try:
+        await answered(GroupCommit(committing, max_batch=32), committing, submission(held, "held"))
+        accepted_before = notices_counted("accepted")
+        group = GroupCommit(crashing, max_batch=32)
+        with capture_logs() as logged:
+            tasks = [answered(group, crashing, submission(body, f"key-{n}")) for n, body in enumerate(others)]
+            tasks.append(answered(group, crashing, submission({**held, "establishment_code": elsewhere}, "other")))
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
+        said = [line["event"] for line in logged]
+        assert "release_notice.accepted" not in said and "custody.refused" not in said, said
+        assert notices_counted("accepted") == accepted_before
+
+        group = GroupCommit(committing, max_batch=32)
+        with capture_logs() as logged:
+            replies = await asyncio.gather(*(answered(group, committing, submission(body, None)) for body in others))
+        lines = [line for line in logged if line["event"] == "release_notice.accepted"]
+        assert sorted(line["notice_id"] for line in lines) == sorted(reply.body["notice_id"] for reply in replies)
+        assert all(line["event_id"] for line in lines)
+        assert notices_counted("accepted") == accepted_before + len(others)
+    finally:
+        await committing.dispose()
+        await crashing.dispose()
 
 
 async def test_batches_hold_at_most_the_maximum_and_zero_commits_each_alone(database: Database) -> None:

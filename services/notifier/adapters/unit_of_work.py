@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.after_commit import AfterCommitLog
 from services.common.unit_of_work import SqlUnitOfWork
 from services.notifier.adapters.repository.delivery_store import SqlDeliveries, SqlDeliveryAudit
 from services.notifier.adapters.repository.directory_store import SqlDirectoryEntries
@@ -19,6 +20,7 @@ class NotifierUnitOfWork(SqlUnitOfWork):
     escalations: SqlEscalations
     handovers: SqlHandoverFacts
     directory: SqlDirectoryEntries
+    said: AfterCommitLog
 
     def _bind(self, session: AsyncSession) -> None:
         self.deliveries = SqlDeliveries(session)
@@ -28,3 +30,4 @@ class NotifierUnitOfWork(SqlUnitOfWork):
         self.escalations = SqlEscalations(session)
         self.handovers = SqlHandoverFacts(session)
         self.directory = SqlDirectoryEntries(session)
+        self.said = AfterCommitLog(session)

@@ -29,7 +29,7 @@ from services.notifier.domain.states import DeliveryStatus, EndpointEffect
 from services.notifier.domain.verdict import EndpointView, RetryPolicy, RoundVerdict, refusal
 from services.notifier.entrypoints.round_recorder import BatchScope, RoundRecorder
 from services.notifier.settings import NotifierSettings
-from services.notifier.usecases.dispatch_round import claim_round, record_round
+from services.notifier.usecases.dispatch_round import LeaseLost, claim_round, record_round
 from services.notifier.usecases.ports import UowFactory
 
 log = structlog.get_logger(__name__)
@@ -204,6 +204,10 @@ class Dispatcher:
                 agency=delivery.agency_code,
             )
             self._after(delivery, verdict, endpoint)
+        except LeaseLost:
+            # Recorded already (its batch committed though the COMMIT reported an error), or its lease ran out and
+            # another replica has it: the database holds that result, and this round wrote nothing over it.
+            log.warning("delivery.lease_lost")
         except Exception:
             log.exception("delivery.round_failed")
         finally:

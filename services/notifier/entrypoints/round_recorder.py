@@ -8,7 +8,9 @@ and records them in one :meth:`services.common.db.Database.batch`, where each ro
 - A round whose recording raises is undone alone (its savepoint), and is recorded again alone, in a transaction
   of its own, after the batch has committed; if that fails too its task gets the error, as it would without the
   recorder (the delivery stays leased and is sent again under the same webhook-id once the lease ends).
-- When the batch itself cannot commit, nothing of it is durable, and every round of it is recorded alone.
+- When the batch itself cannot commit, every round of it is recorded alone. If the COMMIT did happen but
+  reported an error (the connection dropped during it), a round recorded again finds its delivery no longer
+  pending under its claim's lease and writes nothing (``LeaseLost``): never two outcome events or audit records.
 - A round's task learns its verdict only once it is committed, so what it does next (breaker, metrics, relay,
   the end of a drain) follows the database as before.
 - Each round is recorded within its own trace context and log context (webhook-id, agency), so its outcome event
@@ -82,13 +84,14 @@ class RoundRecorder(Generic[T]):
             taken, self._queued = self._queued[: self._most], self._queued[self._most :]
             taken.sort(key=lambda queued: queued.order)
             try:
-                alone = await self._together(taken)
+                for queued in await self._together(taken):
+                    await self._alone(queued)
             except BaseException:
+                # Cancelled (the process is stopping) in the batch or while recording a round alone: every round
+                # of it not settled yet is cancelled, so no task waits for ever (a settled one keeps its result).
                 for queued in taken:
                     queued.done.cancel()
                 raise
-            for queued in alone:
-                await self._alone(queued)
 
     async def _together(self, taken: list[_Queued[T]]) -> list[_Queued[T]]:
         """Record ``taken`` in one batch; resolve those committed, and return those to be recorded alone."""

@@ -29,6 +29,17 @@ OUTCOME_EVENT_TYPES = {
 Attempts = Sequence[tuple[datetime, AttemptResult]]
 
 
+class LeaseLost(Exception):
+    """The delivery is no longer pending under the lease the round's claim set: the round was recorded already
+    (a batch whose COMMIT succeeded but reported an error, recorded again alone), or its lease ran out and another
+    replica claimed it. Raised out of the round's unit of work so that it is rolled back whole (no attempts,
+    outcome event or audit record twice, and nothing written over the other replica's result)."""
+
+    def __init__(self, webhook_id: str) -> None:
+        super().__init__(f"delivery {webhook_id} is no longer leased to this round")
+        self.webhook_id = webhook_id
+
+
 async def claim_due(
     *,
     uow: NotifierUow,
@@ -92,7 +103,10 @@ async def record_round(
     source: str,
     refused: str | None = None,
 ) -> RoundVerdict:
-    """Decide how the round ended and record all of it in one unit of work."""
+    """Decide how the round ended and record all of it in one unit of work.
+
+    Raises :class:`LeaseLost`, with nothing recorded, when the delivery is no longer pending under the lease
+    ``delivery`` (as claimed) carries."""
     async with uow:
         verdict = judge_round(
             last=attempts[-1][1] if attempts else None,
@@ -127,10 +141,11 @@ async def _record(
     source: str,
 ) -> None:
     assert delivery.seq is not None, "a claimed delivery has its sequence number"
+    assert delivery.lease_expires_at is not None, "a claimed delivery carries the lease its claim set"
     total = delivery.attempt_count + len(attempts)
-    uow.deliveries.add_attempts(delivery.seq, attempts)
-    await uow.deliveries.conclude_round(
+    concluded = await uow.deliveries.conclude_round(
         delivery.seq,
+        leased_until=delivery.lease_expires_at,
         status=verdict.status,
         attempt_count=total,
         rounds=delivery.rounds + 1 if attempts else delivery.rounds,
@@ -138,6 +153,9 @@ async def _record(
         reason=verdict.reason,
         finished_at=now if verdict.finished else None,
     )
+    if not concluded:
+        raise LeaseLost(delivery.webhook_id)
+    uow.deliveries.add_attempts(delivery.seq, attempts)
     if verdict.endpoint is not None:
         await apply_effect(
             uow, agency_code=delivery.agency_code, effect=verdict.endpoint, now=now, webhook_id=delivery.webhook_id

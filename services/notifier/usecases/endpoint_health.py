@@ -5,14 +5,15 @@
 - An endpoint failing without one success for the pause period is paused: its deliveries are held (no round of
   their schedule is spent) until an operator resumes it; its owner (an event naming the directory's owner
   contact) and the healthcare teams of the prisons whose people are waiting (a webhook each) are told.
+
+Their log lines are written once the round's transaction has committed (``uow.said``), not when its unit of work
+ends: inside a batch of rounds that is only a savepoint, and the batch may still fail.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-
-import structlog
 
 from contracts.delivery import ENDPOINT_PAUSED_SCHEMA, DeliveryEventType, EndpointPausedV1
 from contracts.envelope import CloudEvent
@@ -22,8 +23,6 @@ from services.notifier.domain.states import EndpointEffect
 from services.notifier.usecases.actions import NOTIFIER, record_action
 from services.notifier.usecases.new_deliveries import new_delivery
 from services.notifier.usecases.ports import NotifierUow
-
-log = structlog.get_logger(__name__)
 
 GONE = "the endpoint answered 410 Gone"
 FAILING = "failing for too long"
@@ -47,7 +46,7 @@ async def apply_effect(
             webhook_id=webhook_id,
             detail="410 Gone",
         )
-        log.warning("endpoint.disabled", agency=agency_code, reason="410 Gone")
+        uow.said.warning("endpoint.disabled", agency=agency_code, reason="410 Gone")
 
 
 async def pause_failing_endpoint(
@@ -93,7 +92,7 @@ async def pause_failing_endpoint(
         agency_code=agency_code,
         detail=f"failing since {state.failing_since.isoformat()}; {pending} pending; told {sorted(told)}",
     )
-    log.warning("endpoint.paused", agency=agency_code, pending=pending, establishments_told=sorted(told))
+    uow.said.warning("endpoint.paused", agency=agency_code, pending=pending, establishments_told=sorted(told))
     return True
 
 

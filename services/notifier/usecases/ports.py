@@ -38,13 +38,14 @@ class Deliveries(Protocol):
         self,
         delivery_seq: int,
         *,
+        leased_until: datetime,
         status: DeliveryStatus,
         attempt_count: int,
         rounds: int,
         next_attempt_at: datetime | None,
         reason: str | None,
         finished_at: datetime | None,
-    ) -> None: ...
+    ) -> bool: ...
     async def count_pending(self, agency_code: str) -> int: ...
     async def people_waiting_on(
         self, agency_code: str, failing_since: datetime
@@ -125,6 +126,12 @@ class DirectoryEntries(Protocol):
     async def all(self) -> list[DirectoryEndpoint]: ...
 
 
+class SaidAfterCommit(Protocol):
+    """Log lines written only once the unit of work's transaction has committed (not when a savepoint ends)."""
+
+    def warning(self, event_name: str, **fields: object) -> None: ...
+
+
 class NotifierUow(UnitOfWork, Protocol):
     """The common unit of work with the notifier's repositories (read-only, so that the SQL one and the fakes
     both fit)."""
@@ -137,6 +144,8 @@ class NotifierUow(UnitOfWork, Protocol):
     def endpoints(self) -> Endpoints: ...
     @property
     def watches(self) -> ReferralWatches: ...
+    @property
+    def said(self) -> SaidAfterCommit: ...
     @property
     def escalations(self) -> Escalations: ...
     @property

@@ -9,13 +9,17 @@ every caller in it gets the error and nobody's work is kept. A batch starts as s
 never after a timer, so a lone request waits for nobody.
 
 Each unit of work runs in its own task, in a copy of its request's context (trace context, correlation id and
-log bindings go with it) joined to the batch's session.
+log bindings go with it) joined to the batch's session. A batch runs its units of work sorted by their ``order``
+(the prison number; stable, so repeats keep their arrival order): replicas' batches then lock register rows in
+the same order, and do not deadlock each other on PostgreSQL. When a batch fails, each caller gets an error of
+its own (a copy of the batch's, of the same type, caused by it), never one object raised in many tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ class _Job:
     work: Callable[[], Awaitable[Any]]
     context: contextvars.Context
     answer: asyncio.Future[Any]
+    order: str
 
 
 class GroupCommit:
@@ -43,11 +48,12 @@ class GroupCommit:
         self._waiting: deque[_Job] = deque()
         self._writer: asyncio.Task[None] | None = None
 
-    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
-        """``work()``'s result (or its exception) once the batch it ran in has committed."""
+    async def run(self, work: Callable[[], Awaitable[T]], *, order: str = "") -> T:
+        """``work()``'s result (or its exception) once the batch it ran in has committed; a batch runs its units
+        of work sorted by ``order`` (the prison number whose register row the unit of work locks)."""
         if self._max_batch <= 0:
             return await work()
-        job = _Job(work, contextvars.copy_context(), asyncio.get_running_loop().create_future())
+        job = _Job(work, contextvars.copy_context(), asyncio.get_running_loop().create_future(), order)
         self._waiting.append(job)
         if self._writer is None:  # in a context of its own, not the first caller's (its log lines name no request)
             self._writer = asyncio.create_task(
@@ -59,6 +65,7 @@ class GroupCommit:
         try:
             while self._waiting:
                 batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+                batch.sort(key=lambda job: job.order)
                 await self._commit(batch)
         finally:
             self._writer = None
@@ -82,7 +89,7 @@ class GroupCommit:
                         outcomes.append((job, None, error))
         except BaseException as error:  # the batch did not commit: nobody's work is stored
             for job in batch:
-                _settle(job, error=error)
+                _settle(job, error=_own_copy(error))
             if not isinstance(error, Exception):
                 raise
             return
@@ -102,6 +109,18 @@ def _set_by_batch(
 
 
 _UNSET = object()
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A caller's own copy of the batch's error: same type (the 503/500 mapping still applies), the batch's error
+    as its cause; one exception object raised in many tasks would pile their tracebacks and contexts onto it. An
+    error that cannot be copied is shared, as it is."""
+    try:
+        own = copy.copy(error)
+    except Exception:
+        return error
+    own.__cause__ = error
+    return own
 
 
 def _settle(job: _Job, *, value: Any = None, error: BaseException | None = None) -> None:

@@ -53,6 +53,12 @@ class SubmissionReply:
     body: dict[str, Any]
     replayed: bool = False
     duplicate: bool = False
+    event_id: str | None = None  # the event of a notice accepted now (not kept: a replay published nothing)
+
+    @property
+    def outcome(self) -> str:
+        """How the submission was answered, as the notices metric names it."""
+        return "replayed" if self.replayed else "duplicate" if self.duplicate else "accepted"
 
 
 class _Duplicate(Exception):
@@ -96,12 +102,11 @@ async def accept_notice(
     *, uow: ReleaseEventsUnitOfWork, submission: Submission, notice_id: str, now: datetime, source: str
 ) -> SubmissionReply:
     """Raises :class:`IdempotencyConflict` (the key with another body) or :class:`CustodyRefused` (another
-    establishment holds the person; the refusal is audited, nothing else stored)."""
+    establishment holds the person; the refusal is audited, nothing else stored). Logs nothing of the answer:
+    the caller does (:func:`announce`, :func:`.refusals.log_refusal`) once it has committed."""
     try:
         return await _accept(uow=uow, submission=submission, notice_id=notice_id, now=now, source=source)
     except _Duplicate as duplicate:
-        log.info("release_notice.duplicate", notice_id=duplicate.answer.body["notice_id"])
-        RELEASE_NOTICES.labels("duplicate").inc()
         return duplicate.answer
     except CustodyRefused as refused:
         if submission.audit_entry is not None:
@@ -130,8 +135,6 @@ async def _accept(
         key_record = await _key_record(uow, submission)
         earlier = _answer_of(key_record, submission, now)
         if earlier:
-            log.info("release_notice.replayed", notice_id=earlier.body.get("notice_id"))
-            RELEASE_NOTICES.labels("replayed").inc()
             return earlier
         decision = decide_notice(await uow.register.lock(notice.prison_number, now), notice.establishment_code)
         if isinstance(decision, Refused):
@@ -154,7 +157,7 @@ async def _accept(
             time=now,
         )
         answer = SubmissionReply(
-            202, {"notice_id": notice_id, "status": "accepted", "status_url": status_url(notice_id)}
+            202, {"notice_id": notice_id, "status": "accepted", "status_url": status_url(notice_id)}, event_id=event.id
         )
         uow.notices.add(
             ReleaseNoticeRecord(
@@ -183,6 +186,18 @@ async def _accept(
                     created_at=now,
                 )
             )
-    log.info("release_notice.accepted", notice_id=notice_id, event_id=event.id, establishment=notice.establishment_code)
-    RELEASE_NOTICES.labels("accepted").inc()
     return answer
+
+
+def announce(answer: SubmissionReply, *, establishment_code: str) -> None:
+    """Log and count how a submission was answered; called once it is durable (after the group commit's batch
+    committed). Under group commit, leaving :func:`accept_notice`'s unit of work only releases a savepoint, so a
+    line written there would name a notice the batch could still lose."""
+    notice_id = answer.body.get("notice_id")
+    if answer.outcome == "accepted":
+        log.info(
+            "release_notice.accepted", notice_id=notice_id, event_id=answer.event_id, establishment=establishment_code
+        )
+    else:
+        log.info(f"release_notice.{answer.outcome}", notice_id=notice_id)
+    RELEASE_NOTICES.labels(answer.outcome).inc()

@@ -1,6 +1,8 @@
 """Use case: keep a record of a write the custody register refused (who tried what; no personal data in the log).
 
-The refused write rolled back, so the record is written in a unit of work of its own."""
+The refused write rolled back, so the record is written in a unit of work of its own. Its log line is written by
+the route once that unit of work has committed (:func:`log_refusal`): under group commit, the end of the unit of
+work only releases a savepoint of a batch that may still fail."""
 
 from __future__ import annotations
 
@@ -31,4 +33,8 @@ async def record_refusal(
                 details={**details, "rule": refused.kind},
             )
         )
+
+
+def log_refusal(refused: Refused, *, action: str) -> None:
+    """The refusal's log line (the rule and the action refused), once its record has committed."""
     log.info("custody.refused", rule=refused.kind, action=action)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from sqlmodel import col, select, update
 
 from contracts.envelope import CloudEvent, EventType
 from services.common.clock import FrozenClock
@@ -101,6 +102,14 @@ SPENT = RetryPolicy(schedule=[], pause_after=timedelta(hours=1))
 LONG = RetryPolicy(schedule=[0.0] + [300.0] * 9, pause_after=timedelta(hours=1))
 
 
+async def lease(database: Database, delivery: Delivery, until: datetime) -> None:
+    """Lease ``delivery`` (stored and on the object) whatever its claimability: a round is recorded only under
+    the lease its claim set."""
+    async with database.transaction() as session:
+        await session.exec(update(Delivery).where(col(Delivery.seq) == delivery.seq).values(lease_expires_at=until))
+    delivery.lease_expires_at = until
+
+
 async def finish(
     database: Database,
     clock: FrozenClock,
@@ -109,7 +118,9 @@ async def finish(
     status: DeliveryStatus,
     code: int = 204,
 ) -> RoundVerdict:
-    """Record a round answered with ``code`` and check that it ends as ``status``."""
+    """Lease ``delivery`` as a claim would, record a round answered with ``code`` and check that it ends as
+    ``status``."""
+    await lease(database, delivery, clock.now() + timedelta(seconds=60))
     verdict = await record_round(
         uow=uow(database, clock),
         delivery=delivery,
@@ -148,8 +159,6 @@ async def scan(database: Database, clock: FrozenClock, directory: Directory) -> 
 
 
 async def outbox(database: Database) -> list[dict[str, object]]:
-    from sqlmodel import col, select
-
     async with database.session() as session:
         rows = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
     return [json.loads(row.payload) for row in rows]

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from structlog.testing import capture_logs
 
+from contracts.envelope import EventType
 from services.common.audit import AuditEntry, verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import Database
@@ -30,8 +31,9 @@ from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.entrypoints.round_recorder import RoundRecorder
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases import queries
-from services.notifier.usecases.dispatch_round import claim_due, record_round
+from services.notifier.usecases.dispatch_round import LeaseLost, claim_due, record_round
 from services.notifier.usecases.new_deliveries import new_delivery
+from tests.unit.notifier.store_support import outbox
 from tests.unit.notifier.test_dispatcher import T0, directory  # noqa: F401 - the fixture is used
 
 POLICY = RetryPolicy(schedule=[0, 60, 300], pause_after=timedelta(hours=24))
@@ -216,6 +218,80 @@ async def test_rounds_recorded_together_keep_each_persons_order_to_the_endpoint(
     assert all([(await stored(database, d))[0].status == DeliveryStatus.DELIVERED for d in sent_in_order])
 
 
+def answered(database: Database, clock: FrozenClock, directory: Directory, delivery: Delivery, code: int) -> Any:  # noqa: F811
+    """The recording of a round of ``delivery`` answered with ``code``, as the dispatcher hands it over."""
+    return lambda: record_round(
+        uow=NotifierUnitOfWork(database, clock),
+        delivery=delivery,
+        agency=directory.by_code(delivery.agency_code),
+        directory=directory,
+        attempts=[(clock.now(), AttemptResult(code, 5, None, None))],
+        retry_after=None,
+        policy=POLICY,
+        now=clock.now(),
+        source="urn:test",
+    )
+
+
+async def audit_records(database: Database) -> int:
+    async with database.session() as session:
+        chain = await session.run_sync(lambda sync: verify_connection(sync.connection()))
+    assert chain.intact
+    return chain.records
+
+
+@pytest.mark.hazard("H89")
+async def test_a_batch_whose_commit_succeeded_but_reported_an_error_is_not_recorded_again(
+    database: Database,
+    directory: Directory,  # noqa: F811
+) -> None:
+    clock = FrozenClock(T0)
+    added = [await add(database, f"A{n:04d}BC", f"e{n}") for n in range(2)]
+    claimed = await claim_due(uow=NotifierUnitOfWork(database, clock), now=T0, limit=10, lease_seconds=60)
+
+    @asynccontextmanager
+    async def committed_then_dropped() -> AsyncIterator[AsyncSession]:
+        async with database.batch() as session:
+            yield session
+        raise ConnectionError("the connection dropped during COMMIT")  # after the commit had happened
+
+    recorder: RoundRecorder[RoundVerdict] = RoundRecorder(committed_then_dropped)
+    results = await asyncio.gather(
+        *(recorder.record(answered(database, clock, directory, d, 204)) for d in claimed), return_exceptions=True
+    )
+
+    assert [type(result) for result in results] == [LeaseLost, LeaseLost], "each re-recording found it recorded"
+    for delivery in added:
+        found, attempts = await stored(database, delivery)
+        assert (found.status, found.attempt_count, len(attempts)) == (DeliveryStatus.DELIVERED, 1, 1)
+    outcomes = [event["data"]["webhook_id"] for event in await outbox(database)]  # type: ignore[index]
+    assert sorted(outcomes) == sorted(d.webhook_id for d in added), "one outcome event each, not two"
+    assert await audit_records(database) == 2, "one delivery.finished record each, not two"
+
+
+@pytest.mark.hazard("H89")
+async def test_a_late_round_is_not_recorded_over_the_replica_that_took_over_its_lease(
+    database: Database,
+    directory: Directory,  # noqa: F811
+) -> None:
+    clock = FrozenClock(T0)
+    delivery = await add(database, "A1234BC", "e1")
+    [ours] = await claim_due(uow=NotifierUnitOfWork(database, clock), now=T0, limit=10, lease_seconds=60)
+    clock.advance(timedelta(seconds=61))  # our round was slow: the lease ran out and another replica claimed it
+    [theirs] = await claim_due(uow=NotifierUnitOfWork(database, clock), now=clock.now(), limit=10, lease_seconds=60)
+
+    with pytest.raises(LeaseLost):  # while the other replica's round is in flight
+        await answered(database, clock, directory, ours, 503)()
+    assert (await answered(database, clock, directory, theirs, 204)()).status == DeliveryStatus.DELIVERED
+    with pytest.raises(LeaseLost):  # after it recorded its round
+        await answered(database, clock, directory, ours, 503)()
+
+    found, attempts = await stored(database, delivery)
+    assert found.status == DeliveryStatus.DELIVERED and [a.status_code for a in attempts] == [204]
+    assert [event["type"] for event in await outbox(database)] == [EventType.DELIVERY_SUCCEEDED.value]
+    assert await audit_records(database) == 1
+
+
 async def test_a_batch_records_its_rounds_in_agency_order_so_replicas_lock_endpoints_alike() -> None:
     recorded: list[str] = []
     batches: list[int] = []
@@ -235,3 +311,50 @@ async def test_a_batch_records_its_rounds_in_agency_order_so_replicas_lock_endpo
     results = await asyncio.gather(*(recorder.record(lambda c=c: record(c), order=c) for c in codes))
     assert results == codes, "each round gets its own result"
     assert recorded == sorted(codes) and batches == [1]
+
+
+async def test_rounds_left_to_record_alone_are_settled_when_the_worker_is_cancelled() -> None:
+    started_alone = asyncio.Event()
+    tries: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def batch() -> AsyncIterator[None]:
+        yield
+
+    async def record(name: str) -> str:
+        tries[name] = tries.get(name, 0) + 1
+        if tries[name] == 1:
+            raise RuntimeError("undone in the batch")
+        started_alone.set()
+        await asyncio.Event().wait()  # recorded alone when the process stops: never finishes
+        return name
+
+    recorder: RoundRecorder[str] = RoundRecorder(batch)
+    tasks = [asyncio.ensure_future(recorder.record(lambda n=name: record(n), order=name)) for name in "abc"]
+    await started_alone.wait()
+    await recorder.close()
+    _, waiting = await asyncio.wait(tasks, timeout=10)  # a deadline, not a pause: each ends at once when settled
+    assert not waiting, "every round's task is settled, not only the one being recorded"
+    assert all(task.cancelled() for task in tasks) and tries == {"a": 2, "b": 1, "c": 1}
+
+
+async def test_an_endpoint_disabled_by_a_round_is_logged_only_once_the_rounds_batch_committed(
+    database: Database,
+    directory: Directory,  # noqa: F811
+) -> None:
+    clock = FrozenClock(T0)
+    await add(database, "A1234BC", "e1")
+    [delivery] = await claim_due(uow=NotifierUnitOfWork(database, clock), now=T0, limit=10, lease_seconds=60)
+
+    with capture_logs() as logged, pytest.raises(RuntimeError):
+        async with database.batch():
+            await answered(database, clock, directory, delivery, 410)()
+            raise RuntimeError("the batch failed before its commit")
+    assert "endpoint.disabled" not in [line["event"] for line in logged], "the endpoint was never disabled"
+
+    with capture_logs() as logged:
+        async with database.batch():
+            await answered(database, clock, directory, delivery, 410)()
+            said_in_batch = [line["event"] for line in logged]
+    assert "endpoint.disabled" not in said_in_batch, "not while the batch could still fail"
+    assert [line["agency"] for line in logged if line["event"] == "endpoint.disabled"] == ["A"]

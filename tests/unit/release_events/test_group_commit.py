@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
 
+from sqlalchemy.exc import OperationalError
+
 from services.common.db import Database
 from services.release_events.adapters.group_commit import GroupCommit
 
@@ -20,10 +22,11 @@ in_batch: contextvars.ContextVar[int | None] = contextvars.ContextVar("in_batch"
 class CountingDatabase:
     """Stands in for ``Database.batch()``: sets a context variable as the real one sets its session."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, error: Exception | None = None) -> None:
         self.batches: list[int] = []
         self.sizes: list[int] = []
         self._fail = fail
+        self.error = error or ConnectionError("the commit failed")
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
@@ -32,7 +35,7 @@ class CountingDatabase:
         try:
             yield
             if self._fail:
-                raise ConnectionError("the commit failed")
+                raise self.error
         finally:
             in_batch.reset(token)
 
@@ -97,6 +100,31 @@ async def test_a_batch_that_cannot_commit_fails_every_caller_in_it() -> None:
     commits = group(CountingDatabase(fail=True), 8)
     outcomes = await asyncio.gather(*(call_as(commits, f"c{n}") for n in range(3)), return_exceptions=True)
     assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+
+
+async def test_each_caller_of_a_batch_that_cannot_commit_gets_its_own_error_of_the_batch_errors_type() -> None:
+    lost = OperationalError("COMMIT", {}, ConnectionError("server closed the connection"), connection_invalidated=True)
+    database = CountingDatabase(fail=True, error=lost)
+    commits = group(database, 8)
+    outcomes = await asyncio.gather(*(call_as(commits, f"c{n}") for n in range(3)), return_exceptions=True)
+    assert all(type(outcome) is OperationalError for outcome in outcomes), outcomes
+    assert len({id(outcome) for outcome in outcomes}) == 3 and lost not in outcomes, "one error object each"
+    errors = [outcome for outcome in outcomes if isinstance(outcome, OperationalError)]
+    assert all(error.__cause__ is lost and error.connection_invalidated for error in errors)
+
+
+async def test_a_batch_runs_its_units_of_work_in_prison_number_order_and_repeats_in_arrival_order() -> None:
+    ran: list[str] = []
+
+    async def unit(name: str) -> str:
+        ran.append(name)
+        return name
+
+    commits = group(CountingDatabase(), 8)
+    arrivals = [("B2222BB", "b"), ("A1111AA", "a-first"), ("C3333CC", "c"), ("A1111AA", "a-again")]
+    answers = await asyncio.gather(*(commits.run(lambda n=name: unit(n), order=order) for order, name in arrivals))
+    assert answers == ["b", "a-first", "c", "a-again"], "each caller still gets its own answer"
+    assert ran == ["a-first", "a-again", "b", "c"]
 
 
 async def test_a_maximum_of_zero_runs_each_unit_of_work_alone_without_a_batch() -> None:

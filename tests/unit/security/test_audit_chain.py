@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from services.common import audit
 from services.common.db import Database, sync_url
 from services.common.migrations import upgrade
+from services.release_events.adapters.tables import IdempotencyRecord
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "release_events" / "migrations"
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -156,3 +158,44 @@ async def test_a_batch_chains_its_units_records_with_one_head_update_and_drops_a
         verdict = await session.run_sync(lambda sync: audit.verify_connection(sync.connection()))
     assert sorted(found) == ["0", "1", "3"]
     assert verdict.intact and verdict.records == 3, verdict.describe()
+
+
+def entry(n: int) -> audit.AuditEntry:
+    return audit.AuditEntry.system("test", action="x.done", resource_type="x", resource_id=str(n))
+
+
+async def test_the_log_names_a_head_only_once_it_has_committed(database: Database) -> None:
+    def commit_fails(*_: object) -> None:  # as a COMMIT lost with its connection, after the chaining
+        raise ConnectionError("the connection dropped during COMMIT")
+
+    sa.event.listen(database.engine.sync_engine, "commit", commit_fails)
+    with capture_logs() as logged, pytest.raises(ConnectionError):
+        await audit.append(database, entry(1), T0)
+    sa.event.remove(database.engine.sync_engine, "commit", commit_fails)
+    assert [line for line in logged if line["event"] == "audit.appended"] == [], "a head that never committed"
+
+    with capture_logs() as logged:
+        await audit.append(database, entry(2), T0)
+    async with database.session() as session:
+        verdict = await session.run_sync(lambda sync: audit.verify_connection(sync.connection()))
+    [line] = [line for line in logged if line["event"] == "audit.appended"]
+    assert (line["audit_seq"], line["audit_hash"]) == (verdict.head_seq, verdict.head_hash) == (1, verdict.head_hash)
+    assert verdict.intact and verdict.records == 1
+
+
+async def test_a_transactions_pending_inserts_are_flushed_before_the_head_is_locked(database: Database) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lstrip().split("(")[0].upper())
+
+    sa.event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    async with database.transaction() as session:
+        session.add(
+            IdempotencyRecord(scope="s", key="k", request_hash="h", status_code=202, response_body="{}", created_at=T0)
+        )
+        await audit.record(session, entry(1), T0)
+    sa.event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    written = [statement for statement in statements if statement.startswith(("INSERT", "UPDATE"))]
+    assert written[0].startswith("INSERT INTO IDEMPOTENCY_KEY"), written
+    assert written[1].startswith("UPDATE AUDIT_HEAD"), written

@@ -90,16 +90,24 @@ class SqlDeliveries:
         self,
         delivery_seq: int,
         *,
+        leased_until: datetime,
         status: DeliveryStatus,
         attempt_count: int,
         rounds: int,
         next_attempt_at: datetime | None,
         reason: str | None,
         finished_at: datetime | None,
-    ) -> None:
-        await self._session.exec(
+    ) -> bool:
+        """Record how a round ended, only while the delivery is still pending under the lease its claim set
+        (``leased_until``); False when it is not: the round was recorded already (a batch whose COMMIT succeeded
+        but reported an error is recorded again alone), or the lease ran out and another replica claimed it."""
+        concluded = await self._session.execute(
             update(Delivery)
-            .where(col(Delivery.seq) == delivery_seq)
+            .where(
+                col(Delivery.seq) == delivery_seq,
+                col(Delivery.status) == DeliveryStatus.PENDING,
+                col(Delivery.lease_expires_at) == leased_until,
+            )
             .values(
                 status=status,
                 attempt_count=attempt_count,
@@ -109,7 +117,9 @@ class SqlDeliveries:
                 last_error=reason[:500] if reason else None,
                 finished_at=finished_at,
             )
+            .returning(col(Delivery.seq))
         )
+        return concluded.first() is not None
 
     async def count_pending(self, agency_code: str) -> int:
         query = select(func.count()).select_from(Delivery).where(col(Delivery.agency_code) == agency_code)

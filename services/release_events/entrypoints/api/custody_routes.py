@@ -32,6 +32,7 @@ from services.release_events.entrypoints.api.deps import (
 from services.release_events.entrypoints.api.schemas import CustodyEventAccepted, CustodyEventStatusView
 from services.release_events.usecases.queries import CustodyEventNotFound, custody_event_status
 from services.release_events.usecases.record_custody_event import Accepted, record_custody_event
+from services.release_events.usecases.refusals import log_refusal
 
 router = APIRouter(prefix="/v1")
 
@@ -91,6 +92,7 @@ async def submit_custody_event(
     except IdempotencyConflict:
         raise SEQUENCE_CONFLICT from None
     except CustodyRefused as refused:
+        log_refusal(refused.refused, action="custody_event.refused")
         raise custody_problem(refused.refused) from None
     if not accepted.replayed:
         state.relay.wake()

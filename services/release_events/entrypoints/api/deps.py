@@ -12,6 +12,7 @@ from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.custody_rules import HELD_ELSEWHERE, CustodyRefused, Refused
 from services.release_events.domain.notices import IdempotencyConflict, NoticeNotFound, NotTheSameRelease, Superseded
+from services.release_events.usecases.refusals import log_refusal
 
 
 def unit_of_work(request: Request) -> SqlReleaseEventsUnitOfWork:
@@ -94,3 +95,11 @@ def problem_of(error: Exception) -> Problem:
 
 
 NOTICE_REFUSALS = (CustodyRefused, IdempotencyConflict, NotTheSameRelease, Superseded, NoticeNotFound)
+
+
+def refusal_answer(error: Exception, *, action: str) -> Problem:
+    """:func:`problem_of`, with the log line of a custody refusal (``action`` refused): written here, once the
+    refusal's record has committed (under group commit the use case ends inside a batch's savepoint)."""
+    if isinstance(error, CustodyRefused):
+        log_refusal(error.refused, action=action)
+    return problem_of(error)

@@ -21,9 +21,10 @@ from services.release_events.entrypoints.api.deps import (
     UnitOfWorkDep,
     new_id,
     problem_of,
+    refusal_answer,
 )
 from services.release_events.entrypoints.api.schemas import AmendmentAccepted, NoticeStatusView, SubmissionAccepted
-from services.release_events.usecases.accept_notice import Submission, accept_notice
+from services.release_events.usecases.accept_notice import Submission, accept_notice, announce
 from services.release_events.usecases.amend_notice import Amendment, amend_notice
 from services.release_events.usecases.queries import notice_status
 
@@ -97,10 +98,12 @@ async def submit_release_notice(
         answer = await commits.run(
             lambda: accept_notice(
                 uow=uow, submission=submission, notice_id=new_id(), now=state.clock.now(), source=state.settings.source
-            )
+            ),
+            order=notice.prison_number,
         )
-    except NOTICE_REFUSALS as refused:
-        raise problem_of(refused) from None
+    except NOTICE_REFUSALS as refused:  # a custody refusal's record committed with the batch
+        raise refusal_answer(refused, action="notice.refused") from None
+    announce(answer, establishment_code=notice.establishment_code)  # the batch committed: now it may be said
     if not (answer.replayed or answer.duplicate):
         state.relay.wake()
     headers = {"Location": answer.body["status_url"], **({"Idempotent-Replayed": "true"} if answer.replayed else {})}
@@ -137,7 +140,7 @@ async def amend_release_notice(
             source=state.settings.source,
         )
     except NOTICE_REFUSALS as refused:
-        raise problem_of(refused) from None
+        raise refusal_answer(refused, action="notice.amend_refused") from None
     if not answer.duplicate:
         state.relay.wake()
     headers = {"Location": str(answer.body["status_url"])}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -74,4 +74,10 @@ def pending(uow: FakeNotifierUow, code: str, subject: str = "A1234BC", handover_
         now=T0,
     )
     uow.deliveries.add(delivery)
+    return delivery
+
+
+def leased(delivery: Delivery) -> Delivery:
+    """``delivery`` leased as a claim leases it (a round is recorded only under its claim's lease)."""
+    delivery.lease_expires_at = delivery.lease_expires_at or T0 + timedelta(seconds=60)
     return delivery

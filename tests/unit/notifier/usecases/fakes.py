@@ -71,11 +71,14 @@ class FakeDeliveries:
     def by_seq(self, seq: int) -> Delivery:
         return next(row for row in self.rows if row.seq == seq)
 
-    async def conclude_round(self, delivery_seq: int, **values: Any) -> None:
+    async def conclude_round(self, delivery_seq: int, *, leased_until: datetime, **values: Any) -> bool:
         row = self.by_seq(delivery_seq)
+        if row.status != DeliveryStatus.PENDING or row.lease_expires_at != leased_until:
+            return False
         values["last_error"] = values.pop("reason")
         for key, value in {**values, "lease_expires_at": None}.items():
             setattr(row, key, value)
+        return True
 
     async def count_pending(self, agency_code: str) -> int:
         return sum(1 for row in self.rows if row.agency_code == agency_code and row.status == DeliveryStatus.PENDING)
@@ -181,6 +184,16 @@ class FakeEndpoints:
         return state
 
 
+class FakeSaid:
+    """The lines a unit of work would log once committed."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, object]]] = []
+
+    def warning(self, event_name: str, **fields: object) -> None:
+        self.lines.append((event_name, fields))
+
+
 class FakeNotifierUow(FakeUnitOfWork):
     """One shared in-memory store; entering it again is a new unit of work over the same store."""
 
@@ -194,6 +207,7 @@ class FakeNotifierUow(FakeUnitOfWork):
         self.escalations = FakeEscalations()
         self.handovers = FakeHandoverFacts(facts)
         self.directory = FakeDirectoryEntries()
+        self.said = FakeSaid()
         self.deliveries.facts = self.watches.facts = self.escalations.facts = facts
         self.commits = 0
 

@@ -14,7 +14,7 @@ from services.notifier.domain.states import DeliveryStatus, EndpointStatus
 from services.notifier.domain.verdict import AttemptResult, RetryPolicy, RoundVerdict
 from services.notifier.usecases.dispatch_round import claim_due, claim_round, record_round
 from services.notifier.usecases.plan_deliveries import remember_handover
-from tests.unit.notifier.usecases.conftest import T0, pending
+from tests.unit.notifier.usecases.conftest import T0, leased, pending
 from tests.unit.notifier.usecases.fakes import FakeNotifierUow
 
 POLICY = RetryPolicy(schedule=[0, 60, 300], pause_after=timedelta(hours=1))
@@ -23,7 +23,7 @@ POLICY = RetryPolicy(schedule=[0, 60, 300], pause_after=timedelta(hours=1))
 async def round_answered(
     uow: FakeNotifierUow, directory: Directory, code: int, agency: str = "CMHT", after: timedelta = timedelta()
 ) -> RoundVerdict:
-    delivery = uow.deliveries.rows[0] if uow.deliveries.rows else pending(uow, agency)
+    delivery = leased(uow.deliveries.rows[0] if uow.deliveries.rows else pending(uow, agency))
     return await record_round(
         uow=uow,
         delivery=delivery,
@@ -81,7 +81,7 @@ async def test_410_fails_the_delivery_and_disables_the_endpoint_once_audited(
 async def test_a_refused_round_fails_without_attempts_or_endpoint_change(
     uow: FakeNotifierUow, directory: Directory
 ) -> None:
-    delivery = pending(uow, "GONE")
+    delivery = leased(pending(uow, "GONE"))
     verdict = await record_round(
         uow=uow,
         delivery=delivery,
