@@ -22,6 +22,7 @@ import structlog
 from services.common.clock import Clock, SystemClock
 from services.common.metrics import DELIVERIES, WEBHOOK_DEAD_LETTERS
 from services.common.tracing import resumed
+from services.notifier.adapters.live_directory import LiveDirectory
 from services.notifier.adapters.tables import Delivery
 from services.notifier.adapters.webhook_client import Attempts, EndpointClient
 from services.notifier.domain.agencies import Agency, Directory
@@ -144,6 +145,8 @@ class Dispatcher:
             held=held,
             capacity=self._rooms(now),
         )
+        if any(self._directory.by_code(delivery.agency_code) is None for delivery in claimed):
+            await self._catch_up_directory()
         started = 0
         for delivery in claimed:
             assert delivery.seq is not None
@@ -160,6 +163,16 @@ class Dispatcher:
             task.add_done_callback(self._tasks.discard)
             started += 1
         return started
+
+    async def _catch_up_directory(self) -> None:
+        """Re-read the directory before a claimed delivery is refused for an agency this copy does not know.
+
+        With replicas, the directory's change events are shared out between them (one consumer group), and each
+        copy catches up with the database only every few seconds: a delivery planned by one replica (which waited
+        until its agency was in the database) can be claimed by another whose copy is older. Refusing it then
+        would dead-letter a pack to a GP or a crisis team that exists; the database is the directory."""
+        if isinstance(self._directory, LiveDirectory):
+            await self._directory.refresh(self._new_uow)
 
     def _rooms(self, now: datetime) -> dict[str, int]:
         """How many more deliveries each agency of the directory may have in flight (an endpoint not used yet

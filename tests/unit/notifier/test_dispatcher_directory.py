@@ -1,0 +1,69 @@
+"""With two notifier replicas, each applies only its share of the directory's change events and catches up with
+the database every few seconds: a delivery planned by one replica can be claimed by the other before its copy
+knows the agency. It must be sent, not refused as 'no longer in the directory' and dead-lettered (a chaos run
+with two replicas on PostgreSQL dead-lettered packs to A99001 this way)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from services.common.clock import FrozenClock
+from services.common.db import Database
+from services.notifier.adapters.live_directory import LiveDirectory
+from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
+from services.notifier.entrypoints.dispatcher import Dispatcher
+from services.notifier.settings import NotifierSettings
+from services.notifier.usecases import queries
+from services.notifier.usecases.new_deliveries import new_delivery
+from tests.unit.notifier.test_directory_sync import apply_change, change, uows
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.hazard("H49")
+async def test_a_delivery_claimed_by_a_replica_whose_copy_is_behind_is_sent_not_refused(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_1", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    behind = LiveDirectory(agencies=[])  # this replica's copy, read before the agency arrived
+    await behind.refresh(uows(database))
+    clock = FrozenClock(NOW)
+    assert await apply_change(database=database, event=change("A99001", 1), clock=clock)  # the other replica
+    delivery = new_delivery(
+        agency_code="A99001",
+        webhook_type="handover.pack.issued",
+        source_event_id="e1",
+        subject="A1234BC",
+        handover_id="h",
+        data={"x": 1},
+        correlation_id="c1",
+        now=NOW,
+    )
+    async with database.transaction() as session:
+        session.add(delivery)
+    received: list[str] = []
+
+    def agency(request: httpx.Request) -> httpx.Response:
+        received.append(request.headers["webhook-id"])
+        return httpx.Response(200)
+
+    dispatcher = Dispatcher(
+        new_uow=lambda: NotifierUnitOfWork(database, clock),
+        directory=behind,
+        settings=NotifierSettings(retry_schedule_seconds=[0, 60, 300]),
+        clock=clock,
+        transport=httpx.MockTransport(agency),
+    )
+    assert behind.by_code("A99001") is None
+    assert await dispatcher.dispatch_once() == 1
+    await dispatcher.settle()
+    found = await queries.delivery_by_webhook_id(
+        uow=NotifierUnitOfWork(database, clock), webhook_id=delivery.webhook_id
+    )
+    assert found is not None
+    stored, _ = found
+    assert str(stored.status) == "delivered"
+    assert received == [delivery.webhook_id]
