@@ -144,6 +144,7 @@ class Dispatcher:
             lease_seconds=self._settings.lease_seconds,
             held=held,
             capacity=self._rooms(now),
+            sending=set(self._in_flight),
         )
         if any(self._directory.by_code(delivery.agency_code) is None for delivery in claimed):
             await self._catch_up_directory()

@@ -70,6 +70,7 @@ async def claim_round(
     lease_seconds: float,
     held: Collection[str] = (),
     capacity: Mapping[str, int] | None = None,
+    sending: Collection[int] = (),
 ) -> tuple[dict[str, EndpointView], list[Delivery]]:
     """Every endpoint's state (what the round's refusals are judged on) and the deliveries claimed as
     :func:`claim_due` claims them, in one unit of work: one turn of the database per round, not two."""
@@ -80,7 +81,7 @@ async def claim_round(
         }
         lease_until = now + timedelta(seconds=lease_seconds)
         claimed = await uow.deliveries.claim_due(
-            now=now, limit=limit, lease_until=lease_until, held=held, capacity=capacity
+            now=now, limit=limit, lease_until=lease_until, held=held, capacity=capacity, sending=sending
         )
     return states, claimed
 

@@ -32,6 +32,7 @@ class Deliveries(Protocol):
         lease_until: datetime,
         held: Collection[str],
         capacity: Mapping[str, int] | None,
+        sending: Collection[int] = (),
     ) -> list[Delivery]: ...
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None: ...
     async def conclude_round(

@@ -5,7 +5,8 @@ with two replicas on PostgreSQL dead-lettered packs to A99001 this way)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -66,4 +67,58 @@ async def test_a_delivery_claimed_by_a_replica_whose_copy_is_behind_is_sent_not_
     assert found is not None
     stored, _ = found
     assert str(stored.status) == "delivered"
+    assert received == [delivery.webhook_id]
+
+
+@pytest.mark.hazard("H89")
+async def test_a_round_in_flight_when_the_clock_jumps_past_its_lease_is_recorded_and_sent_once(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_1", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    clock = FrozenClock(NOW)
+    assert await apply_change(database=database, event=change("A99001", 1), clock=clock)
+    directory = LiveDirectory(agencies=[])
+    await directory.refresh(uows(database))
+    delivery = new_delivery(
+        agency_code="A99001",
+        webhook_type="handover.pack.issued",
+        source_event_id="e1",
+        subject="A1234BC",
+        handover_id="h",
+        data={"x": 1},
+        correlation_id="c1",
+        now=NOW,
+    )
+    async with database.transaction() as session:
+        session.add(delivery)
+    received: list[str] = []
+    answer = asyncio.Event()
+
+    async def slow_agency(request: httpx.Request) -> httpx.Response:
+        received.append(request.headers["webhook-id"])
+        await answer.wait()  # held until the clock has jumped and the dispatcher has claimed again
+        return httpx.Response(200)
+
+    settings = NotifierSettings(retry_schedule_seconds=[0, 60, 300])
+    dispatcher = Dispatcher(
+        new_uow=lambda: NotifierUnitOfWork(database, clock),
+        directory=directory,
+        settings=settings,
+        clock=clock,
+        transport=httpx.MockTransport(slow_agency),
+    )
+    assert await dispatcher.dispatch_once() == 1
+    async with asyncio.timeout(10):
+        while not received:
+            await asyncio.sleep(0.01)  # poll until the round's POST is in flight
+    clock.advance(timedelta(seconds=settings.lease_seconds * 3))  # the test clock jumps past the round's lease
+    assert await dispatcher.dispatch_once() == 0, "a delivery this sender is sending is not claimed again"
+    answer.set()
+    await dispatcher.settle()
+    uow = NotifierUnitOfWork(database, clock)
+    found = await queries.delivery_by_webhook_id(uow=uow, webhook_id=delivery.webhook_id)
+    assert found is not None
+    stored, attempts = found
+    assert str(stored.status) == "delivered", "the round is recorded under the lease it was claimed with"
+    assert [attempt.status_code for attempt in attempts] == [200]
     assert received == [delivery.webhook_id]

@@ -37,10 +37,13 @@ class SqlDeliveries:
         lease_until: datetime,
         held: Collection[str],
         capacity: Mapping[str, int] | None,
+        sending: Collection[int] = (),
     ) -> list[Delivery]:
         """Lease due deliveries not held behind an earlier one about the same person to the same agency, nor
         for a paused or ``held`` endpoint, in order; ``capacity`` caps how many one agency gets (an agency it
-        does not name is capped by ``limit`` alone).
+        does not name is capped by ``limit`` alone). Deliveries this sender is ``sending`` (their round in
+        flight, say when the clock jumped past their lease) are left alone: leasing them again would take the
+        lease their round records under, and the round would be dropped and sent again.
 
         One statement (UPDATE ... RETURNING, SQLite >= 3.35 and PostgreSQL): the candidates are numbered per
         agency in order and the first ``capacity`` of each are leased. The lease conditions are repeated on the
@@ -66,6 +69,8 @@ class SqlDeliveries:
         ]
         if held:
             conditions.append(col(candidate.agency_code).not_in(list(held)))
+        if sending:
+            conditions.append(col(candidate.seq).not_in(list(sending)))
         ranked = (
             select(col(candidate.seq).label("seq"), col(candidate.agency_code).label("agency_code"), nth.label("nth"))
             .where(*conditions)

@@ -54,12 +54,20 @@ class FakeDeliveries:
         lease_until: datetime,
         held: Collection[str],
         capacity: Mapping[str, int] | None,
+        sending: Collection[int] = (),
     ) -> list[Delivery]:
         claimed: list[Delivery] = []
         for delivery in sorted(self.rows, key=lambda row: row.seq or 0):
             due = delivery.next_attempt_at is not None and delivery.next_attempt_at <= now
             free = delivery.lease_expires_at is None or delivery.lease_expires_at < now
-            if delivery.status == DeliveryStatus.PENDING and due and free and delivery.agency_code not in held:
+            mine = delivery.seq in sending
+            if (
+                delivery.status == DeliveryStatus.PENDING
+                and due
+                and free
+                and not mine
+                and delivery.agency_code not in held
+            ):
                 if not self._held(delivery) and len(claimed) < limit:
                     delivery.lease_expires_at = lease_until
                     claimed.append(delivery)
