@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -17,5 +18,21 @@ def eventually(probe: Callable[[], T], *, timeout: float = 30.0, interval: float
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
         time.sleep(interval)
+        last = probe()
+    return last
+
+
+async def eventually_async(
+    probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.01, what: str = "condition"
+) -> T:
+    """:func:`eventually` for a test that shares its event loop with what it waits for: it yields to the loop
+    between looks instead of blocking it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: T = probe()
+    while not last:
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+        await asyncio.sleep(interval)  # the one place an async test waits: between looks, within the deadline
         last = probe()
     return last

@@ -14,25 +14,20 @@ import pytest
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.adapters.live_directory import LiveDirectory
+from services.notifier.adapters.tables import Delivery
 from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
 from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases import queries
 from services.notifier.usecases.new_deliveries import new_delivery
+from tests.support.polling import eventually_async
 from tests.unit.notifier.test_directory_sync import apply_change, change, uows
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.hazard("H49")
-async def test_a_delivery_claimed_by_a_replica_whose_copy_is_behind_is_sent_not_refused(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SECRET_1", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-    behind = LiveDirectory(agencies=[])  # this replica's copy, read before the agency arrived
-    await behind.refresh(uows(database))
-    clock = FrozenClock(NOW)
-    assert await apply_change(database=database, event=change("A99001", 1), clock=clock)  # the other replica
+async def pending_delivery(database: Database) -> Delivery:
+    """A pack due now for A99001, as the planning replica stores it."""
     delivery = new_delivery(
         agency_code="A99001",
         webhook_type="handover.pack.issued",
@@ -45,6 +40,19 @@ async def test_a_delivery_claimed_by_a_replica_whose_copy_is_behind_is_sent_not_
     )
     async with database.transaction() as session:
         session.add(delivery)
+    return delivery
+
+
+@pytest.mark.hazard("H49")
+async def test_a_delivery_claimed_by_a_replica_whose_copy_is_behind_is_sent_not_refused(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_1", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    behind = LiveDirectory(agencies=[])  # this replica's copy, read before the agency arrived
+    await behind.refresh(uows(database))
+    clock = FrozenClock(NOW)
+    assert await apply_change(database=database, event=change("A99001", 1), clock=clock)  # the other replica
+    delivery = await pending_delivery(database)
     received: list[str] = []
 
     def agency(request: httpx.Request) -> httpx.Response:
@@ -79,18 +87,7 @@ async def test_a_round_in_flight_when_the_clock_jumps_past_its_lease_is_recorded
     assert await apply_change(database=database, event=change("A99001", 1), clock=clock)
     directory = LiveDirectory(agencies=[])
     await directory.refresh(uows(database))
-    delivery = new_delivery(
-        agency_code="A99001",
-        webhook_type="handover.pack.issued",
-        source_event_id="e1",
-        subject="A1234BC",
-        handover_id="h",
-        data={"x": 1},
-        correlation_id="c1",
-        now=NOW,
-    )
-    async with database.transaction() as session:
-        session.add(delivery)
+    delivery = await pending_delivery(database)
     received: list[str] = []
     answer = asyncio.Event()
 
@@ -108,9 +105,7 @@ async def test_a_round_in_flight_when_the_clock_jumps_past_its_lease_is_recorded
         transport=httpx.MockTransport(slow_agency),
     )
     assert await dispatcher.dispatch_once() == 1
-    async with asyncio.timeout(10):
-        while not received:
-            await asyncio.sleep(0.01)  # poll until the round's POST is in flight
+    await eventually_async(lambda: received, timeout=10, what="the round's POST in flight")
     clock.advance(timedelta(seconds=settings.lease_seconds * 3))  # the test clock jumps past the round's lease
     assert await dispatcher.dispatch_once() == 0, "a delivery this sender is sending is not claimed again"
     answer.set()

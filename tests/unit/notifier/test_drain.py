@@ -16,6 +16,7 @@ from services.notifier.domain.states import DeliveryStatus
 from services.notifier.entrypoints.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.notifier.usecases import queries
+from tests.support.polling import eventually_async
 from tests.unit.notifier.test_dispatcher import T0, directory, due  # noqa: F401 - the fixture is used
 
 
@@ -58,11 +59,7 @@ async def test_a_stop_waits_for_the_webhook_in_flight_and_claims_no_more(
     second = await due(database, directory, "e2")
 
     draining = asyncio.create_task(dispatcher.drain(timeout=30))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not dispatcher.stopping:  # poll, with a deadline, until the drain has begun
-        assert loop.time() < deadline, "the drain did not begin"
-        await asyncio.sleep(0.01)
+    await eventually_async(lambda: dispatcher.stopping, timeout=10, what="the drain to begin")
     assert not draining.done()  # the webhook in flight has not been answered yet
     assert await dispatcher.dispatch_once() == 0  # stopping: the second delivery is not claimed
     answer.set()

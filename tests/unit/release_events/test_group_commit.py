@@ -48,7 +48,7 @@ async def call_as(commits: GroupCommit, name: str, *, fail: bool = False) -> tup
     caller_name.set(name)
 
     async def work() -> tuple[str, int | None]:
-        await asyncio.sleep(0)  # a unit of work awaits its database
+        await asyncio.to_thread(lambda: None)  # a unit of work awaits its database, a hop to another thread
         if fail:
             raise ValueError(f"{name} failed")
         return caller_name.get(), in_batch.get()
