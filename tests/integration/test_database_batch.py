@@ -4,7 +4,6 @@ commits. On SQLite and PostgreSQL, through the real unit of work (outbox, inbox,
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +16,10 @@ from services.common.audit import AuditEntry, AuditRecord, verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.inbox import InboxEntry
-from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
 from services.common.unit_of_work import SqlUnitOfWork
 from services.release_events.wiring import MIGRATIONS
-from tests.conftest import require_backend
-from tests.support.system import POSTGRES_URL, drop_database
+from tests.support.scratch_db import migrated_database_url
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -33,20 +30,12 @@ def event(event_id: str) -> CloudEvent:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    backend: str = request.param
-    require_backend(backend)
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'batch.db'}"
-    else:
-        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/ttg_batch_test_{uuid.uuid4().hex[:10]}"
-    upgrade(url, MIGRATIONS)
-    database = Database(url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-        if backend == "postgresql":
-            drop_database(url)
+    with migrated_database_url(request.param, tmp_path, MIGRATIONS, "batch") as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
 
 
 async def apply(database: Database, n: int, *, fail: bool = False) -> None:

@@ -25,7 +25,6 @@ from contracts.release_notice import ReleaseNoticeV1
 from services.common.audit import AuditEntry, AuditRecord, verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage
 from services.release_events.adapters.group_commit import GroupCommit
 from services.release_events.adapters.tables import IdempotencyRecord, ReleaseNoticeRecord
@@ -35,8 +34,7 @@ from services.release_events.domain.notices import IdempotencyConflict
 from services.release_events.usecases.accept_notice import Submission, SubmissionReply, accept_notice, announce
 from services.release_events.usecases.ports import WriteConflict
 from services.release_events.wiring import MIGRATIONS
-from tests.conftest import require_backend
-from tests.support.system import POSTGRES_URL, drop_database
+from tests.support.scratch_db import migrated_database_url
 from ttg.synthetic import release_notice
 
 SEED = 92
@@ -45,18 +43,8 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    backend: str = request.param
-    require_backend(backend)
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'release_events.db'}"
-    else:
-        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/ttg_group_commit_test_{uuid.uuid4().hex[:10]}"
-    upgrade(url, MIGRATIONS)
-    try:
+    with migrated_database_url(request.param, tmp_path, MIGRATIONS, "group_commit") as url:
         yield url
-    finally:
-        if backend == "postgresql":
-            drop_database(url)
 
 
 @pytest.fixture
