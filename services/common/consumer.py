@@ -4,13 +4,25 @@ For each record: parse the CloudEvent, check its major version, hand it to the s
 failures (database or broker unavailable) are retried without end, with backoff, so nothing is skipped while
 a dependency is down; any other failure sends the record to the topic's dead-letter topic with the reason,
 and the partition moves on. Offsets are committed after each batch, once its effects are committed.
+
+Given a ``transaction`` (``Database.batch``), the consumer applies up to ``events_per_transaction`` records in
+one database transaction, each handler's unit of work a savepoint of it: a handful of commits where there were
+hundreds (each with its turn of SQLite's writer lock, or a PostgreSQL flush, and an audit-chain append). A
+record that fails for good inside it (it cannot be read, or its handler refuses it) is undone alone and
+dead-lettered once the others have committed. Anything else (the database away, a unique-key clash with another
+replica, an unexpected error, a handler asking for its own transaction with :class:`ApplyAlone`), or a commit
+that fails, undoes the whole group, which is then applied record by record as without a ``transaction``, with
+its retries. What the group's handlers did outside the database before that (log lines) happens again; their
+effects do not (the inbox). Hazard H93.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -23,8 +35,9 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 from contracts.envelope import CloudEvent, major_version
 from services.common import tracing
 from services.common.broker_probe import BrokerProbe
-from services.common.metrics import CONSUMER_DEAD_LETTERS, record_lag
-from services.common.topics import dead_letter_topic
+from services.common.dead_lettering import publish_dead_letter
+from services.common.kafka_clients import stop_consumer
+from services.common.metrics import record_lag
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +75,26 @@ class UnsupportedEvent(Exception):
     """The event is well formed but of a type or major version this consumer cannot apply."""
 
 
+class ApplyAlone(Exception):
+    """Raised by a handler that cannot do its work inside a shared transaction (it must wait for something
+    another transaction commits, which the shared one could be holding up): its group is undone and applied
+    record by record."""
+
+
+# Failures that are the record's own and final: it is dead-lettered at once, never retried.
+_PERMANENT: tuple[type[BaseException], ...] = (UnsupportedEvent, ValidationError, ValueError, KeyError, TypeError)
+_sharing_transaction: ContextVar[bool] = ContextVar("sharing_transaction", default=False)
+
+
+def in_shared_transaction() -> bool:
+    """True while a handler runs inside a group's transaction (see :class:`ApplyAlone`)."""
+    return _sharing_transaction.get()
+
+
+class _RedoAlone(Exception):
+    """The group's transaction was undone: apply its records one by one."""
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -76,7 +109,13 @@ class EventConsumer:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
         broker_check_seconds: float = 5.0,
+        transaction: Callable[[], AbstractAsyncContextManager[object]] | None = None,
+        events_per_transaction: int = 50,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
+        """``transaction`` opens the transaction a group of records shares (``Database.batch``); without it each
+        handler commits its own. ``after_commit`` runs after each group commits (wake the outbox relay: the
+        handlers' own wake-ups came before the commit)."""
         self._bootstrap_servers = bootstrap_servers
         self._topics = list(topics)
         self._group_id = group_id
@@ -87,6 +126,9 @@ class EventConsumer:
         self._session_timeout_ms = session_timeout_ms
         self._heartbeat_interval_ms = heartbeat_interval_ms
         self._check_seconds = broker_check_seconds
+        self._transaction = transaction
+        self._events_per_transaction = max(1, events_per_transaction)
+        self._after_commit = after_commit
 
     async def run(self) -> None:
         """Consume until cancelled. When the broker turns out to be another one (its cluster id changed: it
@@ -136,14 +178,81 @@ class EventConsumer:
                             records_left_to_reread=sum(len(records) for records in batch.values()),
                         )
                         return
-                for records in batch.values():
-                    for record in records:
-                        await self._process(record)
+                await self._apply([record for records in batch.values() for record in records])
                 if batch:
                     await consumer.commit()
                 await record_lag(consumer, self._group_id)
         finally:
-            await _stop(consumer)
+            await stop_consumer(consumer)
+
+    async def _apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a poll's records in order: in groups sharing a transaction, or one by one."""
+        if self._transaction is None or self._events_per_transaction == 1:
+            for record in records:
+                await self._process(record)
+            return
+        size = self._events_per_transaction
+        for start in range(0, len(records), size):
+            await self._apply_group(records[start : start + size])
+
+    async def _apply_group(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        try:
+            refused = await self._apply_together(records)
+        except _RedoAlone as redo:
+            log.warning("consumer.group_redone_alone", records=len(records), reason=str(redo))
+            for record in records:
+                await self._process(record)
+            refused = []
+        for record, error in refused:
+            await self._dead_letter(record, error)
+        if self._after_commit is not None:
+            self._after_commit()
+
+    async def _apply_together(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> list[tuple[ConsumerRecord[bytes, bytes], BaseException]]:
+        """Every record of the group in one transaction; the ones refused for good, to dead-letter after it
+        committed. Raises :class:`_RedoAlone`, with nothing committed, when anything else went wrong."""
+        assert self._transaction is not None
+        refused: list[tuple[ConsumerRecord[bytes, bytes], BaseException]] = []
+        try:
+            async with self._transaction():
+                token = _sharing_transaction.set(True)
+                try:
+                    for record in records:
+                        error = await self._apply_in_group(record)
+                        if error is not None:
+                            refused.append((record, error))
+                finally:
+                    _sharing_transaction.reset(token)
+        except _RedoAlone:
+            raise
+        except Exception as error:  # the commit failed (or its outcome is unknown): the inbox sorts out repeats
+            raise _RedoAlone(f"commit failed: {type(error).__name__}") from error
+        return refused
+
+    async def _apply_in_group(self, record: ConsumerRecord[bytes, bytes]) -> BaseException | None:
+        """One record inside the group's transaction, once (no retries: a transient failure redoes the group
+        alone, where each record is retried); the error when the record is refused for good."""
+        try:
+            event = self._parse(record)
+        except _PERMANENT as error:
+            return error
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            log.info("consumer.ignored", event_id=event.id, event_type=event.type)
+            return None
+        structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
+        try:
+            with tracing.consuming(event, topic=record.topic, group_id=self._group_id):
+                await handler(event)
+        except _PERMANENT as error:
+            return error
+        except Exception as error:
+            raise _RedoAlone(f"{type(error).__name__} at offset {record.offset}") from error
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+        return None
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -162,7 +271,7 @@ class EventConsumer:
                 ):
                     with attempt:
                         await handler(event)
-        except (UnsupportedEvent, ValidationError, ValueError, KeyError, TypeError) as error:
+        except _PERMANENT as error:
             await self._dead_letter(record, error)
         except Exception as error:
             log.exception("consumer.handler_failed", topic=record.topic, offset=record.offset)
@@ -180,52 +289,4 @@ class EventConsumer:
         return event
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
-        reason = f"{type(error).__name__}: {error}"[:1000]
-        headers = [
-            *(record.headers or ()),
-            ("dlt-reason", reason.encode()),
-            ("dlt-original-topic", record.topic.encode()),
-            ("dlt-original-partition", str(record.partition).encode()),
-            ("dlt-original-offset", str(record.offset).encode()),
-            ("dlt-consumer-group", self._group_id.encode()),
-        ]
-        await self._producer.send_and_wait(
-            dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
-        )
-        CONSUMER_DEAD_LETTERS.labels(record.topic).inc()
-        log.warning(
-            "consumer.dead_lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error=type(error).__name__,
-        )
-
-
-async def _stop(consumer: AIOKafkaConsumer) -> None:
-    """Stop a consumer. Stopping one whose broker went away can raise the CancelledError of its own inner
-    tasks (aiokafka): unless this task itself is being cancelled, that must not end the consumer loop."""
-    try:
-        await asyncio.wait_for(consumer.stop(), timeout=15)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        log.warning("consumer.stop_interrupted")
-    except Exception as error:  # noqa: BLE001 - it is being dropped; a fresh consumer takes over
-        log.warning("consumer.stop_failed", error=type(error).__name__)
-
-
-async def start_producer(bootstrap_servers: str) -> AIOKafkaProducer:
-    """A producer that waits for every replica; idempotence is off (Tansu rejects InitProducerId) and
-    exactly-once effects come from the outbox and the inbox instead."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2)
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        try:
-            await producer.start()
-            return producer
-        except Exception:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+        await publish_dead_letter(self._producer, record, error, group_id=self._group_id)

@@ -3,7 +3,8 @@ the same (batch size, group session timeout, heartbeat) and reads the same major
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -17,6 +18,7 @@ class ConsumerSettings(Protocol):
     kafka_bootstrap_servers: str
     consumer_group: str
     consumer_batch_size: int
+    consumer_events_per_transaction: int
     consumer_session_timeout_ms: int
     consumer_heartbeat_interval_ms: int
 
@@ -29,12 +31,16 @@ def build_event_consumer(
     handlers: Mapping[str, Handler],
     group_suffix: str | None = None,
     major_version: int = 1,
+    transaction: Callable[[], AbstractAsyncContextManager[object]] | None = None,
+    after_commit: Callable[[], None] | None = None,
 ) -> EventConsumer:
     """A consumer of ``topics`` that hands each event type in ``handlers`` to its handler.
 
     It joins the service's consumer group, or ``<group>-<group_suffix>`` when the service reads a topic a second
     time for another purpose (each group sees every event). Every handled type is read at ``major_version``;
-    dead letters are published with ``producer``."""
+    dead letters are published with ``producer``. With ``transaction`` (``Database.batch``) the records of a poll
+    are applied in groups of ``consumer_events_per_transaction`` sharing one transaction, and ``after_commit``
+    runs after each group's commit (``EventConsumer``)."""
     group_id = f"{settings.consumer_group}-{group_suffix}" if group_suffix else settings.consumer_group
     return EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -46,4 +52,7 @@ def build_event_consumer(
         batch_size=settings.consumer_batch_size,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        transaction=transaction,
+        events_per_transaction=settings.consumer_events_per_transaction,
+        after_commit=after_commit,
     )

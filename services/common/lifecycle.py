@@ -19,9 +19,9 @@ from fastapi_offline import FastAPIOffline
 from services.common.audit_api import router as audit_router
 from services.common.broker_probe import BrokerProbe
 from services.common.clock import Clock, SystemClock
-from services.common.consumer import start_producer
 from services.common.db import Database
 from services.common.hardening import InputGuard, install_body_limit
+from services.common.kafka_clients import start_producer
 from services.common.metrics import RequestMetrics, metrics_response
 from services.common.migrations import upgrade
 from services.common.outbox_relay import OutboxRelay

@@ -35,6 +35,12 @@ class ServiceSettings(BaseSettings):
         5.0, gt=0, description="How often an idle relay checks the broker's cluster id and high-water marks"
     )
     consumer_batch_size: int = Field(200, description="Most records taken from Kafka in one poll")
+    consumer_events_per_transaction: int = Field(
+        50,
+        ge=1,
+        description="Most events a consumer applies in one database transaction (each in a savepoint of it); "
+        "1 commits each event alone",
+    )
     consumer_session_timeout_ms: int = Field(
         10_000, description="Consumer group session timeout; a joining member waits about half of it on Tansu"
     )

@@ -53,7 +53,13 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
     def consumer(topic: str, types: tuple[StrEnum, ...], group_suffix: str | None = None) -> EventConsumer:
         chosen = {kind.value: by_type[kind] for kind in types}
         return build_event_consumer(
-            settings, producer=runtime.producer, topics=[topic], handlers=chosen, group_suffix=group_suffix
+            settings,
+            producer=runtime.producer,
+            topics=[topic],
+            handlers=chosen,
+            group_suffix=group_suffix,
+            transaction=runtime.database.batch,
+            after_commit=runtime.relay.wake,
         )
 
     custody = consumer(CUSTODY_EVENTS, CUSTODY_TOPIC_TYPES)

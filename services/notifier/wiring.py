@@ -48,8 +48,18 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
         handlers=directory_handlers,
         group_suffix="directory",
     )
+
+    def planned_and_committed() -> None:
+        dispatcher.wake()
+        runtime.relay.wake()
+
     handover_consumer = build_event_consumer(
-        settings, producer=runtime.producer, topics=[HANDOVER_EVENTS], handlers=consumers.handover_handlers()
+        settings,
+        producer=runtime.producer,
+        topics=[HANDOVER_EVENTS],
+        handlers=consumers.handover_handlers(),
+        transaction=runtime.database.batch,
+        after_commit=planned_and_committed,
     )
     runtime.start("directory-events-consumer", directory_consumer.run)
     runtime.start("directory-refresh", lambda: keep_fresh(directory, uows, settings.directory_refresh_seconds))

@@ -27,7 +27,11 @@ PURGE_EVERY_SECONDS = 3600
 def start_workers(runtime: Runtime, settings: ReleaseEventsSettings) -> None:
     handlers = progress_handlers(runtime.database, runtime.clock)
     consumer = build_event_consumer(
-        settings, producer=runtime.producer, topics=[HANDOVER_EVENTS, DELIVERY_EVENTS], handlers=handlers
+        settings,
+        producer=runtime.producer,
+        topics=[HANDOVER_EVENTS, DELIVERY_EVENTS],
+        handlers=handlers,
+        transaction=runtime.database.batch,
     )
     runtime.start("notice-progress-consumer", consumer.run)
 

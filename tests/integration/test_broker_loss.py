@@ -21,9 +21,10 @@ from contracts.envelope import CloudEvent, EventType, new_event
 from services.common.audit import AuditRecord
 from services.common.broker_probe import BrokerProbe
 from services.common.clock import SystemClock
-from services.common.consumer import EventConsumer, start_producer
+from services.common.consumer import EventConsumer
 from services.common.db import Database
 from services.common.inbox import first_delivery
+from services.common.kafka_clients import start_producer
 from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.outbox_recovery import take_back

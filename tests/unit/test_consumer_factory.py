@@ -13,6 +13,7 @@ class Settings:
     kafka_bootstrap_servers: str = "broker:9092"
     consumer_group: str = "notifier"
     consumer_batch_size: int = 50
+    consumer_events_per_transaction: int = 20
     consumer_session_timeout_ms: int = 12_000
     consumer_heartbeat_interval_ms: int = 2_000
 

@@ -12,7 +12,7 @@ import structlog
 
 from contracts.envelope import CloudEvent, EventType
 from services.common.clock import Clock
-from services.common.consumer import Handler
+from services.common.consumer import ApplyAlone, Handler, in_shared_transaction
 from services.common.metrics import ESCALATIONS
 from services.notifier.adapters.live_directory import LiveDirectory
 from services.notifier.domain.escalation_rules import Deadlines
@@ -46,6 +46,10 @@ class Consumers:
 
     async def on_pack_event(self, event: CloudEvent) -> None:
         codes = [entry["agency_code"] for entry in distribution(event)]
+        if in_shared_transaction() and not all(self.directory.knows(code) for code in codes):
+            # Waiting for the directory consumer inside a shared transaction could hold up the very commit it
+            # waits for (SQLite's writer lock).
+            raise ApplyAlone("a pack names an agency not in the directory copy yet")
         wait = self.settings.directory_wait_seconds
         if not await self.directory.wait_for(codes, new_uow=self.new_uow, timeout=wait):
             log.warning("directory.agency_unknown", event_id=event.id)
