@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import secrets
@@ -31,6 +32,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="the synthetic people's seed (default: a new one)")
     parser.add_argument("--only", default=None, help="phases to run, e.g. P1,P3 (default: all; P6 runs P2)")
     parser.add_argument("--workdir", type=Path, default=Path("var/bench"), help="results.json, latency.png, logs")
+    parser.add_argument("--burst", type=int, default=None, help="P2's notices, instead of the profile's")
     args = parser.parse_args(argv)
     try:
         args.phases = parse_only(args.only)
@@ -46,6 +48,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def run(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], int]:
     """Every asked phase on a fresh system; the results document and the exit status."""
     profile = select(args.quick)
+    if args.burst is not None:
+        profile = dataclasses.replace(profile, burst=args.burst)
     workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
