@@ -108,6 +108,31 @@ class PostgresCluster:
         if (self.data / "postmaster.pid").exists():
             self._run(server_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def dump_databases(self, folder: Path) -> list[Path]:
+        """A plain-SQL dump of every database on the server into ``folder`` (the evidence of a failed run outlives
+        the server); the ones that could not be dumped are skipped, the server may be down."""
+        folder.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            self.url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.pool.NullPool
+        )
+        try:
+            with engine.connect() as connection:
+                names = connection.execute(sa.text("SELECT datname FROM pg_database WHERE NOT datistemplate")).scalars()
+                databases = [name for name in names if name != "postgres"]
+        except sa.exc.OperationalError:
+            return []
+        finally:
+            engine.dispose()
+        dumped = []
+        for name in databases:
+            target = folder / f"{name}.sql"
+            command = [server_binary("pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name]
+            with target.open("w") as out:
+                done = subprocess.run(command, stdout=out, stderr=subprocess.DEVNULL, check=False, timeout=300)
+            if done.returncode == 0:
+                dumped.append(target)
+        return dumped
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)

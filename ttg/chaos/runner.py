@@ -79,6 +79,7 @@ def run_once(plan: RunPlan, profile: Profile, workdir: Path) -> RunResult:
     receiver = VerifyingReceiver().start()
     cluster = PostgresCluster() if profile.backend == "postgresql" else None
     stack: Stack | None = None
+    result: RunResult | None = None
     try:
         if cluster is not None:
             cluster.start()
@@ -120,7 +121,7 @@ def run_once(plan: RunPlan, profile: Profile, workdir: Path) -> RunResult:
         finally:
             db.dispose()
         verdict.fail("fault not injected", injector.errors)
-        return RunResult(
+        result = RunResult(
             index=plan.index,
             seed=plan.seed,
             seconds=round(time.monotonic() - started, 1),
@@ -130,11 +131,14 @@ def run_once(plan: RunPlan, profile: Profile, workdir: Path) -> RunResult:
             database_restarts=injector.database_restarts,
             replicas=profile.replicas,
         )
+        return result
     finally:
         if stack is not None:
             stack.stop()
         receiver.stop()
         if cluster is not None:
+            if result is None or not result.clean:  # keep what the databases held, to find out why
+                cluster.dump_databases(data_dir / "postgres-dumps")
             cluster.remove()
 
 
