@@ -5,15 +5,12 @@ failures (database or broker unavailable) are retried without end, with backoff,
 a dependency is down; any other failure sends the record to the topic's dead-letter topic with the reason,
 and the partition moves on. Offsets are committed after each batch, once its effects are committed.
 
-Given a ``transaction`` (``Database.batch``), the consumer applies up to ``events_per_transaction`` records in
-one database transaction, each handler's unit of work a savepoint of it: a handful of commits where there were
-hundreds (each with its turn of SQLite's writer lock, or a PostgreSQL flush, and an audit-chain append). A
-record that fails for good inside it (it cannot be read, or its handler refuses it) is undone alone and
-dead-lettered once the others have committed. Anything else (the database away, a unique-key clash with another
-replica, an unexpected error, a handler asking for its own transaction with :class:`ApplyAlone`), or a commit
-that fails, undoes the whole group, which is then applied record by record as without a ``transaction``, with
-its retries. What the group's handlers did outside the database before that (log lines) happens again; their
-effects do not (the inbox). Hazard H93.
+Given a ``transaction`` (``Database.batch``), up to ``events_per_transaction`` records share one transaction (a
+savepoint each), held at most about ``group_seconds`` so the API's writes never wait long behind it. A record
+refused for good is undone alone and dead-lettered after the group's commit; anything else (the database away, a
+clash with another replica, an unexpected error, :class:`ApplyAlone`) or a failing commit undoes the group, which
+is then applied record by record as without one. Log lines of an undone group are written again; effects are not
+(the inbox). Hazard H93.
 """
 
 from __future__ import annotations
@@ -111,6 +108,7 @@ class EventConsumer:
         broker_check_seconds: float = 5.0,
         transaction: Callable[[], AbstractAsyncContextManager[object]] | None = None,
         events_per_transaction: int = 50,
+        group_seconds: float = 0.25,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         """``transaction`` opens the transaction a group of records shares (``Database.batch``); without it each
@@ -128,6 +126,7 @@ class EventConsumer:
         self._check_seconds = broker_check_seconds
         self._transaction = transaction
         self._events_per_transaction = max(1, events_per_transaction)
+        self._group_seconds = group_seconds
         self._after_commit = after_commit
 
     async def run(self) -> None:
@@ -191,45 +190,54 @@ class EventConsumer:
             for record in records:
                 await self._process(record)
             return
-        size = self._events_per_transaction
-        for start in range(0, len(records), size):
-            await self._apply_group(records[start : start + size])
+        start = 0
+        while start < len(records):
+            start += await self._apply_group(records[start : start + self._events_per_transaction])
 
-    async def _apply_group(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _apply_group(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
+        """Apply the first records of ``records`` together (all, unless time ran out); how many were applied."""
         try:
-            refused = await self._apply_together(records)
+            refused, applied = await self._apply_together(records)
         except _RedoAlone as redo:
             log.warning("consumer.group_redone_alone", records=len(records), reason=str(redo))
             for record in records:
                 await self._process(record)
-            refused = []
+            refused, applied = [], len(records)
         for record, error in refused:
             await self._dead_letter(record, error)
         if self._after_commit is not None:
             self._after_commit()
+        return applied
 
     async def _apply_together(
         self, records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> list[tuple[ConsumerRecord[bytes, bytes], BaseException]]:
-        """Every record of the group in one transaction; the ones refused for good, to dead-letter after it
-        committed. Raises :class:`_RedoAlone`, with nothing committed, when anything else went wrong."""
+    ) -> tuple[list[tuple[ConsumerRecord[bytes, bytes], BaseException]], int]:
+        """The group's records in one transaction, until they or its time run out; the ones refused for good (to
+        dead-letter after the commit) and how many were applied. Raises :class:`_RedoAlone`, with nothing
+        committed, when anything else went wrong."""
         assert self._transaction is not None
         refused: list[tuple[ConsumerRecord[bytes, bytes], BaseException]] = []
+        applied = 0
         try:
             async with self._transaction():
                 token = _sharing_transaction.set(True)
+                loop = asyncio.get_running_loop()
+                ends = loop.time() + self._group_seconds
                 try:
                     for record in records:
                         error = await self._apply_in_group(record)
+                        applied += 1
                         if error is not None:
                             refused.append((record, error))
+                        if loop.time() >= ends:
+                            break
                 finally:
                     _sharing_transaction.reset(token)
         except _RedoAlone:
             raise
         except Exception as error:  # the commit failed (or its outcome is unknown): the inbox sorts out repeats
             raise _RedoAlone(f"commit failed: {type(error).__name__}") from error
-        return refused
+        return refused, applied
 
     async def _apply_in_group(self, record: ConsumerRecord[bytes, bytes]) -> BaseException | None:
         """One record inside the group's transaction, once (no retries: a transient failure redoes the group

@@ -19,6 +19,7 @@ class ConsumerSettings(Protocol):
     consumer_group: str
     consumer_batch_size: int
     consumer_events_per_transaction: int
+    consumer_group_seconds: float
     consumer_session_timeout_ms: int
     consumer_heartbeat_interval_ms: int
 
@@ -54,5 +55,6 @@ def build_event_consumer(
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
         transaction=transaction,
         events_per_transaction=settings.consumer_events_per_transaction,
+        group_seconds=settings.consumer_group_seconds,
         after_commit=after_commit,
     )

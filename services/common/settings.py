@@ -41,6 +41,12 @@ class ServiceSettings(BaseSettings):
         description="Most events a consumer applies in one database transaction (each in a savepoint of it); "
         "1 commits each event alone",
     )
+    consumer_group_seconds: float = Field(
+        0.25,
+        gt=0,
+        description="A group of events sharing a transaction ends once it has held it this long, so that the API's "
+        "writes (a read's audit record, an answer) never wait long behind it",
+    )
     consumer_session_timeout_ms: int = Field(
         10_000, description="Consumer group session timeout; a joining member waits about half of it on Tansu"
     )

@@ -107,6 +107,7 @@ def consumer_of(
     handler: Callable[[CloudEvent], Awaitable[None]],
     producer: AIOKafkaProducer,
     after_commit: Callable[[], None] | None = None,
+    group_seconds: float = 30.0,
 ) -> EventConsumer:
     return EventConsumer(
         bootstrap_servers=broker.bootstrap_servers,
@@ -117,6 +118,7 @@ def consumer_of(
         producer=producer,
         transaction=database.batch,
         events_per_transaction=50,
+        group_seconds=group_seconds,
         after_commit=after_commit,
     )
 
@@ -270,3 +272,31 @@ async def test_a_crash_between_a_groups_commit_and_its_offset_commit_applies_not
 
     await run_until(second, all_read_again)
     assert await effects(database) == Counter({item.id: 1 for item in events})  # the inbox refused the repeats
+
+
+@pytest.mark.hazard("H93")
+async def test_a_group_ends_once_it_has_held_its_transaction_long_enough_and_the_rest_follow(
+    broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
+) -> None:
+    topic = f"it.groups.time.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
+    events = [numbered(n) for n in range(5)]
+    await send(producer, topic, events)
+
+    async def never(_: CloudEvent, __: int) -> None:
+        return None
+
+    tries: Counter[str] = Counter()
+    commits = counting_commits(database)
+    # A group's time is up after its first event: each event commits in a group of its own.
+    consumer = consumer_of(
+        broker, topic, "it-groups", database, applying(database, never, tries), producer, group_seconds=1e-9
+    )
+
+    async def all_applied() -> bool:
+        return sum((await effects(database)).values()) >= len(events)
+
+    await run_until(consumer, all_applied)
+
+    assert await effects(database) == Counter({item.id: 1 for item in events})
+    assert len(commits) == len(events)

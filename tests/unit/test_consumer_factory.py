@@ -14,6 +14,7 @@ class Settings:
     consumer_group: str = "notifier"
     consumer_batch_size: int = 50
     consumer_events_per_transaction: int = 20
+    consumer_group_seconds: float = 0.5
     consumer_session_timeout_ms: int = 12_000
     consumer_heartbeat_interval_ms: int = 2_000
 
