@@ -84,6 +84,28 @@ async def send(producer: AIOKafkaProducer, topic: str, events: list[CloudEvent])
         await producer.send_and_wait(topic, item.to_json_bytes(), key=b"A1234BC")
 
 
+async def topic_holding(
+    broker: EmbeddedBroker, producer: AIOKafkaProducer, name: str, count: int
+) -> tuple[str, list[CloudEvent]]:
+    """A fresh one-partition topic holding ``count`` numbered events about one person, in order."""
+    topic = f"it.groups.{name}.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
+    events = [numbered(n) for n in range(count)]
+    await send(producer, topic, events)
+    return topic, events
+
+
+def all_applied(database: Database, count: int) -> Callable[[], Awaitable[bool]]:
+    async def done() -> bool:
+        return sum((await effects(database)).values()) >= count
+
+    return done
+
+
+async def never(_: CloudEvent, __: int) -> None:
+    """A handler's work that always succeeds."""
+
+
 def applying(database: Database, fail: Fail, tries: Counter[str]) -> Callable[[CloudEvent], Awaitable[None]]:
     """A handler whose effect is one row per application (no unique key: a second application would show);
     ``fail`` may raise after the effect is written, so the effect must then be undone."""
@@ -119,6 +141,9 @@ def consumer_of(
         transaction=database.batch,
         events_per_transaction=50,
         group_seconds=group_seconds,
+        # A member joining a group on Tansu waits about half the session timeout: short, so the test is quick.
+        session_timeout_ms=4_000,
+        heartbeat_interval_ms=1_000,
         after_commit=after_commit,
     )
 
@@ -187,10 +212,7 @@ async def test_a_poison_event_in_a_group_is_dead_lettered_alone_and_its_neighbou
 async def test_a_transient_failure_inside_a_group_redoes_it_event_by_event_and_applies_each_once(
     broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
 ) -> None:
-    topic = f"it.groups.transient.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
-    events = [numbered(n) for n in range(5)]
-    await send(producer, topic, events)
+    topic, events = await topic_holding(broker, producer, "transient", 5)
 
     async def database_away_once(received: CloudEvent, attempt: int) -> None:
         if received.data["n"] == 3 and attempt == 1:
@@ -201,11 +223,8 @@ async def test_a_transient_failure_inside_a_group_redoes_it_event_by_event_and_a
         broker, topic, "it-groups", database, applying(database, database_away_once, tries), producer
     )
 
-    async def all_applied() -> bool:
-        return sum((await effects(database)).values()) >= len(events)
-
     with capture_logs() as logs:
-        await run_until(consumer, all_applied)
+        await run_until(consumer, all_applied(database, len(events)))
 
     assert await effects(database) == Counter({item.id: 1 for item in events})
     assert [tries[item.id] for item in events] == [2, 2, 2, 2, 1]  # the group up to the failure, then each alone
@@ -218,10 +237,7 @@ async def test_a_transient_failure_inside_a_group_redoes_it_event_by_event_and_a
 async def test_a_handler_that_must_not_share_a_transaction_gets_one_of_its_own(
     broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
 ) -> None:
-    topic = f"it.groups.alone.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
-    events = [numbered(n) for n in range(3)]
-    await send(producer, topic, events)
+    topic, events = await topic_holding(broker, producer, "alone", 3)
     shared: list[bool] = []
 
     async def alone_for_one(received: CloudEvent, _: int) -> None:
@@ -232,10 +248,7 @@ async def test_a_handler_that_must_not_share_a_transaction_gets_one_of_its_own(
     tries: Counter[str] = Counter()
     consumer = consumer_of(broker, topic, "it-groups", database, applying(database, alone_for_one, tries), producer)
 
-    async def all_applied() -> bool:
-        return sum((await effects(database)).values()) >= len(events)
-
-    await run_until(consumer, all_applied)
+    await run_until(consumer, all_applied(database, len(events)))
 
     assert await effects(database) == Counter({item.id: 1 for item in events})
     assert shared == [True, True, False, False, False]
@@ -245,15 +258,9 @@ async def test_a_handler_that_must_not_share_a_transaction_gets_one_of_its_own(
 async def test_a_crash_between_a_groups_commit_and_its_offset_commit_applies_nothing_twice(
     broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
 ) -> None:
-    topic = f"it.groups.crash.{uuid.uuid4().hex[:8]}"
+    topic, events = await topic_holding(broker, producer, "crash", 8)
     group = f"it-groups-{uuid.uuid4().hex[:6]}"
-    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
-    events = [numbered(n) for n in range(8)]
-    await send(producer, topic, events)
     tries: Counter[str] = Counter()
-
-    async def never(_: CloudEvent, __: int) -> None:
-        return None
 
     def die() -> None:
         raise Crash("killed after the group committed, before its offsets were")
@@ -278,13 +285,7 @@ async def test_a_crash_between_a_groups_commit_and_its_offset_commit_applies_not
 async def test_a_group_ends_once_it_has_held_its_transaction_long_enough_and_the_rest_follow(
     broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
 ) -> None:
-    topic = f"it.groups.time.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
-    events = [numbered(n) for n in range(5)]
-    await send(producer, topic, events)
-
-    async def never(_: CloudEvent, __: int) -> None:
-        return None
+    topic, events = await topic_holding(broker, producer, "time", 5)
 
     tries: Counter[str] = Counter()
     commits = counting_commits(database)
@@ -293,10 +294,7 @@ async def test_a_group_ends_once_it_has_held_its_transaction_long_enough_and_the
         broker, topic, "it-groups", database, applying(database, never, tries), producer, group_seconds=1e-9
     )
 
-    async def all_applied() -> bool:
-        return sum((await effects(database)).values()) >= len(events)
-
-    await run_until(consumer, all_applied)
+    await run_until(consumer, all_applied(database, len(events)))
 
     assert await effects(database) == Counter({item.id: 1 for item in events})
     assert len(commits) == len(events)
