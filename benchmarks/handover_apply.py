@@ -1,7 +1,7 @@
 """Benchmark: handover applying release notices alone, per notice and per group (no HTTP, no broker).
 
 Opens a handover (route, build, minimise, issue version 1 with each entry's FHIR form) for each of ``--notices``
-synthetic notices on a fresh SQLite file (or ``--database-url``) seeded with the demo directory, as the custody
+synthetic notices on a fresh SQLite file seeded with the demo directory, as the custody
 consumer does: once with each notice in its own transaction, once with groups of ``--group`` notices sharing one
 (``Database.batch``, as ``consumer_events_per_transaction`` does, H93). Prints notices/s, CPU milliseconds and SQL
 statements per notice; ``--profile FILE`` writes where the grouped run's time went.
@@ -19,8 +19,8 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
 
 from pyinstrument import Profiler
@@ -61,11 +61,6 @@ def submitted_events(seed: int, count: int) -> list[CloudEvent]:
     return made
 
 
-@asynccontextmanager
-async def alone() -> AsyncIterator[None]:
-    yield
-
-
 async def measure(url: str, events: list[CloudEvent], *, group: int, profile: Path | None) -> tuple[float, ...]:
     """Notices per second, CPU milliseconds and SQL statements per notice."""
     database, clock, settings = Database(url), SystemClock(), HandoverSettings(database_url=url)
@@ -77,20 +72,21 @@ async def measure(url: str, events: list[CloudEvent], *, group: int, profile: Pa
         statements += 1
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    together: Callable[[], AbstractAsyncContextManager[object]] = database.batch if group > 1 else alone
+    together: Callable[[], AbstractAsyncContextManager[object]] = database.batch if group > 1 else nullcontext
     profiler = Profiler(async_mode="disabled", interval=0.001) if profile else None
     started, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.start()
-    for start in range(0, len(events), max(group, 1)):
+    for start in range(0, len(events), group):
         async with together():
-            for item in events[start : start + max(group, 1)]:
+            for item in events[start : start + group]:
                 uow = HandoverSqlUnitOfWork(database, clock, settings.gp_registration_days)
                 opened = await open_handover(
                     uow=uow, event=item, source="urn:bench", now=clock.now(), registration_days=3
                 )
                 assert opened, item.id
-    if profiler and profile:
+    if profiler:
+        assert profile is not None
         profiler.stop()
         profile.parent.mkdir(parents=True, exist_ok=True)
         profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
@@ -102,20 +98,19 @@ async def measure(url: str, events: list[CloudEvent], *, group: int, profile: Pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notices", type=int, default=400)
-    parser.add_argument("--group", type=int, default=50, help="notices per transaction in the grouped run")
+    parser.add_argument("--group", type=int, default=50, help="notices per transaction in the grouped run (>1)")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args()
     # The demo directory's agencies are local receivers (http, loopback), as in `./run up`.
     os.environ.setdefault("TTG_WEBHOOKS_ALLOW_HTTP", "1")
     os.environ.setdefault("TTG_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "1")
     configure_logging("handover", "WARNING")  # a log line per notice would measure the terminal
-    print(f"seed {args.seed}; {args.notices} notices, {args.database_url and 'PostgreSQL' or 'SQLite'}")
+    print(f"seed {args.seed}; {args.notices} notices, SQLite")
     for group in (1, args.group):
         events = submitted_events(args.seed, args.notices)
         with tempfile.TemporaryDirectory() as folder:
-            url = args.database_url or f"sqlite:///{Path(folder) / 'handover.db'}"
+            url = f"sqlite:///{Path(folder) / 'handover.db'}"
             upgrade(url, MIGRATIONS)
             profile = args.profile if group > 1 else None
             rate, cpu_ms, sql = asyncio.run(measure(url, events, group=group, profile=profile))

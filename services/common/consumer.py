@@ -25,13 +25,11 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from contracts.envelope import CloudEvent, major_version
 from services.common import tracing
 from services.common.broker_probe import BrokerProbe
+from services.common.consumer_retries import retrying
 from services.common.dead_lettering import publish_dead_letter
 from services.common.kafka_clients import stop_consumer
 from services.common.metrics import record_lag
@@ -41,31 +39,6 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[CloudEvent], Awaitable[None]]
 # The broker did not answer in time or at all: try again with a fresh consumer.
 _BROKER_AWAY: tuple[type[BaseException], ...] = (KafkaError, TimeoutError, ConnectionError, OSError)
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, PoolTimeoutError, ConnectionError, OSError)
-
-
-def _worth_retrying(state: RetryCallState) -> bool:
-    """Retry transient failures until they pass; a unique-key clash a few times (a concurrent duplicate)."""
-    error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, TRANSIENT_ERRORS):
-        return True
-    return isinstance(error, IntegrityError) and state.attempt_number < 3
-
-
-def _retrying(state: RetryCallState, record: ConsumerRecord[bytes, bytes]) -> None:
-    """Say so each time an event is tried again: a partition held by a failure that does not pass must be seen
-    (its lag grows, and these lines name where it is held, the event (bound to the log context) and the error),
-    never wait in silence."""
-    error = state.outcome.exception() if state.outcome else None
-    log.warning(
-        "consumer.retrying",
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        attempt=state.attempt_number,
-        error=type(error).__name__,
-        wait_seconds=round(state.next_action.sleep, 2) if state.next_action else None,
-    )
 
 
 class UnsupportedEvent(Exception):
@@ -243,13 +216,12 @@ class EventConsumer:
         """One record inside the group's transaction, once (no retries: a transient failure redoes the group
         alone, where each record is retried); the error when the record is refused for good."""
         try:
-            event = self._parse(record)
+            found = self._handler_of(record)
         except _PERMANENT as error:
             return error
-        handler = self._handlers.get(event.type)
-        if handler is None:
-            log.info("consumer.ignored", event_id=event.id, event_type=event.type)
+        if found is None:
             return None
+        event, handler = found
         structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
         try:
             with tracing.consuming(event, topic=record.topic, group_id=self._group_id):
@@ -264,19 +236,13 @@ class EventConsumer:
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            event = self._parse(record)
-            handler = self._handlers.get(event.type)
-            if handler is None:
-                log.info("consumer.ignored", event_id=event.id, event_type=event.type)
+            found = self._handler_of(record)
+            if found is None:
                 return
+            event, handler = found
             structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
             with tracing.consuming(event, topic=record.topic, group_id=self._group_id):
-                async for attempt in AsyncRetrying(
-                    retry=_worth_retrying,
-                    wait=wait_exponential(multiplier=0.1, max=10),
-                    before_sleep=lambda state: _retrying(state, record),
-                    reraise=True,
-                ):
+                async for attempt in retrying(record):
                     with attempt:
                         await handler(event)
         except _PERMANENT as error:
@@ -286,6 +252,15 @@ class EventConsumer:
             await self._dead_letter(record, error)
         finally:
             structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+
+    def _handler_of(self, record: ConsumerRecord[bytes, bytes]) -> tuple[CloudEvent, Handler] | None:
+        """The record's event and its handler; None (logged) for a type this consumer does not follow."""
+        event = self._parse(record)
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            log.info("consumer.ignored", event_id=event.id, event_type=event.type)
+            return None
+        return event, handler
 
     def _parse(self, record: ConsumerRecord[bytes, bytes]) -> CloudEvent:
         if record.value is None:

@@ -17,16 +17,11 @@ def test_every_database_of_the_throwaway_server_is_dumped_before_it_goes(tmp_pat
     if problem:
         (pytest.fail if os.environ.get("TTG_REQUIRE_POSTGRES") else pytest.skip)(problem)
     with PostgresCluster() as cluster:
-        admin = sa.create_engine(
-            cluster.url.replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
-            poolclass=sa.pool.NullPool,
-        )
+        admin = cluster.engine(isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text("CREATE DATABASE ttg_handover_replica_1"))
         admin.dispose()
-        url = cluster.url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        handover = sa.create_engine(f"{url}/ttg_handover_replica_1", poolclass=sa.pool.NullPool)
+        handover = cluster.engine("ttg_handover_replica_1")
         with handover.begin() as connection:
             connection.execute(sa.text("CREATE TABLE inbox (event_id text PRIMARY KEY)"))
             connection.execute(sa.text("INSERT INTO inbox VALUES ('evt-never-handled-7')"))

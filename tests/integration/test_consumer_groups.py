@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,12 +43,6 @@ class Numbered(BaseModel):
 
 class Crash(BaseException):
     """The process dies: nothing after this point runs (not an Exception, so no handler catches it)."""
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(partitions=1) as running:
-        yield running
 
 
 @pytest.fixture(params=BACKENDS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,13 +20,12 @@ from services.common.consumer import EventConsumer
 from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.kafka_clients import start_producer
-from services.common.migrations import upgrade
 from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.outbox_relay import OutboxRelay
 from services.common.topics import dead_letter_topic, ensure_topics
-from tests.conftest import BACKENDS, require_backend
+from tests.conftest import BACKENDS
 from tests.support.kafka import read_topic_async
-from tests.support.system import POSTGRES_URL, drop_database
+from tests.support.scratch_db import migrated_database_url
 from ttg.broker import EmbeddedBroker
 
 HANDOVER_MIGRATIONS = Path("services/handover/migrations")
@@ -36,25 +35,12 @@ class Ping(BaseModel):
     n: int
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(partitions=3) as running:
-        yield running
-
-
 @pytest.fixture(params=BACKENDS)
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    require_backend(request.param)
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'handover.db'}"
-    else:
-        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/ttg_it_{uuid.uuid4().hex[:10]}"
-    await asyncio.to_thread(upgrade, url, HANDOVER_MIGRATIONS)
-    db = Database(url)
-    yield db
-    await db.dispose()
-    if request.param == "postgresql":
-        drop_database(url)
+    with migrated_database_url(request.param, tmp_path, HANDOVER_MIGRATIONS, "handover") as url:
+        db = Database(url)
+        yield db
+        await db.dispose()
 
 
 def ping(subject: str, n: int, dataschema: str = "urn:ttg:schema:ping:1.0") -> CloudEvent:

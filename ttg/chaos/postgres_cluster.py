@@ -14,9 +14,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.db import sync_url
 from ttg.broker import free_port
 
 BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"), Path("/usr/lib/postgresql/17/bin"))
@@ -54,6 +56,10 @@ class PostgresCluster:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def engine(self, database: str = "postgres", **options: Any) -> sa.Engine:
+        """A connection-per-use engine on one of the server's databases (nothing pooled across a crash)."""
+        return sa.create_engine(sync_url(self.url).set(database=database), poolclass=sa.pool.NullPool, **options)
+
     def _run(self, *command: str) -> None:
         as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         result = subprocess.run([*as_postgres, *command], capture_output=True, text=True, check=False, timeout=120)
@@ -76,9 +82,7 @@ class PostgresCluster:
 
     def _wait_accepting(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        engine = sa.create_engine(
-            self.url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.pool.NullPool
-        )
+        engine = self.engine()
         try:
             while True:
                 try:
@@ -112,9 +116,7 @@ class PostgresCluster:
         """A plain-SQL dump of every database on the server into ``folder`` (the evidence of a failed run outlives
         the server); the ones that could not be dumped are skipped, the server may be down."""
         folder.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(
-            self.url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.pool.NullPool
-        )
+        engine = self.engine()
         try:
             with engine.connect() as connection:
                 names = connection.execute(sa.text("SELECT datname FROM pg_database WHERE NOT datistemplate")).scalars()
