@@ -46,8 +46,14 @@ def annotated(item: dict[str, Any], today: date) -> dict[str, Any]:
         "answer_by": answer_by,
         "overdue": item["status"] in ("requested", "received") and today > answer_by,
         "reconfirm": needs_reconfirming(item),
-        "changed": [c.get("section") for c in item["sent"].get("changes", [])],
+        "changed": [changed_part(c.get("section", "")) for c in item["sent"].get("changes", [])],
     }
+
+
+def changed_part(section: str) -> str:
+    """A changed part of the pack as a person reads it: ``release.date`` is "release date", ``gp_practice``
+    "gp practice" (the pack's own names, never its field paths)."""
+    return section.replace(".", " ").replace("_", " ").strip()
 
 
 def _when(form: dict[str, str], prefix: str, clock: str) -> datetime | None:

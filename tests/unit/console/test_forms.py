@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from services.console.domain.answer_form import answer_from_form, needs_reconfirming
+from services.console.domain.answer_form import annotated, answer_from_form, needs_reconfirming
 from services.console.domain.custody_form import event_from_form
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -91,3 +91,13 @@ def test_a_confirmation_the_amended_entry_invalidates_needs_confirming_again() -
     assert not needs_reconfirming(
         item | {"sent": {"pack": {}, "invalidated": [{"item": "first_appointment", "reason": "x"}]}}
     )
+
+
+def test_an_inbox_item_names_what_changed_in_words_not_field_paths() -> None:
+    item = {
+        "referral_kind": "reporting_instructions",
+        "release_date": "2026-12-22",
+        "status": "requested",
+        "sent": {"changes": [{"section": "release.date"}, {"section": "gp_practice"}, {"section": "risk_flags"}]},
+    }
+    assert annotated(item, date(2026, 12, 3))["changed"] == ["release date", "gp practice", "risk flags"]
