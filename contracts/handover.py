@@ -47,6 +47,21 @@ class AgencyKind(StrEnum):
     PROBATION_DELIVERY_UNIT = "probation_delivery_unit"
     PRISON_HEALTHCARE = "prison_healthcare"
 
+    @property
+    def label(self) -> str:
+        """The kind as people write it ("GP practice"), for text a person reads: routing reasons, screens."""
+        return _AGENCY_KIND_LABELS[self]
+
+
+_AGENCY_KIND_LABELS = {
+    AgencyKind.GP_PRACTICE: "GP practice",
+    AgencyKind.COMMUNITY_MENTAL_HEALTH_TEAM: "community mental health team",
+    AgencyKind.RECONNECT: "RECONNECT service",
+    AgencyKind.SUBSTANCE_MISUSE_SERVICE: "substance misuse service",
+    AgencyKind.PROBATION_DELIVERY_UNIT: "probation delivery unit",
+    AgencyKind.PRISON_HEALTHCARE: "prison healthcare",
+}
+
 
 class ReferralKind(StrEnum):
     """What an agency is asked to take over (or, for the prison, told about)."""

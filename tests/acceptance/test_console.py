@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pyotp
@@ -405,7 +407,7 @@ def test_probation_confirms_and_the_release_day_summary_prints_only_what_the_per
 ) -> None:
     notice, handover_id = submit_as_dmi(console)
     released = date.fromisoformat(notice["release"]["date"])
-    appointment = datetime.combine(released + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=11)
+    appointment = datetime.combine(released + timedelta(days=1), clock_time(11), ZoneInfo("Europe/London"))  # 11:00 UK
     mental_health = referral_of(console, "cmht-dur", "CMHT-DUR", handover_id)
     with console.system.client("handover", "cmht-dur") as http:
         http.post(

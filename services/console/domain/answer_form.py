@@ -3,8 +3,11 @@ needs, when a referral is overdue and when probation must confirm its reporting 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+
+from services.console.domain.pack_wording import phrase
+from services.console.domain.uk_time import uk_instant
 
 REASONS = [
     ("outside_area", "The address is outside our area"),
@@ -52,8 +55,8 @@ def annotated(item: dict[str, Any], today: date) -> dict[str, Any]:
 
 def changed_part(section: str) -> str:
     """A changed part of the pack as a person reads it: ``release.date`` is "release date", ``gp_practice``
-    "gp practice" (the pack's own names, never its field paths)."""
-    return section.replace(".", " ").replace("_", " ").strip()
+    "GP practice" (the pack's own names, never its field paths)."""
+    return phrase(section)
 
 
 def _when(form: dict[str, str], prefix: str, clock: str) -> datetime | None:
@@ -64,7 +67,7 @@ def _when(form: dict[str, str], prefix: str, clock: str) -> datetime | None:
             int(form.get(f"{prefix}[day]", "")),
         )
         hours, minutes = (int(part) for part in form.get(clock, "").strip().split(":"))
-        return datetime.combine(day, time(hours, minutes), tzinfo=UTC)
+        return uk_instant(day, time(hours, minutes))
     except ValueError:
         return None
 

@@ -9,8 +9,10 @@ overdose risk of the first weeks out; a depot injection is given on a date, not 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
+
+from services.console.domain.uk_time import uk_wall_clock
 
 KIND_WORDS = {
     "mental_health": "Mental health team",
@@ -60,7 +62,7 @@ def summary_of(handover: dict[str, Any]) -> dict[str, Any]:
     appointments = [
         {
             "who": KIND_WORDS.get(r["referral_kind"], r["agency_code"]),
-            "at": datetime.fromisoformat(r["first_appointment_at"]),
+            "at": uk_wall_clock(r["first_appointment_at"]),
             "place": r.get("first_appointment_place") or "",
         }
         for r in handover["referrals"]
@@ -86,7 +88,7 @@ def summary_of(handover: dict[str, Any]) -> dict[str, Any]:
         "medicines": medicines,
         "reporting": {
             "office": reporting["office"],
-            "at": datetime.fromisoformat(reporting["report_at"]),
+            "at": uk_wall_clock(reporting["report_at"]),
             "practitioner": reporting.get("practitioner"),
         }
         if reporting

@@ -19,8 +19,10 @@ from services.common.delegation import Person
 from services.console.adapters.backend import Backend, person_of
 from services.console.adapters.tables import Account, ConsoleSession
 from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
+from services.console.domain import pack_wording
 from services.console.domain.lounge_rules import READINESS_LABELS
 from services.console.domain.session_rules import Lifetimes, SessionStage
+from services.console.domain.uk_time import uk_wall_clock
 from services.console.settings import ConsoleSettings
 from services.console.usecases.manage_accounts import account_of
 from services.console.usecases.sessions import current_session
@@ -45,7 +47,8 @@ def _longdate(value: object) -> str:
 
 
 def _shorttime(value: object) -> str:
-    moment = datetime.fromisoformat(str(value))
+    """An instant as UK wall-clock time: "4 December 2026 09:30"."""
+    moment = uk_wall_clock(value if isinstance(value, datetime) else str(value))
     return f"{_longdate(moment.date())} {moment:%H:%M}"
 
 
@@ -71,27 +74,20 @@ def _release_types_items(types: list[tuple[str, str]], chosen: str) -> list[dict
     return [{"value": value, "text": text, "selected": value == chosen} for value, text in types]
 
 
-def _plain(value: object) -> str:
-    """A section's value as plain words: lists joined, nested records as "key: value" pairs."""
-    if isinstance(value, list):
-        return "; ".join(_plain(item) for item in value) or "None"
-    if isinstance(value, dict):
-        return ", ".join(
-            f"{key.replace('_', ' ')}: {_plain(item)}" for key, item in value.items() if item not in (None, [], "")
-        )
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return str(value).replace("_", " ") if value is not None else ""
-
-
 def _as_radio(item: dict[str, object]) -> dict[str, object]:
     return {"value": item["value"], "text": item["text"], "checked": item["selected"]}
 
 
-environment.filters["plain"] = _plain
 environment.filters["as_radio"] = _as_radio
+environment.filters["section_title"] = pack_wording.section_title
 environment.globals.update(
-    errorList=_error_list, release_types_items=_release_types_items, readiness_labels=READINESS_LABELS
+    errorList=_error_list,
+    release_types_items=_release_types_items,
+    readiness_labels=READINESS_LABELS,
+    section_rows=pack_wording.section_rows,
+    section_title=pack_wording.section_title,
+    words=pack_wording.words,
+    referral_kinds=pack_wording.REFERRAL_KIND_TITLES,
 )
 
 

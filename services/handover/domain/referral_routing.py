@@ -128,13 +128,13 @@ def candidates(
         by_authority = [a for a in pool if a not in by_district and a.covers_authority(area.local_authority)]
         fallback = " (no team of the preferred kind covers it)" if rank else ""
         found += [
-            Candidate(a, f"{agency_kind.value} covering postcode district {area.postcode_district}{fallback}")
+            Candidate(a, f"{agency_kind.label} covering postcode district {area.postcode_district}{fallback}")
             for a in by_district
         ]
         found += [
             Candidate(
                 a,
-                f"{agency_kind.value} covering local authority {area.local_authority}{fallback}; "
+                f"{agency_kind.label} covering local authority {area.local_authority}{fallback}; "
                 f"area from {area.described}",
             )
             for a in by_authority

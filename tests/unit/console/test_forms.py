@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from services.console.domain.answer_form import annotated, answer_from_form, needs_reconfirming
 from services.console.domain.custody_form import event_from_form
 
@@ -67,6 +69,22 @@ def test_an_acceptance_needs_a_time_and_place_and_probation_may_only_confirm() -
         "first_appointment": {"at": "2026-12-12T10:30:00+00:00", "place": "Hub"},
     }
     assert answer_from_form({"answer": "accepted"}, probation=True)[1] == {"answer": "Select your answer"}
+
+
+@pytest.mark.hazard("H94")
+def test_a_time_typed_in_summer_is_uk_time_not_utc() -> None:
+    """10:00 typed in July is 10:00 BST (09:00 UTC): read as UTC the person would be told to report at 11:00."""
+    form = {
+        "answer": "confirmed",
+        "office": "Durham Probation Office",
+        "report_date[day]": "12",
+        "report_date[month]": "7",
+        "report_date[year]": "2027",
+        "report_time": "10:00",
+    }
+    body, errors = answer_from_form(form, probation=True)
+    assert errors == {} and body is not None
+    assert body["reporting_instructions"]["report_at"] == "2027-07-12T10:00:00+01:00"
     assert list(answer_from_form({"answer": "rejected"}, probation=False)[1]) == ["reason_code"]
 
 
@@ -100,4 +118,4 @@ def test_an_inbox_item_names_what_changed_in_words_not_field_paths() -> None:
         "status": "requested",
         "sent": {"changes": [{"section": "release.date"}, {"section": "gp_practice"}, {"section": "risk_flags"}]},
     }
-    assert annotated(item, date(2026, 12, 3))["changed"] == ["release date", "gp practice", "risk flags"]
+    assert annotated(item, date(2026, 12, 3))["changed"] == ["release date", "GP practice", "risk flags"]

@@ -1,0 +1,24 @@
+"""Times people type and read are UK wall-clock times; the service stores instants in UTC.
+
+A probation officer who types 10:00 for a reporting time in July means 10:00 in England (09:00 UTC): read as UTC,
+the person would be told 11:00 and arrive an hour late for an appointment whose miss can mean recall. Every time a
+form takes is read here, and every instant a page shows is turned back here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+UK = ZoneInfo("Europe/London")
+
+
+def uk_instant(day: date, clock: time) -> datetime:
+    """The instant a date and a wall-clock time mean in the UK (GMT in winter, BST in summer)."""
+    return datetime.combine(day, clock, tzinfo=UK)
+
+
+def uk_wall_clock(moment: datetime | str) -> datetime:
+    """An instant as the UK reads it; one without an offset is UTC (how the services store instants)."""
+    instant = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(UK)
