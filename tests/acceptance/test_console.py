@@ -828,6 +828,10 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
     expect(page.get_by_text(f"Done: {code} saved")).to_be_visible()
     card = page.locator(f".ttg-agency[data-agency-code='{code}']")
     expect(card).to_contain_text("ZZ9")
+    page.get_by_label("Search by code, name or area").fill(code.lower())
+    page.get_by_role("button", name="Show agencies").click()
+    expect(page.locator(".ttg-agency")).to_have_count(1)
+    expect(card).to_be_visible()
     stored = operator_get(console, "handover", f"/v1/directory/agencies/{code}")
     assert stored["webhook"]["url"] == receiver_url and secret not in json.dumps(stored)
 

@@ -18,6 +18,7 @@ from services.console.domain.agency_form import (
     errors_from_problem,
     values_of,
 )
+from services.console.domain.directory_filter import matching
 from services.console.entrypoints.pages.desk import NAVIGATION
 from services.console.entrypoints.web import CsrfChecked, PageNotFound, Viewer, backend_of, needs_role, redirect, render
 
@@ -40,17 +41,22 @@ async def escalations(request: Request, viewer: Operator) -> HTMLResponse:
 
 
 @router.get("/desk/directory", response_class=HTMLResponse)
-async def agencies(request: Request, viewer: Operator, done: str = "") -> HTMLResponse:
+async def agencies(request: Request, viewer: Operator, done: str = "", q: str = "", kind: str = "") -> HTMLResponse:
     found = await backend_of(request).get_json(viewer.person, "handover", "/v1/directory/agencies")
+    q, kind = q.strip()[:100], kind if kind in dict(KINDS) else ""
     return await render(
         request,
         "directory.jinja",
         {
             "title": "Directory of services",
             "navigation": NAVIGATION,
-            "agencies": found,
+            "agencies": matching(found, q, kind),
+            "total": len(found),
+            "q": q,
+            "kind": kind,
             "done": done[:80],
             "kinds": dict(KINDS),
+            "kind_items": KINDS,
         },
     )
 
