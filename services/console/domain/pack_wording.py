@@ -85,6 +85,11 @@ def phrase(name: str) -> str:
     return " ".join(_WORDS.get(part, part) for part in name.replace(".", "_").split("_") if part)
 
 
+def sentence(text: str) -> str:
+    """Text with its first letter capitalised and the rest as it is ("DH1" stays "DH1", unlike ``capitalize``)."""
+    return text[:1].upper() + text[1:]
+
+
 def section_title(name: str) -> str:
     return _TITLES.get(name) or words(name)
 

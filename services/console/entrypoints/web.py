@@ -80,6 +80,7 @@ def _as_radio(item: dict[str, object]) -> dict[str, object]:
 
 environment.filters["as_radio"] = _as_radio
 environment.filters["section_title"] = pack_wording.section_title
+environment.filters["sentence"] = pack_wording.sentence
 environment.globals.update(
     errorList=_error_list,
     release_types_items=_release_types_items,

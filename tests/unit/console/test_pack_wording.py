@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.handover import AgencyKind
-from services.console.domain.pack_wording import Row, phrase, section_rows, section_title, value_text
+from services.console.domain.pack_wording import Row, phrase, section_rows, section_title, sentence, value_text
 from services.console.domain.uk_time import uk_wall_clock
 
 
@@ -14,6 +14,8 @@ def test_section_and_field_names_read_as_people_write_them() -> None:
     assert section_title("gp_practice") == "GP practice"
     assert section_title("allergies_and_adverse_reactions") == "Allergies and adverse reactions"
     assert phrase("release.date") == "release date"
+    assert sentence("community mental health team covering postcode district DH1").startswith("Community")
+    assert sentence("community mental health team covering postcode district DH1").endswith("DH1")
     assert [row.label for row in section_rows("patient", {"nhs_number": "9990000018"})] == ["NHS number"]
 
 
