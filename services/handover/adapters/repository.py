@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import and_, func, or_, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +53,21 @@ class SqlHandovers:
             Handover.prison_number == prison_number, Handover.state == HandoverState.OPEN.value
         )
         return list((await self._session.exec(query)).all())
+
+    async def of_notice_and_open_of_person(
+        self, notice_id: str, prison_number: str
+    ) -> tuple[Handover | None, list[Handover]]:
+        """The notice's handover (if opened already) and the person's open ones, in one statement: the two
+        questions every new notice asks first."""
+        query = select(Handover).where(
+            or_(
+                col(Handover.notice_id) == notice_id,
+                and_(col(Handover.prison_number) == prison_number, col(Handover.state) == HandoverState.OPEN.value),
+            )
+        )
+        found = list((await self._session.exec(query)).all())
+        of_notice = next((h for h in found if h.notice_id == notice_id), None)
+        return of_notice, [h for h in found if h.prison_number == prison_number and h.state == HandoverState.OPEN]
 
     async def latest_of_person(self, prison_number: str) -> Handover | None:
         """The person's latest case, locked: answers to its referrals wait until the caller commits."""
@@ -216,10 +232,13 @@ class SqlCustodyLog:
 class SqlDirectory:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._active: dict[str, AgencyRecord] | None = None  # read once per unit of work, until a change
 
     async def active(self) -> list[AgencyRecord]:
-        query = select(DirectoryAgency).where(col(DirectoryAgency.active).is_(True))
-        return [AgencyRecord.model_validate_json(row.record) for row in (await self._session.exec(query)).all()]
+        query = select(col(DirectoryAgency.record)).where(col(DirectoryAgency.active).is_(True))
+        found = [_agency_record(record) for record in (await self._session.exec(query)).all()]
+        self._active = {agency.code: agency for agency in found}
+        return found
 
     async def all(self) -> list[DirectoryAgency]:
         query = select(DirectoryAgency).order_by(col(DirectoryAgency.code))
@@ -229,6 +248,7 @@ class SqlDirectory:
         return await self._session.get(DirectoryAgency, code)
 
     async def save(self, row: DirectoryAgency) -> None:
+        self._active = None
         self._session.add(row)
 
     async def count(self) -> int:
@@ -239,5 +259,16 @@ class SqlDirectory:
         return list((await self._session.exec(query)).all())
 
     async def records(self, codes: set[str]) -> list[AgencyRecord]:
-        query = select(DirectoryAgency).where(col(DirectoryAgency.code).in_(codes))
-        return [AgencyRecord.model_validate_json(row.record) for row in (await self._session.exec(query)).all()]
+        """The named agencies; from this unit of work's reading of the active directory when it holds them all
+        (a new pack's recipients were just routed over it), else from the table (inactive ones included)."""
+        if self._active is not None and codes <= self._active.keys():
+            return [self._active[code] for code in codes]
+        query = select(col(DirectoryAgency.record)).where(col(DirectoryAgency.code).in_(codes))
+        return [_agency_record(record) for record in (await self._session.exec(query)).all()]
+
+
+@lru_cache(maxsize=4096)
+def _agency_record(record: str) -> AgencyRecord:
+    """An agency parsed from its stored JSON, remembered by that exact text: every notice routes over the whole
+    directory, which changes rarely, and a changed agency is new text, so it is parsed afresh (records are frozen)."""
+    return AgencyRecord.model_validate_json(record)

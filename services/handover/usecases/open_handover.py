@@ -37,9 +37,10 @@ async def open_handover(
         if not await uow.inbox.first_delivery(event_id=event.id, event_type=event.type):
             log.info("handover.duplicate_event_skipped")
             return False
-        if await uow.handovers.of_notice(submitted.notice_id) is not None:
+        opened, open_cases = await uow.handovers.of_notice_and_open_of_person(submitted.notice_id, notice.prison_number)
+        if opened is not None:
             return False
-        for previous in await uow.handovers.open_of_person(notice.prison_number):
+        for previous in open_cases:
             await withdraw(
                 uow=uow,
                 stamp=stamp,

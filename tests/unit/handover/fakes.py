@@ -51,6 +51,11 @@ class FakeHandovers:
     async def open_of_person(self, prison_number: str) -> list[tables.Handover]:
         return [h for h in self.rows.values() if h.prison_number == prison_number and h.state == "open"]
 
+    async def of_notice_and_open_of_person(
+        self, notice_id: str, prison_number: str
+    ) -> tuple[tables.Handover | None, list[tables.Handover]]:
+        return await self.of_notice(notice_id), await self.open_of_person(prison_number)
+
     async def latest_of_person(self, prison_number: str) -> tables.Handover | None:
         mine = [h for h in self.rows.values() if h.prison_number == prison_number]
         return max(mine, key=lambda h: h.created_at) if mine else None
