@@ -21,6 +21,8 @@ from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common import sqlite_driver
+
 
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table behind a table model, for statements that bypass the ORM (bulk updates, hash chains)."""
@@ -34,7 +36,7 @@ def _url(database_url: str, *, asynchronous: bool) -> URL:
     url = make_url(database_url)
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return url.set(drivername="sqlite+aiosqlite" if asynchronous else "sqlite")
+        return url.set(drivername=f"sqlite+{sqlite_driver.DRIVER}" if asynchronous else "sqlite")
     if backend in ("postgresql", "postgres"):
         return url.set(drivername="postgresql+psycopg")
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
