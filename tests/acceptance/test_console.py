@@ -488,11 +488,14 @@ def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Conso
     expect(page.get_by_role("heading", level=1)).to_have_text("Deliveries and endpoints")
     check_page(page, console, "operator-desk")
     card = page.locator("[data-agency-code='SMS-BHM']")
+    expect(card).to_be_hidden()  # working normally: folded away below the endpoints that need attention
+    page.locator(".ttg-working summary").click()
     card.get_by_role("button", name="Pause SMS-BHM").click()
     expect(page.get_by_text("Done: paused")).to_be_visible()
     with console.system.client("notifier", "operator") as http:
         states = {e["agency_code"]: e["status"] for e in http.get("/v1/endpoints").json()}
     assert states["SMS-BHM"] == "paused"
+    expect(page.locator(".ttg-attention [data-agency-code='SMS-BHM']")).to_be_visible()  # paused: first
     page.locator("[data-agency-code='SMS-BHM']").get_by_role("button", name="Resume SMS-BHM").click()
     expect(page.get_by_text("Done: resumed")).to_be_visible()
     with console.system.client("notifier", "operator") as http:

@@ -46,12 +46,20 @@ async def desk_page(
             "navigation": NAVIGATION,
             "dead_letters": dead,
             "endpoints": endpoints,
+            "needing_attention": [e for e in endpoints if needs_attention(e, failing)],
+            "working": [e for e in endpoints if not needs_attention(e, failing)],
             "done": done,
             "errors": errors or {},
             "failing": failing,
         },
         status_code=status_code,
     )
+
+
+def needs_attention(endpoint: dict[str, Any], failing: dict[str, int]) -> bool:
+    """Paused (by an operator or by the circuit breaker), or holding dead-lettered deliveries: shown first, the
+    rest folded away, so a long list at 320 px does not hide the one that matters."""
+    return endpoint.get("status") != "active" or failing.get(endpoint["agency_code"], 0) > 0
 
 
 def _checked(value: str) -> str:
