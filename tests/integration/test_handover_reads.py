@@ -4,9 +4,7 @@ of the active directory unless something in it changed since (then from the tabl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,20 +14,14 @@ from services.handover.adapters.tables import DirectoryAgency, Handover
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
-from services.handover.wiring import MIGRATIONS
-from tests.conftest import BACKENDS
-from tests.support.scratch_db import migrated_database_url
 from tests.unit.handover.factories import DIRECTORY
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
 
 
-@pytest.fixture(params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    with migrated_database_url(request.param, tmp_path, MIGRATIONS, "handover") as url:
-        db = Database(url)
-        yield db
-        await db.dispose()
+@pytest.fixture
+def database(handover_database: Database) -> Database:
+    return handover_database
 
 
 def unit_of_work(database: Database) -> HandoverSqlUnitOfWork:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +22,7 @@ from services.common.kafka_clients import start_producer
 from services.common.outbox import OutboxMessage, add_to_outbox
 from services.common.outbox_relay import OutboxRelay
 from services.common.topics import dead_letter_topic, ensure_topics
-from tests.conftest import BACKENDS
 from tests.support.kafka import read_topic_async
-from tests.support.scratch_db import migrated_database_url
 from ttg.broker import EmbeddedBroker
 
 HANDOVER_MIGRATIONS = Path("services/handover/migrations")
@@ -35,12 +32,9 @@ class Ping(BaseModel):
     n: int
 
 
-@pytest.fixture(params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    with migrated_database_url(request.param, tmp_path, HANDOVER_MIGRATIONS, "handover") as url:
-        db = Database(url)
-        yield db
-        await db.dispose()
+@pytest.fixture
+def database(handover_database: Database) -> Database:
+    return handover_database
 
 
 def ping(subject: str, n: int, dataschema: str = "urn:ttg:schema:ping:1.0") -> CloudEvent:
