@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from services.console.domain.pack_wording import uk_date_time
+
 WINDOWS = (7, 14, 28)
 RECENT_DAYS = 14
 READINESS_ORDER = {"at_risk": 0, "pending": 1}  # then everything ready
@@ -73,7 +75,7 @@ def timeline(
         if referral["status"] != "requested":
             detail = referral.get("reason_text") or ""
             if referral.get("first_appointment_at"):
-                detail = f"first appointment {referral['first_appointment_at'][:16].replace('T', ' ')}"
+                detail = f"first appointment {uk_date_time(referral['first_appointment_at'])}"
             what = f"{referral['agency_code']} {referral['status']}" + (f": {detail}" if detail else "")
             entries.append({"at": referral["updated_at"], "what": what})
     for event in custody:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.console.domain.lounge_rules import READINESS_LABELS, READINESS_ORDER, LoungeView
+import pytest
+
+from services.console.domain.lounge_rules import READINESS_LABELS, READINESS_ORDER, LoungeView, timeline
 from services.console.usecases.read_releases import departure_lounge, release_of
 from tests.unit.console.fakes import NURSE, FakeServices
 
@@ -65,6 +67,23 @@ async def test_a_release_has_its_timeline_newest_first_even_without_custody_even
         "Sent to A99001: delivered",
         "Handover pack version 1 issued",
     ]
+
+
+@pytest.mark.hazard("H94")
+def test_a_first_appointment_in_the_timeline_is_in_uk_words_and_time() -> None:
+    handover = {
+        "issued_at": "2027-07-01T09:00:00+00:00",
+        "version": 1,
+        "referrals": [
+            {
+                "agency_code": "CMHT-DUR",
+                "status": "accepted",
+                "updated_at": "2027-07-01T11:00:00+00:00",
+                "first_appointment_at": "2027-07-05T09:30:00+00:00",
+            }
+        ],
+    }
+    assert timeline(handover, [], [])[0]["what"] == "CMHT-DUR accepted: first appointment 5 July 2027 at 10:30"
 
 
 def test_every_readiness_state_the_lounge_orders_by_has_a_label() -> None:
