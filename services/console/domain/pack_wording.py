@@ -175,7 +175,8 @@ def medicine_row(item: dict[str, Any]) -> Row:
     facts = [how]
     if item.get("indication"):
         facts.append(f"for {item['indication']}")
-    facts.append(f"{item.get('supply_days_given', 0)} days' supply given")
+    days = int(item.get("supply_days_given", 0))
+    facts.append(f"{days} day's supply given" if days == 1 else f"{days} days' supply given")
     if item.get("last_dose_given"):
         facts.append(f"last dose {uk_date_time(item['last_dose_given'])}")
     if item.get("next_dose_due"):

@@ -70,7 +70,7 @@ def test_each_medicine_is_a_line_with_its_supply_next_dose_and_flags() -> None:
     (row,) = section_rows("medications", [methadone])
     assert row.label == "Methadone oral solution 1 mg/ml"
     assert row.text == (
-        "60 ml, once daily, oral; 1 days' supply given; next dose due 5 July 2027 at 09:00; controlled drug; "
+        "60 ml, once daily, oral; 1 day's supply given; next dose due 5 July 2027 at 09:00; controlled drug; "
         "opioid substitution treatment"
     )
 
