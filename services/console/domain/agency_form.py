@@ -6,14 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-KINDS = [
-    ("gp_practice", "GP practice"),
-    ("community_mental_health_team", "Community mental-health team"),
-    ("reconnect", "RECONNECT"),
-    ("substance_misuse_service", "Substance-misuse service"),
-    ("probation_delivery_unit", "Probation delivery unit"),
-    ("prison_healthcare", "Prison healthcare"),
-]
+from contracts.handover import AgencyKind
+from services.console.domain.pack_wording import sentence
+
+KINDS = [(kind.value, sentence(kind.label)) for kind in AgencyKind]
 CODE = re.compile(r"^[A-Za-z0-9-]{1,20}$")
 MESSAGES = {
     "code": "Enter a code of letters, digits and hyphens, up to 20 characters",

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from services.console.domain.pack_wording import uk_date_time
+from services.console.domain.uk_time import uk_date_time
 
 WINDOWS = (7, 14, 28)
 RECENT_DAYS = 14

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from contracts.handover import AgencyKind
-from services.console.domain.uk_time import uk_wall_clock
+from services.console.domain.uk_time import uk_date, uk_date_time
 
 # Words that keep their capitals (or their form) when a field name becomes words.
 _WORDS = {
@@ -96,18 +95,6 @@ def section_title(name: str) -> str:
 
 def field_label(name: str) -> str:
     return _LABELS.get(name) or words(name)
-
-
-def uk_date(day: date | str) -> str:
-    """4 December 2026, as the NHS style guide writes dates."""
-    value = date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{value.day} {value:%B %Y}"
-
-
-def uk_date_time(moment: str) -> str:
-    """4 December 2026 at 09:30, UK time."""
-    local = uk_wall_clock(moment)
-    return f"{uk_date(local.date())} at {local:%H:%M}"
 
 
 def section_rows(name: str, section: Any) -> list[Row]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from services.console.domain.uk_time import uk_wall_clock
+from services.console.domain.uk_time import uk_date, uk_wall_clock
 
 KIND_WORDS = {
     "mental_health": "Mental health team",
@@ -40,7 +40,7 @@ def next_supply(medicine: dict[str, Any], runs_out: date, drug_service: str | No
     """Where the next supply (or dose) comes from, in one or two sentences."""
     if medicine.get("depot") and medicine.get("next_injection_due"):
         due = date.fromisoformat(medicine["next_injection_due"])
-        return f"Your next injection is due on {due.day} {due:%B %Y}. Ask the team that gives it where to go."
+        return f"Your next injection is due on {uk_date(due)}. Ask the team that gives it where to go."
     if medicine.get("opioid_substitution"):
         service = drug_service or "the drug and alcohol service"
         return f"Your next dose comes from {service}: go to them before then. {TOLERANCE_WARNING}"

@@ -22,3 +22,15 @@ def uk_wall_clock(moment: datetime | str) -> datetime:
     """An instant as the UK reads it; one without an offset is UTC (how the services store instants)."""
     instant = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(UK)
+
+
+def uk_date(day: date | str) -> str:
+    """4 December 2026, as the NHS style guide writes dates."""
+    value = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{value.day} {value:%B %Y}"
+
+
+def uk_date_time(moment: datetime | str) -> str:
+    """4 December 2026 at 09:30, UK time."""
+    local = uk_wall_clock(moment)
+    return f"{uk_date(local.date())} at {local:%H:%M}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -22,7 +22,7 @@ from services.console.adapters.unit_of_work import SqlConsoleUnitOfWork
 from services.console.domain import pack_wording
 from services.console.domain.lounge_rules import READINESS_LABELS
 from services.console.domain.session_rules import Lifetimes, SessionStage
-from services.console.domain.uk_time import uk_wall_clock
+from services.console.domain.uk_time import uk_date, uk_wall_clock
 from services.console.settings import ConsoleSettings
 from services.console.usecases.manage_accounts import account_of
 from services.console.usecases.sessions import current_session
@@ -41,15 +41,14 @@ templates = Jinja2Templates(env=environment)
 
 
 def _longdate(value: object) -> str:
-    """1 December 2026, as the NHS style guide writes dates."""
-    day = date.fromisoformat(str(value)[:10])
-    return f"{day.day} {day:%B %Y}"
+    """1 December 2026, as the NHS style guide writes dates (of a date, or of a moment already in UK time)."""
+    return uk_date(str(value)[:10])
 
 
 def _shorttime(value: object) -> str:
     """An instant as UK wall-clock time: "4 December 2026 09:30"."""
     moment = uk_wall_clock(value if isinstance(value, datetime) else str(value))
-    return f"{_longdate(moment.date())} {moment:%H:%M}"
+    return f"{uk_date(moment.date())} {moment:%H:%M}"
 
 
 def _error_list(errors: dict[str, str]) -> list[dict[str, str]]:
