@@ -83,7 +83,23 @@ async def supervise(
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
+# How long an idle kept-alive connection stays open. uvicorn's default (5 s) equals httpx's default pool expiry,
+# so a client could send its next request on a connection the server was closing at that instant and get
+# "server disconnected" instead of an answer (seen as a console page failing under load). Servers keep idle
+# connections longer than any of our clients pools them (the console's: CLIENT_KEEPALIVE_SECONDS).
+SERVER_KEEPALIVE_SECONDS = 65
+CLIENT_KEEPALIVE_SECONDS = 30
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; uvicorn's own log lines go through the JSON logging setup."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
+    )
     uvicorn.Server(config).run()

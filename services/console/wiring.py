@@ -20,7 +20,7 @@ from services.common.logging import configure_logging
 from services.common.migrations import upgrade
 from services.common.runtime import install_correlation_ids, serve
 from services.common.tracing import instrument
-from services.console.adapters.backend import Backend, NotFound, ServiceError
+from services.console.adapters.backend import Backend, NotFound, ServiceError, ServiceUnavailable
 from services.console.adapters.offset_clock import console_clock
 from services.console.entrypoints.pages import (
     auth,
@@ -132,12 +132,17 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, error: ServiceError) -> HTMLResponse:
-        log.warning("console.service_error", status=error.status, type=error.problem.get("type"))
+        problem = error.problem
+        log.warning("console.service_error", status=error.status, type=problem.get("type"), title=problem.get("title"))
+        if isinstance(error, ServiceUnavailable) and error.uncertain:
+            message = "We could not tell whether this was saved. Check the page before you try again."
+        else:
+            message = "Nothing was changed. Try again later."
         return await render(
             request,
             "error.jinja",
-            {"title": "Sorry, there is a problem with the service", "message": "Nothing was changed. Try again later."},
-            502,
+            {"title": "Sorry, there is a problem with the service", "message": message},
+            503 if isinstance(error, ServiceUnavailable) else 502,
         )
 
     @app.get("/healthz", include_in_schema=False)

@@ -68,6 +68,7 @@ PEOPLE = (
     Persona("hc.bmi.leaving", "Ben Hart", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
     Persona("operator.directory", "Kay Finch", "TTG-OPS", Role.OPERATOR),
     Persona("hc.not.operator", "Ivy Moss", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
+    Persona("operator.outage", "Rob Vance", "TTG-OPS", Role.OPERATOR),
 )
 
 
@@ -873,4 +874,29 @@ def test_an_operator_adds_an_agency_rotates_its_secret_and_reads_the_escalations
         answer = stranger.goto(console.url + path)
         assert answer is not None and answer.status == 404, path
     prison.close()
+    context.close()
+
+
+def test_a_service_that_is_down_gives_a_clear_page_and_the_same_page_works_once_it_is_back(
+    console: Console, browser: Browser
+) -> None:
+    # "Handover is restarting while I look something up: I'm told there is a problem and that nothing changed, not
+    # shown a bare 'Internal Server Error'; when it is back, the same page works."
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, console, "operator.outage")
+    stack = console.system.stack
+    stack.stop_service("handover", kill=True)
+    try:
+        answer = page.goto(console.url + "/desk/directory")
+        assert answer is not None and answer.status == 503
+        expect(page.get_by_role("heading", level=1)).to_have_text("Sorry, there is a problem with the service")
+        expect(page.get_by_text("Nothing was changed. Try again later.")).to_be_visible()
+        check_page(page, console, "service-unavailable")
+    finally:
+        stack.start_service("handover")
+        stack.wait_healthy("handover")
+    answer = page.goto(console.url + "/desk/directory")
+    assert answer is not None and answer.status == 200
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directory of services")
     context.close()

@@ -4,6 +4,9 @@ Each call carries the console's API key and a fresh ``X-TTG-On-Behalf-Of`` asser
 (:mod:`services.common.delegation`), so the services apply that person's organisation's rules and their audit
 trails name the person. A 404 from a service (another organisation's resource, or none) becomes the console's
 "Page not found"; anything the console cannot handle becomes a clear error page, never a half-done action.
+A service that cannot be reached (down, restarting, or a connection dropped) is a :class:`ServiceUnavailable`
+page too, never a bare "Internal Server Error"; a read whose connection dropped before any answer is tried once
+more, as reads change nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import httpx
 
 from services.common import delegation
 from services.common.roles import Role
+from services.common.runtime import CLIENT_KEEPALIVE_SECONDS
 from services.console.settings import ConsoleSettings
 
 
@@ -31,11 +35,31 @@ class ServiceError(Exception):
         self.problem = problem
 
 
+class ServiceUnavailable(ServiceError):
+    """The service could not be reached or dropped the connection. ``uncertain``: a change was sent and may or
+    may not have been made, so the page must say so rather than "nothing was changed"."""
+
+    def __init__(self, service: str, error: httpx.TransportError, *, uncertain: bool) -> None:
+        super().__init__(503, {"title": f"{service} unreachable: {type(error).__name__}"})
+        self.uncertain = uncertain
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Failures where a request may be sent again without doubt: nothing reached the service, or the connection was
+# dropped before any answer (a read is safe to repeat either way).
+RETRIED_ONCE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
 class Backend:
     def __init__(self, settings: ConsoleSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._key = settings.api_key.get_secret_value()
         self._clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=15.0, transport=transport)
+            name: httpx.AsyncClient(
+                base_url=url,
+                timeout=15.0,
+                transport=transport,
+                limits=httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_SECONDS),
+            )
             for name, url in (
                 ("release_events", settings.release_events_url),
                 ("handover", settings.handover_url),
@@ -68,10 +92,20 @@ class Backend:
         headers_extra: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """One call as ``person``; a status outside ``expect`` raises :class:`NotFound` or :class:`ServiceError`."""
-        response = await self._clients[service].request(
-            method, path, headers={**self._headers(person, correlation_id), **(headers_extra or {})}, **kwargs
-        )
+        """One call as ``person``; a status outside ``expect`` raises :class:`NotFound` or :class:`ServiceError`,
+        an unreachable service :class:`ServiceUnavailable`."""
+        attempts = 2 if method in SAFE_METHODS else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self._clients[service].request(
+                    method, path, headers={**self._headers(person, correlation_id), **(headers_extra or {})}, **kwargs
+                )
+                break
+            except RETRIED_ONCE as error:
+                if attempt == attempts:
+                    raise ServiceUnavailable(service, error, uncertain=method not in SAFE_METHODS) from error
+            except httpx.TransportError as error:  # a timeout: the service may be working on it
+                raise ServiceUnavailable(service, error, uncertain=method not in SAFE_METHODS) from error
         if response.status_code in expect:
             return response
         if response.status_code == 404:
