@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from benchmarks.bench import limits, wrk
 from benchmarks.bench.arrivals import Arrival, Arrivals, PhaseIncomplete
+from benchmarks.bench.cpu import cpu_seconds, per_notice_ms
 from benchmarks.bench.load import Notices, Sent, send
 from benchmarks.bench.profiles import Profile
 from benchmarks.bench.rss import PeakRss
@@ -78,7 +79,9 @@ def p1_steady(ctx: Context) -> dict[str, Any]:
 def p2_burst(ctx: Context) -> tuple[dict[str, Any], dict[str, float]]:
     """A burst fully delivered (seconds from the first POST to the last webhook), and P6: each service's peak RSS."""
     count = ctx.profile.burst
-    sampler = PeakRss(service_pids(ctx.system)).start()
+    pids = service_pids(ctx.system)
+    cpu_before = cpu_seconds(pids)
+    sampler = PeakRss(pids).start()
     try:
         began = time.monotonic()
         sent = send(ctx.system.url("release_events"), ctx.system.prison_key, ctx.notices, count=count)
@@ -87,6 +90,7 @@ def p2_burst(ctx: Context) -> tuple[dict[str, Any], dict[str, float]]:
         done = _notified(sent, ctx.arrivals.wait_all_notified(sent.expected, timeout=drain_timeout(count)))
     finally:
         peaks = sampler.stop()
+    cpu = per_notice_ms(cpu_before, cpu_seconds(pids), count)
     ctx.series["P2"] = _series(sent, done, began)
     webhooks = sum(len(codes) for codes in sent.expected.values())
     seconds = max(done.values()) - began
@@ -97,6 +101,7 @@ def p2_burst(ctx: Context) -> tuple[dict[str, Any], dict[str, float]]:
         "accepted_seconds": round(accepted, 1),
         "notices_per_second": round(count / seconds, 1),
         "webhooks_per_second": round(webhooks / seconds, 1),
+        "cpu_ms_per_notice": cpu,
     }
     return details, peaks
 

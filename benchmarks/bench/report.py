@@ -76,7 +76,10 @@ def _p1(document: dict[str, Any], p1: dict[str, Any]) -> str:
 def _p2(document: dict[str, Any], p2: dict[str, Any]) -> str:
     if not p2:
         return "not run"
-    return f"{_shown(document['p2_seconds'])} s ({p2['notices']} notices, {p2['webhooks']} webhooks)"
+    shown = f"{_shown(document['p2_seconds'])} s ({p2['notices']} notices, {p2['webhooks']} webhooks)"
+    if p2.get("cpu_ms_per_notice"):
+        shown += f"; CPU per notice: {_shown(p2['cpu_ms_per_notice'], ' ms')}"
+    return shown
 
 
 def _ratio(value: float | None, measured: float | None, limit: float | None) -> str:

@@ -11,7 +11,12 @@ from benchmarks.bench.report import HEADLINE, results, table, write
 RUN = {"profile": "quick", "backend": "sqlite", "seed": 13, "cpus": 2}
 DETAILS: dict[str, Any] = {
     "P1": {"notices": 50, "rate": 10.0, "p50_ms": 2000.0, "p95_ms": 3000.0, "p99_ms": 3700.0, "count": 50},
-    "P2": {"notices": 100, "webhooks": 300, "seconds": 14.5},
+    "P2": {
+        "notices": 100,
+        "webhooks": 300,
+        "seconds": 14.5,
+        "cpu_ms_per_notice": {"release_events": 9.5, "handover": 21.0, "notifier": 30.2},
+    },
     "P3": {"intake_rps": 76.1, "bare_fastapi_rps": 2279.8, "ratio": 0.033},
     "P4": {"webhooks_per_second": 35.1, "raw_aiohttp": {"requests_per_second": 2895.6}, "ratio": 0.012},
     "P5": {"clean": {"p99_ms": 1500.0}, "with_faults": {"p99_ms": 1350.0}, "ratio": 0.9},
@@ -43,6 +48,7 @@ def test_the_table_has_one_row_per_phase_after_a_heading() -> None:
     assert [line.split()[0] for line in lines[1:]] == ["P1", "P2", "P3", "P4", "P5", "P6"]
     assert "0.033 (76.1/s of 2279.8/s)" in lines[3]
     assert "notifier 116.8 MB" in lines[6]
+    assert "CPU per notice: release_events 9.5 ms, handover 21 ms, notifier 30.2 ms" in lines[2]
 
 
 def test_written_results_read_back_as_json(tmp_path: Path) -> None:
