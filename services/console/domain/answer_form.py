@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from services.console.domain.pack_wording import phrase
-from services.console.domain.uk_time import uk_instant
+from services.console.domain.uk_time import NoSuchUkTime, uk_date, uk_instant
 
 REASONS = [
     ("outside_area", "The address is outside our area"),
@@ -16,6 +16,8 @@ REASONS = [
     ("declined", "The person declined"),
     ("other", "Another reason"),
 ]
+APPOINTMENT_MISSING = "Enter the date and time (like 14:30) of the first appointment"
+REPORTING_MISSING = "Enter the date and time (like 10:00) the person reports"
 FIELD_OF = {
     "first_appointment": "appt_date-day",
     "reason_code": "reason_code",
@@ -59,7 +61,8 @@ def changed_part(section: str) -> str:
     return phrase(section)
 
 
-def _when(form: dict[str, str], prefix: str, clock: str) -> datetime | None:
+def _when(form: dict[str, str], prefix: str, clock: str, missing: str) -> tuple[datetime | None, str | None]:
+    """The instant a date and time typed in UK wall-clock time mean, or the error to show."""
     try:
         day = date(
             int(form.get(f"{prefix}[year]", "")),
@@ -67,9 +70,16 @@ def _when(form: dict[str, str], prefix: str, clock: str) -> datetime | None:
             int(form.get(f"{prefix}[day]", "")),
         )
         hours, minutes = (int(part) for part in form.get(clock, "").strip().split(":"))
-        return uk_instant(day, time(hours, minutes))
+        typed = time(hours, minutes)
     except ValueError:
-        return None
+        return None, missing
+    try:
+        return uk_instant(day, typed), None
+    except NoSuchUkTime:
+        return None, (
+            f"There is no {typed:%H:%M} on {uk_date(day)}: the clocks go forward from 01:00 to 02:00 that night. "
+            "Enter a time before 01:00 or from 02:00"
+        )
 
 
 def answer_from_form(form: dict[str, str], probation: bool) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -80,9 +90,11 @@ def answer_from_form(form: dict[str, str], probation: bool) -> tuple[dict[str, A
     body: dict[str, Any] = {"answer": answer}
     errors: dict[str, str] = {}
     if answer == "accepted":
-        at = _when(form, "appt_date", "appt_time")
-        if at is None:
-            errors["appt_date-day"] = "Enter the date and time (like 14:30) of the first appointment"
+        at, error = _when(
+            form, "appt_date", "appt_time", "Enter the date and time (like 14:30) of the first appointment"
+        )
+        if error:
+            errors["appt_date-day"] = error
         if not form.get("appt_place", "").strip():
             errors["appt_place"] = "Enter where the first appointment is"
         if at is not None:
@@ -96,11 +108,11 @@ def answer_from_form(form: dict[str, str], probation: bool) -> tuple[dict[str, A
             errors["attended"] = "Select whether the person came to the first appointment"
         body["attended"] = form.get("attended") == "yes"
     if answer == "confirmed":
-        at = _when(form, "report_date", "report_time")
+        at, error = _when(form, "report_date", "report_time", REPORTING_MISSING)
         if not form.get("office", "").strip():
             errors["office"] = "Enter the probation office"
-        if at is None:
-            errors["report_date-day"] = "Enter the date and time (like 10:00) the person reports"
+        if error:
+            errors["report_date-day"] = error
         if at is not None:
             body["reporting_instructions"] = {
                 "office": form.get("office", "").strip()[:200],

@@ -13,9 +13,20 @@ from zoneinfo import ZoneInfo
 UK = ZoneInfo("Europe/London")
 
 
+class NoSuchUkTime(ValueError):
+    """A wall-clock time the UK skips: the night the clocks go forward, 01:00 to 01:59 never happen."""
+
+
 def uk_instant(day: date, clock: time) -> datetime:
-    """The instant a date and a wall-clock time mean in the UK (GMT in winter, BST in summer)."""
-    return datetime.combine(day, clock, tzinfo=UK)
+    """The instant a date and a wall-clock time mean in the UK (GMT in winter, BST in summer).
+
+    Raises :class:`NoSuchUkTime` for a time the clocks skip (zoneinfo would quietly read 01:30 as 02:30, and a
+    person would be told a time nobody typed). A time that happens twice, when the clocks go back, is its first
+    (BST) occurrence."""
+    moment = datetime.combine(day, clock, tzinfo=UK)
+    if moment.astimezone(UTC).astimezone(UK).replace(tzinfo=None) != datetime.combine(day, clock):
+        raise NoSuchUkTime(f"{clock:%H:%M} on {day.isoformat()} does not exist in the UK")
+    return moment
 
 
 def uk_wall_clock(moment: datetime | str) -> datetime:

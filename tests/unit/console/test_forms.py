@@ -88,6 +88,31 @@ def test_a_time_typed_in_summer_is_uk_time_not_utc() -> None:
     assert list(answer_from_form({"answer": "rejected"}, probation=False)[1]) == ["reason_code"]
 
 
+@pytest.mark.hazard("H94")
+def test_a_time_the_clocks_skip_is_refused_and_a_time_that_happens_twice_is_the_first() -> None:
+    """01:30 on the night the clocks go forward never happens: read quietly it would become 02:30, a time nobody
+    typed. 01:30 on the night they go back happens twice: it is the first (BST) one."""
+    form = {
+        "answer": "accepted",
+        "appt_place": "Durham CMHT",
+        "appt_date[day]": "28",
+        "appt_date[month]": "3",
+        "appt_date[year]": "2027",
+        "appt_time": "01:30",
+    }
+    body, errors = answer_from_form(form, probation=False)
+    assert body is None
+    assert errors == {
+        "appt_date-day": "There is no 01:30 on 28 March 2027: the clocks go forward from 01:00 to 02:00 that night. "
+        "Enter a time before 01:00 or from 02:00"
+    }
+    body, errors = answer_from_form(form | {"appt_time": "02:00"}, probation=False)
+    assert errors == {} and body is not None and body["first_appointment"]["at"] == "2027-03-28T02:00:00+01:00"
+    autumn = form | {"appt_date[day]": "31", "appt_date[month]": "10"}
+    body, errors = answer_from_form(autumn, probation=False)
+    assert errors == {} and body is not None and body["first_appointment"]["at"] == "2027-10-31T01:30:00+01:00"
+
+
 def test_confirmed_instructions_dropped_by_a_change_need_confirming_again() -> None:
     item = {"referral_kind": "reporting_instructions", "status": "accepted", "sent": {"pack": {}}}
     assert needs_reconfirming(item)
