@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,10 +15,17 @@ from services.common.db import table_of
 
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists (concurrent writers included); True when inserted."""
-    table = table_of(model)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.
-    statement = insert.values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
-    result = await session.exec(statement)
+    result = await session.execute(_insert_ignoring(model, dialect, frozenset(values)), values)
     return result.first() is not None
+
+
+@functools.cache
+def _insert_ignoring(model: type[SQLModel], dialect: str, columns: frozenset[str]) -> Any:
+    """The statement for one table, dialect and set of columns, built once (a watch is inserted after nearly
+    every delivered referral: building it each time cost more than running it)."""
+    table = table_of(model)
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.
+    return insert.values(values).on_conflict_do_nothing().returning(*table.primary_key.columns)

@@ -87,8 +87,7 @@ async def claim_round(
 
 
 async def endpoint_view(uow: NotifierUow, agency_code: str) -> EndpointView:
-    state = await uow.endpoints.get(agency_code)
-    return EndpointView() if state is None else EndpointView(state.status, state.failing_since, state.reason)
+    return await uow.endpoints.view(agency_code)
 
 
 async def record_round(

@@ -31,10 +31,14 @@ FAILING = "failing for too long"
 async def apply_effect(
     uow: NotifierUow, *, agency_code: str, effect: EndpointEffect, now: datetime, webhook_id: str
 ) -> None:
-    await uow.endpoints.ensure(agency_code, now)
     if effect == EndpointEffect.SUCCESS:
-        await uow.endpoints.record_success(agency_code, now)
-    elif effect == EndpointEffect.FAILURE:
+        # Nearly always the endpoint has its state row: one UPDATE, and the row made only when it had none.
+        if not await uow.endpoints.record_success(agency_code, now):
+            await uow.endpoints.ensure(agency_code, now)
+            await uow.endpoints.record_success(agency_code, now)
+        return
+    await uow.endpoints.ensure(agency_code, now)
+    if effect == EndpointEffect.FAILURE:
         await uow.endpoints.record_failure(agency_code, now)
     elif await uow.endpoints.disable(agency_code, reason=GONE, now=now):
         await record_action(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +16,29 @@ from services.notifier.domain.verdict import AttemptResult
 
 _HOLDING = [status.value for status in HOLDING]
 _REPLAYABLE = [status.value for status in REPLAYABLE]
+
+
+# Built once: a round is concluded after every webhook, and building the statement cost more than running it.
+_CONCLUDE_ROUND = (
+    update(Delivery)
+    .where(
+        col(Delivery.seq) == bindparam("round_seq"),
+        col(Delivery.status) == DeliveryStatus.PENDING,
+        col(Delivery.lease_expires_at) == bindparam("round_lease"),
+    )
+    .values(
+        status=bindparam("status"),
+        attempt_count=bindparam("attempt_count"),
+        rounds=bindparam("rounds"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        lease_expires_at=None,
+        last_error=bindparam("last_error"),
+        finished_at=bindparam("finished_at"),
+    )
+    .returning(col(Delivery.seq))
+    # No ORM object of the delivery is in the recording session: nothing in it to bring up to date.
+    .execution_options(synchronize_session=False)
+)
 
 
 def _not_leased(now: datetime) -> ColumnElement[bool]:
@@ -107,22 +130,17 @@ class SqlDeliveries:
         (``leased_until``); False when it is not: the round was recorded already (a batch whose COMMIT succeeded
         but reported an error is recorded again alone), or the lease ran out and another replica claimed it."""
         concluded = await self._session.execute(
-            update(Delivery)
-            .where(
-                col(Delivery.seq) == delivery_seq,
-                col(Delivery.status) == DeliveryStatus.PENDING,
-                col(Delivery.lease_expires_at) == leased_until,
-            )
-            .values(
-                status=status,
-                attempt_count=attempt_count,
-                rounds=rounds,
-                next_attempt_at=next_attempt_at,
-                lease_expires_at=None,
-                last_error=reason[:500] if reason else None,
-                finished_at=finished_at,
-            )
-            .returning(col(Delivery.seq))
+            _CONCLUDE_ROUND,
+            {
+                "round_seq": delivery_seq,
+                "round_lease": leased_until,
+                "status": status,
+                "attempt_count": attempt_count,
+                "rounds": rounds,
+                "next_attempt_at": next_attempt_at,
+                "last_error": reason[:500] if reason else None,
+                "finished_at": finished_at,
+            },
         )
         return concluded.first() is not None
 

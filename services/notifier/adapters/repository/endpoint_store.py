@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifier.adapters.sql import insert_ignore
 from services.notifier.adapters.tables import EndpointState
 from services.notifier.domain.states import EndpointStatus
+from services.notifier.domain.verdict import EndpointView
+
+_VIEW = select(col(EndpointState.status), col(EndpointState.failing_since), col(EndpointState.reason)).where(
+    col(EndpointState.agency_code) == bindparam("code")
+)
+_RECORD_SUCCESS = (
+    update(EndpointState)
+    .where(col(EndpointState.agency_code) == bindparam("code"))
+    .values(failing_since=None, last_success_at=bindparam("now"))
+    # Nothing reads the endpoint's ORM object after a success in the same round.
+    .execution_options(synchronize_session=False)
+)
 
 
 class SqlEndpoints:
@@ -18,6 +31,14 @@ class SqlEndpoints:
 
     async def get(self, agency_code: str) -> EndpointState | None:
         return await self._session.get(EndpointState, agency_code)
+
+    async def view(self, agency_code: str) -> EndpointView:
+        """What a round is judged on (status, failing since, reason): a prebuilt Core read, not an ORM object,
+        as every round reads it."""
+        row = (await self._session.execute(_VIEW, {"code": agency_code})).first()
+        return (
+            EndpointView() if row is None else EndpointView(EndpointStatus(row.status), row.failing_since, row.reason)
+        )
 
     async def all(self) -> dict[str, EndpointState]:
         return {state.agency_code: state for state in (await self._session.exec(select(EndpointState))).all()}
@@ -37,9 +58,13 @@ class SqlEndpoints:
     def save(self, state: EndpointState) -> None:
         self._session.add(state)
 
-    async def record_success(self, agency_code: str, now: datetime) -> None:
-        where = col(EndpointState.agency_code) == agency_code
-        await self._session.exec(update(EndpointState).where(where).values(failing_since=None, last_success_at=now))
+    async def record_success(self, agency_code: str, now: datetime) -> bool:
+        """End the endpoint's run of failures; False when the notifier has no state for it yet (nothing done).
+
+        One prebuilt statement: a success is recorded after nearly every round, and building the UPDATE each
+        time cost more than running it."""
+        changed = await self._session.execute(_RECORD_SUCCESS, {"code": agency_code, "now": now})
+        return bool(getattr(changed, "rowcount", 0))
 
     async def record_failure(self, agency_code: str, now: datetime) -> None:
         """Start the endpoint's run of failures (kept when one is already running)."""

@@ -16,7 +16,7 @@ from services.notifier.adapters.tables import (
     HandoverFact,
 )
 from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus, EndpointStatus
-from services.notifier.domain.verdict import AttemptResult
+from services.notifier.domain.verdict import AttemptResult, EndpointView
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.notifier.usecases.fake_referrals import (
     FakeDirectoryEntries,
@@ -160,6 +160,10 @@ class FakeEndpoints:
     async def get(self, agency_code: str) -> EndpointState | None:
         return self.states.get(agency_code)
 
+    async def view(self, agency_code: str) -> EndpointView:
+        state = self.states.get(agency_code)
+        return EndpointView() if state is None else EndpointView(state.status, state.failing_since, state.reason)
+
     async def all(self) -> dict[str, EndpointState]:
         return dict(self.states)
 
@@ -170,8 +174,11 @@ class FakeEndpoints:
     def save(self, state: EndpointState) -> None:
         self.states[state.agency_code] = state
 
-    async def record_success(self, agency_code: str, now: datetime) -> None:
+    async def record_success(self, agency_code: str, now: datetime) -> bool:
+        if agency_code not in self.states:
+            return False
         self.states[agency_code].failing_since, self.states[agency_code].last_success_at = None, now
+        return True
 
     async def record_failure(self, agency_code: str, now: datetime) -> None:
         state = self.states[agency_code]
