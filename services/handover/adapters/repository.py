@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from sqlalchemy import and_, func, or_, tuple_
+from sqlalchemy import and_, bindparam, func, or_, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +27,23 @@ from services.handover.usecases.ports import LoungeQuery
 
 LIVE_STATES = [HandoverState.OPEN.value, HandoverState.RELEASED.value]
 OPEN_STATUSES = [status.value for status in OPEN]
+
+
+# Statements every new notice runs, built once (building them cost about as much as running them).
+_OF_NOTICE_AND_OPEN = select(Handover).where(
+    or_(
+        col(Handover.notice_id) == bindparam("notice"),
+        and_(col(Handover.prison_number) == bindparam("person"), col(Handover.state) == HandoverState.OPEN.value),
+    )
+)
+_HELD_OF_PERSON = (
+    select(CustodyEventRecord)
+    .where(
+        col(CustodyEventRecord.prison_number) == bindparam("person"),
+        col(CustodyEventRecord.outcome) == CustodyOutcome.HELD.value,
+    )
+    .order_by(col(CustodyEventRecord.sequence))
+)
 
 
 class SqlHandovers:
@@ -59,13 +76,9 @@ class SqlHandovers:
     ) -> tuple[Handover | None, list[Handover]]:
         """The notice's handover (if opened already) and the person's open ones, in one statement: the two
         questions every new notice asks first."""
-        query = select(Handover).where(
-            or_(
-                col(Handover.notice_id) == notice_id,
-                and_(col(Handover.prison_number) == prison_number, col(Handover.state) == HandoverState.OPEN.value),
-            )
+        found = list(
+            (await self._session.execute(_OF_NOTICE_AND_OPEN, {"notice": notice_id, "person": prison_number})).scalars()
         )
-        found = list((await self._session.exec(query)).all())
         of_notice = next((h for h in found if h.notice_id == notice_id), None)
         return of_notice, [h for h in found if h.prison_number == prison_number and h.state == HandoverState.OPEN]
 
@@ -209,15 +222,7 @@ class SqlCustodyLog:
         return list((await self._session.exec(query)).all())
 
     async def held_of_person(self, prison_number: str) -> list[CustodyEventRecord]:
-        query = (
-            select(CustodyEventRecord)
-            .where(
-                CustodyEventRecord.prison_number == prison_number,
-                CustodyEventRecord.outcome == CustodyOutcome.HELD.value,
-            )
-            .order_by(col(CustodyEventRecord.sequence))
-        )
-        return list((await self._session.exec(query)).all())
+        return list((await self._session.execute(_HELD_OF_PERSON, {"person": prison_number})).scalars())
 
     async def applied_to(self, handover_id: str, sequences: Sequence[int] | None = None) -> list[CustodyEventRecord]:
         query = select(CustodyEventRecord).where(
