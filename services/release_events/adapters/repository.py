@@ -9,8 +9,11 @@ the same order.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,6 +90,20 @@ class SqlIdempotencyRecords:
         return int(result.rowcount or 0)
 
 
+# Every notice and custody event locks its person's line: its statements are built once.
+_LOCK_LINE = (
+    select(CustodyRegisterLine).where(col(CustodyRegisterLine.prison_number) == bindparam("person")).with_for_update()
+)
+
+
+@functools.cache
+def _new_line(dialect: str) -> Any:
+    """The person's line, made (not in custody, set by nobody) unless it exists."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegisterLine)
+    values = {"prison_number": bindparam("person"), "released": False, "set_by": "", "updated_at": bindparam("now")}
+    return insert.values(values).on_conflict_do_nothing(index_elements=["prison_number"])
+
+
 class SqlCustodyRegister:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -96,14 +113,10 @@ class SqlCustodyRegister:
     async def lock(self, prison_number: str, now: datetime) -> Custody:
         """The person's line, locked until the transaction ends (a new line if the person was never seen)."""
         dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegisterLine)
-        await self._session.exec(
-            insert.values(
-                prison_number=prison_number, released=False, set_by="", updated_at=now
-            ).on_conflict_do_nothing(index_elements=["prison_number"])
-        )
-        query = select(CustodyRegisterLine).where(CustodyRegisterLine.prison_number == prison_number).with_for_update()
-        row = self._locked[prison_number] = (await self._session.exec(query)).one()
+        await self._session.execute(_new_line(dialect), {"person": prison_number, "now": now})
+        row = self._locked[prison_number] = (
+            await self._session.execute(_LOCK_LINE, {"person": prison_number})
+        ).scalar_one()
         return Custody(holder=row.establishment_code, sequence=row.sequence, released=row.released)
 
     async def save(self, prison_number: str, custody: Custody, *, set_by: str, now: datetime) -> None:
