@@ -110,6 +110,17 @@ def section_rows(name: str, section: Any) -> list[Row]:
     return [Row(section_title(name), value_text(name, section))]
 
 
+def section_items(name: str, section: Any) -> list[str] | None:
+    """A section that is only a list of codes or words (risk flags) or a single value, as lines to show under its
+    heading; None for a section of fields or records (shown by :func:`section_rows`). As a row, such a section
+    would only repeat its heading ("Risk flags" / "Risk flags: Self harm")."""
+    if isinstance(section, list) and all(not isinstance(item, (dict, list)) for item in section):
+        return [value_text(name, item) for item in section]
+    if not isinstance(section, (dict, list)):
+        return [value_text(name, section)]
+    return None
+
+
 def value_text(key: str, value: Any) -> str:
     """One value as words; records people know (an address, an agency, a contact) in their usual form."""
     if isinstance(value, dict):

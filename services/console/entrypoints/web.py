@@ -85,6 +85,7 @@ environment.globals.update(
     release_types_items=_release_types_items,
     readiness_labels=READINESS_LABELS,
     section_rows=pack_wording.section_rows,
+    section_items=pack_wording.section_items,
     section_title=pack_wording.section_title,
     words=pack_wording.words,
     referral_kinds=pack_wording.REFERRAL_KIND_TITLES,

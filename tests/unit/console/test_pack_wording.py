@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from contracts.handover import AgencyKind
-from services.console.domain.pack_wording import Row, phrase, section_rows, section_title, sentence, value_text
+from services.console.domain.pack_wording import (
+    Row,
+    phrase,
+    section_items,
+    section_rows,
+    section_title,
+    sentence,
+    value_text,
+)
 from services.console.domain.uk_time import uk_wall_clock
 
 
@@ -93,6 +101,14 @@ def test_codes_become_words_and_free_text_is_left_alone() -> None:
         Row("Mental Health Act status", "Section 37/41"),
         Row("Section 117 aftercare", "Yes"),
     ]
+
+
+@pytest.mark.hazard("H94")
+def test_a_section_that_is_only_a_list_of_codes_is_its_items_not_a_row_repeating_its_heading() -> None:
+    assert section_items("risk_flags", ["self_harm", "suicide"]) == ["Self harm", "Suicide"]
+    assert section_items("notes", "Call before visiting") == ["Call before visiting"]
+    assert section_items("mental_health", {"urgency": "urgent"}) is None
+    assert section_items("medications", [{"name": "Sertraline"}]) is None
 
 
 @pytest.mark.hazard("H94")
