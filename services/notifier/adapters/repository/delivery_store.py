@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, exists, func, literal, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import UtcDateTime
 from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, EndpointState, HandoverFact
 from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus, EndpointStatus
 from services.notifier.domain.verdict import AttemptResult
@@ -41,8 +44,51 @@ _CONCLUDE_ROUND = (
 )
 
 
-def _not_leased(now: datetime) -> ColumnElement[bool]:
+def _not_leased(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     return or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now)
+
+
+@functools.lru_cache(maxsize=16)
+def _claim_statement(codes: tuple[str, ...], limit: int) -> Any:
+    """The claim of :meth:`SqlDeliveries.claim_due`, built once per set of agencies with a capacity (the
+    directory's, which rarely changes) and ``limit``: building it each round cost more than running it. Times,
+    held agencies, deliveries in flight and each agency's room are bound parameters (``room_<n>`` for the n-th
+    of ``codes``)."""
+    candidate, earlier = aliased(Delivery), aliased(Delivery)
+    now = bindparam("now", type_=UtcDateTime())
+    blocked = exists().where(
+        and_(
+            col(earlier.agency_code) == col(candidate.agency_code),
+            col(earlier.subject) == col(candidate.subject),
+            col(earlier.status).in_(_HOLDING),
+            col(earlier.seq) < col(candidate.seq),
+        )
+    )
+    paused = select(EndpointState.agency_code).where(col(EndpointState.status) == EndpointStatus.PAUSED)
+    nth = func.row_number().over(partition_by=col(candidate.agency_code), order_by=col(candidate.seq))
+    ranked = (
+        select(col(candidate.seq).label("seq"), col(candidate.agency_code).label("agency_code"), nth.label("nth"))
+        .where(
+            col(candidate.status) == DeliveryStatus.PENDING,
+            col(candidate.next_attempt_at) <= now,
+            or_(col(candidate.lease_expires_at).is_(None), col(candidate.lease_expires_at) < now),
+            col(candidate.agency_code).not_in(paused),
+            ~blocked,
+            col(candidate.agency_code).not_in(bindparam("held", expanding=True)),
+            col(candidate.seq).not_in(bindparam("sending", expanding=True)),
+        )
+        .subquery()
+    )
+    rooms = {code: bindparam(f"room_{n}", type_=Integer()) for n, code in enumerate(codes)}
+    room = case(rooms, value=ranked.c.agency_code, else_=limit) if rooms else literal(limit)
+    chosen = select(ranked.c.seq).where(ranked.c.nth <= room).order_by(ranked.c.seq).limit(limit)
+    return (
+        update(Delivery)
+        .where(col(Delivery.seq).in_(chosen), col(Delivery.status) == DeliveryStatus.PENDING, _not_leased(now))
+        .values(lease_expires_at=bindparam("lease_until", type_=UtcDateTime()))
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class SqlDeliveries:
@@ -72,42 +118,15 @@ class SqlDeliveries:
         agency in order and the first ``capacity`` of each are leased. The lease conditions are repeated on the
         updated rows themselves, so a row another replica leased meanwhile is left to it (PostgreSQL re-checks
         them on the row's newest version after waiting for its lock)."""
-        candidate, earlier = aliased(Delivery), aliased(Delivery)
-        blocked = exists().where(
-            and_(
-                col(earlier.agency_code) == col(candidate.agency_code),
-                col(earlier.subject) == col(candidate.subject),
-                col(earlier.status).in_(_HOLDING),
-                col(earlier.seq) < col(candidate.seq),
-            )
-        )
-        paused = select(EndpointState.agency_code).where(col(EndpointState.status) == EndpointStatus.PAUSED)
-        nth = func.row_number().over(partition_by=col(candidate.agency_code), order_by=col(candidate.seq))
-        conditions = [
-            col(candidate.status) == DeliveryStatus.PENDING,
-            col(candidate.next_attempt_at) <= now,
-            or_(col(candidate.lease_expires_at).is_(None), col(candidate.lease_expires_at) < now),
-            col(candidate.agency_code).not_in(paused),
-            ~blocked,
-        ]
-        if held:
-            conditions.append(col(candidate.agency_code).not_in(list(held)))
-        if sending:
-            conditions.append(col(candidate.seq).not_in(list(sending)))
-        ranked = (
-            select(col(candidate.seq).label("seq"), col(candidate.agency_code).label("agency_code"), nth.label("nth"))
-            .where(*conditions)
-            .subquery()
-        )
-        room = case(dict(capacity), value=ranked.c.agency_code, else_=limit) if capacity else literal(limit)
-        chosen = select(ranked.c.seq).where(ranked.c.nth <= room).order_by(ranked.c.seq).limit(limit)
-        leased = await self._session.execute(
-            update(Delivery)
-            .where(col(Delivery.seq).in_(chosen), col(Delivery.status) == DeliveryStatus.PENDING, _not_leased(now))
-            .values(lease_expires_at=lease_until)
-            .returning(Delivery),
-            execution_options={"synchronize_session": False},
-        )
+        codes = tuple(sorted(capacity)) if capacity else ()
+        parameters: dict[str, object] = {
+            "now": now,
+            "lease_until": lease_until,
+            "held": sorted(held),
+            "sending": sorted(sending),
+            **{f"room_{n}": (capacity or {})[code] for n, code in enumerate(codes)},
+        }
+        leased = await self._session.execute(_claim_statement(codes, limit), parameters)
         return sorted(leased.scalars().all(), key=lambda delivery: delivery.seq or 0)
 
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
