@@ -86,10 +86,6 @@ async def claim_round(
     return states, claimed
 
 
-async def endpoint_view(uow: NotifierUow, agency_code: str) -> EndpointView:
-    return await uow.endpoints.view(agency_code)
-
-
 async def record_round(
     *,
     uow: NotifierUow,
@@ -112,7 +108,7 @@ async def record_round(
             last=attempts[-1][1] if attempts else None,
             retry_after=retry_after,
             rounds_made=delivery.rounds,
-            endpoint=await endpoint_view(uow, delivery.agency_code),
+            endpoint=await uow.endpoints.view(delivery.agency_code),
             policy=policy,
             now=now,
             refused=refused,

@@ -29,9 +29,6 @@ class SqlEndpoints:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, agency_code: str) -> EndpointState | None:
-        return await self._session.get(EndpointState, agency_code)
-
     async def view(self, agency_code: str) -> EndpointView:
         """What a round is judged on (status, failing since, reason): a prebuilt Core read, not an ORM object,
         as every round reads it."""

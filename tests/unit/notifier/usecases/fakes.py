@@ -157,9 +157,6 @@ class FakeEndpoints:
     def __init__(self) -> None:
         self.states: dict[str, EndpointState] = {}
 
-    async def get(self, agency_code: str) -> EndpointState | None:
-        return self.states.get(agency_code)
-
     async def view(self, agency_code: str) -> EndpointView:
         state = self.states.get(agency_code)
         return EndpointView() if state is None else EndpointView(state.status, state.failing_since, state.reason)
