@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,3 +32,27 @@ def _insert_ignoring(model: type[SQLModel], dialect: str, columns: frozenset[str
     values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.
     return insert.values(values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
+class unindexed(FunctionElement[Any]):  # noqa: N801 - used as a SQL function is, lower case
+    """A column's value that SQLite must not find through an index (``+column``), elsewhere the column as is.
+
+    Without statistics SQLite picks an index by the shape of a query alone, and for some shapes it picks the one
+    that reads every row (say, every due delivery, to sort them) over one that reads a few in order."""
+
+    name = "unindexed"
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:  # a column, or sqlmodel's typed attribute of one
+        super().__init__(column)
+        self.type = self.clauses.clauses[0].type
+
+
+@compiles(unindexed)
+def _as_is(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _no_index(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))

@@ -22,6 +22,8 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("source_event_id", "agency_code", name="uq_delivery_message_agency"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
         Index("ix_delivery_person", "agency_code", "subject", "seq"),
+        # A claim finds the agencies with pending deliveries and each one's first in order through this index.
+        Index("ix_delivery_waiting", "status", "agency_code", "seq"),
     )
 
     seq: int | None = Field(default=None, sa_column=Column(_ID, primary_key=True))

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, exists, func, literal, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.db import UtcDateTime
-from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, EndpointState, HandoverFact
-from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus, EndpointStatus
+from services.notifier.adapters.repository.claims import lease_due
+from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, HandoverFact
+from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus
 from services.notifier.domain.verdict import AttemptResult
 
 _HOLDING = [status.value for status in HOLDING]
@@ -44,53 +41,6 @@ _CONCLUDE_ROUND = (
 )
 
 
-def _not_leased(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
-    return or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now)
-
-
-@functools.lru_cache(maxsize=16)
-def _claim_statement(codes: tuple[str, ...], limit: int) -> Any:
-    """The claim of :meth:`SqlDeliveries.claim_due`, built once per set of agencies with a capacity (the
-    directory's, which rarely changes) and ``limit``: building it each round cost more than running it. Times,
-    held agencies, deliveries in flight and each agency's room are bound parameters (``room_<n>`` for the n-th
-    of ``codes``)."""
-    candidate, earlier = aliased(Delivery), aliased(Delivery)
-    now = bindparam("now", type_=UtcDateTime())
-    blocked = exists().where(
-        and_(
-            col(earlier.agency_code) == col(candidate.agency_code),
-            col(earlier.subject) == col(candidate.subject),
-            col(earlier.status).in_(_HOLDING),
-            col(earlier.seq) < col(candidate.seq),
-        )
-    )
-    paused = select(EndpointState.agency_code).where(col(EndpointState.status) == EndpointStatus.PAUSED)
-    nth = func.row_number().over(partition_by=col(candidate.agency_code), order_by=col(candidate.seq))
-    ranked = (
-        select(col(candidate.seq).label("seq"), col(candidate.agency_code).label("agency_code"), nth.label("nth"))
-        .where(
-            col(candidate.status) == DeliveryStatus.PENDING,
-            col(candidate.next_attempt_at) <= now,
-            or_(col(candidate.lease_expires_at).is_(None), col(candidate.lease_expires_at) < now),
-            col(candidate.agency_code).not_in(paused),
-            ~blocked,
-            col(candidate.agency_code).not_in(bindparam("held", expanding=True)),
-            col(candidate.seq).not_in(bindparam("sending", expanding=True)),
-        )
-        .subquery()
-    )
-    rooms = {code: bindparam(f"room_{n}", type_=Integer()) for n, code in enumerate(codes)}
-    room = case(rooms, value=ranked.c.agency_code, else_=limit) if rooms else literal(limit)
-    chosen = select(ranked.c.seq).where(ranked.c.nth <= room).order_by(ranked.c.seq).limit(limit)
-    return (
-        update(Delivery)
-        .where(col(Delivery.seq).in_(chosen), col(Delivery.status) == DeliveryStatus.PENDING, _not_leased(now))
-        .values(lease_expires_at=bindparam("lease_until", type_=UtcDateTime()))
-        .returning(Delivery)
-        .execution_options(synchronize_session=False)
-    )
-
-
 class SqlDeliveries:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -113,21 +63,10 @@ class SqlDeliveries:
         does not name is capped by ``limit`` alone). Deliveries this sender is ``sending`` (their round in
         flight, say when the clock jumped past their lease) are left alone: leasing them again would take the
         lease their round records under, and the round would be dropped and sent again.
-
-        One statement (UPDATE ... RETURNING, SQLite >= 3.35 and PostgreSQL): the candidates are numbered per
-        agency in order and the first ``capacity`` of each are leased. The lease conditions are repeated on the
-        updated rows themselves, so a row another replica leased meanwhile is left to it (PostgreSQL re-checks
-        them on the row's newest version after waiting for its lock)."""
-        codes = tuple(sorted(capacity)) if capacity else ()
-        parameters: dict[str, object] = {
-            "now": now,
-            "lease_until": lease_until,
-            "held": sorted(held),
-            "sending": sorted(sending),
-            **{f"room_{n}": (capacity or {})[code] for n, code in enumerate(codes)},
-        }
-        leased = await self._session.execute(_claim_statement(codes, limit), parameters)
-        return sorted(leased.scalars().all(), key=lambda delivery: delivery.seq or 0)
+        A claim reads only what it may take, however many deliveries wait (``claims.lease_due``)."""
+        return await lease_due(
+            self._session, now=now, limit=limit, lease_until=lease_until, held=held, capacity=capacity, sending=sending
+        )
 
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
         for attempted_at, result in attempts:
