@@ -26,6 +26,7 @@ from services.release_events.usecases.follow_progress import apply_delivery_outc
 from services.release_events.usecases.purge_idempotency import purge_idempotency_records
 from services.release_events.usecases.queries import notice_progress
 from services.release_events.wiring import MIGRATIONS
+from tests.support.scratch_db import migrated_database_url
 from ttg.synthetic import release_notice
 
 
@@ -140,10 +141,11 @@ def event(type_: EventType, at: datetime, data: dict[str, object]) -> CloudEvent
 
 
 @pytest.mark.hazard("H36")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("order", ["in order", "outcome first"])
-def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_in(tmp_path: Path, order: str) -> None:
-    url = f"sqlite:///{tmp_path / 'release_events.db'}"
-    upgrade(url, MIGRATIONS)
+def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_in(
+    tmp_path: Path, order: str, backend: str
+) -> None:
     clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
     t0 = clock.now()
     pack = event(
@@ -170,12 +172,17 @@ def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_
         },
     )
 
-    async def run() -> None:
+    older_failure = event(EventType.DELIVERY_FAILED, t0 - timedelta(seconds=1), {**outcome.data, "status": "failed"})
+
+    async def run(url: str) -> None:
         database = Database(url)
         try:
             apply = {pack.id: apply_handover_event, outcome.id: apply_delivery_outcome}
+            apply[older_failure.id] = apply_delivery_outcome
             sequence = [pack, outcome] if order == "in order" else [outcome, pack]
-            for item in [*sequence, sequence[0]]:  # and a redelivery, applied once
+            # A redelivery is applied once; an outcome older than what is held (retried, arriving late) is kept
+            # out by the newer one, on either backend's upsert.
+            for item in [*sequence, sequence[0], older_failure]:
                 uow = SqlReleaseEventsUnitOfWork(database, clock)
                 await apply[item.id](uow=uow, event=item, now=clock.now())
             uow = SqlReleaseEventsUnitOfWork(database, clock)
@@ -185,4 +192,5 @@ def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_
         finally:
             await database.dispose()
 
-    asyncio.run(run())
+    with migrated_database_url(backend, tmp_path, MIGRATIONS, "progress") as url:
+        asyncio.run(run(url))

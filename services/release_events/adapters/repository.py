@@ -10,6 +10,7 @@ the same order.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import table_of
 from services.common.outbox import OutboxMessage
 from services.release_events.adapters.tables import (
     CustodyEventRecord,
@@ -154,6 +156,21 @@ class SqlCustodyEvents:
         self._session.add(record)
 
 
+@functools.cache
+def _keep_newest_delivery(dialect: str) -> Any:
+    """Insert a handover's delivery state to an agency, or replace the one held when this one is not older: the
+    rule of ``progress_rules.delivery_moves``, in SQL so that one statement decides it (and two replicas
+    following the same delivery cannot both insert it)."""
+    table = table_of(NoticeDelivery)
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.values({name: bindparam(name, type_=column.type) for name, column in table.c.items()})
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.handover_id, table.c.agency_code],
+        set_={name: statement.excluded[name] for name in ("message", "state", "updated_at")},
+        where=statement.excluded.updated_at >= table.c.updated_at,
+    )
+
+
 class SqlProgress:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -161,10 +178,21 @@ class SqlProgress:
     async def pack(self, handover_id: str) -> NoticeProgress | None:
         return await self._session.get(NoticeProgress, handover_id)
 
-    async def delivery(self, handover_id: str, agency_code: str) -> NoticeDelivery | None:
-        return await self._session.get(NoticeDelivery, (handover_id, agency_code))
+    async def note_deliveries(
+        self, handover_id: str, agency_codes: Sequence[str], *, message: str, state: str, at: datetime
+    ) -> None:
+        """One upsert per event (for all its agencies), not a read and an ORM flush per agency: release_events
+        follows three deliveries of every notice twice (pending, then their outcome)."""
+        if not agency_codes:
+            return
+        dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
+        rows = [
+            {"handover_id": handover_id, "agency_code": code, "message": message, "state": state, "updated_at": at}
+            for code in agency_codes
+        ]
+        await self._session.execute(_keep_newest_delivery(dialect), rows)
 
-    def save(self, row: NoticeProgress | NoticeDelivery) -> None:
+    def save(self, row: NoticeProgress) -> None:
         self._session.add(row)
 
     async def latest_pack_of(self, notice_id: str) -> NoticeProgress | None:

@@ -11,11 +11,10 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.delivery import DeliveryOutcomeV1
 from contracts.envelope import CloudEvent
-from services.release_events.adapters.tables import NoticeDelivery, NoticeProgress
+from services.release_events.adapters.tables import NoticeProgress
 from services.release_events.domain.progress_rules import (
     PACK_EVENTS,
     DeliveryState,
-    delivery_moves,
     is_outcome,
     pack_moves,
 )
@@ -62,8 +61,10 @@ async def apply_handover_event(*, uow: ReleaseEventsUnitOfWork, event: CloudEven
             elif pack_moves(version=data.version, at=at, current_version=pack.version, current_at=pack.updated_at):
                 pack.version, pack.state, pack.updated_at = data.version, state.value, at
                 uow.progress.save(pack)
-        for entry in data.distribution:
-            await _set_delivery(uow, data.handover_id, entry.agency_code, message, DeliveryState.PENDING, at)
+        agencies = [entry.agency_code for entry in data.distribution]
+        await uow.progress.note_deliveries(
+            data.handover_id, agencies, message=message, state=DeliveryState.PENDING, at=at
+        )
     log.info("notice_progress.pack", handover_id=data.handover_id, version=data.version, state=state)
     return True
 
@@ -76,22 +77,8 @@ async def apply_delivery_outcome(*, uow: ReleaseEventsUnitOfWork, event: CloudEv
     async with uow:
         if not await uow.inbox.first_delivery(event_id=event.id, event_type=event.type):
             return False
-        message = outcome.event_type or "unknown"
-        state = DeliveryState(outcome.status)
-        await _set_delivery(uow, outcome.handover_id, outcome.agency_code, message, state, at)
-    return True
-
-
-async def _set_delivery(
-    uow: ReleaseEventsUnitOfWork, handover_id: str, agency_code: str, message: str, state: DeliveryState, at: datetime
-) -> None:
-    row = await uow.progress.delivery(handover_id, agency_code)
-    if row is None:
-        uow.progress.save(
-            NoticeDelivery(
-                handover_id=handover_id, agency_code=agency_code, message=message, state=state.value, updated_at=at
-            )
+        message, state = outcome.event_type or "unknown", DeliveryState(outcome.status)
+        await uow.progress.note_deliveries(
+            outcome.handover_id, [outcome.agency_code], message=message, state=state, at=at
         )
-    elif delivery_moves(at=at, current_at=row.updated_at):
-        row.message, row.state, row.updated_at = message, state.value, at
-        uow.progress.save(row)
+    return True

@@ -3,6 +3,7 @@ use case runs on the SQL adapters in the service and on in-memory fakes in unit 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -53,8 +54,13 @@ class CustodyEvents(Protocol):
 
 class Progress(Protocol):
     async def pack(self, handover_id: str) -> NoticeProgress | None: ...
-    async def delivery(self, handover_id: str, agency_code: str) -> NoticeDelivery | None: ...
-    def save(self, row: NoticeProgress | NoticeDelivery) -> None: ...
+    async def note_deliveries(
+        self, handover_id: str, agency_codes: Sequence[str], *, message: str, state: str, at: datetime
+    ) -> None:
+        """Set the state of the handover's latest message to each agency, where ``at`` is not older than what is
+        held (``progress_rules.delivery_moves``: the newest event by its time wins, whatever the arrival order)."""
+
+    def save(self, row: NoticeProgress) -> None: ...
     async def latest_pack_of(self, notice_id: str) -> NoticeProgress | None: ...
     async def deliveries_of(self, handover_id: str) -> list[NoticeDelivery]: ...
 

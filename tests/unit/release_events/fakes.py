@@ -6,6 +6,7 @@ what a rolled-back transaction leaves: nothing."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -19,6 +20,7 @@ from services.release_events.adapters.tables import (
     ReleaseNoticeRecord,
 )
 from services.release_events.domain.custody_rules import Custody
+from services.release_events.domain.progress_rules import delivery_moves
 from tests.unit.fakes import FakeUnitOfWork
 
 
@@ -107,14 +109,18 @@ class FakeProgress:
     async def pack(self, handover_id: str) -> NoticeProgress | None:
         return self.packs.get(handover_id)
 
-    async def delivery(self, handover_id: str, agency_code: str) -> NoticeDelivery | None:
-        return self.deliveries.get((handover_id, agency_code))
+    async def note_deliveries(
+        self, handover_id: str, agency_codes: Sequence[str], *, message: str, state: str, at: datetime
+    ) -> None:
+        for code in agency_codes:
+            held = self.deliveries.get((handover_id, code))
+            if held is None or delivery_moves(at=at, current_at=held.updated_at):
+                self.deliveries[(handover_id, code)] = NoticeDelivery(
+                    handover_id=handover_id, agency_code=code, message=message, state=state, updated_at=at
+                )
 
-    def save(self, row: NoticeProgress | NoticeDelivery) -> None:
-        if isinstance(row, NoticeProgress):
-            self.packs[row.handover_id] = row
-        else:
-            self.deliveries[(row.handover_id, row.agency_code)] = row
+    def save(self, row: NoticeProgress) -> None:
+        self.packs[row.handover_id] = row
 
     async def latest_pack_of(self, notice_id: str) -> NoticeProgress | None:
         mine = [row for row in self.packs.values() if row.notice_id == notice_id]
