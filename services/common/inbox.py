@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, bindparam
-from sqlmodel import Field, SQLModel, select
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import UtcDateTime
+from services.common.sql import insert_ignore
 
 
 class InboxEntry(SQLModel, table=True):
@@ -23,17 +24,12 @@ class InboxEntry(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
 
-# Built once: every event every consumer applies asks it first.
-_SEEN = select(InboxEntry.event_id).where(InboxEntry.event_id == bindparam("event_id"))
-
-
 async def first_delivery(session: AsyncSession, *, event_id: str, event_type: str, now: datetime) -> bool:
     """Record ``event_id`` as processed; False when it already was (the caller then applies nothing).
 
-    A concurrent duplicate (two replicas during a rebalance) fails at commit on the primary key, which
-    rolls the whole effect back; the consumer then sees it as already applied on retry.
+    One insert that skips a row already there (every event every consumer applies asks it first, so no read
+    before it and no ORM object). A concurrent duplicate (two replicas during a rebalance) waits on PostgreSQL for
+    the first one's transaction: once it commits, this one is skipped; if it rolls back, this one applies.
     """
-    if (await session.execute(_SEEN, {"event_id": event_id})).first():
-        return False
-    session.add(InboxEntry(event_id=event_id, event_type=event_type, processed_at=now))
-    return True
+    values = {"event_id": event_id, "event_type": event_type, "processed_at": now}
+    return await insert_ignore(session, InboxEntry, values)

@@ -4,18 +4,20 @@ commits. On SQLite and PostgreSQL, through the real unit of work (outbox, inbox,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from contracts.envelope import CloudEvent
 from services.common.audit import AuditEntry, AuditRecord, verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.common.inbox import InboxEntry
+from services.common.inbox import InboxEntry, first_delivery
 from services.common.outbox import OutboxMessage
 from services.common.unit_of_work import SqlUnitOfWork
 from services.release_events.wiring import MIGRATIONS
@@ -103,3 +105,39 @@ async def test_batches_cannot_nest_in_each_other_or_in_a_transaction(database: D
         with pytest.raises(RuntimeError, match="batch"):
             async with database.batch():
                 pass
+
+
+@pytest.mark.parametrize("first_ends", ["commit", "rollback"])
+async def test_an_event_applied_by_two_replicas_at_once_takes_effect_once(tmp_path: Path, first_ends: str) -> None:
+    """On PostgreSQL the second replica's inbox insert waits for the first's transaction: skipped once the
+    first commits, applied when the first rolls back (its effect was undone with it)."""
+    with migrated_database_url("postgresql", tmp_path, MIGRATIONS, "inbox_race") as url:
+        database = Database(url)
+        try:
+            async with database.session() as first, database.session() as second:
+                assert await first_delivery(first, event_id="e-1", event_type="t", now=NOW)
+                waiting = asyncio.create_task(first_delivery(second, event_id="e-1", event_type="t", now=NOW))
+                await until_a_backend_waits_on_a_lock(database)
+                assert not waiting.done(), "the second waits for the first's transaction"
+                await (first.commit() if first_ends == "commit" else first.rollback())
+                applied_again = await asyncio.wait_for(waiting, timeout=10)
+                await second.commit()
+            assert applied_again is (first_ends == "rollback")
+            inbox, _, _ = await stored(database)
+            assert inbox == ["e-1"]
+        finally:
+            await database.dispose()
+
+
+async def until_a_backend_waits_on_a_lock(database: Database, deadline_seconds: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_seconds
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while loop.time() < deadline:
+        async with database.session() as session:
+            if (await session.execute(query)).scalar_one():
+                return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no transaction waited on a lock within {deadline_seconds} s")

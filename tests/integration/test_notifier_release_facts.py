@@ -15,7 +15,7 @@ from contracts.envelope import CloudEvent, EventType
 from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.migrations import upgrade
-from services.notifier.adapters.sql import insert_ignore
+from services.common.sql import insert_ignore
 from services.notifier.adapters.tables import HandoverFact
 from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
 from services.notifier.usecases.plan_deliveries import remember_handover

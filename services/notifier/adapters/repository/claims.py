@@ -15,7 +15,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import UtcDateTime
-from services.notifier.adapters.sql import unindexed
+from services.common.sql import unindexed
 from services.notifier.adapters.tables import Delivery, EndpointState
 from services.notifier.domain.states import HOLDING, DeliveryStatus, EndpointStatus
 

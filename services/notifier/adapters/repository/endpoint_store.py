@@ -8,7 +8,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifier.adapters.sql import insert_ignore
+from services.common.sql import insert_ignore
 from services.notifier.adapters.tables import EndpointState
 from services.notifier.domain.states import EndpointStatus
 from services.notifier.domain.verdict import EndpointView

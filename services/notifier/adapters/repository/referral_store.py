@@ -10,7 +10,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifier.adapters.sql import insert_ignore
+from services.common.sql import insert_ignore
 from services.notifier.adapters.tables import Escalation, HandoverFact, ReferralWatch
 
 

@@ -1,4 +1,4 @@
-"""Small SQL helpers the notifier needs on both SQLite and PostgreSQL."""
+"""Small SQL helpers the services need on both SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
