@@ -4,13 +4,15 @@ of the active directory unless something in it changed since (then from the tabl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
-from services.handover.adapters.tables import DirectoryAgency, Handover
+from services.handover.adapters.outcome_tables import ReferralDelivered
+from services.handover.adapters.tables import DirectoryAgency, Handover, Referral
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
@@ -85,3 +87,39 @@ async def test_directory_records_follow_a_change_made_in_the_same_unit_of_work(d
         await uow.directory.save(row)
         assert [a.name for a in await uow.directory.records({gp.code})] == ["Renamed Surgery"]
         assert [a.name for a in await uow.directory.active()] == ["Renamed Surgery"]
+
+
+def referral(referral_id: str, handover_id: str, agency_code: str) -> Referral:
+    return Referral(
+        id=referral_id,
+        handover_id=handover_id,
+        agency_code=agency_code,
+        agency_kind="gp_practice",
+        agency_name="Test practice",
+        referral_kind="gp_registration",
+        status="sent",
+        reason="test",
+        sections="{}",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+async def test_a_delivery_starts_the_time_to_answer_of_that_agencys_referrals_once(database: Database) -> None:
+    async with unit_of_work(database) as uow:
+        for handover_id in ("h1", "h2"):
+            await uow.handovers.add(handover(handover_id, f"n-{handover_id}", "A1234BC", HandoverState.OPEN))
+    async with unit_of_work(database) as uow:
+        for referral_id, handover_id, agency in [("r1", "h1", "A"), ("r2", "h1", "B"), ("r3", "h2", "A")]:
+            await uow.referrals.add(referral(referral_id, handover_id, agency))
+    later = NOW + timedelta(hours=1)
+    async with unit_of_work(database) as uow:
+        # Added in the same unit of work as the delivery is noted: noted too.
+        await uow.referrals.add(referral("r4", "h1", "A"))
+        await uow.outcomes.note_delivered("h1", "A", NOW)
+    async with unit_of_work(database) as uow:
+        await uow.outcomes.note_delivered("h1", "A", later)  # a repeat: the first time stays
+        await uow.outcomes.note_delivered("h1", "B", later)
+    async with database.session() as session:
+        noted = {row.referral_id: row.delivered_at for row in (await session.exec(select(ReferralDelivered))).all()}
+    assert noted == {"r1": NOW, "r4": NOW, "r2": later}

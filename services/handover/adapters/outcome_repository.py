@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.answers import Answer
 from contracts.handover import HandoverPack, ReferralKind
 from contracts.release_notice import ReleaseNoticeV1
+from services.common.db import UtcDateTime, table_of
 from services.handover.adapters.outcome_tables import (
     ReferralDelivered,
     ReferralEscalationRecord,
@@ -59,6 +62,26 @@ def _outcome(row: ReleaseOutcomeRecord) -> ReleaseOutcome:
     )
 
 
+def _note_delivered() -> Any:
+    """The first delivery of each of a handover's referrals to an agency, in one INSERT ... SELECT (three per
+    notice): a referral noted already keeps its first time."""
+    referral, noted = table_of(Referral), table_of(ReferralDelivered)
+    waiting = (
+        select(referral.c.id, bindparam("at", type_=UtcDateTime()))
+        .select_from(referral.outerjoin(noted, noted.c.referral_id == referral.c.id))
+        .where(
+            referral.c.handover_id == bindparam("handover_id"),
+            referral.c.agency_code == bindparam("agency_code"),
+            noted.c.referral_id.is_(None),
+        )
+    )
+    return insert(noted).from_select(["referral_id", "delivered_at"], waiting)
+
+
+# Built once: every delivered referral's outcome runs it.
+_NOTE_DELIVERED = _note_delivered()
+
+
 class SqlOutcomeRepository:
     def __init__(self, session: AsyncSession, registration_days: int) -> None:
         self._session, self._registration_days = session, registration_days
@@ -89,14 +112,7 @@ class SqlOutcomeRepository:
         self._session.add(_record(outcome))
 
     async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
-        waiting = await self._session.exec(
-            select(Referral.id)
-            .join(ReferralDelivered, col(ReferralDelivered.referral_id) == col(Referral.id), isouter=True)
-            .where(Referral.handover_id == handover_id, Referral.agency_code == agency_code)
-            .where(col(ReferralDelivered.referral_id).is_(None))
-        )
-        for referral_id in waiting.all():
-            self._session.add(ReferralDelivered(referral_id=referral_id, delivered_at=at))
+        await self._session.execute(_NOTE_DELIVERED, {"handover_id": handover_id, "agency_code": agency_code, "at": at})
 
     async def note_escalations(self, escalations: list[ReferralEscalation]) -> None:
         for escalation in escalations:
