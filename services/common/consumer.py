@@ -5,12 +5,14 @@ failures (database or broker unavailable) are retried without end, with backoff,
 a dependency is down; any other failure sends the record to the topic's dead-letter topic with the reason,
 and the partition moves on. Offsets are committed after each batch, once its effects are committed.
 
-Given a ``transaction`` (``Database.batch``), up to ``events_per_transaction`` records share one transaction (a
-savepoint each), held at most about ``group_seconds`` so the API's writes never wait long behind it. A record
-refused for good is undone alone and dead-lettered after the group's commit; anything else (the database away, a
-clash with another replica, an unexpected error, :class:`ApplyAlone`) or a failing commit undoes the group, which
-is then applied record by record as without one. Log lines of an undone group are written again; effects are not
-(the inbox). Hazard H93.
+Given a ``transaction`` (``Database.batch``), up to ``events_per_transaction`` records share one transaction, held
+at most about ``group_seconds`` so the API's writes never wait long behind it. A record refused for good with
+nothing of it left in the transaction (refused before its handler wrote, or its savepoint undone) is dead-lettered
+after the group's commit. Anything else (the database away, a clash with another replica, an unexpected error,
+:class:`ApplyAlone`), a failing commit, or a handler failing inside a ``Database.batch_all_or_nothing`` group
+(which has no savepoints: the failure spoils it) undoes the group, which is then applied record by record as
+without one, a record refused for good there dead-lettered. Log lines of an undone group are written again;
+effects are not (the inbox). Hazard H93.
 """
 
 from __future__ import annotations

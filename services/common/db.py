@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,21 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 
 _in_transaction: ContextVar[bool] = ContextVar("in_transaction", default=False)
-_batch_session: ContextVar[AsyncSession | None] = ContextVar("batch_session", default=None)
+
+
+class BatchSpoiled(Exception):
+    """A unit of work failed inside a batch without savepoints: nothing of the batch may be committed, and its
+    units of work are to be done again one by one."""
+
+
+@dataclass
+class _Batch:
+    session: AsyncSession
+    savepoints: bool
+    spoiled: bool = False
+
+
+_current_batch: ContextVar[_Batch | None] = ContextVar("current_batch", default=None)
 
 
 class Database:
@@ -116,17 +131,27 @@ class Database:
             raise RuntimeError("a transaction was opened inside another one: use the outer session")
         token = _in_transaction.set(True)
         try:
-            batch = _batch_session.get()
-            if batch is not None:
-                before = dict(batch.info)
+            batch = _current_batch.get()
+            if batch is not None and batch.savepoints:
+                before = dict(batch.session.info)
                 try:
-                    async with batch.begin_nested():
-                        yield batch
+                    async with batch.session.begin_nested():
+                        yield batch.session
                 except BaseException:
                     # What the unit of work staged on the session for its commit (audit entries) is undone
                     # with its rows.
-                    batch.info.clear()
-                    batch.info.update(before)
+                    batch.session.info.clear()
+                    batch.session.info.update(before)
+                    raise
+            elif batch is not None:
+                if batch.spoiled:
+                    raise BatchSpoiled("an earlier unit of work of this batch failed")
+                try:
+                    yield batch.session
+                    # Its rows written now, so that a clash is its own error, as at a savepoint's end.
+                    await batch.session.flush()
+                except BaseException:
+                    batch.spoiled = True
                     raise
             else:
                 async with self._writing() as session:
@@ -135,19 +160,32 @@ class Database:
             _in_transaction.reset(token)
 
     @asynccontextmanager
-    async def batch(self) -> AsyncIterator[AsyncSession]:
+    async def batch(self, *, savepoints: bool = True) -> AsyncIterator[AsyncSession]:
         """One transaction for many units of work of this task (a consumer's batch, a round of requests):
         each ``transaction()`` opened inside is a savepoint of it, so one failing unit of work is rolled back
         alone while the others commit together, once. Nothing inside is durable before the batch commits: a
-        caller answers or acknowledges the units of work only after the block has ended normally."""
-        if _in_transaction.get() or _batch_session.get() is not None:
+        caller answers or acknowledges the units of work only after the block has ended normally.
+
+        Without ``savepoints`` a failing unit of work spoils the batch instead: every later one raises
+        :class:`BatchSpoiled`, and so does the block's end, so nothing of it is committed and the caller does
+        them again one by one. That suits callers whose units of work almost never fail (consumers, recorded
+        rounds): a savepoint and its release cost two statements and SQLAlchemy's nested transaction each."""
+        if _in_transaction.get() or _current_batch.get() is not None:
             raise RuntimeError("a batch was opened inside a transaction or another batch")
         async with self._writing() as session:
-            token = _batch_session.set(session)
+            batch = _Batch(session, savepoints)
+            token = _current_batch.set(batch)
             try:
                 yield session
+                if batch.spoiled:
+                    raise BatchSpoiled("a unit of work of this batch failed: nothing of it is committed")
             finally:
-                _batch_session.reset(token)
+                _current_batch.reset(token)
+
+    def batch_all_or_nothing(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """``batch(savepoints=False)``, for callers that do a failed batch's units of work again one by one (the
+        consumers' groups of events, the notifier's recorded rounds)."""
+        return self.batch(savepoints=False)
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:

@@ -58,7 +58,7 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
             topics=[topic],
             handlers=chosen,
             group_suffix=group_suffix,
-            transaction=runtime.database.batch,
+            transaction=runtime.database.batch_all_or_nothing,
             after_commit=runtime.relay.wake,
         )
 

@@ -37,7 +37,7 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
         settings=settings,
         clock=runtime.clock,
         on_final=runtime.relay.wake,
-        batch=runtime.database.batch,
+        batch=runtime.database.batch_all_or_nothing,
     )
     consumers = Consumers(uows, directory, runtime.clock, settings, dispatcher.wake, runtime.relay.wake)
     directory_handlers: dict[str, Handler] = {EventType.DIRECTORY_AGENCY_CHANGED.value: consumers.on_directory_change}
@@ -58,7 +58,7 @@ def start_workers(runtime: Runtime, settings: NotifierSettings, directory: LiveD
         producer=runtime.producer,
         topics=[HANDOVER_EVENTS],
         handlers=consumers.handover_handlers(),
-        transaction=runtime.database.batch,
+        transaction=runtime.database.batch_all_or_nothing,
         after_commit=planned_and_committed,
     )
     runtime.start("directory-events-consumer", directory_consumer.run)

@@ -31,7 +31,7 @@ def start_workers(runtime: Runtime, settings: ReleaseEventsSettings) -> None:
         producer=runtime.producer,
         topics=[HANDOVER_EVENTS, DELIVERY_EVENTS],
         handlers=handlers,
-        transaction=runtime.database.batch,
+        transaction=runtime.database.batch_all_or_nothing,
     )
     runtime.start("notice-progress-consumer", consumer.run)
 

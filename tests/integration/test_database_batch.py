@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from contracts.envelope import CloudEvent
 from services.common.audit import AuditEntry, AuditRecord, verify_connection
 from services.common.clock import FrozenClock
-from services.common.db import Database
+from services.common.db import BatchSpoiled, Database
 from services.common.inbox import InboxEntry, first_delivery
 from services.common.outbox import OutboxMessage
 from services.common.unit_of_work import SqlUnitOfWork
@@ -76,6 +77,51 @@ async def test_a_failing_unit_of_work_is_undone_alone_and_its_neighbours_commit_
     async with database.engine.connect() as connection:
         verdict = await connection.run_sync(verify_connection)
     assert verdict.intact, verdict  # the chain has no gap where the undone record was
+
+
+async def test_all_or_nothing_a_batch_commits_every_unit_of_work_and_chains_their_audit(database: Database) -> None:
+    async with database.batch_all_or_nothing():
+        for n in range(5):
+            await apply(database, n)
+        assert await stored(database) == ([], [], [])
+    inbox, outbox, audited = await stored(database)
+    assert (inbox, outbox, audited) == ([f"in-{n}" for n in range(5)], [f"out-{n}" for n in range(5)], list("01234"))
+    async with database.engine.connect() as connection:
+        verdict = await connection.run_sync(verify_connection)
+    assert verdict.intact, verdict
+
+
+@pytest.mark.hazard("H93")
+async def test_all_or_nothing_a_failing_unit_of_work_spoils_the_batch_and_nothing_is_kept(database: Database) -> None:
+    """Without savepoints a failure cannot be undone alone: the units of work after it refuse to start, the batch
+    refuses to commit, and the caller does them again one by one."""
+    with pytest.raises(BatchSpoiled):
+        async with database.batch_all_or_nothing():
+            await apply(database, 0)
+            with pytest.raises(ValueError, match="unit of work 1 failed"):
+                await apply(database, 1, fail=True)
+            with pytest.raises(BatchSpoiled):
+                await apply(database, 2)
+    assert await stored(database) == ([], [], [])
+    for n in range(3):  # one by one, as a caller does them again
+        try:
+            await apply(database, n, fail=n == 1)
+        except ValueError:
+            pass
+    inbox, _, audited = await stored(database)
+    assert (inbox, audited) == (["in-0", "in-2"], ["0", "2"])
+
+
+async def test_all_or_nothing_a_unique_clash_is_the_unit_of_works_own_error(database: Database) -> None:
+    """Each unit of work's rows are written as it ends, so a clash is raised there, not at the batch's commit."""
+    with pytest.raises(BatchSpoiled):
+        async with database.batch_all_or_nothing():
+            async with database.transaction() as session:
+                session.add(InboxEntry(event_id="same", event_type="t", processed_at=NOW))
+            with pytest.raises(IntegrityError):
+                async with database.transaction() as session:
+                    session.add(InboxEntry(event_id="same", event_type="t", processed_at=NOW))
+    assert await stored(database) == ([], [], [])
 
 
 async def test_a_batch_that_raises_keeps_nothing_of_any_unit_of_work(database: Database) -> None:

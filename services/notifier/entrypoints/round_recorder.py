@@ -1,13 +1,16 @@
-"""Records dispatch rounds that finish close together in one transaction, each round a savepoint of it.
+"""Records dispatch rounds that finish close together in one transaction.
 
 Recording a round alone costs a transaction of its own (on SQLite, a turn of the process's writer lock and a
 commit) for a handful of rows; with many rounds finishing at once, those turns, not the rows, were the work. So a
 round's task hands its recording to the recorder and waits for it: the recorder takes every round queued so far
-and records them in one :meth:`services.common.db.Database.batch`, where each round's unit of work is a savepoint.
+and records them in one :meth:`services.common.db.Database.batch` (``batch_all_or_nothing`` in the service: no
+savepoint per round, two statements and a nested transaction saved on nearly every round).
 
-- A round whose recording raises is undone alone (its savepoint), and is recorded again alone, in a transaction
-  of its own, after the batch has committed; if that fails too its task gets the error, as it would without the
-  recorder (the delivery stays leased and is sent again under the same webhook-id once the lease ends).
+- With savepoints, a round whose recording raises is undone alone (its savepoint), and is recorded again alone,
+  in a transaction of its own, after the batch has committed. Without them, it spoils the batch (the rounds after
+  it raise ``BatchSpoiled``), nothing is committed, and every round of the batch is recorded alone, as below.
+  If a round fails alone too its task gets the error, as it would without the recorder (the delivery stays
+  leased and is sent again under the same webhook-id once the lease ends).
 - When the batch itself cannot commit, every round of it is recorded alone. If the COMMIT did happen but
   reported an error (the connection dropped during it), a round recorded again finds its delivery no longer
   pending under its claim's lease and writes nothing (``LeaseLost``): never two outcome events or audit records.
@@ -28,6 +31,7 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 
+from services.common.db import BatchSpoiled
 from services.common.tracing import continued, current_context
 
 log = structlog.get_logger(__name__)
@@ -103,6 +107,8 @@ class RoundRecorder(Generic[T]):
                 for queued in taken:
                     try:
                         results.append((queued, await self._run(queued)))
+                    except BatchSpoiled:  # an earlier round failed: the batch is recorded again round by round
+                        failed.append(queued)
                     except Exception:
                         log.warning("delivery.round_undone_in_batch", exc_info=True, **queued.logged)
                         failed.append(queued)
