@@ -147,8 +147,10 @@ class SqlReferrals:
         await self._session.refresh(referral)
 
     async def add(self, *referrals: Referral) -> None:
+        """Not flushed here: a new referral is written once its entry is recorded on it (``record_sent``), one
+        INSERT with its final values rather than an INSERT and an UPDATE each. Its handover is flushed already
+        (``SqlHandovers.add``), and the next query or the unit of work's end writes it."""
         self._session.add_all(referrals)
-        await self._session.flush()
 
     async def of_handover(self, handover_id: str) -> list[Referral]:
         query = (
