@@ -80,6 +80,7 @@ class EventConsumer:
         batch_size: int = 200,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
+        fetch_max_wait_ms: int = 50,
         broker_check_seconds: float = 5.0,
         transaction: Callable[[], AbstractAsyncContextManager[object]] | None = None,
         events_per_transaction: int = 50,
@@ -98,6 +99,7 @@ class EventConsumer:
         self._batch_size = batch_size
         self._session_timeout_ms = session_timeout_ms
         self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._check_seconds = broker_check_seconds
         self._transaction = transaction
         self._events_per_transaction = max(1, events_per_transaction)
@@ -130,6 +132,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=self._heartbeat_interval_ms,
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
         await consumer.start()
         log.info("consumer.started", topics=self._topics, group_id=self._group_id)

@@ -22,6 +22,7 @@ class ConsumerSettings(Protocol):
     consumer_group_seconds: float
     consumer_session_timeout_ms: int
     consumer_heartbeat_interval_ms: int
+    consumer_fetch_max_wait_ms: int
 
 
 def build_event_consumer(
@@ -53,6 +54,7 @@ def build_event_consumer(
         batch_size=settings.consumer_batch_size,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         transaction=transaction,
         events_per_transaction=settings.consumer_events_per_transaction,
         group_seconds=settings.consumer_group_seconds,

@@ -17,6 +17,7 @@ class Settings:
     consumer_group_seconds: float = 0.5
     consumer_session_timeout_ms: int = 12_000
     consumer_heartbeat_interval_ms: int = 2_000
+    consumer_fetch_max_wait_ms: int = 40
 
 
 async def handle(event: CloudEvent) -> None:
@@ -32,6 +33,7 @@ def test_the_consumer_takes_the_services_group_and_tuning() -> None:
     assert consumer._topics == ["handover.events.v1"]
     assert consumer._bootstrap_servers == "broker:9092"
     assert (consumer._batch_size, consumer._session_timeout_ms, consumer._heartbeat_interval_ms) == (50, 12_000, 2_000)
+    assert consumer._fetch_max_wait_ms == 40
     assert consumer._handlers == {"a.b": handle, "c.d": handle}
     assert consumer._majors == {"a.b": 1, "c.d": 1}
     assert consumer._producer is producer
