@@ -67,6 +67,7 @@ def run(args: argparse.Namespace, seed: int) -> tuple[dict[str, Any], int]:
     details["startup_seconds"] = round(time.monotonic() - began, 1)
     ctx = phases.Context(system, Arrivals(system.receiver.url), Notices(random.Random(seed)), profile, workdir)
     try:
+        details["warm_up_seconds"] = phases.warm_up(ctx)
         for phase in (p for p in RUN_ORDER if p in args.phases):
             print(f"{phase} ...", flush=True)
             phase_began = time.monotonic()
