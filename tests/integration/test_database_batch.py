@@ -22,6 +22,7 @@ from services.common.inbox import InboxEntry, first_delivery
 from services.common.outbox import OutboxMessage
 from services.common.unit_of_work import SqlUnitOfWork
 from services.release_events.wiring import MIGRATIONS
+from tests.support.polling import eventually_awaited
 from tests.support.scratch_db import migrated_database_url
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -175,15 +176,13 @@ async def test_an_event_applied_by_two_replicas_at_once_takes_effect_once(tmp_pa
             await database.dispose()
 
 
-async def until_a_backend_waits_on_a_lock(database: Database, deadline_seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + deadline_seconds
+async def until_a_backend_waits_on_a_lock(database: Database) -> None:
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    while loop.time() < deadline:
+
+    async def waiting() -> int:
         async with database.session() as session:
-            if (await session.execute(query)).scalar_one():
-                return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no transaction waited on a lock within {deadline_seconds} s")
+            return int((await session.execute(query)).scalar_one())
+
+    await eventually_awaited(waiting, timeout=10.0, what="a transaction waiting on the inbox row's lock")

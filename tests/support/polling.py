@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -35,4 +35,19 @@ async def eventually_async(
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
         await asyncio.sleep(interval)  # the one place an async test waits: between looks, within the deadline
         last = probe()
+    return last
+
+
+async def eventually_awaited(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.01, what: str = "condition"
+) -> T:
+    """:func:`eventually_async` for a probe that must itself await (a database query)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: T = await probe()
+    while not last:
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+        await asyncio.sleep(interval)  # between looks, within the deadline (as in eventually_async)
+        last = await probe()
     return last
