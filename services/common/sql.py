@@ -16,9 +16,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common.db import table_of
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database dialect ("sqlite" or "postgresql"; "sqlite" before it is bound)."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def conflict_insert(target: Any, dialect: str) -> Any:
+    """An INSERT into ``target`` (a table or a model) that can say what to do ``ON CONFLICT``: SQLite's and
+    PostgreSQL's constructs have the same methods but are separate classes."""
+    return postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
+
+
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists (concurrent writers included); True when inserted."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = dialect_of(session)
     result = await session.execute(_insert_ignoring(model, dialect, frozenset(values)), values)
     return result.first() is not None
 
@@ -28,7 +39,7 @@ def _insert_ignoring(model: type[SQLModel], dialect: str, columns: frozenset[str
     """The statement for one table, dialect and set of columns, built once (a watch is inserted after nearly
     every delivered referral: building it each time cost more than running it)."""
     table = table_of(model)
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = conflict_insert(table, dialect)
     values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     # RETURNING, not rowcount: with psycopg's async driver the rowcount of a skipped insert is not 0.
     return insert.values(values).on_conflict_do_nothing().returning(*table.primary_key.columns)

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import table_of
 from services.common.outbox import OutboxMessage
+from services.common.sql import conflict_insert, dialect_of
 from services.release_events.adapters.tables import (
     CustodyEventRecord,
     CustodyRegisterLine,
@@ -101,7 +101,7 @@ _LOCK_LINE = (
 @functools.cache
 def _new_line(dialect: str) -> Any:
     """The person's line, made (not in custody, set by nobody) unless it exists."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CustodyRegisterLine)
+    insert = conflict_insert(CustodyRegisterLine, dialect)
     values = {"prison_number": bindparam("person"), "released": False, "set_by": "", "updated_at": bindparam("now")}
     return insert.values(values).on_conflict_do_nothing(index_elements=["prison_number"])
 
@@ -114,7 +114,7 @@ class SqlCustodyRegister:
 
     async def lock(self, prison_number: str, now: datetime) -> Custody:
         """The person's line, locked until the transaction ends (a new line if the person was never seen)."""
-        dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
+        dialect = dialect_of(self._session)
         await self._session.execute(_new_line(dialect), {"person": prison_number, "now": now})
         row = self._locked[prison_number] = (
             await self._session.execute(_LOCK_LINE, {"person": prison_number})
@@ -162,7 +162,7 @@ def _keep_newest_delivery(dialect: str) -> Any:
     rule of ``progress_rules.delivery_moves``, in SQL so that one statement decides it (and two replicas
     following the same delivery cannot both insert it)."""
     table = table_of(NoticeDelivery)
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = conflict_insert(table, dialect)
     statement = insert.values({name: bindparam(name, type_=column.type) for name, column in table.c.items()})
     return statement.on_conflict_do_update(
         index_elements=[table.c.handover_id, table.c.agency_code],
@@ -185,7 +185,7 @@ class SqlProgress:
         follows three deliveries of every notice twice (pending, then their outcome)."""
         if not agency_codes:
             return
-        dialect = self._session.bind.dialect.name if self._session.bind else "sqlite"
+        dialect = dialect_of(self._session)
         rows = [
             {"handover_id": handover_id, "agency_code": code, "message": message, "state": state, "updated_at": at}
             for code in agency_codes
