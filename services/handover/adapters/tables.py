@@ -57,7 +57,7 @@ class Referral(SQLModel, table=True):
 
     __tablename__ = "referral"
     __table_args__ = (
-        Index("ix_referral_handover", "handover_id"),
+        Index("ix_referral_handover_agency", "handover_id", "agency_code"),
         Index("ix_referral_worklist", "agency_code", "status"),
     )
 
