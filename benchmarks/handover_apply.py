@@ -72,7 +72,9 @@ async def measure(url: str, events: list[CloudEvent], *, group: int, profile: Pa
         statements += 1
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    together: Callable[[], AbstractAsyncContextManager[object]] = database.batch if group > 1 else nullcontext
+    together: Callable[[], AbstractAsyncContextManager[object]] = (
+        database.batch_all_or_nothing if group > 1 else nullcontext
+    )
     profiler = Profiler(async_mode="disabled", interval=0.001) if profile else None
     started, cpu = time.perf_counter(), time.process_time()
     if profiler:
