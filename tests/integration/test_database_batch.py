@@ -109,8 +109,8 @@ async def test_all_or_nothing_a_failing_unit_of_work_spoils_the_batch_and_nothin
             await apply(database, n, fail=n == 1)
         except ValueError:
             pass
-    inbox, _, audited = await stored(database)
-    assert (inbox, audited) == (["in-0", "in-2"], ["0", "2"])
+    inbox, outbox, audited = await stored(database)
+    assert (inbox, outbox, audited) == (["in-0", "in-2"], ["out-0", "out-2"], ["0", "2"])
 
 
 async def test_all_or_nothing_a_unique_clash_is_the_unit_of_works_own_error(database: Database) -> None:
