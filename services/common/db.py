@@ -81,7 +81,7 @@ def _begin_sqlite(connection: Any) -> None:
 def create_engine(database_url: str) -> AsyncEngine:
     prepare_sqlite_file(database_url)
     if is_sqlite(database_url):
-        engine = create_async_engine(async_url(database_url))
+        engine = create_async_engine(async_url(database_url), connect_args={"check_same_thread": False})
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
@@ -194,8 +194,10 @@ class Database:
             async with self._sessions() as session, session.begin():
                 yield session
         else:
-            async with self._writers, self._sessions() as session, session.begin():
-                yield session
+            async with self._writers:
+                with sqlite_driver.inline_statements():
+                    async with self._sessions() as session, session.begin():
+                        yield session
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -1,16 +1,20 @@
-"""The SQLite driver (``services/common/sqlite_driver.py``) on a real file, through the project's engine: each
-statement is one hand-off to aiosqlite's thread, and SQLAlchemy still gets what it reads from a cursor (rows, row
-counts, the last row id of an insert), the errors it translates, and savepoints. It leans on aiosqlite's and
-SQLAlchemy's internals, so an upgrade that changes them fails here first."""
+"""The SQLite driver (``services/common/sqlite_driver.py``) on a real file, through the project's engine: a read's
+statement is one hand-off to aiosqlite's thread, the writer's run on the event loop's thread with none, and
+SQLAlchemy still gets what it reads from a cursor (rows, row counts, the last row id of an insert), the errors it
+translates, and savepoints. It leans on aiosqlite's and SQLAlchemy's internals, so an upgrade that changes them
+fails here first."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite.core
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db import Database
@@ -77,3 +81,69 @@ async def test_a_statement_is_one_hand_off_to_the_thread(database: Database, mon
         await session.rollback()
     # Ten statements, BEGIN, the rollback and the pool's reset: 13 (four hand-offs a statement made it 40 or more).
     assert hand_offs <= 14, hand_offs
+
+
+def _count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    counted = [0]
+    original = aiosqlite.core.Connection._execute
+
+    async def counting(self: aiosqlite.core.Connection, fn: object, *args: object, **kwargs: object) -> object:
+        counted[0] += 1
+        return await original(self, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
+    return counted
+
+
+async def test_the_writer_runs_on_the_loops_thread_and_a_read_hands_off(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def thread_function(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection._connection._conn.create_function("thread_id", 0, threading.get_ident)
+
+    event.listen(database.engine.sync_engine, "connect", thread_function)
+    await database.engine.dispose()  # connections made from here on have the function
+    async with database.session() as session:  # connected, so only statements are counted below
+        await session.execute(text("SELECT 1"))
+    hand_offs = _count_hand_offs(monkeypatch)
+    loop_thread = threading.get_ident()
+    async with database.transaction() as session:
+        assert (await session.execute(text("SELECT thread_id()"))).scalar_one() == loop_thread
+        await session.execute(insert(notes).values(body="written"))
+    assert hand_offs[0] == 0, "BEGIN, the statements and COMMIT of the writer ran without a hand-off"
+    async with database.session() as session:
+        assert (await session.execute(text("SELECT thread_id()"))).scalar_one() != loop_thread
+        assert (await session.execute(select(notes.c.body))).scalars().all() == ["written"]
+    assert hand_offs[0] >= 2, "a read's BEGIN and statements were handed to aiosqlite's thread"
+
+
+async def test_the_writer_waits_for_another_connections_write_lock_and_then_commits(
+    database: Database, tmp_path: Path
+) -> None:
+    """Another process (an operator's command) may hold SQLite's write lock while the writer runs on the loop's
+    thread: the writer waits in SQLite's busy handler for that transaction to end, then goes on."""
+    locked, release = threading.Event(), threading.Event()
+
+    def other_process_writes() -> None:
+        other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO notes (body) VALUES ('theirs')")
+        locked.set()
+        release.wait(timeout=30)
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=other_process_writes)
+    holder.start()
+    assert locked.wait(timeout=30)
+    ending = threading.Timer(0.2, release.set)  # the other transaction's length, not a wait of this test's
+    ending.start()
+    try:
+        async with database.transaction() as session:
+            await session.execute(insert(notes).values(body="ours"))
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        ending.cancel()
+    async with database.session() as session:
+        assert sorted((await session.execute(select(notes.c.body))).scalars().all()) == ["ours", "theirs"]
