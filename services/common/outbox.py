@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, event, insert, text
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from services.common.clock import Clock
 from services.common.db import UtcDateTime, table_of
+from services.common.staged_rows import stage
 from services.common.tracing import with_trace_context
 
 
@@ -48,19 +48,14 @@ class OutboxMessage(SQLModel, table=True):
     kafka_offset: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
-_STAGED = "outbox.staged"  # the session's staged rows (a tuple, so a savepoint's snapshot of it stays as it was)
-
-
 def add_to_outbox(session: AsyncSession, *, topic: str, event: CloudEvent, clock: Clock) -> None:
     """Stage ``event`` for publication; it is published only if the surrounding transaction commits. It carries
     the current trace context, so whoever consumes it continues the trace.
 
-    The row is staged on the session, not added as an ORM object: every staged row of the transaction is
-    inserted in one statement just before it commits (:func:`_insert_staged`). Building and flushing an ORM
-    object per event was a tenth of a consumer's time. A savepoint that is rolled back drops what it staged
-    with the rest of its work (``Database.transaction`` restores the session's ``info``)."""
-    row = outbox_row(topic, with_trace_context(event), clock.now())
-    session.info[_STAGED] = (*session.info.get(_STAGED, ()), row)
+    The row is staged (``services.common.staged_rows``), not added as an ORM object: a transaction's events are
+    inserted in one statement, in order, as it commits (the relay publishes by id). Building and flushing an ORM
+    object per event was a tenth of a consumer's time."""
+    stage(session, _OUTBOX, outbox_row(topic, with_trace_context(event), clock.now()))
 
 
 def outbox_row(topic: str, event: CloudEvent, created_at: datetime) -> dict[str, Any]:
@@ -77,24 +72,7 @@ def outbox_row(topic: str, event: CloudEvent, created_at: datetime) -> dict[str,
     }
 
 
-_INSERT = insert(table_of(OutboxMessage))
-
-
-@event.listens_for(Session, "before_commit")
-def _insert_staged(session: Session) -> None:
-    """The transaction's staged rows, in the order they were staged (the relay publishes by id), in one
-    statement; a savepoint's release leaves them staged for the whole transaction."""
-    if session.in_nested_transaction():
-        return
-    staged: tuple[dict[str, Any], ...] = session.info.pop(_STAGED, ())
-    if staged:
-        session.connection().execute(_INSERT, list(staged))
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_staged(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info.pop(_STAGED, None)
+_OUTBOX = table_of(OutboxMessage)
 
 
 def outbox_message(topic: str, event: CloudEvent, created_at: datetime) -> OutboxMessage:

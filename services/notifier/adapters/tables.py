@@ -4,6 +4,7 @@ each endpoint; the audit trail of what operators and the notifier did; what esca
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -60,15 +61,19 @@ class DeliveryAttempt(SQLModel, table=True):
 
     @classmethod
     def of(cls, delivery_seq: int, attempted_at: datetime, result: AttemptResult) -> DeliveryAttempt:
-        """The row of one attempt, its texts cut to what the columns hold."""
-        return cls(
-            delivery_seq=delivery_seq,
-            attempted_at=attempted_at,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            error=result.error[:500] if result.error else None,
-            response_excerpt=result.response_excerpt[:500] if result.response_excerpt else None,
-        )
+        return cls(**attempt_row(delivery_seq, attempted_at, result))
+
+
+def attempt_row(delivery_seq: int, attempted_at: datetime, result: AttemptResult) -> dict[str, Any]:
+    """The row of one attempt, its texts cut to what the columns hold."""
+    return {
+        "delivery_seq": delivery_seq,
+        "attempted_at": attempted_at,
+        "status_code": result.status_code,
+        "latency_ms": result.latency_ms,
+        "error": result.error[:500] if result.error else None,
+        "response_excerpt": result.response_excerpt[:500] if result.response_excerpt else None,
+    }
 
 
 class EndpointState(SQLModel, table=True):

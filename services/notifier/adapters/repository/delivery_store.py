@@ -9,13 +9,16 @@ from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import table_of
+from services.common.staged_rows import stage
 from services.notifier.adapters.repository.claims import lease_due
-from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, HandoverFact
+from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, HandoverFact, attempt_row
 from services.notifier.domain.states import HOLDING, REPLAYABLE, DeliveryStatus
 from services.notifier.domain.verdict import AttemptResult
 
 _HOLDING = [status.value for status in HOLDING]
 _REPLAYABLE = [status.value for status in REPLAYABLE]
+_ATTEMPTS = table_of(DeliveryAttempt)
 
 
 # Built once: a round is concluded after every webhook, and building the statement cost more than running it.
@@ -69,8 +72,10 @@ class SqlDeliveries:
         )
 
     def add_attempts(self, delivery_seq: int, attempts: Sequence[tuple[datetime, AttemptResult]]) -> None:
+        """Staged, written with the transaction's other attempts in one statement as it commits (nothing reads
+        them back before)."""
         for attempted_at, result in attempts:
-            self._session.add(DeliveryAttempt.of(delivery_seq, attempted_at, result))
+            stage(self._session, _ATTEMPTS, attempt_row(delivery_seq, attempted_at, result))
 
     async def conclude_round(
         self,
