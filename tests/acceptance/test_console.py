@@ -272,6 +272,10 @@ def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept
     inbox = team.new_page()
     sign_in(inbox, console, "cmht.durham", check=True)
     check_page(inbox, console, "inbox")
+    # The card reads right before and after the day: "release date", not "released" for a release to come.
+    leaves = date.fromisoformat(notice["release"]["date"])
+    card_of_notice = inbox.locator(".ttg-release", has_text=f"{notice['given_name']} {notice['family_name']}")
+    expect(card_of_notice.first).to_contain_text(f"release date {leaves.day} {leaves:%B %Y}, from DMI")
     follow(inbox, inbox.get_by_role("link", name=f"{notice['given_name']} {notice['family_name']}").first)
     check_page(inbox, console, "referral")
     sections = set(inbox.locator("[data-section]").evaluate_all("nodes => nodes.map(n => n.dataset.section)"))
