@@ -43,9 +43,8 @@ def supply_gaps(medications: Iterable[Medication], *, release_date: date, needed
                     SafetyAlert(
                         code="medication_supply_gap",
                         section="medications",
-                        detail=f"{item.name}: depot injection due {item.next_injection_due.isoformat()}, "
-                        "before a "
-                        f"community prescriber takes over on {needed_until.isoformat()}",
+                        detail=f"{item.name}: depot injection due {_long(item.next_injection_due)}, before a "
+                        f"community prescriber takes over on {_long(needed_until)}",
                     )
                 )
             continue
@@ -55,9 +54,18 @@ def supply_gaps(medications: Iterable[Medication], *, release_date: date, needed
                 SafetyAlert(
                     code="medication_supply_gap",
                     section="medications",
-                    detail=f"{item.name} {item.strength}: {item.supply_days_given} days supplied, runs out "
-                    f"{ends.isoformat()}, before a community prescriber takes over on "
-                    f"{needed_until.isoformat()}",
+                    detail=f"{item.name} {item.strength}: {_days(item.supply_days_given)} supplied, runs out "
+                    f"{_long(ends)}, before a community prescriber takes over on {_long(needed_until)}",
                 )
             )
     return alerts
+
+
+def _long(day: date) -> str:
+    """14 December 2026: people read these alerts (a GP, a pharmacist, the prison's team), and the NHS style
+    writes dates in words."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"

@@ -44,7 +44,14 @@ def test_supply_that_ends_before_gp_registration_completes_is_a_gap() -> None:
     until = prescriber_takes_over(release_date=RELEASE, registration_needed=True, registration_days=5)
     assert until == date(2026, 12, 15)
     gaps = supply_gaps([tablets(4)], release_date=RELEASE, needed_until=until)
-    assert gaps and gaps[0].code == "medication_supply_gap" and "runs out 2026-12-14" in gaps[0].detail
+    assert gaps and gaps[0].code == "medication_supply_gap"
+    # Read by people (a GP, a pharmacist, the prison's team): dates in words, as the NHS style writes them.
+    assert gaps[0].detail == (
+        "Sertraline 100 mg: 4 days supplied, runs out 14 December 2026, before a community prescriber takes over on "
+        "15 December 2026"
+    )
+    [one_day] = supply_gaps([tablets(1)], release_date=RELEASE, needed_until=until)
+    assert one_day.detail.startswith("Sertraline 100 mg: 1 day supplied, runs out 11 December 2026")
     # Registration and an appointment: the later of the two counts.
     later = prescriber_takes_over(
         release_date=RELEASE,
