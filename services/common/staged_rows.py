@@ -25,7 +25,10 @@ def stage(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
     session.info[_STAGED] = (*session.info.get(_STAGED, ()), (table, row))
 
 
-@event.listens_for(Session, "before_commit")
+# First of the session's before-commit hooks (``insert=True``), whatever the order modules were imported in: the
+# rows are written before the audit chain takes its head row (``audit._append_staged``), which is to stay locked for
+# the chaining alone, never while an insert waits on a key another replica's transaction holds.
+@event.listens_for(Session, "before_commit", insert=True)
 def _insert_staged(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: its rows wait for the whole transaction
         return

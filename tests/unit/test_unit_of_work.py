@@ -55,3 +55,14 @@ async def test_a_unit_of_work_that_raises_leaves_nothing(database: Database) -> 
             raise RuntimeError("the use case failed")
     async with database.session() as session:
         assert (await session.exec(select(OutboxMessage.event_id))).all() == []
+
+
+def test_staged_rows_are_written_before_the_audit_chain_takes_its_head_row() -> None:
+    """Whatever order the modules were imported in, the before-commit hook writing staged rows runs before the one
+    chaining audit entries: the chain's head row stays locked for the chaining alone."""
+    from sqlalchemy.orm import Session
+
+    from services.common import audit, staged_rows
+
+    hooks = list(Session.dispatch.before_commit._clslevel[Session])
+    assert hooks.index(staged_rows._insert_staged) < hooks.index(audit._append_staged)
