@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from services.common.dates_in_words import date_in_words
+
 UK = ZoneInfo("Europe/London")
 
 
@@ -37,8 +39,7 @@ def uk_wall_clock(moment: datetime | str) -> datetime:
 
 def uk_date(day: date | str) -> str:
     """4 December 2026, as the NHS style guide writes dates."""
-    value = date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{value.day} {value:%B %Y}"
+    return date_in_words(date.fromisoformat(day) if isinstance(day, str) else day)
 
 
 def uk_date_time(moment: datetime | str) -> str:

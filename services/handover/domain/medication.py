@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from contracts.handover import SafetyAlert
 from contracts.release_notice import Medication
+from services.common.dates_in_words import date_in_words
 
 
 def prescriber_takes_over(
@@ -43,8 +44,8 @@ def supply_gaps(medications: Iterable[Medication], *, release_date: date, needed
                     SafetyAlert(
                         code="medication_supply_gap",
                         section="medications",
-                        detail=f"{item.name}: depot injection due {_long(item.next_injection_due)}, before a "
-                        f"community prescriber takes over on {_long(needed_until)}",
+                        detail=f"{item.name}: depot injection due {date_in_words(item.next_injection_due)}, "
+                        f"before a community prescriber takes over on {date_in_words(needed_until)}",
                     )
                 )
             continue
@@ -55,16 +56,11 @@ def supply_gaps(medications: Iterable[Medication], *, release_date: date, needed
                     code="medication_supply_gap",
                     section="medications",
                     detail=f"{item.name} {item.strength}: {_days(item.supply_days_given)} supplied, runs out "
-                    f"{_long(ends)}, before a community prescriber takes over on {_long(needed_until)}",
+                    f"{date_in_words(ends)}, before a community prescriber takes over on "
+                    f"{date_in_words(needed_until)}",
                 )
             )
     return alerts
-
-
-def _long(day: date) -> str:
-    """14 December 2026: people read these alerts (a GP, a pharmacist, the prison's team), and the NHS style
-    writes dates in words."""
-    return f"{day.day} {day:%B %Y}"
 
 
 def _days(count: int) -> str:
