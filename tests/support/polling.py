@@ -27,15 +27,11 @@ async def eventually_async(
 ) -> T:
     """:func:`eventually` for a test that shares its event loop with what it waits for: it yields to the loop
     between looks instead of blocking it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: T = probe()
-    while not last:
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
-        await asyncio.sleep(interval)  # the one place an async test waits: between looks, within the deadline
-        last = probe()
-    return last
+
+    async def looked() -> T:
+        return probe()
+
+    return await eventually_awaited(looked, timeout=timeout, interval=interval, what=what)
 
 
 async def eventually_awaited(
@@ -48,6 +44,6 @@ async def eventually_awaited(
     while not last:
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
-        await asyncio.sleep(interval)  # between looks, within the deadline (as in eventually_async)
+        await asyncio.sleep(interval)  # the one place an async test waits: between looks, within the deadline
         last = await probe()
     return last
