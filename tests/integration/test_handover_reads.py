@@ -6,12 +6,9 @@ both columns (without it SQLite read a third of every stored referral per outcom
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from services.common.clock import FrozenClock
@@ -21,6 +18,7 @@ from services.handover.adapters.tables import DirectoryAgency, Handover, Referra
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
+from tests.support.query_plans import sqlite_plans, statements_run
 from tests.unit.handover.factories import DIRECTORY
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
@@ -144,23 +142,13 @@ async def test_on_sqlite_a_delivery_outcome_reads_one_handovers_referrals_throug
                 made = referral(f"r{n}{agency}", f"h{n}", agency)
                 made.status = "requested"
                 await uow.referrals.add(made)
-    ran: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        ran.append((statement, parameters))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", keep)
-    try:
+    with statements_run(database) as ran:
         async with unit_of_work(database) as uow:
             assert [r.id for r in await uow.referrals.open_of_agency("h7", "B")] == ["r7B"]
             await uow.outcomes.note_delivered("h7", "B", NOW)
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", keep)
     reads = [(statement, parameters) for statement, parameters in ran if "FROM referral" in statement]
     assert len(reads) == 2, "the open referrals, the first delivery noted"
-    with sqlite3.connect(str(database.engine.url.database)) as connection:
-        for statement, parameters in reads:
-            plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
-            steps = [step for step in plan if " referral " in f"{step} "]
-            expected = "SEARCH referral USING INDEX ix_referral_handover_agency (handover_id=? AND agency_code=?)"
-            assert steps == [expected], plan
+    for plan in sqlite_plans(database, reads):
+        steps = [step for step in plan if " referral " in f"{step} "]
+        expected = "SEARCH referral USING INDEX ix_referral_handover_agency (handover_id=? AND agency_code=?)"
+        assert steps == [expected], plan

@@ -5,16 +5,13 @@ file, with the real statements; no broker, no HTTP."""
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from typing import Any
-
-from sqlalchemy import event
 
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.notifier.usecases.dispatch_round import claim_due
 from services.notifier.usecases.new_deliveries import new_delivery
+from tests.support.query_plans import sqlite_plans, statements_run
 from tests.unit.notifier.store_support import T0, uow
 
 
@@ -55,25 +52,13 @@ async def test_every_agency_waiting_is_reached_and_the_oldest_go_first_however_m
 async def test_on_sqlite_a_claim_reads_deliveries_through_indexes_only(database: Database) -> None:
     for person in range(40):
         await _add_one_each(database, ["A", "B", "C"], subject=f"A{person:04d}BC")
-    ran: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        ran.append((statement, parameters))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", keep)
-    try:
+    with statements_run(database) as ran:
         claimed = await claim_due(uow=uow(database, FrozenClock(T0)), now=T0, limit=100, lease_seconds=60)
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", keep)
     assert len(claimed) == 100
 
     reads = [(statement, parameters) for statement, parameters in ran if "delivery" in statement]
     assert len(reads) == 3, "which agencies wait, their first due deliveries, the lease"
-    with sqlite3.connect(str(database.engine.url.database)) as connection:
-        plans = [
-            [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
-            for statement, parameters in reads
-        ]
+    plans = sqlite_plans(database, reads)
     for plan in plans:
         scans = [step for step in plan if step.startswith("SCAN delivery")]
         assert scans == [], f"a claim read every delivery: {plan}"
