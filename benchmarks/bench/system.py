@@ -17,8 +17,7 @@ import httpx
 from ttg.broker import free_port
 from ttg.chaos import directory
 from ttg.chaos.postgres_cluster import PostgresCluster
-from ttg.chaos.runner import UNLIMITED
-from ttg.stack import SERVICES, Stack, StackConfig, provision
+from ttg.stack import SERVICES, UNLIMITED_RATE_ENV, Stack, StackConfig, provision
 
 # The agencies a notice with consent reaches in each town the load uses (the chaos directory's).
 AGENCIES = {
@@ -102,7 +101,7 @@ def start(workdir: Path, backend: str, seed: int) -> BenchSystem:
             directory_path=data_dir / "directory.yaml",
             database_base_url=cluster.url if cluster else None,
             partitions=3,
-            extra_env=dict(UNLIMITED),  # a load test is not the runaway client the rate limit guards against
+            extra_env=dict(UNLIMITED_RATE_ENV),
             log_level="WARNING",  # a log line per request would measure the disk, not the system
         )
         stack = Stack(config)

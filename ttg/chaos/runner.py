@@ -18,16 +18,12 @@ from ttg.chaos.plan import Profile, RunPlan, build_plans, describe
 from ttg.chaos.postgres_cluster import PostgresCluster
 from ttg.chaos.receiver import VerifyingReceiver
 from ttg.chaos.workload import Load, Workload
-from ttg.stack import SERVICES, Stack, StackConfig, provision, replica_names
+from ttg.stack import SERVICES, UNLIMITED_RATE_ENV, Stack, StackConfig, provision, replica_names
 
-# A load test is not the runaway client the per-client rate limit guards against.
-UNLIMITED = {
-    f"TTG_{s.upper()}_RATE_LIMIT_{k}": v for s in SERVICES for k, v in (("PER_SECOND", "10000"), ("BURST", "10000"))
-}
 # A killed notifier's claimed deliveries wait for their lease to run out (by design: no process vouches for a
 # dead one). Production's 120 s would only lengthen each run's drain; 30 s still exceeds an attempt's 20 s limit.
 LEASE_SECONDS = 30.0
-CHAOS_ENV = {**UNLIMITED, "TTG_NOTIFIER_LEASE_SECONDS": str(LEASE_SECONDS)}
+CHAOS_ENV = {**UNLIMITED_RATE_ENV, "TTG_NOTIFIER_LEASE_SECONDS": str(LEASE_SECONDS)}
 
 
 @dataclass
