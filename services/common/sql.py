@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Result, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import SQLModel
@@ -27,10 +29,29 @@ def conflict_insert(target: Any, dialect: str) -> Any:
     return postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
 
 
+async def execute(
+    session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None
+) -> Result[Any]:
+    """Run a statement whose rows are columns, not ORM objects (an INSERT, UPDATE or DELETE, or a select of
+    columns), on the session's connection, after flushing what the session holds as ``Session.execute`` would.
+
+    For the statements run per event or per webhook: ``Session.execute`` takes an ORM-enabled statement (one
+    built on a model, as ``update(Delivery)`` or ``select(col(...))``) through the ORM's bulk machinery, about
+    170 us on this machine against 60 us here, and hands off to SQLAlchemy's greenlet twice. A select of model
+    objects still needs the session (identity map, loading)."""
+    return await session.run_sync(_on_connection, statement, parameters)
+
+
+def _on_connection(session: Session, statement: Executable, parameters: dict[str, Any] | None) -> Result[Any]:
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(statement, parameters)
+
+
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists (concurrent writers included); True when inserted."""
     dialect = dialect_of(session)
-    result = await session.execute(_insert_ignoring(model, dialect, frozenset(values)), values)
+    result = await execute(session, _insert_ignoring(model, dialect, frozenset(values)), values)
     return result.first() is not None
 
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import UtcDateTime
-from services.common.sql import unindexed
+from services.common.sql import execute, unindexed
 from services.notifier.adapters.tables import Delivery, EndpointState
 from services.notifier.domain.states import HOLDING, DeliveryStatus, EndpointStatus
 
@@ -37,7 +37,7 @@ async def lease_due(
     those in order (UPDATE ... RETURNING, SQLite >= 3.35 and PostgreSQL). Ranking every pending delivery in one
     statement instead cost ~70 ms a claim with 30,000 waiting on SQLite, and a burst makes thousands of claims,
     each holding SQLite's writer."""
-    waiting = (await session.execute(_WAITING_AGENCIES)).scalars().all()
+    waiting = (await execute(session, _WAITING_AGENCIES)).scalars().all()
     rooms = [
         (code, min(limit, capacity.get(code, limit) if capacity is not None else limit))
         for code in waiting
@@ -52,7 +52,7 @@ async def lease_due(
         for n in range(branches):
             code, room = chunk[n] if n < len(chunk) else ("", 0)
             parameters[f"agency_{n}"], parameters[f"room_{n}"] = code, room
-        candidates.extend((await session.execute(_first_due(branches), parameters)).scalars())
+        candidates.extend((await execute(session, _first_due(branches), parameters)).scalars())
     chosen = sorted(candidates)[:limit]
     if not chosen:
         return []

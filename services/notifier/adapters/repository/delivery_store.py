@@ -10,6 +10,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import table_of
+from services.common.sql import execute
 from services.common.staged_rows import stage
 from services.notifier.adapters.repository.claims import lease_due
 from services.notifier.adapters.tables import Delivery, DeliveryAttempt, DeliveryAudit, HandoverFact, attempt_row
@@ -92,7 +93,8 @@ class SqlDeliveries:
         """Record how a round ended, only while the delivery is still pending under the lease its claim set
         (``leased_until``); False when it is not: the round was recorded already (a batch whose COMMIT succeeded
         but reported an error is recorded again alone), or the lease ran out and another replica claimed it."""
-        concluded = await self._session.execute(
+        concluded = await execute(
+            self._session,
             _CONCLUDE_ROUND,
             {
                 "round_seq": delivery_seq,

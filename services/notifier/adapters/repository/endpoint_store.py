@@ -8,7 +8,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.sql import insert_ignore
+from services.common.sql import execute, insert_ignore
 from services.notifier.adapters.tables import EndpointState
 from services.notifier.domain.states import EndpointStatus
 from services.notifier.domain.verdict import EndpointView
@@ -30,9 +30,9 @@ class SqlEndpoints:
         self._session = session
 
     async def view(self, agency_code: str) -> EndpointView:
-        """What a round is judged on (status, failing since, reason): a prebuilt Core read, not an ORM object,
-        as every round reads it."""
-        row = (await self._session.execute(_VIEW, {"code": agency_code})).first()
+        """What a round is judged on (status, failing since, reason): a prebuilt read of columns, not an ORM
+        object, as every round reads it."""
+        row = (await execute(self._session, _VIEW, {"code": agency_code})).first()
         return (
             EndpointView() if row is None else EndpointView(EndpointStatus(row.status), row.failing_since, row.reason)
         )
@@ -60,7 +60,7 @@ class SqlEndpoints:
 
         One prebuilt statement: a success is recorded after nearly every round, and building the UPDATE each
         time cost more than running it."""
-        changed = await self._session.execute(_RECORD_SUCCESS, {"code": agency_code, "now": now})
+        changed = await execute(self._session, _RECORD_SUCCESS, {"code": agency_code, "now": now})
         return bool(getattr(changed, "rowcount", 0))
 
     async def record_failure(self, agency_code: str, now: datetime) -> None:
