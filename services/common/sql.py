@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Result, bindparam
@@ -17,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import table_of
 
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]]  # one row's, or many rows' (executemany)
+
 
 def dialect_of(session: AsyncSession) -> str:
     """The name of the session's database dialect ("sqlite" or "postgresql"; "sqlite" before it is bound)."""
@@ -29,9 +32,7 @@ def conflict_insert(target: Any, dialect: str) -> Any:
     return postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
 
 
-async def execute(
-    session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None
-) -> Result[Any]:
+async def execute(session: AsyncSession, statement: Executable, parameters: Parameters | None = None) -> Result[Any]:
     """Run a statement whose rows are columns, not ORM objects (an INSERT, UPDATE or DELETE, or a select of
     columns), on the session's connection, after flushing what the session holds as ``Session.execute`` would.
 
@@ -42,7 +43,7 @@ async def execute(
     return await session.run_sync(_on_connection, statement, parameters)
 
 
-def _on_connection(session: Session, statement: Executable, parameters: dict[str, Any] | None) -> Result[Any]:
+def _on_connection(session: Session, statement: Executable, parameters: Parameters | None) -> Result[Any]:
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
     return session.connection().execute(statement, parameters)

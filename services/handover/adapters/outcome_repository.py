@@ -17,6 +17,7 @@ from contracts.answers import Answer
 from contracts.handover import HandoverPack, ReferralKind
 from contracts.release_notice import ReleaseNoticeV1
 from services.common.db import UtcDateTime, table_of
+from services.common.sql import execute
 from services.handover.adapters.outcome_tables import (
     ReferralDelivered,
     ReferralEscalationRecord,
@@ -112,7 +113,9 @@ class SqlOutcomeRepository:
         self._session.add(_record(outcome))
 
     async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
-        await self._session.execute(_NOTE_DELIVERED, {"handover_id": handover_id, "agency_code": agency_code, "at": at})
+        await execute(
+            self._session, _NOTE_DELIVERED, {"handover_id": handover_id, "agency_code": agency_code, "at": at}
+        )
 
     async def note_escalations(self, escalations: list[ReferralEscalation]) -> None:
         for escalation in escalations:

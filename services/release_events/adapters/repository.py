@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import table_of
 from services.common.outbox import OutboxMessage
-from services.common.sql import conflict_insert, dialect_of
+from services.common.sql import conflict_insert, dialect_of, execute
 from services.release_events.adapters.tables import (
     CustodyEventRecord,
     CustodyRegisterLine,
@@ -115,7 +115,7 @@ class SqlCustodyRegister:
     async def lock(self, prison_number: str, now: datetime) -> Custody:
         """The person's line, locked until the transaction ends (a new line if the person was never seen)."""
         dialect = dialect_of(self._session)
-        await self._session.execute(_new_line(dialect), {"person": prison_number, "now": now})
+        await execute(self._session, _new_line(dialect), {"person": prison_number, "now": now})
         row = self._locked[prison_number] = (
             await self._session.execute(_LOCK_LINE, {"person": prison_number})
         ).scalar_one()
@@ -190,7 +190,7 @@ class SqlProgress:
             {"handover_id": handover_id, "agency_code": code, "message": message, "state": state, "updated_at": at}
             for code in agency_codes
         ]
-        await self._session.execute(_keep_newest_delivery(dialect), rows)
+        await execute(self._session, _keep_newest_delivery(dialect), rows)
 
     def save(self, row: NoticeProgress) -> None:
         self._session.add(row)
