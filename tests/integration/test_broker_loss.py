@@ -267,7 +267,7 @@ async def test_rows_taken_back_read_as_unpublished_until_sent_again(broker: Embe
         await producer.stop()
 
 
-@pytest.mark.hazard("H59")
+@pytest.mark.hazard("H57")
 async def test_offsets_a_consumer_commits_to_the_new_broker_from_its_old_positions_skip_nothing(
     broker: EmbeddedBroker, database: Database
 ) -> None:
