@@ -1,6 +1,7 @@
 """Handover's repository reads that a new notice makes, on SQLite and PostgreSQL: the notice's handover and the
-person's open ones in one statement, and the recipients' directory records taken from the unit of work's reading
-of the active directory unless something in it changed since (then from the table, inactive agencies included);
+person's open ones in one statement, the active directory read once per transaction (a consumer's group of
+notices shares one) until something in it changes, and the recipients' directory records taken from that reading
+unless something in it changed since (then from the table, inactive agencies included);
 and a delivery outcome's reads of one agency's referrals of one handover, which on SQLite go through the index of
 both columns (without it SQLite read a third of every stored referral per outcome)."""
 
@@ -90,6 +91,28 @@ async def test_directory_records_follow_a_change_made_in_the_same_unit_of_work(d
         await uow.directory.save(row)
         assert [a.name for a in await uow.directory.records({gp.code})] == ["Renamed Surgery"]
         assert [a.name for a in await uow.directory.active()] == ["Renamed Surgery"]
+
+
+async def test_a_batchs_units_of_work_read_the_active_directory_once_and_follow_a_change(database: Database) -> None:
+    gp, team, *_ = DIRECTORY
+    async with unit_of_work(database) as uow:
+        await uow.directory.save(row_of(gp))
+    async with database.batch():  # as a consumer's group of notices: one transaction, a unit of work each
+        with statements_run(database) as ran:
+            for _ in range(3):
+                async with unit_of_work(database) as uow:
+                    assert [a.code for a in await uow.directory.active()] == [gp.code]
+        assert sum("directory_agency" in statement for statement, _ in ran) == 1
+        with pytest.raises(RuntimeError):  # a unit of work that added an agency, then failed: undone
+            async with unit_of_work(database) as uow:
+                await uow.directory.save(row_of(team))
+                assert sorted(a.code for a in await uow.directory.active()) == sorted([gp.code, team.code])
+                raise RuntimeError("the unit of work fails")
+        async with unit_of_work(database) as uow:
+            assert [a.code for a in await uow.directory.active()] == [gp.code]
+            await uow.directory.save(row_of(team))
+        async with unit_of_work(database) as uow:  # the change is read by the batch's next unit of work
+            assert sorted(a.code for a in await uow.directory.active()) == sorted([gp.code, team.code])
 
 
 def referral(referral_id: str, handover_id: str, agency_code: str) -> Referral:

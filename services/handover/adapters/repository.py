@@ -236,16 +236,28 @@ class SqlCustodyLog:
         return list((await self._session.exec(query)).all())
 
 
+# The active directory as this transaction read it, kept on its session until a change: every notice routes
+# over the whole directory, and a consumer's group of fifty notices shares one transaction. A savepoint rolled
+# back restores the session's info (``Database.transaction``), so a reading taken inside it goes with it.
+_ACTIVE = "handover.active_directory"
+_ACTIVE_QUERY = select(col(DirectoryAgency.record)).where(col(DirectoryAgency.active).is_(True))
+
+
 class SqlDirectory:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._active: dict[str, AgencyRecord] | None = None  # read once per unit of work, until a change
+
+    @property
+    def _active(self) -> dict[str, AgencyRecord] | None:
+        active: dict[str, AgencyRecord] | None = self._session.info.get(_ACTIVE)
+        return active
 
     async def active(self) -> list[AgencyRecord]:
-        query = select(col(DirectoryAgency.record)).where(col(DirectoryAgency.active).is_(True))
-        found = [_agency_record(record) for record in (await self._session.exec(query)).all()]
-        self._active = {agency.code: agency for agency in found}
-        return found
+        if self._active is None:
+            found = [_agency_record(record) for record in (await self._session.exec(_ACTIVE_QUERY)).all()]
+            self._session.info[_ACTIVE] = {agency.code: agency for agency in found}
+        assert self._active is not None
+        return list(self._active.values())
 
     async def all(self) -> list[DirectoryAgency]:
         query = select(DirectoryAgency).order_by(col(DirectoryAgency.code))
@@ -255,7 +267,7 @@ class SqlDirectory:
         return await self._session.get(DirectoryAgency, code)
 
     async def save(self, row: DirectoryAgency) -> None:
-        self._active = None
+        self._session.info.pop(_ACTIVE, None)
         self._session.add(row)
 
     async def count(self) -> int:
