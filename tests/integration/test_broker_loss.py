@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 from pydantic import BaseModel
 from sqlmodel import col, select, update
 
@@ -335,3 +337,32 @@ async def test_offsets_a_consumer_commits_to_the_new_broker_from_its_old_positio
         await asyncio.gather(task, return_exceptions=True)
         await producer.stop()
     assert sorted(applied) == sorted(event.id for event in old + new), "each event applied exactly once"
+
+
+@pytest.mark.hazard("H57")
+async def test_a_client_that_meets_a_missing_topic_never_creates_it_with_the_brokers_default_partitions(
+    broker: EmbeddedBroker,
+) -> None:
+    """After a broker restart, clients reconnect before the topics are made again. Tansu (and Apache Kafka by
+    default) created a topic a client asked about with its own default partitions (Tansu's 4, against our 3):
+    one person's events then went to different partitions from producers with different views, and consumers
+    that knew 3 partitions never read the fourth. A client is refused the topic until ``ensure_topics`` makes it."""
+    topic = f"it.missing.{uuid.uuid4().hex[:8]}"
+    # As the relay's producer, but refused sooner than its 40 s: the refusal is the process's, not the producer's.
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, request_timeout_ms=2000)
+    await producer.start()
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        with pytest.raises(UnknownTopicOrPartitionError):
+            await producer.send_and_wait(topic, b"{}", key=b"A0008HH")
+        [described] = await admin.describe_topics([topic])
+        assert described["partitions"] == [], "the producer's question did not create the topic"
+        await ensure_topics(broker.bootstrap_servers, [topic], 3)
+        sent = await producer.send_and_wait(topic, b"{}", key=b"A0008HH")
+        assert sent.partition in range(3)
+        [described] = await admin.describe_topics([topic])
+        assert len(described["partitions"]) == 3
+    finally:
+        await admin.close()
+        await producer.stop()
