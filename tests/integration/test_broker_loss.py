@@ -23,7 +23,7 @@ from contracts.envelope import CloudEvent, EventType, new_event
 from services.common.audit import AuditRecord
 from services.common.broker_probe import BrokerProbe
 from services.common.clock import SystemClock
-from services.common.consumer import EventConsumer
+from services.common.consumer import EventConsumer, Handler
 from services.common.db import Database
 from services.common.inbox import first_delivery
 from services.common.kafka_clients import start_producer
@@ -108,6 +108,21 @@ def make_relay(database: Database, producer: object, broker: EmbeddedBroker, **o
         topic_partitions=3,
         **options,
     )  # type: ignore[arg-type]
+
+
+def ping_consumer(broker: EmbeddedBroker, producer: AIOKafkaProducer, handler: Handler) -> EventConsumer:
+    """A consumer of the test topic's pings in a group of its own, quick to notice a replaced broker."""
+    return EventConsumer(
+        bootstrap_servers=broker.bootstrap_servers,
+        topics=[TOPIC],
+        group_id=f"it-{uuid.uuid4().hex[:6]}",
+        handlers={EventType.RELEASE_NOTICE_SUBMITTED: handler},
+        supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
+        producer=producer,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1500,
+        broker_check_seconds=0.5,
+    )
 
 
 @pytest.mark.hazard("H57")
@@ -209,18 +224,7 @@ async def test_a_running_consumer_reads_the_new_broker_from_the_start_and_applie
             if await first_delivery(session, event_id=f"c-{event.id}", event_type=event.type, now=datetime.now(UTC)):
                 applied.append(event.id)
 
-    consumer = EventConsumer(
-        bootstrap_servers=broker.bootstrap_servers,
-        topics=[TOPIC],
-        group_id=f"it-{uuid.uuid4().hex[:6]}",
-        handlers={EventType.RELEASE_NOTICE_SUBMITTED: handler},
-        supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
-        producer=producer,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1500,
-        broker_check_seconds=0.5,
-    )
-    task = asyncio.create_task(consumer.run())
+    task = asyncio.create_task(ping_consumer(broker, producer, handler).run())
     try:
         await publish_all(relay)
         async with asyncio.timeout(60):
@@ -269,6 +273,11 @@ async def test_rows_taken_back_read_as_unpublished_until_sent_again(broker: Embe
         await producer.stop()
 
 
+# Each wait of the old-positions test: after its refused commit the consumer leaves and a fresh one joins and
+# rebalances, which took 30 s on a machine busy with other tests.
+REJOIN_DEADLINE = 120
+
+
 @pytest.mark.hazard("H57")
 async def test_offsets_a_consumer_commits_to_the_new_broker_from_its_old_positions_skip_nothing(
     broker: EmbeddedBroker, database: Database
@@ -295,22 +304,11 @@ async def test_offsets_a_consumer_commits_to_the_new_broker_from_its_old_positio
             if await first_delivery(session, event_id=f"c-{event.id}", event_type=event.type, now=datetime.now(UTC)):
                 applied.append(event.id)
 
-    consumer = EventConsumer(
-        bootstrap_servers=broker.bootstrap_servers,
-        topics=[TOPIC],
-        group_id=f"it-{uuid.uuid4().hex[:6]}",
-        handlers={EventType.RELEASE_NOTICE_SUBMITTED: handler},
-        supported_major_versions={EventType.RELEASE_NOTICE_SUBMITTED: 1},
-        producer=producer,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1500,
-        broker_check_seconds=0.5,
-    )
-    task = asyncio.create_task(consumer.run())
+    task = asyncio.create_task(ping_consumer(broker, producer, handler).run())
     new = [ping(person, n) for n in range(100, 106)]
     try:
         await publish_all(relay)
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(REJOIN_DEADLINE):
             await blocked.wait()
         async with database.transaction() as session:  # the four oldest rows leave the replay window
             await session.exec(
@@ -320,7 +318,7 @@ async def test_offsets_a_consumer_commits_to_the_new_broker_from_its_old_positio
             )  # type: ignore[call-overload]
         await asyncio.to_thread(broker.restart)
         await stage(database, new)
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(REJOIN_DEADLINE):
             while True:  # the new broker's partition: old[4], old[5], then the six new events
                 try:
                     await publish_all(relay)
@@ -328,7 +326,7 @@ async def test_offsets_a_consumer_commits_to_the_new_broker_from_its_old_positio
                 except Exception:  # noqa: BLE001 - the producer is still reconnecting: poll again
                     await asyncio.sleep(0.1)  # poll, within the deadline above
         release.set()  # the batch from the old broker is applied, and its positions committed
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(REJOIN_DEADLINE):
             while not {event.id for event in new} <= set(applied):
                 await asyncio.sleep(0.05)  # poll: the consumer runs in this loop
     finally:
