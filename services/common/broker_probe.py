@@ -13,8 +13,6 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.common import kafka_no_auto_topics  # noqa: F401 - clients never create topics (its docstring)
-
 
 class BrokerProbe:
     """Cluster id and end offsets, over clients of its own that reconnect after any failure."""

@@ -7,8 +7,6 @@ import asyncio
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.common import kafka_no_auto_topics  # noqa: F401 - clients never create topics (its docstring)
-
 log = structlog.get_logger(__name__)
 
 

@@ -10,8 +10,8 @@ not read the fourth (notices that never became packs: stop 22's chaos run). With
 that meets a missing topic waits for it (a consumer) or gets ``UnknownTopicOrPartitionError`` and tries again
 (the relay, which makes missing topics itself after a broker replacement).
 
-Applied once, when ``services.common.kafka_clients`` or ``services.common.topics`` is imported: every process
-that makes a Kafka client imports one of them first.
+Applied once, when anything of ``services.common`` is first imported (its ``__init__``): every process that
+makes a Kafka client (the services, the launcher, the tests, the benchmarks) imports from it first.
 """
 
 from __future__ import annotations

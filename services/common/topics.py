@@ -8,8 +8,6 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
-from services.common import kafka_no_auto_topics  # noqa: F401 - clients never create topics (its docstring)
-
 log = structlog.get_logger(__name__)
 
 CUSTODY_EVENTS = "custody.events.v1"

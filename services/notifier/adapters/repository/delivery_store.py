@@ -40,8 +40,6 @@ _CONCLUDE_ROUND = (
         finished_at=bindparam("finished_at"),
     )
     .returning(col(Delivery.seq))
-    # No ORM object of the delivery is in the recording session: nothing in it to bring up to date.
-    .execution_options(synchronize_session=False)
 )
 
 

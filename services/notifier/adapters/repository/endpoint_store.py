@@ -20,8 +20,6 @@ _RECORD_SUCCESS = (
     update(EndpointState)
     .where(col(EndpointState.agency_code) == bindparam("code"))
     .values(failing_since=None, last_success_at=bindparam("now"))
-    # Nothing reads the endpoint's ORM object after a success in the same round.
-    .execution_options(synchronize_session=False)
 )
 
 
