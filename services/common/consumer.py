@@ -13,12 +13,14 @@ after the group's commit. Anything else (the database away, a clash with another
 (which has no savepoints: the failure spoils it) undoes the group, which is then applied record by record as
 without one, a record refused for good there dead-lettered. Log lines of an undone group are written again;
 effects are not (the inbox). Hazard H93.
+
+``batch_handlers`` may apply a group's runs of records at once (``consumer_runs``); when one raises, whatever the
+error, the group is undone and applied record by record with the ordinary handlers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
@@ -32,6 +34,7 @@ from contracts.envelope import CloudEvent, major_version
 from services.common import tracing
 from services.common.broker_probe import BrokerProbe
 from services.common.consumer_retries import retrying
+from services.common.consumer_runs import BatchHandler, Read, Refused, apply_run, checked_batch_handlers, run_length
 from services.common.dead_lettering import publish_dead_letter
 from services.common.kafka_clients import stop_consumer
 from services.common.metrics import record_lag
@@ -86,10 +89,11 @@ class EventConsumer:
         events_per_transaction: int = 50,
         group_seconds: float = 0.25,
         after_commit: Callable[[], None] | None = None,
+        batch_handlers: dict[str, BatchHandler] | None = None,
     ) -> None:
         """``transaction`` opens the transaction a group of records shares (``Database.batch``); without it each
         handler commits its own. ``after_commit`` runs after each group commits (wake the outbox relay: the
-        handlers' own wake-ups came before the commit)."""
+        handlers' own wake-ups came before the commit). ``batch_handlers``: see ``consumer_runs``."""
         self._bootstrap_servers = bootstrap_servers
         self._topics = list(topics)
         self._group_id = group_id
@@ -105,6 +109,7 @@ class EventConsumer:
         self._events_per_transaction = max(1, events_per_transaction)
         self._group_seconds = group_seconds
         self._after_commit = after_commit
+        self._batch_handlers = checked_batch_handlers(batch_handlers or {}, handlers)
 
     async def run(self) -> None:
         """Consume until cancelled. When the broker turns out to be another one (its cluster id changed: it
@@ -187,14 +192,12 @@ class EventConsumer:
             self._after_commit()
         return applied
 
-    async def _apply_together(
-        self, records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> tuple[list[tuple[ConsumerRecord[bytes, bytes], BaseException]], int]:
+    async def _apply_together(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> tuple[Refused, int]:
         """The group's records in one transaction, until they or its time run out; the ones refused for good (to
         dead-letter after the commit) and how many were applied. Raises :class:`_RedoAlone`, with nothing
         committed, when anything else went wrong."""
         assert self._transaction is not None
-        refused: list[tuple[ConsumerRecord[bytes, bytes], BaseException]] = []
+        refused: Refused = []
         applied = 0
         try:
             async with self._transaction():
@@ -202,11 +205,10 @@ class EventConsumer:
                 loop = asyncio.get_running_loop()
                 ends = loop.time() + self._group_seconds
                 try:
-                    for record in records:
-                        error = await self._apply_in_group(record)
-                        applied += 1
-                        if error is not None:
-                            refused.append((record, error))
+                    read = [self._read(record) for record in records]
+                    while applied < len(records):
+                        taken, errors = await self._apply_next(records, read, applied)
+                        applied, refused = applied + taken, refused + errors
                         if loop.time() >= ends:
                             break
                 finally:
@@ -217,16 +219,34 @@ class EventConsumer:
             raise _RedoAlone(f"commit failed: {type(error).__name__}") from error
         return refused, applied
 
-    async def _apply_in_group(self, record: ConsumerRecord[bytes, bytes]) -> BaseException | None:
-        """One record inside the group's transaction, once (no retries: a transient failure redoes the group
-        alone, where each record is retried); the error when the record is refused for good."""
+    def _read(self, record: ConsumerRecord[bytes, bytes]) -> Read:
+        """The record's event; None for a type this consumer does not follow; the error if it is refused for good."""
         try:
             found = self._handler_of(record)
         except _PERMANENT as error:
             return error
-        if found is None:
-            return None
-        event, handler = found
+        return None if found is None else found[0]
+
+    async def _apply_next(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], read: Sequence[Read], start: int
+    ) -> tuple[int, Refused]:
+        """The record at ``start`` or the run from it: how many records it took, and those refused for good."""
+        run = run_length(records, read, start, self._batch_handlers)
+        if run <= 1:
+            error = await self._apply_in_group(records[start], read[start])
+            return 1, [] if error is None else [(records[start], error)]
+        part = slice(start, start + run)
+        try:
+            return run, await apply_run(records[part], read[part], self._batch_handlers, self._group_id)
+        except Exception as error:
+            raise _RedoAlone(f"{type(error).__name__} in a run at offset {records[start].offset}") from error
+
+    async def _apply_in_group(self, record: ConsumerRecord[bytes, bytes], read: Read) -> BaseException | None:
+        """One record inside the group's transaction, once (no retries: a transient failure redoes the group
+        alone, where each record is retried); the error when the record is refused for good."""
+        if read is None or isinstance(read, BaseException):
+            return read
+        event, handler = read, self._handlers[read.type]
         structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlationid)
         try:
             with tracing.consuming(event, topic=record.topic, group_id=self._group_id):
@@ -270,7 +290,7 @@ class EventConsumer:
     def _parse(self, record: ConsumerRecord[bytes, bytes]) -> CloudEvent:
         if record.value is None:
             raise UnsupportedEvent("empty record")
-        event = CloudEvent.model_validate(json.loads(record.value))
+        event = CloudEvent.model_validate_json(record.value)
         expected = self._majors.get(event.type)
         if expected is not None and major_version(event.dataschema) != expected:
             raise UnsupportedEvent(f"{event.type} with dataschema {event.dataschema!r}: only major {expected}")

@@ -10,6 +10,7 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer
 
 from services.common.consumer import EventConsumer, Handler
+from services.common.consumer_runs import BatchHandler
 
 
 class ConsumerSettings(Protocol):
@@ -35,6 +36,7 @@ def build_event_consumer(
     major_version: int = 1,
     transaction: Callable[[], AbstractAsyncContextManager[object]] | None = None,
     after_commit: Callable[[], None] | None = None,
+    batch_handlers: Mapping[str, BatchHandler] | None = None,
 ) -> EventConsumer:
     """A consumer of ``topics`` that hands each event type in ``handlers`` to its handler.
 
@@ -42,7 +44,8 @@ def build_event_consumer(
     time for another purpose (each group sees every event). Every handled type is read at ``major_version``;
     dead letters are published with ``producer``. With ``transaction`` (``Database.batch``) the records of a poll
     are applied in groups of ``consumer_events_per_transaction`` sharing one transaction, and ``after_commit``
-    runs after each group's commit (``EventConsumer``)."""
+    runs after each group's commit, and ``batch_handlers`` apply a group's runs of their types at once
+    (``EventConsumer``)."""
     group_id = f"{settings.consumer_group}-{group_suffix}" if group_suffix else settings.consumer_group
     return EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -59,4 +62,5 @@ def build_event_consumer(
         events_per_transaction=settings.consumer_events_per_transaction,
         group_seconds=settings.consumer_group_seconds,
         after_commit=after_commit,
+        batch_handlers=dict(batch_handlers or {}),
     )

@@ -6,6 +6,7 @@ applied exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Column
@@ -13,7 +14,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import UtcDateTime
-from services.common.sql import insert_ignore
+from services.common.sql import dialect_of, execute, insert_ignore, insert_ignoring
 
 
 class InboxEntry(SQLModel, table=True):
@@ -33,3 +34,13 @@ async def first_delivery(session: AsyncSession, *, event_id: str, event_type: st
     """
     values = {"event_id": event_id, "event_type": event_type, "processed_at": now}
     return await insert_ignore(session, InboxEntry, values)
+
+
+async def first_deliveries(session: AsyncSession, events: Sequence[tuple[str, str]], now: datetime) -> set[str]:
+    """``first_delivery`` of many events (``(event_id, event_type)``) in one statement: the ids recorded now, the
+    ones to apply (an id given twice is recorded, and returned, once)."""
+    if not events:
+        return set()
+    rows = [{"event_id": event_id, "event_type": event_type, "processed_at": now} for event_id, event_type in events]
+    statement = insert_ignoring(InboxEntry, dialect_of(session), frozenset(rows[0]))
+    return {str(row[0]) for row in await execute(session, statement, rows)}

@@ -52,14 +52,15 @@ def _on_connection(session: Session, statement: Executable, parameters: Paramete
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists (concurrent writers included); True when inserted."""
     dialect = dialect_of(session)
-    result = await execute(session, _insert_ignoring(model, dialect, frozenset(values)), values)
+    result = await execute(session, insert_ignoring(model, dialect, frozenset(values)), values)
     return result.first() is not None
 
 
 @functools.cache
-def _insert_ignoring(model: type[SQLModel], dialect: str, columns: frozenset[str]) -> Any:
+def insert_ignoring(model: type[SQLModel], dialect: str, columns: frozenset[str]) -> Any:
     """The statement for one table, dialect and set of columns, built once (a watch is inserted after nearly
-    every delivered referral: building it each time cost more than running it)."""
+    every delivered referral: building it each time cost more than running it). Given many rows it is one
+    statement (SQLAlchemy's "insertmanyvalues"), returning the keys of the rows inserted."""
     table = table_of(model)
     insert = conflict_insert(table, dialect)
     values = {name: bindparam(name, type_=table.c[name].type) for name in columns}

@@ -9,6 +9,7 @@ trail are the same in every service and live here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Protocol, Self
@@ -20,7 +21,7 @@ from services.common import audit
 from services.common.audit import AuditEntry
 from services.common.clock import Clock
 from services.common.db import Database
-from services.common.inbox import first_delivery
+from services.common.inbox import first_deliveries, first_delivery
 from services.common.outbox import add_to_outbox
 
 
@@ -34,6 +35,10 @@ class Inbox(Protocol):
     """Events already applied: a consumer applies an event's effect only on its first delivery."""
 
     async def first_delivery(self, *, event_id: str, event_type: str) -> bool: ...
+
+    async def first_deliveries(self, events: Sequence[CloudEvent]) -> set[str]:
+        """``first_delivery`` of each of ``events`` at once: the ids of those to apply."""
+        ...
 
 
 class AuditTrail(Protocol):
@@ -76,6 +81,10 @@ class SqlInbox:
 
     async def first_delivery(self, *, event_id: str, event_type: str) -> bool:
         return await first_delivery(self._session, event_id=event_id, event_type=event_type, now=self._clock.now())
+
+    async def first_deliveries(self, events: Sequence[CloudEvent]) -> set[str]:
+        pairs = [(event.id, event.type) for event in events]
+        return await first_deliveries(self._session, pairs, self._clock.now())
 
 
 class SqlAuditTrail:

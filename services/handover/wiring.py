@@ -25,7 +25,12 @@ from services.handover.entrypoints.api import (
     release_routes,
     report_routes,
 )
-from services.handover.entrypoints.consumers import CUSTODY_TOPIC_TYPES, DELIVERY_TOPIC_TYPES, handlers
+from services.handover.entrypoints.consumers import (
+    CUSTODY_TOPIC_TYPES,
+    DELIVERY_TOPIC_TYPES,
+    batch_handlers,
+    handlers,
+)
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.directory_admin import SeedFiles, seed_directory
 
@@ -48,10 +53,11 @@ async def seed_directory_once(database: Database, clock: Clock, settings: Handov
 def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
     """The custody-event consumer (notices, custody events, corrections; the directory seeded first) and the
     delivery-outcome consumer (webhook outcomes and deadline escalations)."""
-    by_type = handlers(runtime, settings)
+    by_type, together = handlers(runtime, settings), batch_handlers(runtime, settings)
 
     def consumer(topic: str, types: tuple[StrEnum, ...], group_suffix: str | None = None) -> EventConsumer:
         chosen = {kind.value: by_type[kind] for kind in types}
+        batched = {kind.value: together[kind] for kind in types if kind in together}
         return build_event_consumer(
             settings,
             producer=runtime.producer,
@@ -60,6 +66,7 @@ def start_workers(runtime: Runtime, settings: HandoverSettings) -> None:
             group_suffix=group_suffix,
             transaction=runtime.database.batch_all_or_nothing,
             after_commit=runtime.relay.wake,
+            batch_handlers=batched,
         )
 
     custody = consumer(CUSTODY_EVENTS, CUSTODY_TOPIC_TYPES)

@@ -2,14 +2,15 @@
 SQLite / PostgreSQL, all or nothing as the services group them (``Database.batch_all_or_nothing``): a poison
 event inside a group spoils it, the group is applied again event by event, the poison is dead-lettered and each
 neighbour applied once; a transient failure or a handler asking for its own transaction redoes the group event
-by event; a crash between a group's commit and its offset commit applies nothing twice."""
+by event; a crash between a group's commit and its offset commit applies nothing twice; a run of events goes to
+its batch handler at once, and when that fails (a poison among them) the group is applied event by event."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,6 +126,7 @@ def consumer_of(
     producer: AIOKafkaProducer,
     after_commit: Callable[[], None] | None = None,
     group_seconds: float = 30.0,
+    batch_handler: Callable[[Sequence[CloudEvent]], Awaitable[None]] | None = None,
 ) -> EventConsumer:
     return EventConsumer(
         bootstrap_servers=broker.bootstrap_servers,
@@ -140,6 +142,7 @@ def consumer_of(
         session_timeout_ms=4_000,
         heartbeat_interval_ms=1_000,
         after_commit=after_commit,
+        batch_handlers={EventType.RELEASE_NOTICE_SUBMITTED: batch_handler} if batch_handler else None,
     )
 
 
@@ -300,3 +303,85 @@ async def test_a_group_ends_once_it_has_held_its_transaction_long_enough_and_the
 
     assert await effects(database) == Counter({item.id: 1 for item in events})
     assert len(commits) == len(events)
+
+
+def applying_together(
+    database: Database, calls: list[list[int]], poison: int | None = None
+) -> Callable[[Sequence[CloudEvent]], Awaitable[None]]:
+    """A batch handler with the effects of ``applying`` on each event, written per table; it raises on ``poison``
+    after writing the run, so the run must then be undone."""
+
+    async def handle(received: Sequence[CloudEvent]) -> None:
+        calls.append([item.data["n"] for item in received])
+        async with database.transaction() as session:
+            statement = insert(EFFECTS)
+            rows = [{"event_id": item.id, "n": item.data["n"]} for item in received]
+            await session.execute(statement, rows)
+            if poison is not None and poison in calls[-1]:
+                raise ValueError("a rule refuses one event of the run for good")
+
+    return handle
+
+
+@pytest.mark.hazard("H93")
+async def test_a_run_of_events_goes_to_the_batch_handler_at_once_and_each_is_applied_once(
+    broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
+) -> None:
+    topic, events = await topic_holding(broker, producer, "batched", 6)
+    tries: Counter[str] = Counter()
+    calls: list[list[int]] = []
+    consumer = consumer_of(
+        broker,
+        topic,
+        "it-groups",
+        database,
+        applying(database, never, tries),
+        producer,
+        batch_handler=applying_together(database, calls),
+    )
+
+    await run_until(consumer, all_applied(database, len(events)))
+
+    assert await effects(database) == Counter({item.id: 1 for item in events})
+    assert [n for call in calls for n in call] == list(range(6)), "every event, in order, through the batch"
+    assert max(len(call) for call in calls) > 1, "events of one poll together"
+    assert not tries, "the one-by-one handler was never needed"
+
+
+@pytest.mark.hazard("H93")
+async def test_a_poison_event_in_a_run_undoes_the_run_and_the_group_is_applied_event_by_event(
+    broker: EmbeddedBroker, database: Database, producer: AIOKafkaProducer
+) -> None:
+    topic, events = await topic_holding(broker, producer, "batched-poison", 6)
+
+    async def refuse_four(received: CloudEvent, _: int) -> None:
+        if received.data["n"] == 4:
+            raise ValueError("a rule refuses this event for good")
+
+    tries: Counter[str] = Counter()
+    calls: list[list[int]] = []
+    consumer = consumer_of(
+        broker,
+        topic,
+        "it-groups",
+        database,
+        applying(database, refuse_four, tries),
+        producer,
+        batch_handler=applying_together(database, calls, poison=4),
+    )
+    good = {item.id for item in events if item.data["n"] != 4}
+    dead: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def poison_dead_lettered_and_the_rest_applied() -> bool:
+        dead[:] = await read_topic_async(broker.bootstrap_servers, dead_letter_topic(topic))
+        return len(dead) >= 1 and good <= set(await effects(database))
+
+    with capture_logs() as logs:
+        await run_until(consumer, poison_dead_lettered_and_the_rest_applied)
+
+    assert await effects(database) == Counter(dict.fromkeys(good, 1)), "the failed run left nothing"
+    assert any(4 in call for call in calls)
+    assert tries[events[4].id] == 1, "refused for good alone, never retried"
+    assert [dict(record.headers)["dlt-reason"].decode().split(":")[0] for record in dead] == ["ValueError"]
+    redone = [line for line in logs if line["event"] == "consumer.group_redone_alone"]
+    assert redone and "ValueError in a run" in redone[0]["reason"]

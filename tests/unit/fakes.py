@@ -6,6 +6,7 @@ A service's fake unit of work subclasses :class:`FakeUnitOfWork` and adds fake r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -33,6 +34,9 @@ class FakeInbox:
             return False
         self.seen.add(event_id)
         return True
+
+    async def first_deliveries(self, events: Sequence[CloudEvent]) -> set[str]:
+        return {event.id for event in events if await self.first_delivery(event_id=event.id, event_type=event.type)}
 
 
 class FakeAuditTrail:

@@ -77,6 +77,26 @@ def test_an_event_staged_in_a_span_carries_its_context_and_the_consumer_span_con
     }
 
 
+def test_events_applied_together_get_one_consumer_span_linked_to_each_span_that_staged_them(
+    spans: InMemorySpanExporter,
+) -> None:
+    staged: list[CloudEvent] = []
+    for n in range(2):
+        with tracer.start_as_current_span(f"POST {n}", kind=SpanKind.SERVER):
+            staged.append(tracing.with_trace_context(an_event().model_copy(update={"id": f"evt-{n}"})))
+    staged.append(an_event())  # staged outside any span: nothing to link
+    received = [CloudEvent.model_validate_json(event.model_dump_json(exclude_none=True)) for event in staged]
+
+    with tracing.consuming_batch(received, topic="delivery.events.v1", group_id="handover-delivery-outcomes"):
+        pass
+
+    posts = [span for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER]
+    (batch,) = [span for span in spans.get_finished_spans() if span.kind == SpanKind.CONSUMER]
+    assert [link.context.span_id for link in batch.links] == [post.context.span_id for post in posts]
+    assert batch.parent is None, "a batch has no single parent"
+    assert batch.attributes is not None and batch.attributes["messaging.batch.message_count"] == 3
+
+
 def test_an_event_staged_outside_any_span_carries_no_context_and_starts_a_trace_when_consumed(
     spans: InMemorySpanExporter,
 ) -> None:

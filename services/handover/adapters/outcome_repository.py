@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -116,6 +117,13 @@ class SqlOutcomeRepository:
         await execute(
             self._session, _NOTE_DELIVERED, {"handover_id": handover_id, "agency_code": agency_code, "at": at}
         )
+
+    async def note_delivered_many(self, delivered: Sequence[tuple[str, str, datetime]]) -> None:
+        """``note_delivered`` of each, in order (a referral noted by an earlier one keeps its time), one statement
+        run for many rows."""
+        if delivered:
+            rows = [{"handover_id": h, "agency_code": a, "at": at} for h, a, at in delivered]
+            await execute(self._session, _NOTE_DELIVERED, rows)
 
     async def note_escalations(self, escalations: list[ReferralEscalation]) -> None:
         for escalation in escalations:

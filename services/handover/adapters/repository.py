@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, func, or_, tuple_
+from sqlalchemy import and_, bindparam, func, or_, tuple_, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import table_of
+from services.common.sql import execute
 from services.handover.adapters.tables import (
     CustodyEventRecord,
-    DirectoryAgency,
     Handover,
     HandoverVersion,
     Person,
@@ -21,7 +23,6 @@ from services.handover.adapters.tables import (
 )
 from services.handover.domain.case import HandoverState
 from services.handover.domain.custody import CustodyOutcome
-from services.handover.domain.directory import AgencyRecord
 from services.handover.domain.referrals import OPEN
 from services.handover.usecases.ports import LoungeQuery
 
@@ -46,9 +47,31 @@ _HELD_OF_PERSON = (
 )
 
 
+_HANDOVERS, _REFERRALS = table_of(Handover), table_of(Referral)
+# A plain delivery marks the agency's open referrals of the handover (as record_delivery_outcome does one by one).
+_MARK_DELIVERED = (
+    update(_REFERRALS)
+    .where(_REFERRALS.c.status.in_(OPEN_STATUSES))
+    .values(delivery_status="delivered", delivery_detail=None)
+)
+
+
 class SqlHandovers:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def lock_existing(self, handover_ids: Sequence[str]) -> set[str]:
+        """Which of ``handover_ids`` exist, each locked as ``get(lock=True)`` locks it; in the order of their ids,
+        so that writers locking several at once never wait on each other in a circle."""
+        if not handover_ids:
+            return set()
+        query = (
+            select_columns(_HANDOVERS.c.id)
+            .where(_HANDOVERS.c.id.in_(sorted(set(handover_ids))))
+            .order_by(_HANDOVERS.c.id)
+            .with_for_update()
+        )
+        return {str(row[0]) for row in await execute(self._session, query)}
 
     async def get(self, handover_id: str, *, lock: bool = False) -> Handover | None:
         return await self._session.get(Handover, handover_id, with_for_update=True if lock else None)
@@ -180,6 +203,22 @@ class SqlReferrals:
         )
         return list((await self._session.exec(query)).all())
 
+    async def mark_delivered(self, handovers_and_agencies: Sequence[tuple[str, str]]) -> None:
+        """Mark delivered the open referrals of each (handover, agency), in one statement. The referrals this
+        session holds already are given the same values as loaded ones (the statement wrote them; an ORM object
+        would otherwise keep its old delivery status for the rest of the transaction)."""
+        pairs = sorted(set(handovers_and_agencies))
+        if not pairs:
+            return
+        pair = tuple_(_REFERRALS.c.handover_id, _REFERRALS.c.agency_code)
+        await execute(self._session, _MARK_DELIVERED.where(pair.in_(pairs)))
+        wanted = set(pairs)
+        for held in list(self._session.identity_map.values()):
+            if isinstance(held, Referral) and (held.handover_id, held.agency_code) in wanted:
+                if held.status in OPEN_STATUSES:
+                    set_committed_value(held, "delivery_status", "delivered")
+                    set_committed_value(held, "delivery_detail", None)
+
     async def worklist(self, agency_code: str) -> list[tuple[Referral, Handover]]:
         query = (
             select(Referral, Handover)
@@ -234,60 +273,3 @@ class SqlCustodyLog:
         if sequences is not None:
             query = query.where(col(CustodyEventRecord.sequence).in_(sequences))
         return list((await self._session.exec(query)).all())
-
-
-# The active directory as this transaction read it, kept on its session until a change: every notice routes
-# over the whole directory, and a consumer's group of fifty notices shares one transaction. A savepoint rolled
-# back restores the session's info (``Database.transaction``), so a reading taken inside it goes with it.
-_ACTIVE = "handover.active_directory"
-_ACTIVE_QUERY = select(col(DirectoryAgency.record)).where(col(DirectoryAgency.active).is_(True))
-
-
-class SqlDirectory:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    @property
-    def _active(self) -> dict[str, AgencyRecord] | None:
-        active: dict[str, AgencyRecord] | None = self._session.info.get(_ACTIVE)
-        return active
-
-    async def active(self) -> list[AgencyRecord]:
-        if self._active is None:
-            found = [_agency_record(record) for record in (await self._session.exec(_ACTIVE_QUERY)).all()]
-            self._session.info[_ACTIVE] = {agency.code: agency for agency in found}
-        assert self._active is not None
-        return list(self._active.values())
-
-    async def all(self) -> list[DirectoryAgency]:
-        query = select(DirectoryAgency).order_by(col(DirectoryAgency.code))
-        return list((await self._session.exec(query)).all())
-
-    async def get(self, code: str) -> DirectoryAgency | None:
-        return await self._session.get(DirectoryAgency, code)
-
-    async def save(self, row: DirectoryAgency) -> None:
-        self._session.info.pop(_ACTIVE, None)
-        self._session.add(row)
-
-    async def count(self) -> int:
-        return (await self._session.exec(select(func.count()).select_from(DirectoryAgency))).one()
-
-    async def never_announced(self) -> list[DirectoryAgency]:
-        query = select(DirectoryAgency).where(col(DirectoryAgency.revision) == 0)
-        return list((await self._session.exec(query)).all())
-
-    async def records(self, codes: set[str]) -> list[AgencyRecord]:
-        """The named agencies; from this unit of work's reading of the active directory when it holds them all
-        (a new pack's recipients were just routed over it), else from the table (inactive ones included)."""
-        if self._active is not None and codes <= self._active.keys():
-            return [self._active[code] for code in codes]
-        query = select(col(DirectoryAgency.record)).where(col(DirectoryAgency.code).in_(codes))
-        return [_agency_record(record) for record in (await self._session.exec(query)).all()]
-
-
-@lru_cache(maxsize=4096)
-def _agency_record(record: str) -> AgencyRecord:
-    """An agency parsed from its stored JSON, remembered by that exact text: every notice routes over the whole
-    directory, which changes rarely, and a changed agency is new text, so it is parsed afresh (records are frozen)."""
-    return AgencyRecord.model_validate_json(record)

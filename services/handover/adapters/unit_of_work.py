@@ -8,8 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.unit_of_work import SqlUnitOfWork
+from services.handover.adapters.directory_repository import SqlDirectory
 from services.handover.adapters.outcome_repository import SqlOutcomeRepository
-from services.handover.adapters.repository import SqlCustodyLog, SqlDirectory, SqlHandovers, SqlReferrals
+from services.handover.adapters.repository import SqlCustodyLog, SqlHandovers, SqlReferrals
 
 
 class HandoverSqlUnitOfWork(SqlUnitOfWork):

@@ -3,7 +3,7 @@ consumers). A use case that staged events wakes the outbox relay so they are pub
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
 from contracts.delivery import DeliveryEventType
@@ -13,11 +13,12 @@ from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.settings import HandoverSettings
 from services.handover.usecases.corrections import apply_notice_correction
 from services.handover.usecases.custody_events import apply_custody_event
-from services.handover.usecases.deliveries import record_delivery_outcome
+from services.handover.usecases.deliveries import record_delivery_outcome, record_delivery_outcomes
 from services.handover.usecases.escalations_noted import note_deadline_escalation
 from services.handover.usecases.open_handover import open_handover
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
+BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 
 # What prison healthcare sends through release_events (topic custody.events.v1).
 CUSTODY_TOPIC_TYPES = (
@@ -73,3 +74,17 @@ def handlers(runtime: Runtime, settings: HandoverSettings) -> dict[StrEnum, Hand
         **dict.fromkeys(DELIVERY_OUTCOMES, on_delivery_outcome),
         DeliveryEventType.REFERRAL_ESCALATED: on_escalation,
     }
+
+
+def batch_handlers(runtime: Runtime, settings: HandoverSettings) -> dict[StrEnum, BatchHandler]:
+    """The use cases that apply a run of a group's events at once (the consumer falls back on ``handlers``)."""
+
+    def uow() -> HandoverSqlUnitOfWork:
+        return HandoverSqlUnitOfWork(runtime.database, runtime.clock, settings.gp_registration_days)
+
+    async def on_delivery_outcomes(events: Sequence[CloudEvent]) -> None:
+        now = runtime.clock.now()
+        if await record_delivery_outcomes(new_uow=uow, events=events, source=settings.source, now=now):
+            runtime.relay.wake()
+
+    return dict.fromkeys(DELIVERY_OUTCOMES, on_delivery_outcomes)

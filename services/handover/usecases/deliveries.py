@@ -8,6 +8,8 @@ RECONNECT while it stays open (a replay may still deliver it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -26,8 +28,8 @@ from services.handover.domain.undelivered import (
 from services.handover.usecases.audit_entries import referral_entry
 from services.handover.usecases.escalations_noted import escalations_of
 from services.handover.usecases.issuing import Stamp
-from services.handover.usecases.outcomes import record_delivery
-from services.handover.usecases.ports import HandoverUnitOfWork
+from services.handover.usecases.outcomes import DELIVERED, record_delivery
+from services.handover.usecases.ports import HandoverUnitOfWork, UnitOfWorkFactory
 from services.handover.usecases.rerouting import RoutedOn, route_on
 
 log = structlog.get_logger(__name__)
@@ -111,3 +113,55 @@ async def record_delivery_outcome(*, uow: HandoverUnitOfWork, event: CloudEvent,
             escalated_to=moved.escalated_to,
         )
     return bool(referrals)
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    """A plain delivery: a referral-carrying webhook delivered, which asks nothing of the referral but to be marked
+    (no routing on, no escalation, no audit entry)."""
+
+    event: CloudEvent
+    handover_id: str
+    agency_code: str
+
+
+def _plainly_delivered(event: CloudEvent) -> _Delivered | None:
+    outcome = DeliveryOutcomeV1.model_validate(event.data)
+    if outcome.status != DELIVERED or outcome.handover_id is None or outcome.event_type not in REFERRAL_CARRYING:
+        return None
+    return _Delivered(event, outcome.handover_id, outcome.agency_code)
+
+
+async def record_delivery_outcomes(
+    *, new_uow: UnitOfWorkFactory, events: Sequence[CloudEvent], source: str, now: datetime
+) -> bool:
+    """Many outcomes, in order, with the effects :func:`record_delivery_outcome` has on each: a run of plain
+    deliveries (nearly all of them) is written per table in one unit of work, any other outcome alone as before.
+    True when any outcome staged events to publish."""
+    staged = False
+    plain: list[_Delivered] = []
+    for event in events:
+        delivered = _plainly_delivered(event)
+        if delivered is not None:
+            plain.append(delivered)
+            continue
+        if plain:
+            await _record_delivered(uow=new_uow(), plain=plain)
+            plain = []
+        staged |= await record_delivery_outcome(uow=new_uow(), event=event, source=source, now=now)
+    if plain:
+        await _record_delivered(uow=new_uow(), plain=plain)
+    return staged
+
+
+async def _record_delivered(*, uow: HandoverUnitOfWork, plain: Sequence[_Delivered]) -> None:
+    """Plain deliveries together: each event once (the inbox), its handover locked as one outcome locks it, the
+    first delivery of each referral noted, and each open referral of the agency marked delivered."""
+    async with uow:
+        first = await uow.inbox.first_deliveries([item.event for item in plain])
+        fresh = [item for item in plain if item.event.id in first]
+        existing = await uow.handovers.lock_existing([item.handover_id for item in fresh])
+        applied = [item for item in fresh if item.handover_id in existing]
+        await uow.outcomes.note_delivered_many([(i.handover_id, i.agency_code, i.event.time) for i in applied])
+        await uow.referrals.mark_delivered([(item.handover_id, item.agency_code) for item in applied])
+    log.info("referral.deliveries_recorded", outcomes=len(plain), applied=len(applied), handovers=len(existing))

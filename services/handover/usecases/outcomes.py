@@ -8,6 +8,7 @@ the first ending of a handover is the one that counts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -46,6 +47,8 @@ class OutcomeRepository(Protocol):
     async def add(self, outcome: ReleaseOutcome) -> None: ...
 
     async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None: ...
+
+    async def note_delivered_many(self, delivered: Sequence[tuple[str, str, datetime]]) -> None: ...
 
     async def note_escalations(self, escalations: list[ReferralEscalation]) -> None: ...
 

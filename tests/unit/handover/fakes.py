@@ -39,6 +39,11 @@ class FakeHandovers:
             self.locked.append(handover_id)
         return self.rows.get(handover_id)
 
+    async def lock_existing(self, handover_ids: Sequence[str]) -> set[str]:
+        found = sorted(set(handover_ids) & set(self.rows))
+        self.locked.extend(found)
+        return set(found)
+
     async def add(self, handover: tables.Handover) -> None:
         self.rows[handover.id] = handover
 
@@ -114,6 +119,11 @@ class FakeReferrals:
 
     async def open_of_agency(self, handover_id: str, agency_code: str) -> list[tables.Referral]:
         return [r for r in await self.of_handover(handover_id) if r.agency_code == agency_code and r.status in OPEN]
+
+    async def mark_delivered(self, handovers_and_agencies: Sequence[tuple[str, str]]) -> None:
+        for handover_id, agency_code in set(handovers_and_agencies):
+            for referral in await self.open_of_agency(handover_id, agency_code):
+                referral.delivery_status, referral.delivery_detail = "delivered", None
 
     async def worklist(self, agency_code: str) -> list[tuple[tables.Referral, tables.Handover]]:
         rows = [
@@ -218,6 +228,10 @@ class FakeOutcomes:
 
     async def note_delivered(self, handover_id: str, agency_code: str, at: datetime) -> None:
         self.delivered.setdefault((handover_id, agency_code), at)
+
+    async def note_delivered_many(self, delivered: Sequence[tuple[str, str, datetime]]) -> None:
+        for handover_id, agency_code, at in delivered:
+            await self.note_delivered(handover_id, agency_code, at)
 
     async def note_escalations(self, escalations: list[ReferralEscalation]) -> None:
         for escalation in escalations:
