@@ -16,7 +16,7 @@ from services.common.runtime import serve
 from services.common.topics import DELIVERY_EVENTS, HANDOVER_EVENTS
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.entrypoints.api import custody_routes, notice_routes
-from services.release_events.entrypoints.consumers import progress_handlers
+from services.release_events.entrypoints.consumers import progress_batch_handlers, progress_handlers
 from services.release_events.settings import ReleaseEventsSettings
 from services.release_events.usecases.purge_idempotency import purge_idempotency_records
 
@@ -32,6 +32,7 @@ def start_workers(runtime: Runtime, settings: ReleaseEventsSettings) -> None:
         topics=[HANDOVER_EVENTS, DELIVERY_EVENTS],
         handlers=handlers,
         transaction=runtime.database.batch_all_or_nothing,
+        batch_handlers=progress_batch_handlers(runtime.database, runtime.clock),
     )
     runtime.start("notice-progress-consumer", consumer.run)
 

@@ -19,10 +19,15 @@ from contracts.release_notice import ReleaseNoticeV1
 from services.common.clock import Clock, FrozenClock
 from services.common.db import Database
 from services.common.migrations import _config, upgrade
+from services.release_events.adapters.tables import NoticeDelivery
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.notices import IdempotencyConflict
 from services.release_events.usecases.accept_notice import Submission, SubmissionReply, accept_notice
-from services.release_events.usecases.follow_progress import apply_delivery_outcome, apply_handover_event
+from services.release_events.usecases.follow_progress import (
+    apply_delivery_outcome,
+    apply_delivery_outcomes,
+    apply_handover_event,
+)
 from services.release_events.usecases.purge_idempotency import purge_idempotency_records
 from services.release_events.usecases.queries import notice_progress
 from services.release_events.wiring import MIGRATIONS
@@ -189,6 +194,66 @@ def test_the_notice_progress_ends_the_same_whatever_order_the_two_topics_arrive_
             found, deliveries = await notice_progress(uow=uow, notice_id="n1")
             assert found is not None and (found.handover_id, found.version, found.state) == ("h1", 1, "issued")
             assert {(d.agency_code, d.state) for d in deliveries} == {("A99001", "delivered"), ("PDU-DUR", "pending")}
+        finally:
+            await database.dispose()
+
+    with migrated_database_url(backend, tmp_path, MIGRATIONS, "progress") as url:
+        asyncio.run(run(url))
+
+
+@pytest.mark.hazard("H36")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_run_of_delivery_outcomes_applied_together_ends_as_applied_one_by_one(tmp_path: Path, backend: str) -> None:
+    clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
+    t0 = clock.now()
+
+    def outcomes(handover_id: str) -> list[CloudEvent]:
+        def told(agency: str, status: str, seconds: int) -> CloudEvent:
+            kind = {"delivered": EventType.DELIVERY_SUCCEEDED, "dead_lettered": EventType.DELIVERY_DEAD_LETTERED}
+            data = {
+                "webhook_id": f"msg_{agency}",
+                "source_event_id": "e-1",
+                "event_type": "handover.pack.issued",
+                "handover_id": handover_id,
+                "agency_code": agency,
+                "status": status,
+                "attempts": 1,
+            }
+            return event(kind.get(status, EventType.DELIVERY_FAILED), t0 + timedelta(seconds=seconds), data)
+
+        delivered = told("A99001", "delivered", 2)
+        unfollowed = told("SMS-DUR", "delivered", 1)
+        unfollowed.data["handover_id"] = None  # a webhook of no handover: nothing to follow
+        return [
+            delivered,
+            told("PDU-DUR", "failed", 3),
+            delivered,  # redelivered: applied once
+            told("A99001", "failed", 1),  # older than the delivery: kept out
+            told("CMHT-DUR", "retrying", 4),  # not an outcome
+            told("CMHT-DUR", "dead_lettered", 5),
+            unfollowed,
+        ]
+
+    async def run(url: str) -> None:
+        database = Database(url)
+        try:
+            async with database.batch_all_or_nothing():
+                uow = SqlReleaseEventsUnitOfWork(database, clock)
+                assert await apply_delivery_outcomes(uow=uow, events=outcomes("h-together"), now=t0) == 4
+            for item in outcomes("h-alone"):
+                await apply_delivery_outcome(uow=SqlReleaseEventsUnitOfWork(database, clock), event=item, now=t0)
+            async with database.session() as session:
+                rows = (await session.execute(sa.select(NoticeDelivery))).scalars().all()
+            held = {
+                handover: {(r.agency_code, r.message, r.state, r.updated_at) for r in rows if r.handover_id == handover}
+                for handover in ("h-together", "h-alone")
+            }
+            assert held["h-together"] == held["h-alone"]
+            assert {(agency, state) for agency, _, state, _ in held["h-together"]} == {
+                ("A99001", "delivered"),
+                ("PDU-DUR", "failed"),
+                ("CMHT-DUR", "dead_lettered"),
+            }
         finally:
             await database.dispose()
 

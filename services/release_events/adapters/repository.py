@@ -31,6 +31,7 @@ from services.release_events.adapters.tables import (
     ReleaseNoticeRecord,
 )
 from services.release_events.domain.custody_rules import Custody
+from services.release_events.usecases.ports import DeliveryNote
 
 
 class SqlNotices:
@@ -191,6 +192,15 @@ class SqlProgress:
             for code in agency_codes
         ]
         await execute(self._session, _keep_newest_delivery(dialect), rows)
+
+    async def note_each(self, notes: Sequence[DeliveryNote]) -> None:
+        """Many agencies' delivery states, one statement run for all (a run of delivery outcomes)."""
+        if not notes:
+            return
+        rows = [
+            {"handover_id": h, "agency_code": a, "message": m, "state": s, "updated_at": at} for h, a, m, s, at in notes
+        ]
+        await execute(self._session, _keep_newest_delivery(dialect_of(self._session)), rows)
 
     def save(self, row: NoticeProgress) -> None:
         self._session.add(row)

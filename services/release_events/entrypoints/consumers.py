@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from contracts.envelope import CloudEvent
 from services.common.clock import Clock
 from services.common.db import Database
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.progress_rules import OUTCOME_EVENTS, PACK_EVENTS
-from services.release_events.usecases.follow_progress import apply_delivery_outcome, apply_handover_event
+from services.release_events.usecases.follow_progress import (
+    apply_delivery_outcome,
+    apply_delivery_outcomes,
+    apply_handover_event,
+)
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
+BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 
 
 def progress_handlers(database: Database, clock: Clock) -> dict[str, Handler]:
@@ -25,3 +30,13 @@ def progress_handlers(database: Database, clock: Clock) -> dict[str, Handler]:
         **dict.fromkeys(PACK_EVENTS, on_handover_event),
         **dict.fromkeys((outcome.value for outcome in OUTCOME_EVENTS), on_delivery_outcome),
     }
+
+
+def progress_batch_handlers(database: Database, clock: Clock) -> dict[str, BatchHandler]:
+    """A run of a group's delivery outcomes in one unit of work (the consumer falls back on ``progress_handlers``)."""
+
+    async def on_delivery_outcomes(events: Sequence[CloudEvent]) -> None:
+        uow = SqlReleaseEventsUnitOfWork(database, clock)
+        await apply_delivery_outcomes(uow=uow, events=events, now=clock.now())
+
+    return dict.fromkeys((outcome.value for outcome in OUTCOME_EVENTS), on_delivery_outcomes)

@@ -4,6 +4,7 @@ Each event is applied once (the inbox) and the newest event by its own time wins
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
@@ -18,7 +19,7 @@ from services.release_events.domain.progress_rules import (
     is_outcome,
     pack_moves,
 )
-from services.release_events.usecases.ports import ReleaseEventsUnitOfWork
+from services.release_events.usecases.ports import DeliveryNote, ReleaseEventsUnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -69,16 +70,34 @@ async def apply_handover_event(*, uow: ReleaseEventsUnitOfWork, event: CloudEven
     return True
 
 
-async def apply_delivery_outcome(*, uow: ReleaseEventsUnitOfWork, event: CloudEvent, now: datetime) -> bool:
+def _note_of(event: CloudEvent, now: datetime) -> DeliveryNote | None:
+    """What a delivery outcome says of its agency's delivery; None when it is not a final outcome of a handover's
+    webhook (nothing to follow, and the inbox is not asked)."""
     outcome = DeliveryOutcomeV1.model_validate(event.data)
     if outcome.handover_id is None or not is_outcome(outcome.status):
-        return False
-    at = event.time or now
+        return None
+    state = DeliveryState(outcome.status).value
+    return DeliveryNote(
+        outcome.handover_id, outcome.agency_code, outcome.event_type or "unknown", state, event.time or now
+    )
+
+
+async def apply_delivery_outcome(*, uow: ReleaseEventsUnitOfWork, event: CloudEvent, now: datetime) -> bool:
+    return bool(await apply_delivery_outcomes(uow=uow, events=[event], now=now))
+
+
+async def apply_delivery_outcomes(*, uow: ReleaseEventsUnitOfWork, events: Sequence[CloudEvent], now: datetime) -> int:
+    """A run of delivery outcomes in one unit of work: each applied once (the inbox), the newest state of each
+    agency's delivery kept (``note_deliveries``' rule); how many were applied."""
+    noted = [(event, note) for event in events if (note := _note_of(event, now)) is not None]
+    if not noted:
+        return 0
     async with uow:
-        if not await uow.inbox.first_delivery(event_id=event.id, event_type=event.type):
-            return False
-        message, state = outcome.event_type or "unknown", DeliveryState(outcome.status)
-        await uow.progress.note_deliveries(
-            outcome.handover_id, [outcome.agency_code], message=message, state=state, at=at
-        )
-    return True
+        first = await uow.inbox.first_deliveries([event for event, _ in noted])
+        applied = []
+        for event, note in noted:
+            if event.id in first:
+                first.remove(event.id)  # the event again later in the run is a repeat
+                applied.append(note)
+        await uow.progress.note_each(applied)
+    return len(applied)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from services.common.unit_of_work import UnitOfWork
 from services.release_events.adapters.tables import (
@@ -52,6 +52,16 @@ class CustodyEvents(Protocol):
     def add(self, record: CustodyEventRecord) -> None: ...
 
 
+class DeliveryNote(NamedTuple):
+    """The state of a handover's latest message to one agency, as of ``at``."""
+
+    handover_id: str
+    agency_code: str
+    message: str
+    state: str
+    at: datetime
+
+
 class Progress(Protocol):
     async def pack(self, handover_id: str) -> NoticeProgress | None: ...
     async def note_deliveries(
@@ -59,6 +69,9 @@ class Progress(Protocol):
     ) -> None:
         """Set the state of the handover's latest message to each agency, where ``at`` is not older than what is
         held (``progress_rules.delivery_moves``: the newest event by its time wins, whatever the arrival order)."""
+
+    async def note_each(self, notes: Sequence[DeliveryNote]) -> None:
+        """``note_deliveries`` of one agency each, in order, at once."""
 
     def save(self, row: NoticeProgress) -> None: ...
     async def latest_pack_of(self, notice_id: str) -> NoticeProgress | None: ...

@@ -21,6 +21,7 @@ from services.release_events.adapters.tables import (
 )
 from services.release_events.domain.custody_rules import Custody
 from services.release_events.domain.progress_rules import delivery_moves
+from services.release_events.usecases.ports import DeliveryNote
 from tests.unit.fakes import FakeUnitOfWork
 
 
@@ -118,6 +119,12 @@ class FakeProgress:
                 self.deliveries[(handover_id, code)] = NoticeDelivery(
                     handover_id=handover_id, agency_code=code, message=message, state=state, updated_at=at
                 )
+
+    async def note_each(self, notes: Sequence[DeliveryNote]) -> None:
+        for note in notes:
+            await self.note_deliveries(
+                note.handover_id, [note.agency_code], message=note.message, state=note.state, at=note.at
+            )
 
     def save(self, row: NoticeProgress) -> None:
         self.packs[row.handover_id] = row
