@@ -19,7 +19,7 @@ from contracts.release_notice import ReleaseNoticeV1
 from services.common.clock import Clock, FrozenClock
 from services.common.db import Database
 from services.common.migrations import _config, upgrade
-from services.release_events.adapters.tables import NoticeDelivery
+from services.release_events.adapters.tables import NoticeDelivery, NoticeProgress
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.notices import IdempotencyConflict
 from services.release_events.usecases.accept_notice import Submission, SubmissionReply, accept_notice
@@ -27,6 +27,7 @@ from services.release_events.usecases.follow_progress import (
     apply_delivery_outcome,
     apply_delivery_outcomes,
     apply_handover_event,
+    apply_handover_events,
 )
 from services.release_events.usecases.purge_idempotency import purge_idempotency_records
 from services.release_events.usecases.queries import notice_progress
@@ -258,4 +259,65 @@ def test_a_run_of_delivery_outcomes_applied_together_ends_as_applied_one_by_one(
             await database.dispose()
 
     with migrated_database_url(backend, tmp_path, MIGRATIONS, "progress") as url:
+        asyncio.run(run(url))
+
+
+@pytest.mark.hazard("H36")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_run_of_handover_events_keeps_each_packs_newest_state_as_one_by_one(tmp_path: Path, backend: str) -> None:
+    clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
+    t0 = clock.now()
+
+    def handover_events(handover_id: str, notice_id: str) -> list[CloudEvent]:
+        def pack(kind: EventType, version: int, seconds: int, agencies: list[str]) -> CloudEvent:
+            data = {
+                "handover_id": handover_id,
+                "version": version,
+                "notice_id": notice_id,
+                "distribution": [{"agency_code": code} for code in agencies],
+            }
+            return event(kind, t0 + timedelta(seconds=seconds), data)
+
+        amended = pack(EventType.HANDOVER_PACK_AMENDED, 2, 2, ["A99001"])
+        return [
+            amended,
+            pack(EventType.HANDOVER_PACK_WITHDRAWN, 2, 4, ["PDU-DUR"]),
+            amended,  # redelivered
+            pack(EventType.REFERRAL_REROUTED, 2, 3, ["RECONNECT-DUR"]),  # no pack state of its own
+            pack(EventType.HANDOVER_PACK_AMENDED, 2, 1, []),  # late: the same version, older
+            pack(EventType.HANDOVER_PACK_ISSUED, 1, 0, ["A99001", "PDU-DUR"]),  # late: an older version
+        ]
+
+    async def run(url: str) -> None:
+        database = Database(url)
+        try:
+            async with database.batch_all_or_nothing():
+                uow = SqlReleaseEventsUnitOfWork(database, clock)
+                assert await apply_handover_events(uow=uow, events=handover_events("h-together", "n-t"), now=t0) == 5
+            for item in handover_events("h-alone", "n-a"):
+                await apply_handover_event(uow=SqlReleaseEventsUnitOfWork(database, clock), event=item, now=t0)
+            async with database.session() as session:
+                packs = {
+                    row.handover_id: (row.version, row.state, row.updated_at)
+                    for row in (await session.execute(sa.select(NoticeProgress))).scalars()
+                }
+                rows = (await session.execute(sa.select(NoticeDelivery))).scalars().all()
+            assert packs["h-together"] == packs["h-alone"] == (2, "withdrawn", t0 + timedelta(seconds=4))
+            held = {
+                handover: {(r.agency_code, r.message, r.state) for r in rows if r.handover_id == handover}
+                for handover in ("h-together", "h-alone")
+            }
+            assert (
+                held["h-together"]
+                == held["h-alone"]
+                == {
+                    ("A99001", "handover.pack.amended", "pending"),
+                    ("PDU-DUR", "handover.pack.withdrawn", "pending"),
+                    ("RECONNECT-DUR", "handover.referral.rerouted", "pending"),
+                }
+            )
+        finally:
+            await database.dispose()
+
+    with migrated_database_url(backend, tmp_path, MIGRATIONS, "packs") as url:
         asyncio.run(run(url))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, or_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,7 +31,7 @@ from services.release_events.adapters.tables import (
     ReleaseNoticeRecord,
 )
 from services.release_events.domain.custody_rules import Custody
-from services.release_events.usecases.ports import DeliveryNote
+from services.release_events.usecases.ports import DeliveryNote, PackNote
 
 
 class SqlNotices:
@@ -172,35 +172,47 @@ def _keep_newest_delivery(dialect: str) -> Any:
     )
 
 
+@functools.cache
+def _keep_newest_pack(dialect: str) -> Any:
+    """Insert a handover's pack state, or replace the one held when this one is not older: the rule of
+    ``progress_rules.pack_moves`` (a later version, or the same version's newer event), in SQL as for deliveries.
+    The notice a handover answers never changes, so only the state moves."""
+    table = table_of(NoticeProgress)
+    insert = conflict_insert(table, dialect)
+    statement = insert.values({name: bindparam(name, type_=column.type) for name, column in table.c.items()})
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.handover_id],
+        set_={name: new[name] for name in ("version", "state", "updated_at")},
+        where=or_(
+            new.version > table.c.version,
+            and_(new.version == table.c.version, new.updated_at >= table.c.updated_at),
+        ),
+    )
+
+
 class SqlProgress:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def pack(self, handover_id: str) -> NoticeProgress | None:
-        return await self._session.get(NoticeProgress, handover_id)
-
-    async def note_deliveries(
-        self, handover_id: str, agency_codes: Sequence[str], *, message: str, state: str, at: datetime
-    ) -> None:
-        """One upsert per event (for all its agencies), not a read and an ORM flush per agency: release_events
-        follows three deliveries of every notice twice (pending, then their outcome)."""
-        if not agency_codes:
-            return
-        dialect = dialect_of(self._session)
-        rows = [
-            {"handover_id": handover_id, "agency_code": code, "message": message, "state": state, "updated_at": at}
-            for code in agency_codes
-        ]
-        await execute(self._session, _keep_newest_delivery(dialect), rows)
+    async def note_packs(self, notes: Sequence[PackNote]) -> None:
+        """Many handovers' pack states, one statement run for all (a run of handover events)."""
+        if notes:
+            rows = [
+                {"handover_id": h, "notice_id": n, "version": v, "state": s, "updated_at": at}
+                for h, n, v, s, at in notes
+            ]
+            await execute(self._session, _keep_newest_pack(dialect_of(self._session)), rows)
 
     async def note_each(self, notes: Sequence[DeliveryNote]) -> None:
-        """Many agencies' delivery states, one statement run for all (a run of delivery outcomes)."""
-        if not notes:
-            return
-        rows = [
-            {"handover_id": h, "agency_code": a, "message": m, "state": s, "updated_at": at} for h, a, m, s, at in notes
-        ]
-        await execute(self._session, _keep_newest_delivery(dialect_of(self._session)), rows)
+        """Many agencies' delivery states, one statement run for all (release_events follows three deliveries of
+        every notice twice: pending, then their outcome)."""
+        if notes:
+            rows = [
+                {"handover_id": h, "agency_code": a, "message": m, "state": s, "updated_at": at}
+                for h, a, m, s, at in notes
+            ]
+            await execute(self._session, _keep_newest_delivery(dialect_of(self._session)), rows)
 
     def save(self, row: NoticeProgress) -> None:
         self._session.add(row)

@@ -13,6 +13,7 @@ from services.release_events.usecases.follow_progress import (
     apply_delivery_outcome,
     apply_delivery_outcomes,
     apply_handover_event,
+    apply_handover_events,
 )
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
@@ -33,10 +34,18 @@ def progress_handlers(database: Database, clock: Clock) -> dict[str, Handler]:
 
 
 def progress_batch_handlers(database: Database, clock: Clock) -> dict[str, BatchHandler]:
-    """A run of a group's delivery outcomes in one unit of work (the consumer falls back on ``progress_handlers``)."""
+    """A run of a group's handover events, or of its delivery outcomes, in one unit of work (the consumer falls
+    back on ``progress_handlers``)."""
+
+    async def on_handover_events(events: Sequence[CloudEvent]) -> None:
+        uow = SqlReleaseEventsUnitOfWork(database, clock)
+        await apply_handover_events(uow=uow, events=events, now=clock.now())
 
     async def on_delivery_outcomes(events: Sequence[CloudEvent]) -> None:
         uow = SqlReleaseEventsUnitOfWork(database, clock)
         await apply_delivery_outcomes(uow=uow, events=events, now=clock.now())
 
-    return dict.fromkeys((outcome.value for outcome in OUTCOME_EVENTS), on_delivery_outcomes)
+    return {
+        **dict.fromkeys(PACK_EVENTS, on_handover_events),
+        **dict.fromkeys((outcome.value for outcome in OUTCOME_EVENTS), on_delivery_outcomes),
+    }

@@ -12,14 +12,12 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.delivery import DeliveryOutcomeV1
 from contracts.envelope import CloudEvent
-from services.release_events.adapters.tables import NoticeProgress
 from services.release_events.domain.progress_rules import (
     PACK_EVENTS,
     DeliveryState,
     is_outcome,
-    pack_moves,
 )
-from services.release_events.usecases.ports import DeliveryNote, ReleaseEventsUnitOfWork
+from services.release_events.usecases.ports import DeliveryNote, PackNote, ReleaseEventsUnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -41,33 +39,34 @@ class _PackEvent(BaseModel):
 
 async def apply_handover_event(*, uow: ReleaseEventsUnitOfWork, event: CloudEvent, now: datetime) -> bool:
     """Record the pack's state and a pending delivery for each agency it is sent to."""
-    state, message = PACK_EVENTS[event.type]
-    data = _PackEvent.model_validate(event.data)
-    at = event.time or now
+    return bool(await apply_handover_events(uow=uow, events=[event], now=now))
+
+
+async def apply_handover_events(*, uow: ReleaseEventsUnitOfWork, events: Sequence[CloudEvent], now: datetime) -> int:
+    """A run of handover events in one unit of work: each applied once (the inbox); the newest state of each pack
+    and a pending delivery for each agency each pack is sent to, written per table; how many were applied."""
+    read = [(event, _PackEvent.model_validate(event.data)) for event in events]
+    applied = 0
+    packs: list[PackNote] = []
+    deliveries: list[DeliveryNote] = []
     async with uow:
-        if not await uow.inbox.first_delivery(event_id=event.id, event_type=event.type):
-            return False
-        pack = await uow.progress.pack(data.handover_id)
-        if state is not None and data.notice_id is not None:
-            if pack is None:
-                uow.progress.save(
-                    NoticeProgress(
-                        handover_id=data.handover_id,
-                        notice_id=data.notice_id,
-                        version=data.version,
-                        state=state.value,
-                        updated_at=at,
-                    )
-                )
-            elif pack_moves(version=data.version, at=at, current_version=pack.version, current_at=pack.updated_at):
-                pack.version, pack.state, pack.updated_at = data.version, state.value, at
-                uow.progress.save(pack)
-        agencies = [entry.agency_code for entry in data.distribution]
-        await uow.progress.note_deliveries(
-            data.handover_id, agencies, message=message, state=DeliveryState.PENDING, at=at
-        )
-    log.info("notice_progress.pack", handover_id=data.handover_id, version=data.version, state=state)
-    return True
+        first = await uow.inbox.first_deliveries(events)
+        for event, data in read:
+            if event.id not in first:
+                continue
+            first.remove(event.id)  # the event again later in the run is a repeat
+            state, message = PACK_EVENTS[event.type]
+            at, pending = event.time or now, DeliveryState.PENDING.value
+            if state is not None and data.notice_id is not None:
+                packs.append(PackNote(data.handover_id, data.notice_id, data.version, state.value, at))
+            deliveries += [
+                DeliveryNote(data.handover_id, e.agency_code, message, pending, at) for e in data.distribution
+            ]
+            applied += 1
+        await uow.progress.note_packs(packs)
+        await uow.progress.note_each(deliveries)
+    log.info("notice_progress.packs", events=len(events), applied=applied, packs=len(packs))
+    return applied
 
 
 def _note_of(event: CloudEvent, now: datetime) -> DeliveryNote | None:

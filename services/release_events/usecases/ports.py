@@ -62,16 +62,25 @@ class DeliveryNote(NamedTuple):
     at: datetime
 
 
+class PackNote(NamedTuple):
+    """The state of a handover's pack, as of ``at``."""
+
+    handover_id: str
+    notice_id: str
+    version: int
+    state: str
+    at: datetime
+
+
 class Progress(Protocol):
-    async def pack(self, handover_id: str) -> NoticeProgress | None: ...
-    async def note_deliveries(
-        self, handover_id: str, agency_codes: Sequence[str], *, message: str, state: str, at: datetime
-    ) -> None:
-        """Set the state of the handover's latest message to each agency, where ``at`` is not older than what is
-        held (``progress_rules.delivery_moves``: the newest event by its time wins, whatever the arrival order)."""
+    async def note_packs(self, notes: Sequence[PackNote]) -> None:
+        """Set the state of each handover's pack, where the note is not older than what is held
+        (``progress_rules.pack_moves``: a later version, or the same version's newer event), in order."""
 
     async def note_each(self, notes: Sequence[DeliveryNote]) -> None:
-        """``note_deliveries`` of one agency each, in order, at once."""
+        """Set the state of a handover's latest message to an agency, where ``at`` is not older than what is held
+        (``progress_rules.delivery_moves``: the newest event by its time wins, whatever the arrival order), in
+        order."""
 
     def save(self, row: NoticeProgress) -> None: ...
     async def latest_pack_of(self, notice_id: str) -> NoticeProgress | None: ...

@@ -20,8 +20,8 @@ from services.release_events.adapters.tables import (
     ReleaseNoticeRecord,
 )
 from services.release_events.domain.custody_rules import Custody
-from services.release_events.domain.progress_rules import delivery_moves
-from services.release_events.usecases.ports import DeliveryNote
+from services.release_events.domain.progress_rules import delivery_moves, pack_moves
+from services.release_events.usecases.ports import DeliveryNote, PackNote
 from tests.unit.fakes import FakeUnitOfWork
 
 
@@ -107,8 +107,20 @@ class FakeProgress:
         self.packs: dict[str, NoticeProgress] = {}
         self.deliveries: dict[tuple[str, str], NoticeDelivery] = {}
 
-    async def pack(self, handover_id: str) -> NoticeProgress | None:
-        return self.packs.get(handover_id)
+    async def note_packs(self, notes: Sequence[PackNote]) -> None:
+        for note in notes:
+            held = self.packs.get(note.handover_id)
+            if held is None or pack_moves(
+                version=note.version, at=note.at, current_version=held.version, current_at=held.updated_at
+            ):
+                notice_id = note.notice_id if held is None else held.notice_id
+                self.packs[note.handover_id] = NoticeProgress(
+                    handover_id=note.handover_id,
+                    notice_id=notice_id,
+                    version=note.version,
+                    state=note.state,
+                    updated_at=note.at,
+                )
 
     async def note_deliveries(
         self, handover_id: str, agency_codes: Sequence[str], *, message: str, state: str, at: datetime

@@ -13,6 +13,7 @@ from services.release_events.adapters.tables import NoticeProgress
 from services.release_events.domain.notices import NoticeNotFound, NoticeStage
 from services.release_events.usecases.accept_notice import accept_notice
 from services.release_events.usecases.amend_notice import Amendment, amend_notice
+from services.release_events.usecases.ports import DeliveryNote
 from services.release_events.usecases.queries import (
     CustodyEventNotFound,
     custody_event_status,
@@ -37,7 +38,7 @@ async def test_a_notice_moves_from_accepted_to_published_to_pack_issued_with_its
     amendment = Amendment(notice_id="n1", notice=corrected, reason=None, correlation_id="c", audit_entry=entry())
     await amend_notice(uow=uow, amendment=amendment, amendment_id="a1", may_see=lambda c: True, now=NOW, source="t")
     uow.progress.save(NoticeProgress(handover_id="h1", notice_id="n1", version=1, state="issued", updated_at=NOW))
-    await uow.progress.note_deliveries("h1", ["A1"], message="m", state="pending", at=NOW)
+    await uow.progress.note_each([DeliveryNote("h1", "A1", "m", "pending", NOW)])
     status = await notice_status(uow=uow, notice_id="n1", may_read=lambda code: True, audit_entry=READ)
     assert (status.stage, status.published_at, status.revision) == (NoticeStage.PACK_ISSUED, NOW, 2)
     assert [(item.amendment_id, item.published_at) for item in status.amendments] == [("a1", None)]
