@@ -100,6 +100,14 @@ def republished(system: RunningSystem, service: str) -> list[dict[str, Any]]:
     return [record for record in answer.json() if record["action"] == "outbox.republished"]
 
 
+def the_broker_replacement(system: RunningSystem, service: str) -> dict[str, Any]:
+    """The one republication of ``service``'s outbox, for the replaced broker. CI once saw two (2026-12-05, under
+    load; not seen again in nine runs here): a failure now names every record, and so what the other one was."""
+    records = republished(system, service)
+    assert len(records) == 1 and records[0]["details"]["reason"] == "broker_replaced", records
+    return records[0]
+
+
 def assert_each_webhook_once(system: RunningSystem, handover_ids: list[str]) -> None:
     """Every webhook verifies, arrives once per webhook-id, and each agency has one webhook-id per handover."""
     received = system.receiver.matching(lambda item: True)
@@ -147,12 +155,11 @@ def test_notices_published_before_the_whole_system_restarts_with_a_new_broker_al
     consumers_caught_up(system)
     assert_each_webhook_once(system, [handed_over_before, *handover_ids])
 
-    [notices] = republished(system, "release_events")
-    assert notices["details"]["reason"] == "broker_replaced"
+    notices = the_broker_replacement(system, "release_events")
     assert notices["details"]["rows"] == 6  # the notice handed over before, and the five accepted after
     assert notices["details"]["cluster_id"] == system.stack.broker.cluster_id
-    [packs] = republished(system, "handover")
-    assert packs["details"]["reason"] == "broker_replaced" and packs["details"]["rows"] >= 1
+    packs = the_broker_replacement(system, "handover")
+    assert packs["details"]["rows"] >= 1
     for notice in accepted:  # the status URL follows each notice past the lost broker to its pack
         eventually(
             lambda notice=notice: status_of(system, notice["status_url"]) == "pack_issued",
@@ -178,7 +185,7 @@ def test_a_broker_restarted_under_running_services_is_refilled_and_nothing_is_de
         delivered_to(system, handover_id)
     consumers_caught_up(system)
     assert_each_webhook_once(system, handover_ids)
-    [notices] = republished(system, "release_events")
+    notices = the_broker_replacement(system, "release_events")
     assert notices["details"] == {
         "reason": "broker_replaced",
         "rows": 3,
