@@ -270,8 +270,30 @@ def continued(context: otel_context.Context) -> Iterator[None]:
         otel_context.detach(token)
 
 
-def trace_client(client: httpx.AsyncClient) -> None:
-    """Client spans (and a ``traceparent`` header) on ``client`` when tracing is on, whatever its transport:
-    :func:`instrument` covers httpx's own transport only."""
-    if HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
-        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=trace.get_tracer_provider())
+@contextmanager
+def sending(request: httpx.Request) -> Iterator[trace.Span]:
+    """A client span for ``request``, sent straight to a transport (no client, so no instrumentation): its
+    ``traceparent`` header names this span, as an instrumented client's would; the caller adds the answer's
+    status code."""
+    port = request.url.port or {"http": 80, "https": 443}.get(request.url.scheme)
+    with _tracer.start_as_current_span(
+        request.method,
+        kind=SpanKind.CLIENT,
+        record_exception=False,
+        set_status_on_exception=False,
+        attributes={
+            "http.request.method": request.method,
+            "url.scheme": request.url.scheme,
+            "server.address": request.url.host,
+            "server.port": port or 0,
+        },
+    ) as span:
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier)
+        request.headers.update(carrier)
+        try:
+            yield span
+        except BaseException as error:
+            span.set_status(Status(StatusCode.ERROR))
+            span.set_attribute("error.type", type(error).__name__)
+            raise

@@ -21,8 +21,10 @@ from opentelemetry.trace import SpanKind
 
 from contracts.envelope import CloudEvent
 from services.common import tracing
-from services.notifier.adapters.webhook_client import new_http_client
+from services.common.clock import FrozenClock
+from services.notifier.adapters.webhook_client import EndpointClient
 from services.notifier.settings import NotifierSettings
+from tests.unit.notifier.test_aiohttp_transport import T0, a_delivery, agency_at
 
 NHS_NUMBER = "9990001237"
 PRISON_NUMBER = "A1234BC"
@@ -196,17 +198,29 @@ async def test_a_webhook_over_the_aiohttp_transport_carries_the_traceparent_of_i
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    tracing.instrument(FastAPI(), "test")  # as every service does at start: httpx client spans on
-    client = new_http_client(NotifierSettings())
+    tracing.instrument(FastAPI(), "test")  # as every service does at start
+    endpoint, port = EndpointClient(NotifierSettings()), int(runner.addresses[0][1])
     try:
         with tracer.start_as_current_span("deliver") as deliver:
-            response = await client.post(f"http://127.0.0.1:{runner.addresses[0][1]}/hook", content=b"{}")
+            attempts, _ = await endpoint.send(
+                agency_at(port),
+                a_delivery(),
+                clock=FrozenClock(T0),
+                wall=FrozenClock(datetime.now(UTC)),
+            )
     finally:
-        await client.aclose()
+        await endpoint.aclose()
         await runner.cleanup()
-    assert response.status_code == 204
+    assert [result.status_code for _, result in attempts] == [204]
     post = next(span for span in spans.get_finished_spans() if span.kind == SpanKind.CLIENT)
     [traceparent] = seen
     _, trace_id, span_id, _ = traceparent.split("-")
     assert int(trace_id, 16) == deliver.get_span_context().trace_id
+    assert post.attributes == {
+        "http.request.method": "POST",
+        "url.scheme": "http",
+        "server.address": "127.0.0.1",
+        "server.port": port,
+        "http.response.status_code": 204,
+    }
     assert int(span_id, 16) == post.context.span_id and post.parent is not None

@@ -99,7 +99,7 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._recorder.close()
             for endpoint in self._endpoints.values():
-                await endpoint.client.aclose()
+                await endpoint.aclose()
             # The supervisor restarts a crashed loop on this same object: it must open new clients, not reuse
             # the closed ones (every webhook would fail until the process restarted).
             self._endpoints.clear()

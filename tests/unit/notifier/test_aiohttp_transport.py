@@ -77,7 +77,7 @@ async def send(port: int, *, hard_limit: float | None = None) -> tuple[list[tupl
             agency_at(port), a_delivery(), clock=FrozenClock(T0), wall=FrozenClock(datetime.now(UTC))
         )
     finally:
-        await endpoint.client.aclose()
+        await endpoint.aclose()
     return [(result.status_code, result.error) for _, result in attempts], retry_after
 
 
