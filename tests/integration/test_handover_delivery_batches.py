@@ -2,7 +2,8 @@
 PostgreSQL: a run mixing plain deliveries, a repeat, failures after deliveries (one kept open, one routed on), a
 delivery to the referral it was routed to, an unknown handover and a webhook that carries no referral leaves exactly
 what applying the same outcomes one by one leaves; and a referral the session already holds is not left with its
-old delivery status."""
+old delivery status; on SQLite the run reads referrals through the index of handover and agency (a row-value IN
+read every referral, a cost that grew with the table)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.handover.adapters.tables import DirectoryAgency, Handover, Referra
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.usecases.deliveries import record_delivery_outcome, record_delivery_outcomes
 from services.handover.usecases.open_handover import open_handover
+from tests.support.query_plans import sqlite_plans, statements_run
 from tests.unit.handover.factories import DIRECTORY, notice
 from tests.unit.handover.fakes import NOW, SOURCE, event_of, submitted
 
@@ -163,3 +165,19 @@ async def test_a_referral_the_session_holds_reads_delivered_once_marked(database
     async with unit_of_work(database)() as uow:
         stored = await uow.referrals.get(held.id)
         assert stored is not None and (stored.delivery_status, stored.delivery_detail) == ("delivered", None)
+
+
+@pytest.mark.hazard("H93")
+async def test_a_run_of_plain_deliveries_reads_referrals_through_their_index_on_sqlite(database: Database) -> None:
+    if not database.url.startswith("sqlite"):
+        pytest.skip("SQLite's query plans")
+    handovers = [await seeded_handover(database, f"A{n}111AA", f"notice-{n}") for n in range(3)]
+    run = [outcome(handover.id, "A99001", "delivered") for handover in handovers]
+    with statements_run(database) as ran:
+        async with database.batch_all_or_nothing():
+            await record_delivery_outcomes(new_uow=unit_of_work(database), events=run, source=SOURCE, now=NOW)
+    touching = [(sql, params[0] if isinstance(params, list) else params) for sql, params in ran if " referral" in sql]
+    assert len(touching) == 2, "the first deliveries noted, the referrals marked: one statement each for the run"
+    for plan in sqlite_plans(database, touching):
+        steps = [step for step in plan if " referral " in f"{step} "]
+        assert steps and all("USING INDEX ix_referral_handover_agency" in step for step in steps), plan

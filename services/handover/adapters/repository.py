@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, tuple_, update
+from sqlalchemy import and_, bindparam, func, literal_column, or_, tuple_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -48,10 +48,17 @@ _HELD_OF_PERSON = (
 
 
 _HANDOVERS, _REFERRALS = table_of(Handover), table_of(Referral)
-# A plain delivery marks the agency's open referrals of the handover (as record_delivery_outcome does one by one).
+# A plain delivery marks the agency's open referrals of the handover (as record_delivery_outcome does one by one),
+# run once per (handover, agency): through the index of both columns, as open_of_agency reads them. (One statement
+# with a row-value IN made SQLite read every referral.) The open statuses are constants, written into the SQL so
+# that the statement can run for many rows at once.
 _MARK_DELIVERED = (
     update(_REFERRALS)
-    .where(_REFERRALS.c.status.in_(OPEN_STATUSES))
+    .where(
+        _REFERRALS.c.handover_id == bindparam("h"),
+        _REFERRALS.c.agency_code == bindparam("a"),
+        _REFERRALS.c.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES]),
+    )
     .values(delivery_status="delivered", delivery_detail=None)
 )
 
@@ -210,8 +217,9 @@ class SqlReferrals:
         pairs = sorted(set(handovers_and_agencies))
         if not pairs:
             return
-        pair = tuple_(_REFERRALS.c.handover_id, _REFERRALS.c.agency_code)
-        await execute(self._session, _MARK_DELIVERED.where(pair.in_(pairs)))
+        await execute(
+            self._session, _MARK_DELIVERED, [{"h": handover_id, "a": agency} for handover_id, agency in pairs]
+        )
         wanted = set(pairs)
         for held in list(self._session.identity_map.values()):
             if isinstance(held, Referral) and (held.handover_id, held.agency_code) in wanted:
