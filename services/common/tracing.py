@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -186,22 +186,10 @@ def context_of(event: CloudEvent) -> otel_context.Context:
 
 
 @contextmanager
-def consuming(event: CloudEvent, *, topic: str, group_id: str) -> Iterator[trace.Span]:
-    """A consumer span for applying ``event``, the child of the span that staged it, so the trace goes on."""
+def _span(name: str, kind: SpanKind, attributes: dict[str, Any], **options: Any) -> Iterator[trace.Span]:
+    """The current span for a block, marked failed (with the error's type, never its message) if the block raises."""
     with _tracer.start_as_current_span(
-        f"{topic} process",
-        context=context_of(event),
-        kind=SpanKind.CONSUMER,
-        record_exception=False,
-        set_status_on_exception=False,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": group_id,
-            "messaging.message.id": event.id,
-            "cloudevents.event_type": event.type,
-        },
+        name, kind=kind, attributes=attributes, record_exception=False, set_status_on_exception=False, **options
     ) as span:
         try:
             yield span
@@ -211,31 +199,32 @@ def consuming(event: CloudEvent, *, topic: str, group_id: str) -> Iterator[trace
             raise
 
 
-@contextmanager
-def consuming_batch(events: Sequence[CloudEvent], *, topic: str, group_id: str) -> Iterator[trace.Span]:
+def _processing(topic: str, group_id: str) -> dict[str, Any]:
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": topic,
+        "messaging.consumer.group.name": group_id,
+    }
+
+
+def consuming(event: CloudEvent, *, topic: str, group_id: str) -> AbstractContextManager[trace.Span]:
+    """A consumer span for applying ``event``, the child of the span that staged it, so the trace goes on."""
+    attributes = {
+        **_processing(topic, group_id),
+        "messaging.message.id": event.id,
+        "cloudevents.event_type": event.type,
+    }
+    return _span(f"{topic} process", SpanKind.CONSUMER, attributes, context=context_of(event))
+
+
+def consuming_batch(events: Sequence[CloudEvent], *, topic: str, group_id: str) -> AbstractContextManager[trace.Span]:
     """One consumer span for applying ``events`` together, linked to the span that staged each (OpenTelemetry's
     messaging conventions for a batch: the batch has no single parent)."""
     links = [trace.Link(trace.get_current_span(context_of(event)).get_span_context()) for event in events]
-    with _tracer.start_as_current_span(
-        f"{topic} process",
-        kind=SpanKind.CONSUMER,
-        links=[link for link in links if link.context.is_valid],
-        record_exception=False,
-        set_status_on_exception=False,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": group_id,
-            "messaging.batch.message_count": len(events),
-        },
-    ) as span:
-        try:
-            yield span
-        except BaseException as error:
-            span.set_status(Status(StatusCode.ERROR))
-            span.set_attribute("error.type", type(error).__name__)
-            raise
+    attributes = {**_processing(topic, group_id), "messaging.batch.message_count": len(events)}
+    valid = [link for link in links if link.context.is_valid]
+    return _span(f"{topic} process", SpanKind.CONSUMER, attributes, links=valid)
 
 
 def current_traceparent() -> str | None:
@@ -275,25 +264,15 @@ def sending(request: httpx.Request) -> Iterator[trace.Span]:
     """A client span for ``request``, sent straight to a transport (no client, so no instrumentation): its
     ``traceparent`` header names this span, as an instrumented client's would; the caller adds the answer's
     status code."""
-    port = request.url.port or {"http": 80, "https": 443}.get(request.url.scheme)
-    with _tracer.start_as_current_span(
-        request.method,
-        kind=SpanKind.CLIENT,
-        record_exception=False,
-        set_status_on_exception=False,
-        attributes={
-            "http.request.method": request.method,
-            "url.scheme": request.url.scheme,
-            "server.address": request.url.host,
-            "server.port": port or 0,
-        },
-    ) as span:
+    url = request.url
+    attributes = {
+        "http.request.method": request.method,
+        "url.scheme": url.scheme,
+        "server.address": url.host,
+        "server.port": url.port or {"http": 80, "https": 443}.get(url.scheme, 0),
+    }
+    with _span(request.method, SpanKind.CLIENT, attributes) as span:
         carrier: dict[str, str] = {}
         _propagator.inject(carrier)
         request.headers.update(carrier)
-        try:
-            yield span
-        except BaseException as error:
-            span.set_status(Status(StatusCode.ERROR))
-            span.set_attribute("error.type", type(error).__name__)
-            raise
+        yield span

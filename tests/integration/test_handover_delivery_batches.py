@@ -18,12 +18,12 @@ from contracts.envelope import CloudEvent, EventType
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.handover.adapters.outcome_tables import ReferralDelivered
-from services.handover.adapters.tables import DirectoryAgency, Handover, Referral
+from services.handover.adapters.tables import Handover, Referral
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.usecases.deliveries import record_delivery_outcome, record_delivery_outcomes
 from services.handover.usecases.open_handover import open_handover
 from tests.support.query_plans import sqlite_plans, statements_run
-from tests.unit.handover.factories import DIRECTORY, notice
+from tests.unit.handover.factories import DIRECTORY, directory_row, notice
 from tests.unit.handover.fakes import NOW, SOURCE, event_of, submitted
 
 
@@ -41,16 +41,7 @@ async def seeded_handover(database: Database, prison_number: str, notice_id: str
     async with unit_of_work(database)() as uow:
         if await uow.directory.count() == 0:
             for agency in DIRECTORY:
-                row = DirectoryAgency(
-                    code=agency.code,
-                    kind=agency.kind.value,
-                    record=agency.model_dump_json(),
-                    source="file",
-                    active=True,
-                    updated_at=NOW,
-                    revision=1,
-                )
-                await uow.directory.save(row)
+                await uow.directory.save(directory_row(agency, at=NOW))
     person = notice(establishment="DMI", changes=lambda raw: raw.update(prison_number=prison_number))
     event = submitted(person, notice_id)
     assert await open_handover(uow=unit_of_work(database)(), event=event, source=SOURCE, now=NOW, registration_days=3)

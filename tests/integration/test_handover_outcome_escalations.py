@@ -20,7 +20,6 @@ from contracts.envelope import CloudEvent, EventType
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.migrations import upgrade
-from services.handover.adapters.tables import DirectoryAgency
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.domain.outcomes import Ending, Measure
 from services.handover.usecases.deliveries import record_delivery_outcome
@@ -28,7 +27,7 @@ from services.handover.usecases.escalations_noted import note_deadline_escalatio
 from services.handover.usecases.open_handover import open_handover
 from services.handover.usecases.outcomes import ReportScope, keep_outcome, outcomes_report
 from services.handover.wiring import MIGRATIONS
-from tests.unit.handover.factories import DIRECTORY, notice
+from tests.unit.handover.factories import DIRECTORY, directory_row, notice
 from tests.unit.handover.fakes import SOURCE, submitted
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
@@ -93,15 +92,7 @@ def test_escalations_are_kept_per_referral_and_counted_once(tmp_path: Path) -> N
         try:
             async with uow() as seeding:
                 for agency in DIRECTORY:
-                    row = DirectoryAgency(
-                        code=agency.code,
-                        kind=agency.kind.value,
-                        record=agency.model_dump_json(),
-                        source="file",
-                        updated_at=NOW,
-                        revision=1,
-                    )
-                    await seeding.directory.save(row)
+                    await seeding.directory.save(directory_row(agency, at=NOW))
             assert await open_handover(
                 uow=uow(), event=submitted(notice(establishment="DMI")), source=SOURCE, now=NOW, registration_days=3
             )

@@ -20,7 +20,7 @@ from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.domain.case import HandoverState
 from services.handover.domain.directory import AgencyRecord
 from tests.support.query_plans import sqlite_plans, statements_run
-from tests.unit.handover.factories import DIRECTORY
+from tests.unit.handover.factories import DIRECTORY, directory_row
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
 
@@ -35,15 +35,7 @@ def unit_of_work(database: Database) -> HandoverSqlUnitOfWork:
 
 
 def row_of(agency: AgencyRecord, *, active: bool = True) -> DirectoryAgency:
-    return DirectoryAgency(
-        code=agency.code,
-        kind=agency.kind.value,
-        record=agency.model_dump_json(),
-        source="file",
-        active=active,
-        updated_at=NOW,
-        revision=1,
-    )
+    return directory_row(agency, active=active, at=NOW)
 
 
 def handover(handover_id: str, notice_id: str, prison_number: str, state: HandoverState) -> Handover:

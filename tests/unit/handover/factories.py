@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts.release_notice import ReleaseNoticeV1
+from services.handover.adapters.tables import DirectoryAgency
 from services.handover.domain.directory import AgencyRecord
 from ttg.synthetic import release_notice
 
@@ -56,3 +57,16 @@ def notice(**options: Any) -> ReleaseNoticeV1:
     if changes:
         changes(raw)
     return ReleaseNoticeV1.model_validate(raw)
+
+
+def directory_row(agency: AgencyRecord, *, active: bool = True, at: datetime | None = None) -> DirectoryAgency:
+    """``agency`` as handover stores it, from the directory file."""
+    return DirectoryAgency(
+        code=agency.code,
+        kind=agency.kind.value,
+        record=agency.model_dump_json(),
+        source="file",
+        active=active,
+        updated_at=at or datetime(2026, 12, 1, tzinfo=UTC),
+        revision=1,
+    )
