@@ -21,7 +21,7 @@ error, the group is undone and applied record by record with the ordinary handle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 
@@ -89,7 +89,7 @@ class EventConsumer:
         events_per_transaction: int = 50,
         group_seconds: float = 0.25,
         after_commit: Callable[[], None] | None = None,
-        batch_handlers: dict[str, BatchHandler] | None = None,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
     ) -> None:
         """``transaction`` opens the transaction a group of records shares (``Database.batch``); without it each
         handler commits its own. ``after_commit`` runs after each group commits (wake the outbox relay: the

@@ -62,5 +62,5 @@ def build_event_consumer(
         events_per_transaction=settings.consumer_events_per_transaction,
         group_seconds=settings.consumer_group_seconds,
         after_commit=after_commit,
-        batch_handlers=dict(batch_handlers or {}),
+        batch_handlers=batch_handlers,
     )

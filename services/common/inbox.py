@@ -13,6 +13,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contracts.envelope import CloudEvent
 from services.common.db import UtcDateTime
 from services.common.sql import dialect_of, execute, insert_ignore, insert_ignoring
 
@@ -44,3 +45,14 @@ async def first_deliveries(session: AsyncSession, events: Sequence[tuple[str, st
     rows = [{"event_id": event_id, "event_type": event_type, "processed_at": now} for event_id, event_type in events]
     statement = insert_ignoring(InboxEntry, dialect_of(session), frozenset(rows[0]))
     return {str(row[0]) for row in await execute(session, statement, rows)}
+
+
+def once_each(events: Sequence[CloudEvent], first: set[str]) -> list[CloudEvent]:
+    """The events whose ids are in ``first`` (recorded now), in order; an event there twice (the broker delivered
+    it again within one run) only the first time."""
+    left, fresh = set(first), []
+    for event in events:
+        if event.id in left:
+            left.remove(event.id)
+            fresh.append(event)
+    return fresh

@@ -21,7 +21,7 @@ from services.common import audit
 from services.common.audit import AuditEntry
 from services.common.clock import Clock
 from services.common.db import Database
-from services.common.inbox import first_deliveries, first_delivery
+from services.common.inbox import first_deliveries, first_delivery, once_each
 from services.common.outbox import add_to_outbox
 
 
@@ -36,8 +36,8 @@ class Inbox(Protocol):
 
     async def first_delivery(self, *, event_id: str, event_type: str) -> bool: ...
 
-    async def first_deliveries(self, events: Sequence[CloudEvent]) -> set[str]:
-        """``first_delivery`` of each of ``events`` at once: the ids of those to apply."""
+    async def first_deliveries(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
+        """``first_delivery`` of each of ``events`` at once: those to apply, in order, an event given twice once."""
         ...
 
 
@@ -82,9 +82,10 @@ class SqlInbox:
     async def first_delivery(self, *, event_id: str, event_type: str) -> bool:
         return await first_delivery(self._session, event_id=event_id, event_type=event_type, now=self._clock.now())
 
-    async def first_deliveries(self, events: Sequence[CloudEvent]) -> set[str]:
+    async def first_deliveries(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
         pairs = [(event.id, event.type) for event in events]
-        return await first_deliveries(self._session, pairs, self._clock.now())
+        first = await first_deliveries(self._session, pairs, self._clock.now())
+        return once_each(events, first)
 
 
 class SqlAuditTrail:

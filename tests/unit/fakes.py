@@ -35,8 +35,8 @@ class FakeInbox:
         self.seen.add(event_id)
         return True
 
-    async def first_deliveries(self, events: Sequence[CloudEvent]) -> set[str]:
-        return {event.id for event in events if await self.first_delivery(event_id=event.id, event_type=event.type)}
+    async def first_deliveries(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
+        return [event for event in events if await self.first_delivery(event_id=event.id, event_type=event.type)]
 
 
 class FakeAuditTrail:

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from contracts.delivery import DeliveryEventType
 from contracts.envelope import CloudEvent, EventType
+from services.common.consumer_runs import BatchHandler
 from services.common.lifecycle import Runtime
 from services.handover.adapters.unit_of_work import HandoverSqlUnitOfWork
 from services.handover.settings import HandoverSettings
@@ -18,7 +19,6 @@ from services.handover.usecases.escalations_noted import note_deadline_escalatio
 from services.handover.usecases.open_handover import open_handover
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
-BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 
 # What prison healthcare sends through release_events (topic custody.events.v1).
 CUSTODY_TOPIC_TYPES = (

@@ -159,11 +159,8 @@ async def _record_delivered(*, uow: HandoverUnitOfWork, plain: Sequence[_Deliver
     first delivery of each referral noted, and each open referral of the agency marked delivered."""
     async with uow:
         first = await uow.inbox.first_deliveries([item.event for item in plain])
-        fresh = []
-        for item in plain:
-            if item.event.id in first:
-                first.remove(item.event.id)  # the event again later in the run is a repeat
-                fresh.append(item)
+        of_event = {item.event.id: item for item in plain}
+        fresh = [of_event[event.id] for event in first]
         existing = await uow.handovers.lock_existing([item.handover_id for item in fresh])
         applied = [item for item in fresh if item.handover_id in existing]
         await uow.outcomes.note_delivered_many([(i.handover_id, i.agency_code, i.event.time) for i in applied])

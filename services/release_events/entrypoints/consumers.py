@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from contracts.envelope import CloudEvent
 from services.common.clock import Clock
+from services.common.consumer_runs import BatchHandler
 from services.common.db import Database
 from services.release_events.adapters.unit_of_work import SqlReleaseEventsUnitOfWork
 from services.release_events.domain.progress_rules import OUTCOME_EVENTS, PACK_EVENTS
@@ -17,7 +18,6 @@ from services.release_events.usecases.follow_progress import (
 )
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
-BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 
 
 def progress_handlers(database: Database, clock: Clock) -> dict[str, Handler]:

@@ -45,16 +45,13 @@ async def apply_handover_event(*, uow: ReleaseEventsUnitOfWork, event: CloudEven
 async def apply_handover_events(*, uow: ReleaseEventsUnitOfWork, events: Sequence[CloudEvent], now: datetime) -> int:
     """A run of handover events in one unit of work: each applied once (the inbox); the newest state of each pack
     and a pending delivery for each agency each pack is sent to, written per table; how many were applied."""
-    read = [(event, _PackEvent.model_validate(event.data)) for event in events]
-    applied = 0
+    read = {event.id: _PackEvent.model_validate(event.data) for event in events}
     packs: list[PackNote] = []
     deliveries: list[DeliveryNote] = []
     async with uow:
         first = await uow.inbox.first_deliveries(events)
-        for event, data in read:
-            if event.id not in first:
-                continue
-            first.remove(event.id)  # the event again later in the run is a repeat
+        for event in first:
+            data = read[event.id]
             state, message = PACK_EVENTS[event.type]
             at, pending = event.time or now, DeliveryState.PENDING.value
             if state is not None and data.notice_id is not None:
@@ -62,11 +59,10 @@ async def apply_handover_events(*, uow: ReleaseEventsUnitOfWork, events: Sequenc
             deliveries += [
                 DeliveryNote(data.handover_id, e.agency_code, message, pending, at) for e in data.distribution
             ]
-            applied += 1
         await uow.progress.note_packs(packs)
         await uow.progress.note_each(deliveries)
-    log.info("notice_progress.packs", events=len(events), applied=applied, packs=len(packs))
-    return applied
+    log.info("notice_progress.packs", events=len(events), applied=len(first), packs=len(packs))
+    return len(first)
 
 
 def _note_of(event: CloudEvent, now: datetime) -> DeliveryNote | None:
@@ -93,10 +89,7 @@ async def apply_delivery_outcomes(*, uow: ReleaseEventsUnitOfWork, events: Seque
         return 0
     async with uow:
         first = await uow.inbox.first_deliveries([event for event, _ in noted])
-        applied = []
-        for event, note in noted:
-            if event.id in first:
-                first.remove(event.id)  # the event again later in the run is a repeat
-                applied.append(note)
+        of_event = {event.id: note for event, note in noted}
+        applied = [of_event[event.id] for event in first]
         await uow.progress.note_each(applied)
     return len(applied)
