@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, event, select, update
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, event, func, select, true, update
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -283,11 +283,22 @@ def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> ChainVe
 
 
 def verify_connection(connection: Connection) -> ChainVerdict:
-    rows = [dict(row._mapping) for row in connection.execute(select(_records).order_by(_records.c.seq))]
-    head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one_or_none()
-    if head is None:
-        return ChainVerdict(False, len(rows), 0, GENESIS, 0, "the audit head row is missing")
+    """Verify the chain as it stood at one moment. The head and the records are read in one statement, so one
+    snapshot on either backend: on a live system a transaction that appends between two reads would otherwise
+    show a head newer than the records read before it, a break that is not there (the chaos profile on
+    PostgreSQL, which walks the chains while escalation sweeps still append, saw exactly that)."""
+    found = connection.execute(
+        select(_head.c.seq.label("head_seq"), _head.c.hash.label("head_hash"), *_records.c)
+        .select_from(_head.outerjoin(_records, true()))
+        .where(_head.c.id == 1)
+        .order_by(_records.c.seq)
+    ).all()
+    if not found:
+        records = connection.execute(select(func.count()).select_from(_records)).scalar_one()
+        return ChainVerdict(False, records, 0, GENESIS, 0, "the audit head row is missing")
+    head_seq, head_hash = found[0].head_seq, found[0].head_hash
+    rows = [{name: row._mapping[name] for name in _records.c.keys()} for row in found if row.seq is not None]
     for row in rows:
         if isinstance(row["at"], datetime) and row["at"].tzinfo is None:
             row["at"] = row["at"].replace(tzinfo=UTC)
-    return verify(rows, head.seq, head.hash)
+    return verify(rows, head_seq, head_hash)
