@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from services.common.audit import verify_connection
+from services.common.audit_verify import verify_connection
 from services.common.clock import SystemClock
 from services.common.db import Database
 from services.common.migrations import upgrade

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 
-from services.common import audit, credentials
+from services.common import audit, audit_verify, credentials
 from services.common.db import sync_url
 from services.common.roles import Role, Scope
 from ttg import subject_access
@@ -119,7 +119,7 @@ def verify_audit(
     engine = _engine(database_url)
     try:
         with engine.connect() as connection:
-            verdict = audit.verify_connection(connection)
+            verdict = audit_verify.verify_connection(connection)
     finally:
         engine.dispose()
     typer.echo(verdict.describe())

@@ -2,10 +2,10 @@
 
 Each record carries the hash of the record before it (``prev_hash``) and its own hash over its content and
 that link, so changing, deleting, inserting or reordering any record breaks the chain at that point;
-:func:`verify` walks it and names the first broken link (``ttg audit verify``). A one-row ``audit_head`` holds
-the sequence number and hash of the newest record, so deleting the newest record is caught too; every append
-also writes the new head to the service log, an external witness of the chain that a database administrator
-cannot rewrite.
+:mod:`services.common.audit_verify` walks it and names the first broken link (``ttg audit verify``). A one-row
+``audit_head`` holds the sequence number and hash of the newest record, so deleting the newest record is caught
+too; every append also writes the new head to the service log, an external witness of the chain that a
+database administrator cannot rewrite.
 
 A transaction's entries are staged as it goes and chained together just before it commits (``append_many``:
 one head-row update per transaction, however many units of work a batch holds; a savepoint rolled back drops
@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, event, func, select, true, update
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text, event, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -140,8 +140,8 @@ _HASHED = (
     "prev_hash",
 )
 
-_records = table_of(AuditRecord)
-_head = table_of(AuditHead)
+records_table = table_of(AuditRecord)
+head_table = table_of(AuditHead)
 
 
 Staged = tuple[AuditEntry, datetime, str]  # an entry, when it happened, its record id
@@ -152,8 +152,8 @@ _APPENDED = "audit.appended"  # what the transaction chained, logged once it has
 def append_many(connection: Connection, staged: Sequence[Staged]) -> list[dict[str, Any]]:
     """Chain ``staged`` entries, in order, after the newest record, inside the connection's current transaction:
     the head row is locked and read once, the records inserted in one statement, the head updated once."""
-    connection.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq))  # lock first
-    head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one()
+    connection.execute(update(head_table).where(head_table.c.id == 1).values(seq=head_table.c.seq))  # lock first
+    head = connection.execute(select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1)).one()
     seq, previous = head.seq, head.hash
     rows: list[dict[str, Any]] = []
     for entry, now, record_id in staged:
@@ -177,8 +177,8 @@ def append_many(connection: Connection, staged: Sequence[Staged]) -> list[dict[s
         row["hash"] = previous = record_hash(row)
         rows.append(row)
     if rows:
-        connection.execute(_records.insert(), rows)
-        connection.execute(update(_head).where(_head.c.id == 1).values(seq=seq, hash=previous))
+        connection.execute(records_table.insert(), rows)
+        connection.execute(update(head_table).where(head_table.c.id == 1).values(seq=seq, hash=previous))
     return rows
 
 
@@ -238,67 +238,3 @@ async def append(database: Database, entry: AuditEntry, now: datetime) -> None:
     """Append ``entry`` in a transaction of its own."""
     async with database.transaction() as session:
         await record(session, entry, now)
-
-
-# --- verification --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChainVerdict:
-    intact: bool
-    records: int
-    head_seq: int
-    head_hash: str
-    broken_at: int | None = None
-    reason: str | None = None
-
-    def describe(self) -> str:
-        if self.intact:
-            return f"audit chain intact: {self.records} records, head {self.head_seq} {self.head_hash}"
-        return f"audit chain broken at record {self.broken_at}: {self.reason}"
-
-
-def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> ChainVerdict:
-    """Walk the records in sequence order and name the first one that does not follow from the one before."""
-    expected_prev, expected_seq = GENESIS, 1
-
-    def broken(at: int, reason: str) -> ChainVerdict:
-        return ChainVerdict(False, len(rows), head_seq, head_hash, at, reason)
-
-    for row in sorted(rows, key=lambda item: item["seq"]):
-        if row["seq"] != expected_seq:
-            return broken(expected_seq, f"record {expected_seq} is missing (the next record is {row['seq']})")
-        if row["prev_hash"] != expected_prev:
-            return broken(row["seq"], "it does not link to the record before it (prev_hash differs)")
-        if record_hash(row) != row["hash"]:
-            return broken(row["seq"], "its content was changed (its hash does not match)")
-        expected_prev, expected_seq = row["hash"], expected_seq + 1
-    last_seq = expected_seq - 1
-    if (last_seq, expected_prev) != (head_seq, head_hash):
-        return broken(
-            last_seq + 1 if head_seq > last_seq else head_seq,
-            f"the chain ends at record {last_seq} but the head names record {head_seq}",
-        )
-    return ChainVerdict(True, len(rows), head_seq, head_hash)
-
-
-def verify_connection(connection: Connection) -> ChainVerdict:
-    """Verify the chain as it stood at one moment. The head and the records are read in one statement, so one
-    snapshot on either backend: on a live system a transaction that appends between two reads would otherwise
-    show a head newer than the records read before it, a break that is not there (the chaos profile on
-    PostgreSQL, which walks the chains while escalation sweeps still append, saw exactly that)."""
-    found = connection.execute(
-        select(_head.c.seq.label("head_seq"), _head.c.hash.label("head_hash"), *_records.c)
-        .select_from(_head.outerjoin(_records, true()))
-        .where(_head.c.id == 1)
-        .order_by(_records.c.seq)
-    ).all()
-    if not found:
-        records = connection.execute(select(func.count()).select_from(_records)).scalar_one()
-        return ChainVerdict(False, records, 0, GENESIS, 0, "the audit head row is missing")
-    head_seq, head_hash = found[0].head_seq, found[0].head_hash
-    rows = [{name: row._mapping[name] for name in _records.c.keys()} for row in found if row.seq is not None]
-    for row in rows:
-        if isinstance(row["at"], datetime) and row["at"].tzinfo is None:
-            row["at"] = row["at"].replace(tzinfo=UTC)
-    return verify(rows, head_seq, head_hash)

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common import audit
+from services.common import audit_verify
 from services.common.db import sync_url
 from services.common.problems import PROBLEM_JSON
 from services.common.topics import ALL_TOPICS, dead_letter_topic
@@ -170,7 +170,7 @@ def audit_chains(system: RunningSystem) -> dict[str, str]:
         engine = sa.create_engine(sync_url(system.stack.database_url(service)), poolclass=sa.pool.NullPool)
         try:
             with engine.connect() as connection:
-                verdict = audit.verify_connection(connection)
+                verdict = audit_verify.verify_connection(connection)
         finally:
             engine.dispose()
         verdicts[service] = "intact" if verdict.intact and verdict.records else verdict.describe()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.db import sync_url
 from services.notifier.wiring import MIGRATIONS
 from tests.support.scratch_db import migrated_database_url
@@ -50,12 +50,12 @@ def test_an_append_committed_while_the_chain_is_read_is_not_reported_as_a_break(
 
     with engine.connect() as connection:
         sa.event.listen(connection, "after_cursor_execute", another_replica_appends)
-        verdict = audit.verify_connection(connection)
+        verdict = audit_verify.verify_connection(connection)
     assert appended_meanwhile, "the append did not happen during the verification"
     assert verdict.intact, verdict.describe()
     assert verdict.records == verdict.head_seq == 5  # the chain as it stood when it was read
     with engine.connect() as connection:
-        after = audit.verify_connection(connection)
+        after = audit_verify.verify_connection(connection)
     assert after.intact and after.records == after.head_seq == 6, after.describe()
 
 
@@ -70,6 +70,6 @@ def test_a_record_beyond_the_head_is_still_named(engine: sa.Engine) -> None:
         audit.append_on(connection, append_entry, datetime.now(UTC))
         connection.execute(sa.text("UPDATE audit_head SET seq = :seq, hash = :hash"), dict(head._mapping))
     with engine.connect() as connection:
-        verdict = audit.verify_connection(connection)
+        verdict = audit_verify.verify_connection(connection)
     assert not verdict.intact and verdict.head_seq == 3 and verdict.records == 4, verdict.describe()
     assert "the chain ends at record 4 but the head names record 3" in (verdict.reason or "")

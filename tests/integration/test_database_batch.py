@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from contracts.envelope import CloudEvent
-from services.common.audit import AuditEntry, AuditRecord, verify_connection
+from services.common.audit import AuditEntry, AuditRecord
+from services.common.audit_verify import verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import BatchSpoiled, Database
 from services.common.inbox import InboxEntry, first_delivery

@@ -22,7 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from structlog.testing import capture_logs
 
 from contracts.release_notice import ReleaseNoticeV1
-from services.common.audit import AuditEntry, AuditRecord, verify_connection
+from services.common.audit import AuditEntry, AuditRecord
+from services.common.audit_verify import verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.outbox import OutboxMessage

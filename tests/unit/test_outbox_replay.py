@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from services.common.audit import AuditRecord, verify_connection
+from services.common.audit import AuditRecord
+from services.common.audit_verify import verify_connection
 from services.common.auth import Principal
 from services.common.db import Database
 from services.common.migrations import upgrade

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common import audit
+from services.common import audit_verify
 from services.common.db import sync_url
 from services.common.topics import HANDOVER_EVENTS
 from ttg.chaos.invariants import DeliveryRow, Expected, Observed, log_leaks
@@ -31,7 +31,7 @@ class Databases:
 
     def audit_chain(self, service: str) -> str:
         with self.engines[service].connect() as connection:
-            verdict = audit.verify_connection(connection)
+            verdict = audit_verify.verify_connection(connection)
         return "" if verdict.intact else verdict.describe()
 
     def dispose(self) -> None:

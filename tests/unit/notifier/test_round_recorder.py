@@ -17,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from structlog.testing import capture_logs
 
 from contracts.envelope import EventType
-from services.common.audit import AuditEntry, verify_connection
+from services.common.audit import AuditEntry
+from services.common.audit_verify import verify_connection
 from services.common.clock import FrozenClock
 from services.common.db import Database
 from services.common.unit_of_work import SqlAuditTrail

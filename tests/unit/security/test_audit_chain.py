@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.db import Database, sync_url
 from services.common.migrations import upgrade
 from services.release_events.adapters.tables import IdempotencyRecord
@@ -45,15 +45,15 @@ def chain(length: int) -> list[dict[str, Any]]:
     return rows
 
 
-def check(rows: list[dict[str, Any]], head: dict[str, Any]) -> audit.ChainVerdict:
-    return audit.verify(rows, head["seq"], head["hash"])
+def check(rows: list[dict[str, Any]], head: dict[str, Any]) -> audit_verify.ChainVerdict:
+    return audit_verify.verify(rows, head["seq"], head["hash"])
 
 
 def test_an_untouched_chain_is_intact() -> None:
     rows = chain(5)
     verdict = check(rows, rows[-1])
     assert verdict.intact and verdict.records == 5
-    assert audit.verify([], 0, audit.GENESIS).intact
+    assert audit_verify.verify([], 0, audit.GENESIS).intact
 
 
 @pytest.mark.parametrize("seq", [1, 3, 5])
@@ -120,7 +120,7 @@ async def test_concurrent_appends_form_one_intact_chain_and_the_table_refuses_ed
     await database.dispose()
     engine = sa.create_engine(sync_url(database.url))
     with engine.connect() as connection:
-        verdict = audit.verify_connection(connection)
+        verdict = audit_verify.verify_connection(connection)
     assert verdict.intact and verdict.records == 30, verdict.describe()
     for statement in ("UPDATE audit_record SET actor = 'x'", "DELETE FROM audit_record"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
@@ -155,7 +155,7 @@ async def test_a_batch_chains_its_units_records_with_one_head_update_and_drops_a
         found = await session.run_sync(
             lambda sync: [r.resource_id for r in sync.execute(sa.select(audit.AuditRecord.resource_id))]
         )
-        verdict = await session.run_sync(lambda sync: audit.verify_connection(sync.connection()))
+        verdict = await session.run_sync(lambda sync: audit_verify.verify_connection(sync.connection()))
     assert sorted(found) == ["0", "1", "3"]
     assert verdict.intact and verdict.records == 3, verdict.describe()
 
@@ -177,7 +177,7 @@ async def test_the_log_names_a_head_only_once_it_has_committed(database: Databas
     with capture_logs() as logged:
         await audit.append(database, entry(2), T0)
     async with database.session() as session:
-        verdict = await session.run_sync(lambda sync: audit.verify_connection(sync.connection()))
+        verdict = await session.run_sync(lambda sync: audit_verify.verify_connection(sync.connection()))
     [line] = [line for line in logged if line["event"] == "audit.appended"]
     assert (line["audit_seq"], line["audit_hash"]) == (verdict.head_seq, verdict.head_hash) == (1, verdict.head_hash)
     assert verdict.intact and verdict.records == 1
