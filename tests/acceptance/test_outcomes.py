@@ -17,16 +17,16 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from services.common.roles import Role
-from tests.acceptance.test_console import Console, browser, check_page, new_context, sign_in
 from tests.acceptance.test_domain import answer, at, get, handover, open_handover, post, wait_for_webhooks
 from tests.conftest import BACKENDS, require_backend
+from tests.support.console_pages import Console, check_page, new_context, sign_in
 from tests.support.polling import eventually
 from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.personas import Persona, provision_personas
 from ttg.synthetic import custody_event, release_notice
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=70)]
 
 DURHAM_FIRST = {"A99001", "CMHT-DUR", "PDU-DUR"}
 KIND = {
@@ -42,7 +42,6 @@ PEOPLE = (
     Persona("hc.dmi.outcomes", "Priya Shah", "DMI-HC", Role.PRISON_HEALTHCARE, ("DMI",)),
     Persona("hc.bmi.outcomes", "Jon Price", "BMI-HC", Role.PRISON_HEALTHCARE, ("BMI",)),
 )
-__all__ = ["browser"]  # the console module's Chromium fixture, over this module's console
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -1,17 +1,17 @@
-"""Issue 6 acceptance: only the right people see the right care, and every access is on a record no one can
-quietly change. Runs on the real services, broker and databases (SQLite and PostgreSQL), real HTTP.
+"""Issue 6 acceptance: only the right people see the right care. Runs on the real services, broker and
+databases (SQLite and PostgreSQL), real HTTP.
 
 * the authorisation matrix: every role x endpoint x (own or another organisation's resource), zero leaks;
-* changing, deleting or reordering any one audit record is caught by ``ttg audit verify`` (the real CLI);
-* the journey's logs hold none of the synthetic person's identifiers, nor any API key;
-* schemathesis against every service's OpenAPI: zero 5xx, every error ``application/problem+json``.
+* writes that name a person follow custody; agencies see only the sections of their kind;
+* revoked and rotated keys, and one client's Idempotency-Key out of another's reach.
+
+The audit trail and the logs are checked in ``test_security_audit.py``, the fuzzing in ``test_security_fuzz.py``
+(modules of their own so that the test run spreads them over its workers).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import string
 import subprocess
 import sys
 import uuid
@@ -22,74 +22,26 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from contracts.handover import HandoverPack
 from services.common import credentials
 from services.common.api_keys import split_key
-from services.common.db import sync_url
 from services.common.roles import Role, Scope
-from services.handover.domain.disclosure import disclose
-from tests.support.polling import eventually
+from tests.support.journeys import (
+    BIRMINGHAM,
+    DURHAM,
+    KIND_OF,
+    PROBLEM_JSON,
+    Journey,
+    expected_sections,
+    identifiers,
+)
 from tests.support.seeding import seeded_rng
 from tests.support.system import TEST_CLIENTS, RunningSystem
 from ttg.synthetic import custody_event, prison_number, release_notice
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=170)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBLEM_JSON = "application/problem+json"
-DURHAM = {"A99001", "CMHT-DUR", "PDU-DUR"}
-BIRMINGHAM = {"A99003", "CMHT-BHM", "PDU-BHM"}
-
-
-def distinctive_person(place: str) -> dict[str, Any]:
-    """A synthetic person whose names appear nowhere else, so a leak of them cannot hide among other text."""
-    rng = seeded_rng()
-    notice = release_notice(rng, place=place)
-    tag = "".join(rng.choice(string.ascii_lowercase) for _ in range(6))
-    notice["given_name"] = f"Quillon{tag}"
-    notice["family_name"] = f"Vexmoor{tag}"
-    notice["release"]["destination"]["address"]["lines"] = [f"{rng.randint(100, 999)} Nowhere Mews {tag}"]
-    return notice
-
-
-@dataclass
-class Journey:
-    notice: dict[str, Any]
-    notice_id: str
-    handover_id: str
-
-
-def run_journey(system: RunningSystem, notice: dict[str, Any], client: str, recipients: set[str]) -> Journey:
-    with system.client("release_events", client) as http:
-        response = http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert response.status_code == 202, response.text
-    notice_id = response.json()["notice_id"]
-
-    def handover() -> dict[str, Any] | None:
-        with system.client("handover", client) as http:
-            found = http.get("/v1/handovers", params={"notice_id": notice_id}).json()
-        return found[0] if found else None
-
-    handover_id = eventually(handover, what="the handover")["handover_id"]
-
-    def delivered() -> bool | None:
-        with system.client("notifier", client) as http:
-            found = http.get("/v1/deliveries", params={"handover_id": handover_id}).json()
-        return True if {item["agency_code"] for item in found if item["status"] == "delivered"} == recipients else None
-
-    eventually(delivered, what="every delivery")
-    return Journey(notice, notice_id, handover_id)
-
-
-@pytest.fixture(scope="module")
-def journeys(system: RunningSystem) -> dict[str, Journey]:
-    """One release from Durham prison (DMI) and one from Birmingham (BMI), each delivered to its agencies."""
-    return {
-        "dmi": run_journey(system, distinctive_person("durham"), "prison-dmi", DURHAM),
-        "bmi": run_journey(system, distinctive_person("birmingham"), "prison-bmi", BIRMINGHAM),
-    }
 
 
 # --- the authorisation matrix --------------------------------------------------------------------------
@@ -267,13 +219,6 @@ VISIBLE_DELIVERIES = {
     },
 }
 # The kind of agency each agency caller is: it reads exactly the sections that kind is sent.
-KIND_OF = {
-    "gp-A99001": "gp_practice",
-    "gp-A99003": "gp_practice",
-    "cmht-dur": "community_mental_health_team",
-    "cmht-bhm": "community_mental_health_team",
-    "probation-dur": "probation_delivery_unit",
-}
 # The agency of each kind in each area; callers that are no agency ask for the mental-health team's.
 AGENCIES = {
     "dmi": {
@@ -296,16 +241,6 @@ QUIET_ENDPOINT = "PH-HHI"
 def agency_for(caller: str, area: str) -> str:
     """The agency of the caller's kind in ``area``: its own in its area, another organisation's elsewhere."""
     return AGENCIES[area][KIND_OF.get(caller, "community_mental_health_team")]
-
-
-def expected_sections(system: RunningSystem, journey: Journey, caller: str) -> set[str]:
-    """The whole pack for prison healthcare; for an agency, the sections of its kind (data minimisation)."""
-    prison = "prison-dmi" if journey.notice["establishment_code"] == "DMI" else "prison-bmi"
-    with system.client("handover", prison) as http:
-        whole = http.get(f"/v1/handovers/{journey.handover_id}").json()["pack"]
-    if caller == prison:
-        return set(whole)
-    return set(disclose(HandoverPack.model_validate(whole), KIND_OF[caller]))
 
 
 PLACE = {"dmi": "durham", "bmi": "birmingham"}
@@ -497,19 +432,6 @@ def problem_told(response: httpx.Response, path_values: list[str]) -> dict[str, 
     for value in path_values:
         problem["detail"] = (problem["detail"] or "").replace(value, "<id>")
     return problem
-
-
-def identifiers(notice: dict[str, Any]) -> list[str]:
-    address = notice["release"]["destination"]["address"]
-    return [
-        notice["prison_number"],
-        notice["nhs_number"],
-        notice["given_name"],
-        notice["family_name"],
-        notice["date_of_birth"],
-        *address["lines"],
-        address["postcode"],
-    ]
 
 
 def check_content(
@@ -871,304 +793,3 @@ def test_a_prison_cannot_replay_another_clients_idempotency_key(system: RunningS
         )
     assert first.status_code == 202 and other.status_code == 202
     assert other.json()["notice_id"] != first.json()["notice_id"]
-
-
-# --- the audit trail -----------------------------------------------------------------------------------
-
-
-def verify_cli(database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ttg.cli", "audit", "verify", "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
-
-
-class AuditTable:
-    """Direct access to a service's audit table, as an attacker with database rights would have."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine = sa.create_engine(sync_url(database_url), poolclass=sa.pool.NullPool)
-        self.postgres = self.engine.dialect.name == "postgresql"
-
-    def rows(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as connection:
-            return [
-                dict(row._mapping) for row in connection.execute(sa.text("SELECT * FROM audit_record ORDER BY seq"))
-            ]
-
-    def tamper(self, *statements: tuple[str, dict[str, Any]]) -> None:
-        with self.engine.begin() as connection:
-            if self.postgres:
-                connection.execute(sa.text("ALTER TABLE audit_record DISABLE TRIGGER USER"))
-            else:
-                connection.execute(sa.text("DROP TRIGGER IF EXISTS audit_record_no_update"))
-                connection.execute(sa.text("DROP TRIGGER IF EXISTS audit_record_no_delete"))
-            for statement, params in statements:
-                connection.execute(sa.text(statement), params)
-            if self.postgres:
-                connection.execute(sa.text("ALTER TABLE audit_record ENABLE TRIGGER USER"))
-            else:
-                for verb in ("UPDATE", "DELETE"):
-                    connection.execute(
-                        sa.text(
-                            f"CREATE TRIGGER audit_record_no_{verb.lower()} BEFORE {verb} ON audit_record "
-                            "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"
-                        )
-                    )
-
-    def restore(self, snapshot: list[dict[str, Any]]) -> None:
-        columns = list(snapshot[0])
-        insert = f"INSERT INTO audit_record ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
-        self.tamper(("DELETE FROM audit_record", {}), *[(insert, row) for row in snapshot])
-
-
-@pytest.mark.hazard("H09")
-def test_the_audit_trail_is_append_only_and_any_tampering_is_named_by_the_verify_cli(
-    system: RunningSystem, journeys: dict[str, Journey]
-) -> None:
-    url = system.stack.database_url("release_events")
-    with system.client("release_events", "prison-dmi") as http:  # a few more records of submissions and reads
-        for _ in range(2):
-            accepted = http.post("/v1/release-notices", json=release_notice(place="durham")).json()
-            assert http.get(accepted["status_url"]).status_code == 200
-    table = AuditTable(url)
-    snapshot = table.rows()
-    assert len(snapshot) >= 6
-    actions = {row["action"] for row in snapshot}
-    assert {"notice.submitted", "notice.read"} <= actions
-    intact = verify_cli(url)
-    assert intact.returncode == 0, intact.stdout + intact.stderr
-    assert f"intact: {len(snapshot)} records" in intact.stdout
-
-    with pytest.raises(sa.exc.DBAPIError), table.engine.begin() as connection:  # the database refuses edits
-        connection.execute(sa.text("UPDATE audit_record SET actor = 'someone-else' WHERE seq = 1"))
-    with pytest.raises(sa.exc.DBAPIError), table.engine.begin() as connection:
-        connection.execute(sa.text("DELETE FROM audit_record WHERE seq = 1"))
-
-    last = snapshot[-1]["seq"]
-    middle = snapshot[len(snapshot) // 2]["seq"]
-    tamperings: list[tuple[str, list[tuple[str, dict[str, Any]]], int]] = []
-    for seq in (1, middle, last):
-        tamperings.append(
-            (
-                f"change record {seq}",
-                [("UPDATE audit_record SET actor = 'someone-else' WHERE seq = :seq", {"seq": seq})],
-                seq,
-            )
-        )
-        tamperings.append(
-            (
-                f"change the outcome of record {seq}",
-                [("UPDATE audit_record SET outcome = 'denied' WHERE seq = :seq", {"seq": seq})],
-                seq,
-            )
-        )
-        tamperings.append((f"delete record {seq}", [("DELETE FROM audit_record WHERE seq = :seq", {"seq": seq})], seq))
-    for first in (1, middle, last - 1):
-        tamperings.append(
-            (
-                f"swap records {first} and {first + 1}",
-                [
-                    ("UPDATE audit_record SET seq = -1 WHERE seq = :a", {"a": first}),
-                    ("UPDATE audit_record SET seq = :a WHERE seq = :b", {"a": first, "b": first + 1}),
-                    ("UPDATE audit_record SET seq = :b WHERE seq = -1", {"b": first + 1}),
-                ],
-                first,
-            )
-        )
-    for what, statements, seq in tamperings:
-        table.tamper(*statements)
-        try:
-            broken = verify_cli(url)
-            assert broken.returncode == 1, f"{what}: not detected\n{broken.stdout}{broken.stderr}"
-            assert f"broken at record {seq}:" in broken.stdout, f"{what}: {broken.stdout}"
-        finally:
-            table.restore(snapshot)
-    restored = verify_cli(url)
-    assert restored.returncode == 0, restored.stdout
-
-
-@pytest.mark.hazard("H10")
-def test_reads_are_audited_with_who_when_and_which_sections(
-    system: RunningSystem, journeys: dict[str, Journey]
-) -> None:
-    durham = journeys["dmi"]
-    with system.client("handover", "probation-dur") as http:
-        assert http.get(f"/v1/handovers/{durham.handover_id}").status_code == 200
-    with system.client("handover", "gp-A99003") as http:
-        assert http.get(f"/v1/handovers/{durham.handover_id}").status_code == 404
-    with system.client("handover", "operator") as http:
-        records = http.get("/v1/audit", params={"subject": durham.notice["prison_number"], "limit": 1000}).json()
-    reads = [r for r in records if r["action"] == "handover.read" and r["actor"] == "probation-dur"]
-    assert reads and set(reads[-1]["details"]["sections"]) == expected_sections(system, durham, "probation-dur")
-    assert reads[-1]["resource_id"] == durham.handover_id and reads[-1]["at"]
-    denied = [r for r in records if r["action"] == "handover.read_denied" and r["actor"] == "gp-A99003"]
-    assert denied and denied[-1]["outcome"] == "denied"
-    with system.client("notifier", "operator") as http:
-        finished = http.get("/v1/audit", params={"subject": durham.notice["prison_number"]}).json()
-    assert {r["details"]["agency_code"] for r in finished if r["action"] == "delivery.finished"} == DURHAM
-
-
-@pytest.mark.hazard("H19")
-def test_a_subject_access_export_gathers_everything_held_about_one_person(
-    system: RunningSystem, journeys: dict[str, Journey], tmp_path: Path
-) -> None:
-    durham = journeys["dmi"]
-    out = tmp_path / "sar.json"
-    urls = [
-        f"--database-url={name}={system.stack.database_url(name)}"
-        for name in ("release_events", "handover", "notifier")
-    ]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ttg.cli",
-            "subject-access",
-            "export",
-            *urls,
-            "--operator",
-            "dpo-test",
-            "--nhs-number",
-            durham.notice["nhs_number"],
-            "--out",
-            str(out),
-        ],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-        timeout=60,
-    )
-    export = json.loads(out.read_text())
-    assert export["prison_numbers"] == [durham.notice["prison_number"]]
-    services = export["services"]
-    assert [n["id"] for n in services["release_events"]["release_notice"]] == [durham.notice_id]
-    assert [r["establishment_code"] for r in services["release_events"]["custody_register"]] == ["DMI"]
-    assert [h["id"] for h in services["handover"]["handover"]] == [durham.handover_id]
-    assert {d["agency_code"] for d in services["notifier"]["delivery"]} == DURHAM
-    assert services["handover"]["audit_record"] and services["notifier"]["audit_record"]
-    assert journeys["bmi"].notice["prison_number"] not in out.read_text()
-    for name in ("release_events", "handover", "notifier"):
-        assert verify_cli(system.stack.database_url(name)).returncode == 0
-
-
-# --- logs ----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.hazard("H08")
-def test_the_journeys_logs_hold_no_identifier_of_the_person_and_no_key(
-    system: RunningSystem, journeys: dict[str, Journey]
-) -> None:
-    durham = journeys["dmi"]
-    # Also the paths where input is echoed back: a notice with a bad NHS number and an unknown field.
-    bad = dict(durham.notice, nhs_number=durham.notice["nhs_number"][:9] + "x", nickname=durham.notice["given_name"])
-    with system.client("release_events", "prison-dmi") as http:
-        assert http.post("/v1/release-notices", json=bad).status_code == 422
-    logs = sorted((system.stack.config.data_dir / "logs").glob("*.log"))
-    assert {path.stem for path in logs} >= {"release_events", "handover", "notifier"}
-    text = {path.name: path.read_text(errors="replace") for path in logs}
-    assert "handover.pack_issued" in text["handover.log"]  # the logs are the journey's, not empty
-    postcode = durham.notice["release"]["destination"]["address"]["postcode"]
-    secrets = [*system.api_keys.values(), *system.secrets.values()]
-    forbidden = [*identifiers(durham.notice), postcode.replace(" ", ""), *secrets]
-    leaks = [(name, value) for name, content in text.items() for value in forbidden if value in content]
-    assert not leaks, f"personal data or keys in logs: {leaks}"
-
-
-# --- fuzzing -------------------------------------------------------------------------------------------
-
-FUZZ_EXAMPLES = int(os.environ.get("TTG_FUZZ_EXAMPLES", "40"))
-
-
-# Each operation is fuzzed with a key that may call it, so that generated input reaches validation and the
-# code behind it rather than stopping at 403 (unauthenticated and forbidden paths are fuzzed as well: the
-# negative mode drops or mangles the Authorization header).
-FUZZ_CLIENT = {"/v1/audit": "operator"}
-FUZZ_PREFIX_CLIENT = {
-    "/v1/directory": "operator",
-    "/v1/dead-letters": "operator",
-    "/v1/endpoints": "operator",
-    "/v1/escalations": "operator",
-    "/v1/referrals": "operator",
-    "/v1/delivery-audit": "operator",
-    "/v1/agencies": "agency-CMHT-DUR",
-}
-
-
-def fuzz_client(path: str) -> str:
-    """A client that may call ``path``, so generated input gets past authorisation to the code behind it."""
-    if path in FUZZ_CLIENT:
-        return FUZZ_CLIENT[path]
-    return next((client for prefix, client in FUZZ_PREFIX_CLIENT.items() if path.startswith(prefix)), "prison-all")
-
-
-def check_response(case: Any, response: Any, failures: list[str]) -> int:
-    label = f"{case.method} {case.formatted_path} -> {response.status_code}"
-    if response.status_code >= 500:
-        failures.append(f"{label}: {response.text[:200]}")
-    elif response.status_code >= 400:
-        content_type = response.headers.get("content-type", [""])[0]
-        if not content_type.startswith(PROBLEM_JSON):
-            failures.append(f"{label}: content-type {content_type}")
-    return int(response.status_code)
-
-
-@pytest.mark.hazard("H14")
-@pytest.mark.parametrize("service", ["release_events", "handover", "notifier"])
-def test_schemathesis_finds_no_server_error_and_every_error_is_problem_json(
-    system: RunningSystem, service: str
-) -> None:
-    import schemathesis
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    base = system.stack.url(service)
-    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
-    failures: list[str] = []
-    statuses: list[int] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {operation.path for operation in operations} >= {"/v1/audit"}
-    for operation in operations:
-        key = system.api_keys[fuzz_client(operation.path)]
-        headers = {"Authorization": f"Bearer {key}"}
-        if (operation.method.upper(), operation.path) == ("POST", "/v1/release-notices"):
-            # a few valid notices too, so the happy path is fuzzed as well
-            for place in ("durham", "teesside", "birmingham"):
-                case = operation.Case(body=release_notice(place=place), media_type="application/json")
-                statuses.append(check_response(case, case.call(base_url=base, headers=headers), failures))
-            assert statuses[-3:] == [202, 202, 202], failures
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-
-            @settings(
-                max_examples=FUZZ_EXAMPLES,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def exercise(case: schemathesis.Case) -> None:
-                response = case.call(base_url=base, headers=headers)  # noqa: B023 - run in this iteration
-                statuses.append(check_response(case, response, failures))
-
-            exercise()
-    assert not failures, "\n".join(failures[:20])
-    assert len(statuses) >= len(operations) * FUZZ_EXAMPLES, "the fuzzer made fewer requests than asked"
-    assert any(200 <= status < 300 for status in statuses), "no request got through: the fuzz tested nothing"
-
-
-def test_hardening_answers_problem_json_with_a_correlation_id(system: RunningSystem) -> None:
-    def chunked() -> Any:
-        for _ in range(300):
-            yield b"x" * 1024
-
-    with system.client("release_events") as http:
-        too_big = http.post("/v1/release-notices", content=chunked(), headers={"content-type": "application/json"})
-        nul = http.get("/v1/release-notices/abc%00def")
-    for response, status in ((too_big, 413), (nul, 400)):
-        assert response.status_code == status
-        assert response.headers["content-type"] == PROBLEM_JSON
-        assert response.headers["x-correlation-id"]
