@@ -16,21 +16,6 @@ pytest_plugins = ["tests.hazards", "pytester"]  # hazards: every hazard's tests 
 BACKENDS = ["sqlite", "postgresql"]
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, which it keeps among modules of equal weight
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules that run for minutes first (``runs_long``), longest first.
-
-    ``./run test`` hands whole modules to its workers in collection order (``--dist loadfile``), so a module of
-    three minutes picked up last would end the run alone while the other workers stand idle; started first, the
-    short modules fill in around it. The sort is stable and the same in every worker, as xdist requires."""
-    items.sort(key=lambda item: -_expected_seconds(item))
-
-
-def _expected_seconds(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("runs_long")
-    return float(marker.kwargs.get("seconds", 0)) if marker else 0.0
-
-
 def postgres_available() -> str | None:
     """None when the test PostgreSQL server answers, otherwise why not."""
     try:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.chaos import short_profile_holds
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=170)]
+pytestmark = pytest.mark.acceptance
 
 
 @pytest.mark.hazard("H81", "H83")

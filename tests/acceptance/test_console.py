@@ -31,7 +31,7 @@ from tests.support.console_pages import (
 )
 from tests.support.polling import eventually
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=250)]
+pytestmark = pytest.mark.acceptance
 
 
 @pytest.mark.hazard("H61", "H62")

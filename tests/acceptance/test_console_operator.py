@@ -17,7 +17,7 @@ from tests.support.polling import eventually
 from tests.support.receiver import Behaviour
 from ttg.synthetic import release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=150)]
+pytestmark = pytest.mark.acceptance
 
 
 def test_an_operator_pauses_and_resumes_an_endpoint_from_the_desk(console: Console, browser: Browser) -> None:

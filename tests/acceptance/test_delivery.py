@@ -36,7 +36,7 @@ from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.cli import app as cli_app
 from ttg.synthetic import custody_event, release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=90)]
+pytestmark = pytest.mark.acceptance
 
 SCHEDULE = [0, 60, 300, 1800, 7200]  # five rounds, then dead-lettered
 CONCURRENCY = 3

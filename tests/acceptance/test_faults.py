@@ -45,7 +45,7 @@ from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.cli import app as cli_app
 from ttg.synthetic import custody_event, release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=130)]
+pytestmark = pytest.mark.acceptance
 
 SLOW = 120.0  # a consumer group joining a new broker, relays publishing again
 LEASE = 60.0

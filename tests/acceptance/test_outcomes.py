@@ -26,7 +26,7 @@ from tests.support.system import RunningSystem, start_system, stop_system
 from ttg.personas import Persona, provision_personas
 from ttg.synthetic import custody_event, release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=70)]
+pytestmark = pytest.mark.acceptance
 
 DURHAM_FIRST = {"A99001", "CMHT-DUR", "PDU-DUR"}
 KIND = {

@@ -39,7 +39,7 @@ from tests.support.seeding import seeded_rng
 from tests.support.system import TEST_CLIENTS, RunningSystem
 from ttg.synthetic import custody_event, prison_number, release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=170)]
+pytestmark = pytest.mark.acceptance
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,7 +29,7 @@ from tests.support.system import RunningSystem
 from ttg.cli import app as cli_app
 from ttg.synthetic import release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=80)]
+pytestmark = pytest.mark.acceptance
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from tests.support.journeys import PROBLEM_JSON
 from tests.support.system import RunningSystem
 from ttg.synthetic import release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=170)]
+pytestmark = pytest.mark.acceptance
 
 
 # --- fuzzing -------------------------------------------------------------------------------------------

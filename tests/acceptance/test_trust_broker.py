@@ -27,7 +27,7 @@ from tests.support.seeding import seeded_rng
 from tests.support.system import RunningSystem, restart_system, start_system, stop_system
 from ttg.synthetic import release_notice
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.runs_long(seconds=140)]
+pytestmark = pytest.mark.acceptance
 
 DURHAM_RECIPIENTS = {"A99001", "CMHT-DUR", "PDU-DUR"}
 SLOW = 120.0  # a fresh consumer group joins the new broker, and the relays publish again, before packs flow

@@ -37,8 +37,6 @@ from tests.support.kafka import read_topic_async
 from tests.support.system import POSTGRES_URL, drop_database
 from ttg.broker import EmbeddedBroker
 
-pytestmark = pytest.mark.runs_long(seconds=160)
-
 MIGRATIONS = Path("services/handover/migrations")  # a service with an outbox, an inbox and an audit trail
 TOPIC = "custody.events.v1"
 

@@ -10,8 +10,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
-    """Return ``probe()``'s first truthy result; fail with ``what`` if none comes within ``timeout`` seconds."""
+def eventually(probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.25, what: str = "condition") -> T:
+    """Return ``probe()``'s first truthy result; fail with ``what`` if none comes within ``timeout`` seconds.
+
+    Four looks a second: a probe is often a read of a running system, and every read is audited (a write), so
+    looking ten times a second cost the services' CPU that the rest of a parallel test run needed."""
     deadline = time.monotonic() + timeout
     last: T = probe()
     while not last:
