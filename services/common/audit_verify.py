@@ -54,8 +54,8 @@ def verify(rows: list[dict[str, Any]], head_seq: int, head_hash: str) -> ChainVe
 def verify_connection(connection: Connection) -> ChainVerdict:
     """Verify the chain as it stood at one moment. The head and the records are read in one statement, so one
     snapshot on either backend: on a live system a transaction that appends between two reads would otherwise
-    show a head newer than the records read before it, a break that is not there (the chaos profile on
-    PostgreSQL, which walks the chains while escalation sweeps still append, saw exactly that)."""
+    show a head newer than the records read before it, a break that is not there (CI's chaos profile on
+    PostgreSQL, which walks the chains while the services may still append, saw exactly that)."""
     found = connection.execute(
         select(head_table.c.seq.label("head_seq"), head_table.c.hash.label("head_hash"), *records_table.c)
         .select_from(head_table.outerjoin(records_table, true()))
