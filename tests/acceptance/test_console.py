@@ -24,6 +24,7 @@ from tests.support.console_pages import (
     durham_person,
     fill_notice,
     follow,
+    handover_of_new_notice,
     new_context,
     notice_audit,
     sign_in,
@@ -115,17 +116,7 @@ def test_prison_healthcare_sends_a_notice_and_sees_the_mental_health_team_accept
 
 def submit_as_dmi(console: Console) -> tuple[dict[str, Any], str]:
     notice = durham_person(days_ahead=9)
-    with console.system.client("release_events", "prison-dmi") as http:
-        notice_id = (
-            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
-            .raise_for_status()
-            .json()["notice_id"]
-        )
-    with console.system.client("handover", "prison-dmi") as http:
-        found = eventually(
-            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
-        )
-    return notice, found[0]["handover_id"]
+    return notice, handover_of_new_notice(console, "prison-dmi", notice)
 
 
 @pytest.mark.hazard("H63", "H64")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from services.notifier.adapters.offset_clock import write_offset
-from tests.support.console_pages import Console, check_page, follow, new_context, sign_in
+from tests.support.console_pages import Console, check_page, follow, handover_of_new_notice, new_context, sign_in
 from tests.support.polling import eventually
 from tests.support.receiver import Behaviour
 from ttg.synthetic import release_notice
@@ -63,16 +63,7 @@ def delivery_to(console: Console, agency: str, handover_id: str) -> dict[str, An
 def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(console: Console, browser: Browser) -> None:
     console.system.receiver.behave("SMS-BHM", Behaviour(statuses=[500, 500, 204]))
     notice = release_notice(place="birmingham", substance_misuse=True)
-    with console.system.client("release_events", "prison-bmi") as http:
-        notice_id = (
-            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
-            .raise_for_status()
-            .json()["notice_id"]
-        )
-    with console.system.client("handover", "prison-bmi") as http:
-        handover_id = eventually(
-            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
-        )[0]["handover_id"]
+    handover_id = handover_of_new_notice(console, "prison-bmi", notice)
     first = eventually(
         lambda: (d := delivery_to(console, "SMS-BHM", handover_id)) and d["attempt_count"] >= 1 and d,
         what="the first failed attempt",
@@ -102,19 +93,6 @@ def test_an_operator_replays_a_dead_lettered_delivery_and_sees_it_delivered(cons
         audit = http.get("/v1/delivery-audit", params={"webhook_id": first["webhook_id"]}).json()
     assert any(r["action"] == "delivery_replayed" and r["actor"] == "operator.replay@console" for r in audit), audit
     context.close()
-
-
-def handover_of_new_notice(console: Console, client: str, notice: dict[str, Any]) -> str:
-    with console.system.client("release_events", client) as http:
-        notice_id = (
-            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
-            .raise_for_status()
-            .json()["notice_id"]
-        )
-    with console.system.client("handover", client) as http:
-        return eventually(
-            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
-        )[0]["handover_id"]
 
 
 @pytest.mark.hazard("H76")

@@ -5,6 +5,7 @@ var/screenshots/, left behind by the run and not committed)."""
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from services.common.roles import Role
+from tests.support.polling import eventually
 from tests.support.system import RunningSystem
 from ttg.personas import Persona, Provisioned
 from ttg.synthetic import release_notice
@@ -175,3 +177,18 @@ def durham_person(days_ahead: int = 5) -> dict[str, Any]:
 
 def wrong_check_digit(nhs_number: str) -> str:
     return nhs_number[:9] + str((int(nhs_number[9]) + 1) % 10)
+
+
+def handover_of_new_notice(console: Console, client: str, notice: dict[str, Any]) -> str:
+    """Send ``notice`` as ``client`` through the API and wait for its handover: the id of that handover."""
+    with console.system.client("release_events", client) as http:
+        notice_id = (
+            http.post("/v1/release-notices", json=notice, headers={"Idempotency-Key": str(uuid.uuid4())})
+            .raise_for_status()
+            .json()["notice_id"]
+        )
+    with console.system.client("handover", client) as http:
+        found = eventually(
+            lambda: http.get("/v1/handovers", params={"notice_id": notice_id}).json(), what="the handover"
+        )
+    return str(found[0]["handover_id"])

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from services.common.roles import Role
 from services.common.tracing import TRACE_FILE_ENV
 from tests.support.receiver import WebhookReceiver
-from ttg.stack import Client, Stack, StackConfig, provision
+from ttg.stack import QUIET_FETCH_ENV, Client, Stack, StackConfig, provision
 
 POSTGRES_URL = os.environ.get("TTG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -26,18 +26,9 @@ DURHAM = {"districts": ["DH1", "DH2", "DH3"], "authorities": ["County Durham"]}
 TEESSIDE = {"districts": ["TS1", "TS3", "TS5"], "authorities": ["Middlesbrough"]}
 BIRMINGHAM = {"districts": ["B5", "B12"], "authorities": ["Birmingham"]}
 
-# Consumers' fetches wait up to 200 ms at the broker in the tests' systems, not the 50 ms services default to.
-# Tansu answers a waiting fetch only when its wait runs out, so an idle system's consumers fetch, and the broker
-# answers, 20 times a second each: measured over 30 s of an idle system, 5.3 s of CPU at 50 ms, 2.7 s at 200 ms
-# (the broker alone 2.7-4.2 s against 1.1 s). The test run keeps three systems up at once on two cores, where
-# that idle load slowed every other test; a notice's hops wait up to 150 ms longer each, which no test times.
 # One TLS context for every test client: httpx builds one per client otherwise, loading the CA bundle, about 30 ms
 # of CPU each (the services answer plain HTTP, so it is never used), and the tests make a client per request.
 _TLS = httpx.create_ssl_context()
-
-TEST_FETCH_WAIT = {
-    f"TTG_{service}_CONSUMER_FETCH_MAX_WAIT_MS": "200" for service in ("RELEASE_EVENTS", "HANDOVER", "NOTIFIER")
-}
 
 # The test directory. A Durham release with consent goes to the GP practice, the mental-health team and
 # probation (RECONNECT-DUR is the mental-health fallback); Teesside has no mental-health team, so RECONNECT
@@ -207,7 +198,7 @@ def start_system(
         database_base_url=(database_base_url or POSTGRES_URL) if backend == "postgresql" else None,
         database_suffix=f"_test_{uuid.uuid4().hex[:10]}",
         partitions=3,
-        extra_env={TRACE_FILE_ENV: str(trace_file(tmp)), **TEST_FETCH_WAIT, **(extra_env or {})},
+        extra_env={TRACE_FILE_ENV: str(trace_file(tmp)), **QUIET_FETCH_ENV, **(extra_env or {})},
         log_level="DEBUG",
         console=console,
         replicas=replicas or {},

@@ -18,18 +18,12 @@ from ttg.chaos.plan import Profile, RunPlan, build_plans, describe
 from ttg.chaos.postgres_cluster import PostgresCluster
 from ttg.chaos.receiver import VerifyingReceiver
 from ttg.chaos.workload import Load, Workload
-from ttg.stack import SERVICES, UNLIMITED_RATE_ENV, Stack, StackConfig, provision, replica_names
+from ttg.stack import QUIET_FETCH_ENV, SERVICES, UNLIMITED_RATE_ENV, Stack, StackConfig, provision, replica_names
 
 # A killed notifier's claimed deliveries wait for their lease to run out (by design: no process vouches for a
 # dead one). Production's 120 s would only lengthen each run's drain; 30 s still exceeds an attempt's 20 s limit.
 LEASE_SECONDS = 30.0
-# Fetches wait up to 200 ms at the broker (services default to 50 ms, for latency): the profiles judge what is
-# lost or applied twice, not how fast, and with two replicas of every service the idle consumers' fetches were a
-# good part of the broker's CPU (Tansu answers a waiting fetch only when its wait runs out).
-FETCH_WAIT_ENV = {
-    f"TTG_{service.upper()}_CONSUMER_FETCH_MAX_WAIT_MS": "200" for service in ("release_events", "handover", "notifier")
-}
-CHAOS_ENV = {**UNLIMITED_RATE_ENV, **FETCH_WAIT_ENV, "TTG_NOTIFIER_LEASE_SECONDS": str(LEASE_SECONDS)}
+CHAOS_ENV = {**UNLIMITED_RATE_ENV, **QUIET_FETCH_ENV, "TTG_NOTIFIER_LEASE_SECONDS": str(LEASE_SECONDS)}
 
 
 @dataclass
